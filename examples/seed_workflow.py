@@ -1,0 +1,90 @@
+"""The seed's "Execution Examples" block, verbatim (``../shared/seed/ModelRegistry.md``).
+
+Runs against the catalog named by ``MODELREGISTRY_DATABASE_URL`` (default: the embedded SQLite
+file). ``tests/integration/test_seed_workflow.py`` runs it on SQLite and PostgreSQL and checks
+what it prints.
+"""
+
+# Complete model registry workflow
+from L04_model_gateway.services.model_registry import ModelRegistry
+from L04_model_gateway.models import (
+    ModelConfig,
+    ModelCapabilities,
+    QualityScores,
+    ModelStatus
+)
+
+# Initialize
+registry = ModelRegistry()
+
+# 1. Load default models
+registry.load_default_models()
+print(f"Default models loaded: {registry.get_stats()['total_models']}")
+
+# 2. Register custom model
+custom_model = ModelConfig(
+    model_id="gpt-4-turbo",
+    provider="openai",
+    display_name="GPT-4 Turbo",
+    capabilities=ModelCapabilities(
+        supports_streaming=True,
+        supports_vision=True,
+        supports_tool_use=True,
+        supports_json_mode=True
+    ),
+    context_window=128000,
+    max_output_tokens=4096,
+    cost_per_1m_input_tokens=10.0,
+    cost_per_1m_output_tokens=30.0,
+    rate_limit_rpm=500,
+    rate_limit_tpm=90000,
+    latency_p50_ms=1000,
+    latency_p99_ms=5000,
+    status=ModelStatus.ACTIVE,
+    quality_scores=QualityScores(
+        reasoning=0.90,
+        coding=0.88,
+        creative=0.85,
+        summarization=0.87
+    )
+)
+registry.register_model(custom_model)
+
+# 3. Query by capability
+print("\n=== Vision Models ===")
+for model in registry.get_models_by_capability("vision"):
+    print(f"  {model.model_id} ({model.provider})")
+
+# 4. Query by multiple capabilities
+print("\n=== Streaming + Tool Use ===")
+for model in registry.get_models_by_capabilities(["streaming", "tool_use"]):
+    print(f"  {model.model_id}")
+
+# 5. Query by provider
+print("\n=== OpenAI Models ===")
+for model in registry.get_models_by_provider("openai"):
+    print(f"  {model.display_name}")
+
+# 6. Get specific model
+model = registry.get_model("llama3.1:8b")
+if model:
+    print(f"\n=== {model.display_name} ===")
+    print(f"  Context: {model.context_window:,} tokens")
+    print(f"  Latency: {model.latency_p50_ms}ms (p50)")
+    print(f"  Quality: reasoning={model.quality_scores.reasoning}")
+
+# 7. Update status
+registry.update_model_status("llama3.2:3b", ModelStatus.DEPRECATED)
+print(f"\nllama3.2:3b status: {registry.get_model('llama3.2:3b').status.value}")
+
+# 8. Get available models
+available = registry.get_available_models()
+print(f"\n{len(available)} available models")
+
+# 9. Get statistics
+stats = registry.get_stats()
+print(f"\n=== Registry Stats ===")
+print(f"  Total: {stats['total_models']}")
+print(f"  Active: {stats['active_models']}")
+print(f"  Providers: {stats['providers']}")
+print(f"  Capabilities: {stats['capabilities']}")

@@ -1,0 +1,1 @@
+"""The seed's ``L04_model_gateway.services`` package."""

@@ -1,0 +1,43 @@
+"""modelregistry: a database-backed catalog of LLMs.
+
+>>> from modelregistry import ModelRegistry
+>>> with ModelRegistry("sqlite://") as registry:
+...     [m.model_id for m in registry.get_models_by_capability("vision")]
+['llava-llama3:latest']
+"""
+
+from __future__ import annotations
+
+from modelregistry.domain import ModelCapabilities, ModelConfig, ModelStatus, QualityScores
+from modelregistry.errors import (
+    ERROR_CODES,
+    DatabaseError,
+    DatabaseUnavailableError,
+    InvalidModelConfigError,
+    ModelNotFoundError,
+    ModelRegistryError,
+    SchemaOutdatedError,
+    SchemaUnknownError,
+    Violation,
+)
+from modelregistry.registry import ModelRegistry
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ERROR_CODES",
+    "DatabaseError",
+    "DatabaseUnavailableError",
+    "InvalidModelConfigError",
+    "ModelCapabilities",
+    "ModelConfig",
+    "ModelNotFoundError",
+    "ModelRegistry",
+    "ModelRegistryError",
+    "ModelStatus",
+    "QualityScores",
+    "SchemaOutdatedError",
+    "SchemaUnknownError",
+    "Violation",
+    "__version__",
+]

@@ -1,0 +1,1 @@
+"""Database plumbing: tables, engine creation, row mapping and error translation."""

@@ -1,0 +1,122 @@
+"""Engine creation: URL normalisation, SQLite pragmas and transaction modes.
+
+``postgresql://`` and ``postgres://`` URLs use psycopg 3. SQLite connections run with foreign
+keys on, WAL journaling for files and a generous busy timeout; SQLAlchemy, not the sqlite3
+module, starts their transactions, so a write transaction takes the write lock up front
+(``BEGIN IMMEDIATE``) and concurrent writers queue instead of failing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import StaticPool
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+SQLITE_BUSY_TIMEOUT_SECONDS: Final = 60.0
+"""How long a SQLite connection waits for another process's lock before giving up."""
+
+_WRITE_OPTION: Final = "modelregistry_write"
+# pg_advisory_xact_lock(classid, objid): "mr" and 1, so other applications' locks don't collide.
+_PG_WRITE_LOCK: Final = (0x6D72, 1)
+
+
+def normalise_url(url: str | URL) -> URL:
+    """Parse ``url`` and pick the psycopg 3 driver for PostgreSQL URLs without one.
+
+    Raises:
+        sqlalchemy.exc.ArgumentError: when ``url`` is not a database URL.
+    """
+    parsed = make_url(url)
+    if parsed.drivername in {"postgresql", "postgres"}:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def safe_url(url: str | URL) -> str:
+    """Render ``url`` with its password masked, fit for logs, errors and ``repr``."""
+    try:
+        return normalise_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "<unparseable database URL>"
+
+
+def is_sqlite(engine: Engine | Connection) -> bool:
+    """Tell whether ``engine`` talks to SQLite."""
+    return engine.dialect.name == "sqlite"
+
+
+def is_memory_sqlite(url: URL) -> bool:
+    """Tell whether ``url`` is a private in-memory SQLite database."""
+    return url.get_backend_name() == "sqlite" and url.database in {None, "", ":memory:"}
+
+
+def make_engine(url: str | URL) -> Engine:
+    """Create an engine for ``url`` with the settings modelregistry relies on.
+
+    ``sqlite://`` (in memory) keeps one shared connection, so every session sees the same
+    database for the registry's lifetime.
+    """
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return sa.create_engine(parsed, pool_pre_ping=True)
+    kwargs: dict[str, Any] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}}
+    memory = is_memory_sqlite(parsed)
+    if memory:
+        kwargs["poolclass"] = StaticPool
+        kwargs["connect_args"]["check_same_thread"] = False
+    engine = sa.create_engine(parsed, **kwargs)
+    _configure_sqlite(engine, wal=not memory)
+    return engine
+
+
+def writer(engine: Engine) -> Engine:
+    """Return ``engine`` set up for write transactions (SQLite: ``BEGIN IMMEDIATE``)."""
+    return engine.execution_options(**{_WRITE_OPTION: True})
+
+
+def reader(engine: Engine) -> Engine:
+    """Return ``engine`` set up for reads: one consistent snapshot per transaction.
+
+    PostgreSQL reads run at REPEATABLE READ, so a read made of several statements (``get_stats``)
+    never mixes two states of the catalog; a SQLite transaction is a snapshot already.
+    """
+    if is_sqlite(engine):
+        return engine
+    return engine.execution_options(isolation_level="REPEATABLE READ")
+
+
+def lock_for_writes(connection: Connection) -> None:
+    """Serialise the current transaction with every other catalog writer and migration.
+
+    PostgreSQL: a transaction-scoped advisory lock, released at commit or rollback. SQLite:
+    nothing to do, a write transaction holds the database's write lock from its ``BEGIN
+    IMMEDIATE`` (see :func:`writer`).
+    """
+    if not is_sqlite(connection):
+        connection.execute(sa.select(sa.func.pg_advisory_xact_lock(*_PG_WRITE_LOCK)))
+
+
+def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below start transactions, not the sqlite3 module.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}")
+            if wal:
+                cursor.execute("PRAGMA journal_mode = WAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get(_WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -1,0 +1,68 @@
+"""The only place where database rows become domain objects and back."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Final
+
+from modelregistry.domain import CAPABILITY_PREFIX, ModelConfig
+
+if TYPE_CHECKING:
+    from sqlalchemy import RowMapping
+
+CAPABILITY_SEPARATOR: Final = ","
+"""Separates capability names aggregated into one text column (names never contain it)."""
+
+QUALITY_DIMENSIONS: Final = ("reasoning", "coding", "creative", "summarization")
+
+
+def to_decimal(value: float) -> Decimal:
+    """Return the exact decimal a user meant by ``value`` (its shortest round-trip repr)."""
+    return Decimal(repr(value))
+
+
+def model_values(config: ModelConfig) -> dict[str, Any]:
+    """Column values of ``models`` for ``config`` (without keys, provider and timestamps)."""
+    values: dict[str, Any] = {
+        "display_name": config.display_name,
+        "context_window": config.context_window,
+        "max_output_tokens": config.max_output_tokens,
+        "cost_per_1m_input_tokens": to_decimal(config.cost_per_1m_input_tokens),
+        "cost_per_1m_output_tokens": to_decimal(config.cost_per_1m_output_tokens),
+        "rate_limit_rpm": config.rate_limit_rpm,
+        "rate_limit_tpm": config.rate_limit_tpm,
+        "latency_p50_ms": config.latency_p50_ms,
+        "latency_p99_ms": config.latency_p99_ms,
+        "status": config.status.value,
+    }
+    scores = config.quality_scores
+    values.update({f"quality_{name}": getattr(scores, name) for name in QUALITY_DIMENSIONS})
+    return values
+
+
+def model_from_row(row: RowMapping) -> ModelConfig:
+    """Build the domain model from a row of the repository's model query.
+
+    The row carries every ``models`` column, ``provider`` (the provider's name) and
+    ``capabilities`` (true capability names joined by :data:`CAPABILITY_SEPARATOR`, or NULL).
+    """
+    capability_text: str | None = row["capabilities"]
+    names = capability_text.split(CAPABILITY_SEPARATOR) if capability_text else ()
+    return ModelConfig.model_validate(
+        {
+            "model_id": row["model_id"],
+            "provider": row["provider"],
+            "display_name": row["display_name"],
+            "capabilities": {CAPABILITY_PREFIX + name: True for name in names},
+            "context_window": row["context_window"],
+            "max_output_tokens": row["max_output_tokens"],
+            "cost_per_1m_input_tokens": float(row["cost_per_1m_input_tokens"]),
+            "cost_per_1m_output_tokens": float(row["cost_per_1m_output_tokens"]),
+            "rate_limit_rpm": row["rate_limit_rpm"],
+            "rate_limit_tpm": row["rate_limit_tpm"],
+            "latency_p50_ms": row["latency_p50_ms"],
+            "latency_p99_ms": row["latency_p99_ms"],
+            "status": row["status"],
+            "quality_scores": {name: row[f"quality_{name}"] for name in QUALITY_DIMENSIONS},
+        }
+    )

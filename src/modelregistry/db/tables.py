@@ -1,0 +1,183 @@
+"""The catalog's tables, as SQLAlchemy 2 typed ORM classes (names end in ``Row``).
+
+Alembic revisions create these tables; ``tests/migrations`` checks that the migrated schema and
+this module agree. Only :mod:`modelregistry.repository` and :mod:`modelregistry.db.mapping` use
+them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION: Final = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC instant, microsecond precision on PostgreSQL and SQLite.
+
+    PostgreSQL stores ``timestamptz``; SQLite stores ISO text in UTC (it has no time type).
+    Values always come back aware, in UTC.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        """Normalise to UTC; naive values are refused rather than guessed."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            msg = "naive datetime given; pass an aware datetime"
+            raise ValueError(msg)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        """Return an aware datetime in UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Money(TypeDecorator[Decimal]):
+    """An exact price: NUMERIC(15, 10) on PostgreSQL.
+
+    SQLite has no decimal type: the column has NUMERIC affinity and keeps a REAL, which holds
+    every value with at most 15 significant digits exactly; the domain rules (<= 10,000, <= 10
+    decimal places) guarantee that, and values are read back through their shortest repr.
+    """
+
+    impl = sa.Numeric(15, 10)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
+        """Use a float-returning NUMERIC on SQLite (no Decimal support in the driver)."""
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(sa.Numeric(15, 10, asdecimal=False))
+        return dialect.type_descriptor(sa.Numeric(15, 10))
+
+    def process_bind_param(self, value: Decimal | None, dialect: sa.Dialect) -> Any:
+        """Pass Decimals through; SQLite gets the float of the same shortest decimal."""
+        if value is None:
+            return None
+        return float(value) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> Decimal | None:
+        """Return a normalised Decimal."""
+        if value is None:
+            return None
+        if isinstance(value, float):
+            return Decimal(repr(value))
+        return Decimal(value).normalize()
+
+
+def code_point_string(length: int) -> sa.types.TypeEngine[str]:
+    """VARCHAR compared and ordered by code point: ``COLLATE "C"`` on PostgreSQL.
+
+    SQLite's default collation (BINARY) already orders UTF-8 text by code point.
+    """
+    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
+
+
+class Base(DeclarativeBase):
+    """Declarative base carrying the naming convention for every constraint."""
+
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ProviderRow(Base):
+    """A model provider (``ollama``, ``openai``, ...), stored once and referenced by models."""
+
+    __tablename__ = "providers"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(code_point_string(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, server_default=sa.func.current_timestamp()
+    )
+
+
+class CapabilityRow(Base):
+    """A capability name (``vision``: the flag ``supports_vision`` without its prefix)."""
+
+    __tablename__ = "capabilities"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(code_point_string(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, server_default=sa.func.current_timestamp()
+    )
+
+
+class ModelRow(Base):
+    """One model: a column per scalar field of ``ModelConfig``."""
+
+    __tablename__ = "models"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "status IN ('active', 'deprecated', 'disabled', 'maintenance')", name="status"
+        ),
+        sa.CheckConstraint("context_window > 0", name="context_window_positive"),
+        sa.CheckConstraint("max_output_tokens > 0", name="max_output_tokens_positive"),
+        sa.CheckConstraint(
+            "cost_per_1m_input_tokens >= 0 AND cost_per_1m_output_tokens >= 0",
+            name="costs_non_negative",
+        ),
+        sa.Index("ix_models_provider_id_model_id", "provider_id", "model_id"),
+        sa.Index("ix_models_status_model_id", "status", "model_id"),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    model_id: Mapped[str] = mapped_column(code_point_string(256), unique=True)
+    provider_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("providers.id", ondelete="RESTRICT")
+    )
+    display_name: Mapped[str] = mapped_column(sa.String(256))
+    context_window: Mapped[int] = mapped_column(sa.BigInteger)
+    max_output_tokens: Mapped[int] = mapped_column(sa.BigInteger)
+    cost_per_1m_input_tokens: Mapped[Decimal] = mapped_column(Money)
+    cost_per_1m_output_tokens: Mapped[Decimal] = mapped_column(Money)
+    rate_limit_rpm: Mapped[int] = mapped_column(sa.BigInteger)
+    rate_limit_tpm: Mapped[int] = mapped_column(sa.BigInteger)
+    latency_p50_ms: Mapped[int] = mapped_column(sa.BigInteger)
+    latency_p99_ms: Mapped[int] = mapped_column(sa.BigInteger)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    quality_reasoning: Mapped[float] = mapped_column(sa.Double)
+    quality_coding: Mapped[float] = mapped_column(sa.Double)
+    quality_creative: Mapped[float] = mapped_column(sa.Double)
+    quality_summarization: Mapped[float] = mapped_column(sa.Double)
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, server_default=sa.func.current_timestamp()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, server_default=sa.func.current_timestamp()
+    )
+
+
+class ModelCapabilityRow(Base):
+    """Join table: one row per (model, capability) whose flag is True."""
+
+    __tablename__ = "model_capabilities"
+    __table_args__ = (
+        sa.Index("ix_model_capabilities_capability_id_model_pk", "capability_id", "model_pk"),
+    )
+
+    model_pk: Mapped[int] = mapped_column(
+        sa.ForeignKey("models.id", ondelete="CASCADE"), primary_key=True
+    )
+    capability_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("capabilities.id", ondelete="RESTRICT"), primary_key=True
+    )

@@ -1,0 +1,399 @@
+"""The catalog's domain objects: ModelConfig and its parts, validated with pydantic v2.
+
+Field names and types are the seed's (``../shared/seed/ModelRegistry.md``). Every object is
+immutable (frozen), so the registry can hand out the same instance to many callers. Breaking a
+rule raises :class:`~modelregistry.errors.InvalidModelConfigError` (E4003, a ``ValueError``)
+naming each offending field and the rule it broke.
+
+This module imports no database code.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from decimal import Decimal
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any, Final, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from modelregistry.errors import InvalidModelConfigError, Violation
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+__all__ = [
+    "CAPABILITY_PREFIX",
+    "MAX_COST_PER_1M",
+    "MAX_COST_DECIMAL_PLACES",
+    "MAX_INTEGER",
+    "ModelCapabilities",
+    "ModelConfig",
+    "ModelStatus",
+    "QualityScores",
+    "capability_name",
+    "parse_status",
+]
+
+MAX_ID_LENGTH: Final = 256
+"""Longest ``model_id`` and ``display_name``, in characters."""
+MAX_NAME_LENGTH: Final = 64
+"""Longest provider or capability name, in characters."""
+MAX_INTEGER: Final = 2**63 - 1
+"""Largest value of any integer field (the database's BIGINT)."""
+MAX_COST_PER_1M: Final = 10_000
+"""Highest accepted price, in USD per 1M tokens."""
+MAX_COST_DECIMAL_PLACES: Final = 10
+"""Most decimal places of a price: with the bound above, at most 15 significant digits, which
+both PostgreSQL's NUMERIC and SQLite's REAL keep exactly."""
+CAPABILITY_PREFIX: Final = "supports_"
+"""Every capability flag is named ``supports_<name>``; the capability's name is ``<name>``."""
+
+_PROVIDER_RE: Final = re.compile(r"[a-z0-9][a-z0-9._-]*")
+_CAPABILITY_RE: Final = re.compile(r"[a-z][a-z0-9_]*")
+_BAD_CHAR_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp"})
+
+
+class ModelStatus(StrEnum):
+    """Lifecycle status of a model. Strings are accepted case-insensitively."""
+
+    ACTIVE = "active"
+    """Available for use."""
+    DEPRECATED = "deprecated"
+    """Being phased out; still usable."""
+    DISABLED = "disabled"
+    """Not to be used."""
+    MAINTENANCE = "maintenance"
+    """Temporarily unavailable."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> ModelStatus | None:
+        if isinstance(value, str):
+            lowered = value.lower()
+            for member in cls:
+                if member.value == lowered:
+                    return member
+        return None
+
+
+def parse_status(value: ModelStatus | str, *, field: str = "status") -> ModelStatus:
+    """Turn a status or its name (any case) into a :class:`ModelStatus`.
+
+    Raises:
+        InvalidModelConfigError: E4003, when ``value`` names no status.
+    """
+    try:
+        return ModelStatus(value)
+    except ValueError as exc:
+        allowed = ", ".join(s.value for s in ModelStatus)
+        raise InvalidModelConfigError.single(field, f"must be one of {allowed}", value) from exc
+
+
+def capability_name(name: str) -> str:
+    """Return the canonical capability name: lowercase, without the ``supports_`` prefix.
+
+    >>> capability_name("Supports_Vision")
+    'vision'
+    """
+    return name.lower().removeprefix(CAPABILITY_PREFIX)
+
+
+def _bad_character(text: str, *, allow_spaces: bool) -> str | None:
+    for char in text:
+        if allow_spaces and char == " ":
+            continue
+        if char.isspace() or unicodedata.category(char) in _BAD_CHAR_CATEGORIES:
+            return char
+    return None
+
+
+def _check_model_id(value: str) -> str:
+    if not 1 <= len(value) <= MAX_ID_LENGTH:
+        raise PydanticCustomError("model_id_length", f"must be 1-{MAX_ID_LENGTH} characters long")
+    bad = _bad_character(value, allow_spaces=False)
+    if bad is not None:
+        raise PydanticCustomError(
+            "model_id_characters",
+            "must not contain whitespace or control characters (found {char})",
+            {"char": f"U+{ord(bad):04X}"},
+        )
+    return value
+
+
+def _check_display_name(value: str) -> str:
+    if not 1 <= len(value) <= MAX_ID_LENGTH:
+        raise PydanticCustomError(
+            "display_name_length", f"must be 1-{MAX_ID_LENGTH} characters long"
+        )
+    bad = _bad_character(value, allow_spaces=True)
+    if bad is not None:
+        raise PydanticCustomError(
+            "display_name_characters",
+            "must not contain control characters or line breaks (found {char})",
+            {"char": f"U+{ord(bad):04X}"},
+        )
+    return value
+
+
+def _lowercase(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _check_provider(value: str) -> str:
+    if len(value) > MAX_NAME_LENGTH or not _PROVIDER_RE.fullmatch(value):
+        raise PydanticCustomError(
+            "provider_format",
+            f"must match [a-z0-9][a-z0-9._-]* (lowercased) and be at most {MAX_NAME_LENGTH} "
+            "characters long",
+        )
+    return value
+
+
+def _decimal_to_float(value: object) -> object:
+    # Decimal is the natural type for money in Python; floats hold it exactly within our bounds.
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def _check_cost_places(value: float) -> float:
+    exponent = Decimal(repr(value)).normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_COST_DECIMAL_PLACES:
+        raise PydanticCustomError(
+            "cost_decimal_places",
+            f"must have at most {MAX_COST_DECIMAL_PLACES} decimal places",
+        )
+    return value
+
+
+ModelId = Annotated[StrictStr, AfterValidator(_check_model_id)]
+DisplayName = Annotated[StrictStr, AfterValidator(_check_display_name)]
+ProviderName = Annotated[StrictStr, BeforeValidator(_lowercase), AfterValidator(_check_provider)]
+PositiveInt = Annotated[int, Field(strict=True, gt=0, le=MAX_INTEGER)]
+NonNegativeInt = Annotated[int, Field(strict=True, ge=0, le=MAX_INTEGER)]
+Cost = Annotated[
+    float,
+    BeforeValidator(_decimal_to_float),
+    Field(strict=True, ge=0, le=MAX_COST_PER_1M, allow_inf_nan=False),
+    AfterValidator(_check_cost_places),
+]
+Score = Annotated[
+    float,
+    BeforeValidator(_decimal_to_float),
+    Field(strict=True, ge=0, le=1, allow_inf_nan=False),
+]
+
+
+def _rule(error: Mapping[str, Any]) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not a known field"
+    message = str(error["msg"])
+    if message.startswith("Input should"):
+        return "must" + message.removeprefix("Input should")
+    return message
+
+
+def config_error(exc: ValidationError, data: object) -> InvalidModelConfigError:
+    """Translate pydantic's ValidationError into E4003, one violation per broken rule."""
+    violations: list[Violation] = []
+    for error in exc.errors(include_url=False):
+        field = ".".join(str(part) for part in error["loc"])
+        nested = error.get("ctx", {}).get("error")
+        if isinstance(nested, InvalidModelConfigError):
+            # A nested part (capabilities, quality_scores) already explained itself.
+            violations.extend(
+                Violation(f"{field}.{v.field}" if v.field else field, v.rule, v.value)
+                for v in nested.violations
+            )
+            continue
+        value = None if error["type"] in {"missing", "extra_forbidden"} else error["input"]
+        violations.append(Violation(field, _rule(error), value))
+    model_id = data.get("model_id") if isinstance(data, dict) else None
+    return InvalidModelConfigError(
+        violations, model_id=model_id if isinstance(model_id, str) else None
+    )
+
+
+class _DomainModel(BaseModel):
+    """Frozen pydantic model whose validation errors are E4003."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=False)
+
+    def __init__(self, /, **data: Any) -> None:
+        """Validate ``data``.
+
+        Raises:
+            InvalidModelConfigError: E4003, naming every offending field and rule.
+        """
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise config_error(exc, data) from exc
+
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any) -> Self:  # type: ignore[override]
+        """Validate a mapping (or an instance) into this model.
+
+        Raises:
+            InvalidModelConfigError: E4003, naming every offending field and rule.
+        """
+        try:
+            return super().model_validate(obj, **kwargs)
+        except ValidationError as exc:
+            raise config_error(exc, obj) from exc
+
+    @classmethod
+    def model_validate_json(cls, json_data: str | bytes | bytearray, **kwargs: Any) -> Self:  # type: ignore[override]
+        """Validate a JSON document into this model.
+
+        Raises:
+            InvalidModelConfigError: E4003, naming every offending field and rule.
+        """
+        try:
+            return super().model_validate_json(json_data, **kwargs)
+        except ValidationError as exc:
+            raise config_error(exc, None) from exc
+
+
+class ModelCapabilities(_DomainModel):
+    """What a model can do: ``supports_<name>`` boolean flags, all False by default.
+
+    The seed's four flags always exist. Any further ``supports_<name>`` flag (for example
+    ``supports_reasoning``) is accepted and stored the same way; reading a flag that was never
+    set returns False. Flag names are case-insensitive and stored lowercase.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+    __pydantic_extra__: dict[str, StrictBool] = Field(init=False)
+
+    supports_streaming: StrictBool = False
+    supports_vision: StrictBool = False
+    supports_tool_use: StrictBool = False
+    supports_json_mode: StrictBool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise_flags(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        normalised: dict[str, Any] = {}
+        unknown: list[str] = []
+        for key, value in data.items():
+            name = key.lower() if isinstance(key, str) else key
+            if not isinstance(name, str) or not name.startswith(CAPABILITY_PREFIX) or not (
+                _CAPABILITY_RE.fullmatch(name.removeprefix(CAPABILITY_PREFIX))
+                and len(name) - len(CAPABILITY_PREFIX) <= MAX_NAME_LENGTH
+            ):
+                unknown.append(repr(key))
+                continue
+            if name in cls.model_fields or value is not False:
+                normalised[name] = value
+        if unknown:
+            raise PydanticCustomError(
+                "capability_flag_name",
+                "unknown fields {names}: capability flags are named supports_<name>, where "
+                f"<name> matches [a-z][a-z0-9_]* and has at most {MAX_NAME_LENGTH} characters",
+                {"names": ", ".join(unknown)},
+            )
+        return normalised
+
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:
+            try:
+                return super().__getattr__(name)
+            except AttributeError:
+                if name.startswith(CAPABILITY_PREFIX):
+                    return False
+                raise
+
+    def names(self) -> frozenset[str]:
+        """Return the names (without ``supports_``) of every capability that is True."""
+        flags = {**self.__dict__, **(self.__pydantic_extra__ or {})}
+        return frozenset(
+            key.removeprefix(CAPABILITY_PREFIX) for key, value in flags.items() if value is True
+        )
+
+    def has(self, name: str) -> bool:
+        """Tell whether the capability ``name`` (``vision`` or ``supports_vision``) is True."""
+        return capability_name(name) in self.names()
+
+    @classmethod
+    def from_names(cls, names: Iterable[str]) -> ModelCapabilities:
+        """Build the capabilities with exactly the named flags True."""
+        return cls(**{CAPABILITY_PREFIX + capability_name(name): True for name in names})
+
+
+class QualityScores(_DomainModel):
+    """Benchmark quality of a model per task, each from 0 to 1 inclusive (default 0: unknown)."""
+
+    reasoning: Score = 0.0
+    coding: Score = 0.0
+    creative: Score = 0.0
+    summarization: Score = 0.0
+
+
+class ModelConfig(_DomainModel):
+    """One model of the catalog.
+
+    ``model_id``, ``provider``, ``context_window`` and ``max_output_tokens`` are required. The
+    rest default to: ``display_name`` = ``model_id``; every capability False; costs 0.0 USD per
+    1M tokens; rate limits and latencies 0 (unknown); status ``active``; quality scores 0.0.
+
+    Rules: ``model_id`` has 1-256 characters and no whitespace or control characters (``/ : @ .
+    *`` are fine) and is case-sensitive; ``provider`` is lowercased and matches
+    ``[a-z0-9][a-z0-9._-]*``; ``context_window`` and ``max_output_tokens`` are integers > 0;
+    costs are finite, >= 0, at most 10,000 and have at most 10 decimal places; rate limits and
+    latencies are integers >= 0; ``latency_p99_ms >= latency_p50_ms`` unless p99 is 0
+    (unknown); quality scores lie in [0, 1]. Unknown fields are rejected, so a typo cannot pass
+    silently.
+    """
+
+    model_id: ModelId
+    provider: ProviderName
+    display_name: DisplayName = ""
+    capabilities: ModelCapabilities = Field(default_factory=ModelCapabilities)
+    context_window: PositiveInt
+    max_output_tokens: PositiveInt
+    cost_per_1m_input_tokens: Cost = 0.0
+    cost_per_1m_output_tokens: Cost = 0.0
+    rate_limit_rpm: NonNegativeInt = 0
+    rate_limit_tpm: NonNegativeInt = 0
+    latency_p50_ms: NonNegativeInt = 0
+    latency_p99_ms: NonNegativeInt = 0
+    status: ModelStatus = ModelStatus.ACTIVE
+    quality_scores: QualityScores = Field(default_factory=QualityScores)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_display_name(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("display_name") is None and "model_id" in data:
+            return {**data, "display_name": data["model_id"]}
+        return data
+
+    @field_validator("latency_p99_ms")
+    @classmethod
+    def _p99_not_below_p50(cls, value: int, info: ValidationInfo) -> int:
+        p50 = info.data.get("latency_p50_ms")
+        if value and isinstance(p50, int) and value < p50:
+            raise PydanticCustomError(
+                "latency_order",
+                "must be >= latency_p50_ms ({p50}) or 0 (unknown)",
+                {"p50": p50},
+            )
+        return value

@@ -1,0 +1,177 @@
+"""The exceptions modelregistry raises, each with a stable code.
+
+Codes are part of the API: they are listed in :data:`ERROR_CODES`, pinned by a test and never
+reused. Every class is also a builtin exception where one fits, so callers can catch either::
+
+    ModelRegistryError                      (Exception)
+    ├── ModelNotFoundError          E4001   (LookupError)       not retryable
+    ├── InvalidModelConfigError     E4003   (ValueError)        not retryable
+    ├── SchemaOutdatedError         E4010   (RuntimeError)      not retryable
+    ├── SchemaUnknownError          E4011   (RuntimeError)      not retryable
+    ├── DatabaseUnavailableError    E4020   (ConnectionError)   retryable
+    └── DatabaseError               E4021   (RuntimeError)      not retryable
+
+E4001 and E4003 are the seed's codes; E4002 is left unused because the platform's older
+documents may have used it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One broken validation rule.
+
+    Attributes:
+        field: Dotted path of the offending field (``quality_scores.coding``); empty when the
+            rule concerns the input as a whole.
+        rule: What the value must satisfy, in words (``must be an integer > 0``).
+        value: The offending input value, when there was one.
+    """
+
+    field: str
+    rule: str
+    value: Any = None
+
+    def __str__(self) -> str:
+        """Render as ``field: rule (got value)``."""
+        where = f"{self.field}: " if self.field else ""
+        got = "" if self.value is None else f" (got {self.value!r})"
+        return f"{where}{self.rule}{got}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-friendly mapping of the violation."""
+        value = self.value
+        if not isinstance(value, str | int | float | bool | type(None)):
+            value = repr(value)
+        return {"field": self.field, "rule": self.rule, "value": value}
+
+
+class ModelRegistryError(Exception):
+    """Base class of every error modelregistry raises.
+
+    Attributes:
+        code: Stable error code (class constant), e.g. ``E4001``.
+        retryable: Whether retrying the same call later may succeed.
+        message: Human-readable description, without the code.
+    """
+
+    code: ClassVar[str] = "E4000"
+    retryable: ClassVar[bool] = False
+
+    def __init__(self, message: str, **context: Any) -> None:
+        """Create the error with a message and optional JSON-friendly context."""
+        super().__init__(message)
+        self.message = message
+        self.context = context
+
+    def __str__(self) -> str:
+        """Render as ``E4001: message``."""
+        return f"{self.code}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return ``{code, message, retryable, **context}`` for JSON output and logs."""
+        return {
+            "code": self.code,
+            "message": self.message,
+            "retryable": self.retryable,
+            **self.context,
+        }
+
+
+class ModelNotFoundError(ModelRegistryError, LookupError):
+    """E4001: no model with this id exists in the catalog."""
+
+    code = "E4001"
+
+    def __init__(self, model_id: str) -> None:
+        """Create the error for the missing ``model_id``."""
+        super().__init__(f"model not found: {model_id!r}", model_id=model_id)
+        self.model_id = model_id
+
+
+class InvalidModelConfigError(ModelRegistryError, ValueError):
+    """E4003: input breaks one or more validation rules; nothing was written.
+
+    Attributes:
+        violations: Every broken rule, each naming its field.
+    """
+
+    code = "E4003"
+
+    def __init__(self, violations: list[Violation], *, model_id: str | None = None) -> None:
+        """Create the error from the list of broken rules."""
+        subject = f" for {model_id!r}" if model_id else ""
+        details = "; ".join(str(v) for v in violations)
+        super().__init__(
+            f"invalid model config{subject}: {details}",
+            model_id=model_id,
+            violations=[v.to_dict() for v in violations],
+        )
+        self.violations = violations
+        self.model_id = model_id
+
+    @classmethod
+    def single(cls, field: str, rule: str, value: Any = None) -> InvalidModelConfigError:
+        """Build the error for one broken rule."""
+        return cls([Violation(field, rule, value)])
+
+
+class SchemaOutdatedError(ModelRegistryError, RuntimeError):
+    """E4010: the database schema is at an older revision than this version of modelregistry."""
+
+    code = "E4010"
+
+    def __init__(self, current: str, head: str) -> None:
+        """Create the error naming the database's revision and the expected one."""
+        super().__init__(
+            f"the database schema is at revision {current}, this version needs {head}; "
+            "run `modelregistry db upgrade` (or open with auto_migrate=True)",
+            current_revision=current,
+            head_revision=head,
+        )
+
+
+class SchemaUnknownError(ModelRegistryError, RuntimeError):
+    """E4011: the database carries a schema revision this version does not know; untouched."""
+
+    code = "E4011"
+
+    def __init__(self, current: str, head: str) -> None:
+        """Create the error naming the unknown revision."""
+        super().__init__(
+            f"the database schema is at revision {current!r}, unknown to this version of "
+            f"modelregistry (newest known: {head}); upgrade modelregistry. Nothing was changed",
+            current_revision=current,
+            head_revision=head,
+        )
+
+
+class DatabaseUnavailableError(ModelRegistryError, ConnectionError):
+    """E4020: the database could not be reached; retry later."""
+
+    code = "E4020"
+    retryable = True
+
+
+class DatabaseError(ModelRegistryError, RuntimeError):
+    """E4021: the database refused an operation for a reason other than reachability."""
+
+    code = "E4021"
+
+
+ERROR_CODES: dict[str, type[ModelRegistryError]] = {
+    cls.code: cls
+    for cls in (
+        ModelNotFoundError,
+        InvalidModelConfigError,
+        SchemaOutdatedError,
+        SchemaUnknownError,
+        DatabaseUnavailableError,
+        DatabaseError,
+    )
+}
+"""Every error code and the class that carries it."""

@@ -1,0 +1,125 @@
+"""Schema migrations: upgrade, downgrade, current revision and the check made on open.
+
+Used by the registry (:func:`ensure_schema`), the CLI (``modelregistry db ...``) and the tests.
+Alembic is imported only when a migration actually runs, so opening an up-to-date catalog
+costs one query. Every migration runs in one transaction that holds the catalog's write lock
+(an advisory lock on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), so processes that open the
+same empty database at once create one schema and seed it once.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+import sqlalchemy as sa
+
+from modelregistry.db.engine import lock_for_writes, writer
+from modelregistry.errors import SchemaOutdatedError, SchemaUnknownError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from sqlalchemy.engine import Connection, Engine
+
+MIGRATIONS_DIR: Final = Path(__file__).parent / "migrations"
+"""Alembic's script location, shipped inside the package."""
+VERSION_TABLE: Final = "alembic_version"
+
+
+@cache
+def known_revisions() -> tuple[str, ...]:
+    """Every revision id this version knows, oldest first (``0001``, ``0002``, ...).
+
+    Read from the file names (``versions/NNNN_slug.py``) without loading Alembic; a test checks
+    that Alembic's own revision graph agrees.
+    """
+    names = (path.name for path in (MIGRATIONS_DIR / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+    return tuple(sorted(name.split("_", 1)[0] for name in names))
+
+
+def head_revision() -> str:
+    """The newest revision this version of modelregistry knows."""
+    return known_revisions()[-1]
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The database's schema revision, or None when it has never been migrated."""
+    if not sa.inspect(connection).has_table(VERSION_TABLE):
+        return None
+    version = sa.table(VERSION_TABLE, sa.column("version_num", sa.String))
+    return connection.execute(sa.select(version.c.version_num)).scalar_one_or_none()
+
+
+def current(engine: Engine) -> str | None:
+    """The schema revision of the database behind ``engine`` (None: never migrated)."""
+    with engine.connect() as connection:
+        return current_revision(connection)
+
+
+def is_current(engine: Engine) -> bool:
+    """Tell whether the database is at the newest known revision."""
+    return current(engine) == head_revision()
+
+
+def ensure_schema(engine: Engine, *, auto_migrate: bool = False) -> None:
+    """Make sure the database is usable by this version, as the registry does on open.
+
+    An empty database is migrated to the newest revision. A database at an older revision is
+    upgraded only when ``auto_migrate`` is True.
+
+    Raises:
+        SchemaOutdatedError: E4010, the database is older and ``auto_migrate`` is False.
+        SchemaUnknownError: E4011, the database is at a revision this version does not know.
+    """
+    found = current(engine)
+    if found == head_revision():
+        return
+    _check_known(found)
+    if found is not None and not auto_migrate:
+        raise SchemaOutdatedError(found, head_revision())
+    upgrade(engine)
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Upgrade the database to ``revision`` (default: the newest) in one locked transaction.
+
+    Raises:
+        SchemaUnknownError: E4011, the database is at a revision this version does not know.
+    """
+    _run(engine, "upgrade", revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Downgrade the database to ``revision`` (``base`` removes every table).
+
+    Raises:
+        SchemaUnknownError: E4011, the database is at a revision this version does not know.
+    """
+    _run(engine, "downgrade", revision)
+
+
+def _check_known(found: str | None) -> None:
+    if found is not None and found not in known_revisions():
+        raise SchemaUnknownError(found, head_revision())
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic ``Config`` for the shipped migrations, bound to ``connection`` if given."""
+    from alembic.config import Config  # noqa: PLC0415 - Alembic is loaded only to migrate
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def _run(engine: Engine, command_name: str, revision: str) -> None:
+    from alembic import command  # noqa: PLC0415 - Alembic is loaded only to migrate
+
+    with writer(engine).begin() as connection:
+        lock_for_writes(connection)
+        # Checked under the lock: another process may have migrated meanwhile.
+        _check_known(current_revision(connection))
+        getattr(command, command_name)(alembic_config(connection), revision)

@@ -1,0 +1,51 @@
+"""Alembic environment: runs on the caller's connection when one is given.
+
+``modelregistry.migrate`` passes its connection (already in a locked transaction) through
+``config.attributes["connection"]``. Run from the ``alembic`` command line, the database URL
+comes from ``-x url=...``, then ``sqlalchemy.url`` in alembic.ini, then the
+``MODELREGISTRY_DATABASE_URL`` environment variable, then the embedded default.
+"""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from modelregistry.db.engine import lock_for_writes, make_engine, writer
+from modelregistry.db.tables import Base
+from modelregistry.settings import resolve_database_url
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def _url() -> str:
+    explicit = context.get_x_argument(as_dictionary=True).get("url")
+    return resolve_database_url(explicit or config.get_main_option("sqlalchemy.url"))
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+elif isinstance(shared := config.attributes.get("connection"), Connection):
+    _run(shared)
+else:
+    engine = make_engine(_url())
+    try:
+        with writer(engine).begin() as connection:
+            lock_for_writes(connection)
+            _run(connection)
+    finally:
+        engine.dispose()

@@ -1,0 +1,37 @@
+"""Where the catalog lives: the database URL from arguments and MODELREGISTRY_* variables.
+
+Resolution order: the URL passed in, then ``MODELREGISTRY_DATABASE_URL``, then an embedded
+SQLite file in the user data directory (``platformdirs``; on Linux
+``$XDG_DATA_HOME/modelregistry/catalog.db``, by default ``~/.local/share/modelregistry``),
+created on first use.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Final
+
+from platformdirs import user_data_path
+
+DATABASE_URL_VARIABLE: Final = "MODELREGISTRY_DATABASE_URL"
+"""Environment variable naming the catalog database."""
+DEFAULT_DATABASE_FILE: Final = "catalog.db"
+"""File name of the embedded SQLite catalog inside the user data directory."""
+
+
+def default_database_path() -> Path:
+    """Return the path of the embedded SQLite catalog (not created here)."""
+    return user_data_path("modelregistry", appauthor=False) / DEFAULT_DATABASE_FILE
+
+
+def resolve_database_url(url: str | None = None) -> str:
+    """Return the database URL to use, creating the default data directory when needed."""
+    if url:
+        return url
+    from_environment = os.environ.get(DATABASE_URL_VARIABLE, "").strip()
+    if from_environment:
+        return from_environment
+    path = default_database_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
