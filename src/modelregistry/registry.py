@@ -187,16 +187,30 @@ class ModelRegistry:
         return model
 
     def list_models(
-        self, provider: str | None = None, status: ModelStatus | str | None = None
+        self,
+        provider: str | None = None,
+        status: ModelStatus | str | None = None,
+        *,
+        capabilities: Iterable[str] = (),
     ) -> list[ModelConfig]:
-        """Return the models of ``provider`` (any case) and ``status``; None means any.
+        """Return the models matching every given filter; None (or no names) means any.
+
+        Args:
+            provider: Provider name, any case.
+            status: A ModelStatus or its name, any case.
+            capabilities: Capability names (``vision`` or ``supports_vision``) the models
+                must all have.
 
         Raises:
-            InvalidModelConfigError: E4003, ``status`` names no status.
+            InvalidModelConfigError: E4003, ``status`` names no status, or ``capabilities``
+                is a single string rather than a list of names.
         """
         wanted = None if status is None else parse_status(status)
         name = None if provider is None else _provider(provider)
-        return self._read(lambda repository: repository.list(provider=name, status=wanted))
+        names = _capability_names(capabilities)
+        return self._read(
+            lambda repository: repository.list(provider=name, status=wanted, capabilities=names)
+        )
 
     def get_models_by_capability(self, capability: str) -> list[ModelConfig]:
         """Return the models (any status) with the capability (``vision`` or
@@ -211,11 +225,7 @@ class ModelRegistry:
         Raises:
             InvalidModelConfigError: E4003, ``capabilities`` is a single string, not a list.
         """
-        if isinstance(capabilities, str):
-            raise InvalidModelConfigError.single(
-                "capabilities", "must be a list of capability names, not a string", capabilities
-            )
-        names = {capability_name(_string(name, "capabilities")) for name in capabilities}
+        names = _capability_names(capabilities)
         if not names:
             return self.get_available_models()
         return self._read(lambda repository: repository.list(capabilities=names))
@@ -298,6 +308,14 @@ def _string(value: object, field: str) -> str:
     if not isinstance(value, str):
         raise InvalidModelConfigError.single(field, "must be a string", value)
     return value
+
+
+def _capability_names(capabilities: Iterable[str]) -> set[str]:
+    if isinstance(capabilities, str):
+        raise InvalidModelConfigError.single(
+            "capabilities", "must be a list of capability names, not a string", capabilities
+        )
+    return {capability_name(_string(name, "capabilities")) for name in capabilities}
 
 
 def _check_id(model_id: object) -> None:
