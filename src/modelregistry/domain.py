@@ -10,6 +10,7 @@ This module imports no database code.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from decimal import Decimal
@@ -163,9 +164,13 @@ def _check_provider(value: str) -> str:
     return value
 
 
-def _decimal_to_float(value: object) -> object:
+def _finite_float(value: object) -> object:
     # Decimal is the natural type for money in Python; floats hold it exactly within our bounds.
-    return float(value) if isinstance(value, Decimal) else value
+    number = float(value) if isinstance(value, Decimal) else value
+    if isinstance(number, float) and not math.isfinite(number):
+        # Checked first: NaN would otherwise be reported as breaking the range.
+        raise PydanticCustomError("finite_number", "must be a finite number")
+    return number
 
 
 def _check_cost_places(value: float) -> float:
@@ -185,13 +190,13 @@ PositiveInt = Annotated[int, Field(strict=True, gt=0, le=MAX_INTEGER)]
 NonNegativeInt = Annotated[int, Field(strict=True, ge=0, le=MAX_INTEGER)]
 Cost = Annotated[
     float,
-    BeforeValidator(_decimal_to_float),
+    BeforeValidator(_finite_float),
     Field(strict=True, ge=0, le=MAX_COST_PER_1M, allow_inf_nan=False),
     AfterValidator(_check_cost_places),
 ]
 Score = Annotated[
     float,
-    BeforeValidator(_decimal_to_float),
+    BeforeValidator(_finite_float),
     Field(strict=True, ge=0, le=1, allow_inf_nan=False),
 ]
 
@@ -217,7 +222,7 @@ def config_error(exc: ValidationError, data: object) -> InvalidModelConfigError:
         if isinstance(nested, InvalidModelConfigError):
             # A nested part (capabilities, quality_scores) already explained itself.
             violations.extend(
-                Violation(f"{field}.{v.field}" if v.field else field, v.rule, v.value)
+                Violation(".".join(filter(None, (field, v.field))), v.rule, v.value)
                 for v in nested.violations
             )
             continue

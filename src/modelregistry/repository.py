@@ -112,7 +112,7 @@ class CatalogRepository:
     def count_by_status(self) -> dict[str, int]:
         """Number of models per status value (statuses without models are absent)."""
         query = sa.select(ModelRow.status, sa.func.count()).group_by(ModelRow.status)
-        return {status: count for status, count in self._session.execute(query).tuples()}
+        return {status: count for status, count in self._session.execute(query)}
 
     def count_by_provider(self) -> dict[str, int]:
         """Number of models per provider name, ordered by name."""
@@ -122,7 +122,7 @@ class CatalogRepository:
             .group_by(ProviderRow.name)
             .order_by(ProviderRow.name)
         )
-        return {name: count for name, count in self._session.execute(query).tuples()}
+        return {name: count for name, count in self._session.execute(query)}
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -184,15 +184,10 @@ class CatalogRepository:
         wanted = set(names)
         if not wanted:
             return set()
-        found = dict(
-            self._session.execute(
-                sa.select(CapabilityRow.name, CapabilityRow.id).where(
-                    CapabilityRow.name.in_(wanted)
-                )
-            )
-            .tuples()
-            .all()
+        query = sa.select(CapabilityRow.name, CapabilityRow.id).where(
+            CapabilityRow.name.in_(wanted)
         )
+        found = {name: capability_id for name, capability_id in self._session.execute(query)}
         for name in sorted(wanted - found.keys()):
             found[name] = self._session.scalars(
                 sa.insert(CapabilityRow).values(name=name).returning(CapabilityRow.id)

@@ -122,12 +122,10 @@ def upgrade() -> None:
             }
         )
     op.bulk_insert(models, rows)
-    model_pks = dict(
-        bind.execute(sa.select(models.c.model_id, models.c.id).where(models.c.model_id.in_(MODEL_IDS)))
-        .tuples()
-        .all()
-    )
-    capability_ids = dict(bind.execute(sa.select(capabilities.c.name, capabilities.c.id)).tuples().all())
+    seeded = sa.select(models.c.model_id, models.c.id).where(models.c.model_id.in_(MODEL_IDS))
+    model_pks = {model_id: pk for model_id, pk in bind.execute(seeded)}
+    named = sa.select(capabilities.c.name, capabilities.c.id)
+    capability_ids = {name: pk for name, pk in bind.execute(named)}
     op.bulk_insert(
         model_capabilities,
         [

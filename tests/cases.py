@@ -1,0 +1,144 @@
+"""Model configs shared by the unit and integration tests: one valid, many invalid."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+# The seed's custom model (Execution Examples), as a mapping of ModelConfig fields.
+GPT4_TURBO: dict[str, Any] = {
+    "model_id": "gpt-4-turbo",
+    "provider": "openai",
+    "display_name": "GPT-4 Turbo",
+    "capabilities": {
+        "supports_streaming": True,
+        "supports_vision": True,
+        "supports_tool_use": True,
+        "supports_json_mode": True,
+    },
+    "context_window": 128000,
+    "max_output_tokens": 4096,
+    "cost_per_1m_input_tokens": 10.0,
+    "cost_per_1m_output_tokens": 30.0,
+    "rate_limit_rpm": 500,
+    "rate_limit_tpm": 90000,
+    "latency_p50_ms": 1000,
+    "latency_p99_ms": 5000,
+    "status": "active",
+    "quality_scores": {"reasoning": 0.90, "coding": 0.88, "creative": 0.85, "summarization": 0.87},
+}
+
+
+def config(**changes: Any) -> dict[str, Any]:
+    """GPT4_TURBO with ``changes`` applied (a value of ``...`` removes the field)."""
+    data = {**GPT4_TURBO, **changes}
+    return {key: value for key, value in data.items() if value is not ...}
+
+
+class Invalid(NamedTuple):
+    """An invalid config, the field it breaks and a fragment of the rule's wording."""
+
+    data: dict[str, Any]
+    field: str
+    rule: str
+
+
+INVALID: dict[str, Invalid] = {
+    "model_id missing": Invalid(config(model_id=...), "model_id", "required"),
+    "model_id empty": Invalid(config(model_id=""), "model_id", "1-256 characters"),
+    "model_id too long": Invalid(config(model_id="m" * 257), "model_id", "1-256 characters"),
+    "model_id space": Invalid(config(model_id="gpt 4"), "model_id", "whitespace"),
+    "model_id tab": Invalid(config(model_id="gpt\t4"), "model_id", "whitespace"),
+    "model_id newline": Invalid(config(model_id="gpt-4\n"), "model_id", "whitespace"),
+    "model_id NUL": Invalid(config(model_id="gpt\x004"), "model_id", "control"),
+    "model_id zero-width": Invalid(config(model_id="gpt\u200b4"), "model_id", "control"),
+    "model_id not a string": Invalid(config(model_id=4), "model_id", "valid string"),
+    "provider missing": Invalid(config(provider=...), "provider", "required"),
+    "provider space": Invalid(config(provider="open ai"), "provider", "[a-z0-9][a-z0-9._-]*"),
+    "provider leading dash": Invalid(config(provider="-ai"), "provider", "[a-z0-9]"),
+    "provider empty": Invalid(config(provider=""), "provider", "[a-z0-9]"),
+    "provider too long": Invalid(config(provider="p" * 65), "provider", "at most 64"),
+    "display_name empty": Invalid(config(display_name=""), "display_name", "1-256"),
+    "display_name newline": Invalid(config(display_name="GPT\n4"), "display_name", "control"),
+    "context_window missing": Invalid(config(context_window=...), "context_window", "required"),
+    "context_window zero": Invalid(config(context_window=0), "context_window", "greater than 0"),
+    "context_window negative": Invalid(
+        config(context_window=-1), "context_window", "greater than 0"
+    ),
+    "context_window float": Invalid(
+        config(context_window=1.5), "context_window", "valid integer"
+    ),
+    "context_window string": Invalid(
+        config(context_window="128000"), "context_window", "valid integer"
+    ),
+    "context_window bool": Invalid(config(context_window=True), "context_window", "integer"),
+    "context_window huge": Invalid(
+        config(context_window=2**63), "context_window", "less than or equal"
+    ),
+    "max_output_tokens missing": Invalid(
+        config(max_output_tokens=...), "max_output_tokens", "required"
+    ),
+    "max_output_tokens zero": Invalid(
+        config(max_output_tokens=0), "max_output_tokens", "greater than 0"
+    ),
+    "input cost negative": Invalid(
+        config(cost_per_1m_input_tokens=-0.01), "cost_per_1m_input_tokens", "greater than or"
+    ),
+    "input cost NaN": Invalid(
+        config(cost_per_1m_input_tokens=float("nan")), "cost_per_1m_input_tokens", "finite"
+    ),
+    "output cost infinite": Invalid(
+        config(cost_per_1m_output_tokens=float("inf")), "cost_per_1m_output_tokens", "finite"
+    ),
+    "output cost above bound": Invalid(
+        config(cost_per_1m_output_tokens=10_000.01), "cost_per_1m_output_tokens", "10000"
+    ),
+    "input cost too precise": Invalid(
+        config(cost_per_1m_input_tokens=0.00000000001),
+        "cost_per_1m_input_tokens",
+        "10 decimal places",
+    ),
+    "input cost Decimal NaN": Invalid(
+        config(cost_per_1m_input_tokens=Decimal("NaN")), "cost_per_1m_input_tokens", "finite"
+    ),
+    "input cost string": Invalid(
+        config(cost_per_1m_input_tokens="10"), "cost_per_1m_input_tokens", "valid number"
+    ),
+    "input cost bool": Invalid(
+        config(cost_per_1m_input_tokens=True), "cost_per_1m_input_tokens", "valid number"
+    ),
+    "rpm negative": Invalid(config(rate_limit_rpm=-1), "rate_limit_rpm", "greater than or"),
+    "tpm float": Invalid(config(rate_limit_tpm=1.5), "rate_limit_tpm", "valid integer"),
+    "p50 negative": Invalid(config(latency_p50_ms=-5), "latency_p50_ms", "greater than or"),
+    "p99 below p50": Invalid(
+        config(latency_p50_ms=1000, latency_p99_ms=999), "latency_p99_ms", ">= latency_p50_ms"
+    ),
+    "quality above 1": Invalid(
+        config(quality_scores={"coding": 1.01}), "quality_scores.coding", "less than or equal"
+    ),
+    "quality negative": Invalid(
+        config(quality_scores={"reasoning": -0.1}), "quality_scores.reasoning", "greater than"
+    ),
+    "quality NaN": Invalid(
+        config(quality_scores={"creative": float("nan")}), "quality_scores.creative", "finite"
+    ),
+    "quality unknown dimension": Invalid(
+        config(quality_scores={"humour": 0.5}), "quality_scores.humour", "not a known field"
+    ),
+    "status unknown": Invalid(config(status="retired"), "status", "active"),
+    "capability not a bool": Invalid(
+        config(capabilities={"supports_vision": "yes"}), "capabilities.supports_vision", "boolean"
+    ),
+    "capability flag misnamed": Invalid(
+        config(capabilities={"vision": True}), "capabilities", "supports_<name>"
+    ),
+    "capability flag bad name": Invalid(
+        config(capabilities={"supports_Pdf-Input": True}), "capabilities", "supports_<name>"
+    ),
+    "extra capability not a bool": Invalid(
+        config(capabilities={"supports_reasoning": 1}),
+        "capabilities.supports_reasoning",
+        "boolean",
+    ),
+    "unknown field": Invalid(config(contxt_window=5), "contxt_window", "not a known field"),
+}

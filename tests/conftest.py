@@ -1,0 +1,111 @@
+"""Shared fixtures: every catalog test runs on SQLite and on PostgreSQL.
+
+PostgreSQL comes from ``MODELREGISTRY_TEST_POSTGRES_URL`` (default
+``postgresql+psycopg://postgres@127.0.0.1:5432/test``). Each test gets its own schema there
+(``search_path``), built by the real migrations, and dropped afterwards. When the server cannot
+be reached the PostgreSQL half is skipped with the reason, unless
+``MODELREGISTRY_REQUIRE_POSTGRES=1`` (CI), where it fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import TYPE_CHECKING
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from modelregistry import ModelRegistry
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+POSTGRES_URL = os.environ.get(
+    "MODELREGISTRY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_POSTGRES = os.environ.get("MODELREGISTRY_REQUIRE_POSTGRES") == "1"
+BACKENDS = ("sqlite", "postgresql")
+
+
+def _libpq_url(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The PostgreSQL server URL, checked once; skip or fail when it does not answer."""
+    try:
+        with psycopg.connect(_libpq_url(POSTGRES_URL), connect_timeout=5) as connection:
+            connection.execute("SELECT 1")
+    except psycopg.Error as exc:
+        reason = (
+            f"PostgreSQL not reachable at {make_url(POSTGRES_URL)!r}: {exc}".strip()
+            + " (set MODELREGISTRY_TEST_POSTGRES_URL to a server)"
+        )
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"MODELREGISTRY_REQUIRE_POSTGRES=1 but {reason}", pytrace=False)
+        pytest.skip(reason)
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def postgres_schema_url(postgres_url: str) -> Iterator[str]:
+    """A URL whose connections use a fresh, empty schema of the PostgreSQL test database."""
+    schema = f"mr_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(postgres_url)
+    try:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        url = make_url(postgres_url).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The name of the backend under test."""
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """URL of an empty database on the backend under test (not yet migrated)."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'catalog.db'}"
+    url: str = request.getfixturevalue("postgres_schema_url")
+    return url
+
+
+@pytest.fixture
+def registry(database_url: str) -> Iterator[ModelRegistry]:
+    """A registry on a fresh catalog (migrated, seeded with the three default models)."""
+    with ModelRegistry(database_url) as opened:
+        yield opened
+
+
+@pytest.fixture
+def raw_engine(database_url: str) -> Iterator[sa.Engine]:
+    """A plain SQLAlchemy engine on the same database, to look behind the registry's back."""
+    engine = sa.create_engine(make_url(database_url).set(drivername=_driver(database_url)))
+    yield engine
+    engine.dispose()
+
+
+def _driver(url: str) -> str:
+    name = make_url(url).get_backend_name()
+    return "postgresql+psycopg" if name == "postgresql" else "sqlite"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Keep the developer's catalog and settings out of every test."""
+    monkeypatch.delenv("MODELREGISTRY_DATABASE_URL", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))

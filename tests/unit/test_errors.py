@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import pytest
+
+import modelregistry
+from modelregistry import (
+    ERROR_CODES,
+    DatabaseError,
+    DatabaseUnavailableError,
+    InvalidModelConfigError,
+    ModelNotFoundError,
+    ModelRegistryError,
+    SchemaOutdatedError,
+    SchemaUnknownError,
+    Violation,
+)
+
+
+def test_error_codes_are_pinned() -> None:
+    assert {code: cls.__name__ for code, cls in ERROR_CODES.items()} == {
+        "E4001": "ModelNotFoundError",
+        "E4003": "InvalidModelConfigError",
+        "E4010": "SchemaOutdatedError",
+        "E4011": "SchemaUnknownError",
+        "E4020": "DatabaseUnavailableError",
+        "E4021": "DatabaseError",
+    }
+
+
+def test_every_error_class_is_listed_once_with_a_unique_code() -> None:
+    classes = [
+        obj
+        for name in modelregistry.__all__
+        if isinstance(obj := getattr(modelregistry, name), type)
+        and issubclass(obj, ModelRegistryError)
+        and obj is not ModelRegistryError
+    ]
+    assert sorted(cls.code for cls in classes) == sorted(ERROR_CODES)
+
+
+@pytest.mark.parametrize(
+    ("cls", "builtin", "retryable"),
+    [
+        (ModelNotFoundError, LookupError, False),
+        (InvalidModelConfigError, ValueError, False),
+        (SchemaOutdatedError, RuntimeError, False),
+        (SchemaUnknownError, RuntimeError, False),
+        (DatabaseUnavailableError, ConnectionError, True),
+        (DatabaseError, RuntimeError, False),
+    ],
+)
+def test_errors_are_also_builtins_and_say_if_retryable(
+    cls: type[ModelRegistryError], builtin: type[Exception], retryable: bool
+) -> None:
+    assert issubclass(cls, builtin)
+    assert issubclass(cls, ModelRegistryError)
+    assert cls.retryable is retryable
+
+
+def test_model_not_found_names_the_id_and_serialises() -> None:
+    error = ModelNotFoundError("gpt-5")
+    assert str(error) == "E4001: model not found: 'gpt-5'"
+    assert error.to_dict() == {
+        "code": "E4001",
+        "message": "model not found: 'gpt-5'",
+        "retryable": False,
+        "model_id": "gpt-5",
+    }
+
+
+def test_invalid_config_lists_each_violation() -> None:
+    error = InvalidModelConfigError(
+        [Violation("context_window", "must be greater than 0", 0), Violation("provider", "x")],
+        model_id="m",
+    )
+    assert str(error) == (
+        "E4003: invalid model config for 'm': context_window: must be greater than 0 (got 0); "
+        "provider: x"
+    )
+    assert error.to_dict()["violations"] == [
+        {"field": "context_window", "rule": "must be greater than 0", "value": 0},
+        {"field": "provider", "rule": "x", "value": None},
+    ]
+
+
+def test_schema_outdated_names_the_upgrade_command() -> None:
+    error = SchemaOutdatedError("0001", "0002")
+    assert "modelregistry db upgrade" in str(error)
+    assert error.to_dict()["current_revision"] == "0001"
