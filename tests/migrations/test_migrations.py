@@ -1,0 +1,120 @@
+"""Alembic revisions: round trips, agreement with db/tables.py, seeded data."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from modelregistry import ModelRegistry, migrate
+from modelregistry.db.engine import make_engine
+from modelregistry.db.tables import Base
+from modelregistry.defaults import DEFAULT_MODELS
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+CATALOG_TABLES = {"providers", "capabilities", "models", "model_capabilities"}
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[sa.Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def tables(engine: sa.Engine) -> set[str]:
+    with engine.connect() as connection:
+        return set(sa.inspect(connection).get_table_names()) - {"alembic_version"}
+
+
+def schema_diff(engine: sa.Engine) -> list[object]:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        diff: list[object] = compare_metadata(context, Base.metadata)
+        return diff
+
+
+def test_known_revisions_match_alembics_graph() -> None:
+    script = ScriptDirectory.from_config(migrate.alembic_config())
+    walked = [rev.revision for rev in reversed(list(script.walk_revisions()))]
+    assert list(migrate.known_revisions()) == walked == ["0001", "0002"]
+    assert migrate.head_revision() == script.get_current_head()
+
+
+def test_upgrade_downgrade_upgrade_round_trip(engine: sa.Engine) -> None:
+    migrate.upgrade(engine)
+    assert tables(engine) == CATALOG_TABLES
+    assert schema_diff(engine) == []
+    migrate.downgrade(engine, "base")
+    assert tables(engine) == set()
+    assert migrate.current(engine) is None
+    migrate.upgrade(engine)
+    assert migrate.current(engine) == migrate.head_revision()
+    assert schema_diff(engine) == []
+    with ModelRegistry(str(engine.url.render_as_string(hide_password=False))) as registry:
+        assert registry.list_models() == list(DEFAULT_MODELS)
+
+
+def test_every_revision_downgrades_one_step_cleanly(engine: sa.Engine) -> None:
+    revisions = migrate.known_revisions()
+    for revision in revisions:
+        migrate.upgrade(engine, revision)
+        assert migrate.current(engine) == revision
+    for expected in reversed((None, *revisions[:-1])):
+        migrate.downgrade(engine, "-1")
+        assert migrate.current(engine) == expected
+    assert tables(engine) == set()
+
+
+def test_seed_revision_creates_exactly_the_default_models(database_url: str) -> None:
+    with ModelRegistry(database_url) as registry:
+        assert registry.list_models() == sorted(DEFAULT_MODELS, key=lambda m: m.model_id)
+
+
+def test_downgrading_the_seed_removes_only_seeded_rows(
+    database_url: str, engine: sa.Engine
+) -> None:
+    with ModelRegistry(database_url) as registry:
+        registry.register_model(
+            {"model_id": "qwen2:7b", "provider": "ollama", "context_window": 32768,
+             "max_output_tokens": 4096, "capabilities": {"supports_streaming": True}}
+        )
+    migrate.downgrade(engine, "0001")
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT model_id FROM models")).scalars().all() == [
+            "qwen2:7b"
+        ]
+        assert connection.execute(sa.text("SELECT name FROM providers")).scalars().all() == [
+            "ollama"
+        ]
+        assert connection.execute(sa.text("SELECT name FROM capabilities")).scalars().all() == [
+            "streaming"
+        ]
+
+
+def test_alembic_command_line_works_from_a_checkout(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    env = {**os.environ, "MODELREGISTRY_DATABASE_URL": url}
+    alembic = [sys.executable, "-m", "alembic", "-c", str(ROOT / "alembic.ini")]
+    subprocess.run([*alembic, "upgrade", "head"], check=True, env=env, capture_output=True)
+    current = subprocess.run(
+        [*alembic, "current"], check=True, env=env, capture_output=True, text=True
+    )
+    assert "0002 (head)" in current.stdout
+    subprocess.run([*alembic, "downgrade", "base"], check=True, env=env, capture_output=True)
+    engine = make_engine(url)
+    try:
+        assert tables(engine) == set()
+    finally:
+        engine.dispose()
