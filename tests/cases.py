@@ -65,9 +65,7 @@ INVALID: dict[str, Invalid] = {
     "context_window negative": Invalid(
         config(context_window=-1), "context_window", "greater than 0"
     ),
-    "context_window float": Invalid(
-        config(context_window=1.5), "context_window", "valid integer"
-    ),
+    "context_window float": Invalid(config(context_window=1.5), "context_window", "valid integer"),
     "context_window string": Invalid(
         config(context_window="128000"), "context_window", "valid integer"
     ),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich import box
@@ -109,7 +109,7 @@ def _engine(ctx: typer.Context) -> Iterator[Engine]:
         _fail(exc)
 
 
-def _print_json(data: Any) -> None:
+def _print_json(data: object) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
@@ -232,11 +232,9 @@ def models_show(
     table = Table(box=box.SIMPLE, show_header=False, pad_edge=False)
     table.add_column("FIELD", style="bold")
     table.add_column("VALUE", overflow="fold")
+    data["capabilities"] = ", ".join(sorted(model.capabilities.names())) or "-"
+    data["quality_scores"] = ", ".join(f"{k}={v}" for k, v in data["quality_scores"].items())
     for field, value in data.items():
-        if field == "capabilities":
-            value = ", ".join(sorted(model.capabilities.names())) or "-"
-        elif field == "quality_scores":
-            value = ", ".join(f"{name}={score}" for name, score in value.items())
         table.add_row(field, str(value))
     _out.print(table)
 

@@ -39,8 +39,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CAPABILITY_PREFIX",
-    "MAX_COST_PER_1M",
     "MAX_COST_DECIMAL_PLACES",
+    "MAX_COST_PER_1M",
     "MAX_INTEGER",
     "ModelCapabilities",
     "ModelConfig",
@@ -251,7 +251,7 @@ class _DomainModel(BaseModel):
             raise config_error(exc, data) from exc
 
     @classmethod
-    def model_validate(cls, obj: Any, **kwargs: Any) -> Self:  # type: ignore[override]
+    def model_validate(cls, obj: Any, **kwargs: Any) -> Self:
         """Validate a mapping (or an instance) into this model.
 
         Raises:
@@ -263,7 +263,7 @@ class _DomainModel(BaseModel):
             raise config_error(exc, obj) from exc
 
     @classmethod
-    def model_validate_json(cls, json_data: str | bytes | bytearray, **kwargs: Any) -> Self:  # type: ignore[override]
+    def model_validate_json(cls, json_data: str | bytes | bytearray, **kwargs: Any) -> Self:
         """Validate a JSON document into this model.
 
         Raises:
@@ -300,9 +300,13 @@ class ModelCapabilities(_DomainModel):
         unknown: list[str] = []
         for key, value in data.items():
             name = key.lower() if isinstance(key, str) else key
-            if not isinstance(name, str) or not name.startswith(CAPABILITY_PREFIX) or not (
-                _CAPABILITY_RE.fullmatch(name.removeprefix(CAPABILITY_PREFIX))
-                and len(name) - len(CAPABILITY_PREFIX) <= MAX_NAME_LENGTH
+            if (
+                not isinstance(name, str)
+                or not name.startswith(CAPABILITY_PREFIX)
+                or not (
+                    _CAPABILITY_RE.fullmatch(name.removeprefix(CAPABILITY_PREFIX))
+                    and len(name) - len(CAPABILITY_PREFIX) <= MAX_NAME_LENGTH
+                )
             ):
                 unknown.append(repr(key))
                 continue
@@ -317,9 +321,16 @@ class ModelCapabilities(_DomainModel):
             )
         return normalised
 
-    if not TYPE_CHECKING:
+    if TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> bool:
+            """Any ``supports_<name>`` flag reads as a bool, set or not."""
+            ...
+
+    else:
 
         def __getattr__(self, name: str) -> Any:
+            """Return False for a ``supports_*`` flag that was never set."""
             try:
                 return super().__getattr__(name)
             except AttributeError:

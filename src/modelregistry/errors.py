@@ -62,7 +62,7 @@ class ModelRegistryError(Exception):
     code: ClassVar[str] = "E4000"
     retryable: ClassVar[bool] = False
 
-    def __init__(self, message: str, **context: Any) -> None:
+    def __init__(self, message: str, **context: object) -> None:
         """Create the error with a message and optional JSON-friendly context."""
         super().__init__(message)
         self.message = message
@@ -115,7 +115,7 @@ class InvalidModelConfigError(ModelRegistryError, ValueError):
         self.model_id = model_id
 
     @classmethod
-    def single(cls, field: str, rule: str, value: Any = None) -> InvalidModelConfigError:
+    def single(cls, field: str, rule: str, value: object = None) -> InvalidModelConfigError:
         """Build the error for one broken rule."""
         return cls([Violation(field, rule, value)])
 

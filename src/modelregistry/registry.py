@@ -7,6 +7,7 @@ no SQL itself (see :mod:`modelregistry.repository`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
@@ -25,8 +26,6 @@ from modelregistry.domain import (
 from modelregistry.errors import InvalidModelConfigError, ModelNotFoundError
 from modelregistry.repository import CatalogRepository
 from modelregistry.settings import resolve_database_url
-
-from collections.abc import Mapping
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -209,12 +208,17 @@ class ModelRegistry:
         name = None if provider is None else _provider(provider)
         names = _capability_names(capabilities)
         return self._read(
-            lambda repository: repository.list(provider=name, status=wanted, capabilities=names)
+            lambda repository: repository.list_models(
+                provider=name, status=wanted, capabilities=names
+            )
         )
 
     def get_models_by_capability(self, capability: str) -> list[ModelConfig]:
-        """Return the models (any status) with the capability (``vision`` or
-        ``supports_vision``, any case); an unknown capability gives an empty list."""
+        """Return the models (any status) having the capability.
+
+        ``capability`` is ``vision`` or ``supports_vision``, any case; an unknown capability
+        gives an empty list, as in the seed.
+        """
         return self.get_models_by_capabilities([capability])
 
     def get_models_by_capabilities(self, capabilities: Iterable[str]) -> list[ModelConfig]:
@@ -228,7 +232,7 @@ class ModelRegistry:
         names = _capability_names(capabilities)
         if not names:
             return self.get_available_models()
-        return self._read(lambda repository: repository.list(capabilities=names))
+        return self._read(lambda repository: repository.list_models(capabilities=names))
 
     def get_models_by_provider(self, provider: str) -> list[ModelConfig]:
         """Return every model of ``provider`` (any case), any status."""

@@ -44,7 +44,7 @@ def _model_query() -> sa.Select[tuple[object, ...]]:
     ).join(ProviderRow, ProviderRow.id == ModelRow.provider_id)
 
 
-def _with_capability_ids(names: Collection[str]) -> sa.Select[tuple[int]]:
+def _with_capability_ids(names: Collection[str]) -> sa.Select[int]:
     """Model keys having every capability in ``names``."""
     return (
         sa.select(ModelCapabilityRow.model_pk)
@@ -73,7 +73,7 @@ class CatalogRepository:
         )
         return None if row is None else model_from_row(row)
 
-    def list(
+    def list_models(
         self,
         *,
         provider: str | None = None,
@@ -112,7 +112,7 @@ class CatalogRepository:
     def count_by_status(self) -> dict[str, int]:
         """Number of models per status value (statuses without models are absent)."""
         query = sa.select(ModelRow.status, sa.func.count()).group_by(ModelRow.status)
-        return {status: count for status, count in self._session.execute(query)}
+        return dict(self._session.execute(query).all())
 
     def count_by_provider(self) -> dict[str, int]:
         """Number of models per provider name, ordered by name."""
@@ -122,7 +122,7 @@ class CatalogRepository:
             .group_by(ProviderRow.name)
             .order_by(ProviderRow.name)
         )
-        return {name: count for name, count in self._session.execute(query)}
+        return dict(self._session.execute(query).all())
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -187,7 +187,7 @@ class CatalogRepository:
         query = sa.select(CapabilityRow.name, CapabilityRow.id).where(
             CapabilityRow.name.in_(wanted)
         )
-        found = {name: capability_id for name, capability_id in self._session.execute(query)}
+        found = dict(self._session.execute(query).all())
         for name in sorted(wanted - found.keys()):
             found[name] = self._session.scalars(
                 sa.insert(CapabilityRow).values(name=name).returning(CapabilityRow.id)

@@ -9,10 +9,12 @@ created on first use.
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from platformdirs import user_data_path
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 DATABASE_URL_VARIABLE: Final = "MODELREGISTRY_DATABASE_URL"
 """Environment variable naming the catalog database."""

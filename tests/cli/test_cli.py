@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import pytest
-from cases import GPT4_TURBO
 from typer.testing import CliRunner
 
+from cases import GPT4_TURBO
 from modelregistry import ModelRegistry
 from modelregistry.cli import app
 
 if TYPE_CHECKING:
-    from click.testing import Result
+    from typer.testing import Result
 
 CONSOLE_SCRIPT = Path(sys.executable).parent / "modelregistry"
 
@@ -64,7 +64,8 @@ def test_models_list_json_is_every_model_in_full(cli: Cli, database_url: str) ->
     assert json.loads(result.stdout) == expected
 
 
-def test_models_list_filters(cli: Cli, seeded: str) -> None:
+@pytest.mark.usefixtures("seeded")
+def test_models_list_filters(cli: Cli) -> None:
     def listed(*args: str) -> list[str]:
         result = cli("models", "list", "--json", *args)
         assert result.exit_code == 0, result.stderr

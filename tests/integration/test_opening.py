@@ -17,16 +17,15 @@ from modelregistry import (
     ModelRegistry,
     SchemaOutdatedError,
     SchemaUnknownError,
+    migrate,
 )
-from modelregistry import migrate
 from modelregistry.db.engine import make_engine
 from modelregistry.settings import default_database_path
 
 if TYPE_CHECKING:
+    from multiprocessing.queues import Queue
     from multiprocessing.synchronize import Barrier
     from pathlib import Path
-
-    from multiprocessing.queues import Queue
 
 from cases import GPT4_TURBO
 

@@ -87,8 +87,13 @@ def test_downgrading_the_seed_removes_only_seeded_rows(
 ) -> None:
     with ModelRegistry(database_url) as registry:
         registry.register_model(
-            {"model_id": "qwen2:7b", "provider": "ollama", "context_window": 32768,
-             "max_output_tokens": 4096, "capabilities": {"supports_streaming": True}}
+            {
+                "model_id": "qwen2:7b",
+                "provider": "ollama",
+                "context_window": 32768,
+                "max_output_tokens": 4096,
+                "capabilities": {"supports_streaming": True},
+            }
         )
     migrate.downgrade(engine, "0001")
     with engine.connect() as connection:

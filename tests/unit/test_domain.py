@@ -4,8 +4,8 @@ import json
 from decimal import Decimal
 
 import pytest
-from cases import GPT4_TURBO, INVALID, config
 
+from cases import GPT4_TURBO, INVALID, Invalid, config
 from modelregistry import (
     InvalidModelConfigError,
     ModelCapabilities,
@@ -101,8 +101,8 @@ def test_unknown_p99_latency_is_allowed_with_a_known_p50() -> None:
 
 
 @pytest.mark.parametrize("case", INVALID.values(), ids=INVALID.keys())
-def test_each_rule_rejects_with_e4003_naming_field_and_rule(case: object) -> None:
-    data, field, rule = case  # type: ignore[misc]
+def test_each_rule_rejects_with_e4003_naming_field_and_rule(case: Invalid) -> None:
+    data, field, rule = case
     with pytest.raises(InvalidModelConfigError) as raised:
         ModelConfig(**data)
     error = raised.value
@@ -115,8 +115,8 @@ def test_each_rule_rejects_with_e4003_naming_field_and_rule(case: object) -> Non
 
 
 @pytest.mark.parametrize("case", INVALID.values(), ids=INVALID.keys())
-def test_each_rule_rejects_through_model_validate_too(case: object) -> None:
-    data, field, _rule = case  # type: ignore[misc]
+def test_each_rule_rejects_through_model_validate_too(case: Invalid) -> None:
+    data, field, _rule = case
     with pytest.raises(InvalidModelConfigError) as raised:
         ModelConfig.model_validate(data)
     assert field in {v.field for v in raised.value.violations}
@@ -155,7 +155,7 @@ def test_nested_parts_raise_e4003_on_their_own() -> None:
     with pytest.raises(InvalidModelConfigError, match="coding"):
         QualityScores(coding=1.5)
     with pytest.raises(InvalidModelConfigError, match="supports_vision"):
-        ModelCapabilities(supports_vision="yes")  # type: ignore[arg-type]
+        ModelCapabilities(supports_vision="yes")
 
 
 def test_models_are_immutable() -> None:
@@ -175,7 +175,7 @@ def test_field_order_does_not_matter_after_a_json_round_trip() -> None:
 def test_extra_capability_flags_are_stored_and_default_to_false() -> None:
     caps = ModelCapabilities(
         supports_streaming=True,
-        supports_reasoning=True,  # type: ignore[call-arg]
+        supports_reasoning=True,
         Supports_Prompt_Caching=True,
     )
     assert caps.supports_reasoning is True
@@ -191,7 +191,7 @@ def test_extra_capability_flags_are_stored_and_default_to_false() -> None:
 
 
 def test_a_false_extra_flag_equals_an_absent_one() -> None:
-    explicit = ModelCapabilities(supports_reasoning=False)  # type: ignore[call-arg]
+    explicit = ModelCapabilities(supports_reasoning=False)
     assert explicit == ModelCapabilities()
     assert explicit.model_dump() == ModelCapabilities().model_dump()
 

@@ -23,6 +23,7 @@ NAMING_CONVENTION: Final = {
     "pk": "pk_%(table_name)s",
 }
 
+
 class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC instant, microsecond precision on PostgreSQL and SQLite.
 
@@ -43,7 +44,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+    def process_result_value(
+        self,
+        value: datetime | None,
+        dialect: sa.Dialect,  # noqa: ARG002 - TypeDecorator's signature
+    ) -> datetime | None:
         """Return an aware datetime in UTC."""
         if value is None:
             return None
@@ -75,7 +80,11 @@ class Money(TypeDecorator[Decimal]):
             return None
         return float(value) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: Any, dialect: sa.Dialect) -> Decimal | None:
+    def process_result_value(
+        self,
+        value: Any,
+        dialect: sa.Dialect,  # noqa: ARG002 - TypeDecorator's signature
+    ) -> Decimal | None:
         """Return a normalised Decimal."""
         if value is None:
             return None
@@ -142,9 +151,7 @@ class ModelRow(Base):
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
     model_id: Mapped[str] = mapped_column(code_point_string(256), unique=True)
-    provider_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("providers.id", ondelete="RESTRICT")
-    )
+    provider_id: Mapped[int] = mapped_column(sa.ForeignKey("providers.id", ondelete="RESTRICT"))
     display_name: Mapped[str] = mapped_column(sa.String(256))
     context_window: Mapped[int] = mapped_column(sa.BigInteger)
     max_output_tokens: Mapped[int] = mapped_column(sa.BigInteger)

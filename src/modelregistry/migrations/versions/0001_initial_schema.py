@@ -21,7 +21,7 @@ def _name(length: int) -> sa.types.TypeEngine[str]:
     return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
 
 
-def _timestamp() -> sa.types.TypeEngine[object]:
+def _timestamp() -> sa.DateTime:
     return sa.DateTime(timezone=True)
 
 

@@ -123,9 +123,9 @@ def upgrade() -> None:
         )
     op.bulk_insert(models, rows)
     seeded = sa.select(models.c.model_id, models.c.id).where(models.c.model_id.in_(MODEL_IDS))
-    model_pks = {model_id: pk for model_id, pk in bind.execute(seeded)}
+    model_pks = dict(bind.execute(seeded).all())
     named = sa.select(capabilities.c.name, capabilities.c.id)
-    capability_ids = {name: pk for name, pk in bind.execute(named)}
+    capability_ids = dict(bind.execute(named).all())
     op.bulk_insert(
         model_capabilities,
         [
