@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from sqlalchemy.orm import sessionmaker
 
 from modelregistry import migrate
-from modelregistry.db.engine import make_engine, reader, safe_url, writer
+from modelregistry.db.engine import (
+    make_engine,
+    reader,
+    safe_url,
+    snapshot_reader,
+    was_disconnected,
+    writer,
+)
 from modelregistry.db.errors import translating
 from modelregistry.defaults import DEFAULT_MODELS
 from modelregistry.domain import (
@@ -23,7 +30,11 @@ from modelregistry.domain import (
     capability_name,
     parse_status,
 )
-from modelregistry.errors import InvalidModelConfigError, ModelNotFoundError
+from modelregistry.errors import (
+    DatabaseUnavailableError,
+    InvalidModelConfigError,
+    ModelNotFoundError,
+)
 from modelregistry.repository import CatalogRepository
 from modelregistry.settings import resolve_database_url
 
@@ -76,6 +87,7 @@ class ModelRegistry:
                 self._engine.dispose()
                 raise
         self._read_session: sessionmaker[Session] = sessionmaker(reader(self._engine))
+        self._snapshot_session: sessionmaker[Session] = sessionmaker(snapshot_reader(self._engine))
         self._write_session: sessionmaker[Session] = sessionmaker(writer(self._engine))
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -283,12 +295,20 @@ class ModelRegistry:
                 "by_provider": by_provider,
             }
 
-        return self._read(collect)
+        return self._read(collect, snapshot=True)
 
     # -- transactions ----------------------------------------------------------------------
 
-    def _read(self, query: Callable[[CatalogRepository], T]) -> T:
-        with translating(database=self._url), self._read_session() as session:
+    def _read(self, query: Callable[[CatalogRepository], T], *, snapshot: bool = False) -> T:
+        sessions = self._snapshot_session if snapshot else self._read_session
+        try:
+            with translating(database=self._url), sessions() as session:
+                return query(CatalogRepository(session))
+        except DatabaseUnavailableError as exc:
+            if not was_disconnected(exc):
+                raise
+        # The pool held a connection the server had dropped (a restart): one fresh try.
+        with translating(database=self._url), sessions() as session:
             return query(CatalogRepository(session))
 
     @contextmanager

@@ -9,7 +9,7 @@ filtered in Python.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import sqlalchemy as sa
 
@@ -36,12 +36,15 @@ def _capability_names() -> sa.ScalarSelect[str]:
     )
 
 
-def _model_query() -> sa.Select[tuple[object, ...]]:
-    return sa.select(
-        *ModelRow.__table__.columns,
-        ProviderRow.name.label("provider"),
-        _capability_names().label("capabilities"),
-    ).join(ProviderRow, ProviderRow.id == ModelRow.provider_id)
+_MODELS: Final = sa.select(
+    *ModelRow.__table__.columns,
+    ProviderRow.name.label("provider"),
+    _capability_names().label("capabilities"),
+).join(ProviderRow, ProviderRow.id == ModelRow.provider_id)
+"""Every column a ModelConfig needs, one row per model (capabilities aggregated)."""
+
+# Built once: the statement and its cache key are reused by every lookup.
+_MODEL_BY_ID: Final = _MODELS.where(ModelRow.model_id == sa.bindparam("model_id"))
 
 
 def _with_capability_ids(names: Collection[str]) -> sa.Select[int]:
@@ -66,11 +69,7 @@ class CatalogRepository:
 
     def get(self, model_id: str) -> ModelConfig | None:
         """Return the model ``model_id`` (exact, case-sensitive), or None."""
-        row = (
-            self._session.execute(_model_query().where(ModelRow.model_id == model_id))
-            .mappings()
-            .one_or_none()
-        )
+        row = self._session.execute(_MODEL_BY_ID, {"model_id": model_id}).mappings().one_or_none()
         return None if row is None else model_from_row(row)
 
     def list_models(
@@ -87,7 +86,7 @@ class CatalogRepository:
             status: Status, or None for every status.
             capabilities: Canonical capability names the model must all have.
         """
-        query = _model_query()
+        query = _MODELS
         if provider is not None:
             query = query.where(ProviderRow.name == provider)
         if status is not None:

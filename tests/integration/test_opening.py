@@ -189,3 +189,32 @@ def test_close_releases_every_connection(postgres_schema_url: str, postgres_url:
         assert remaining == 0
     finally:
         observer.dispose()
+
+
+def test_reads_survive_the_server_dropping_pooled_connections(
+    postgres_schema_url: str, postgres_url: str
+) -> None:
+    name = f"mr-drop-{uuid.uuid4().hex[:8]}"
+    url = make_url(postgres_schema_url).update_query_dict({"application_name": name})
+    observer = sa.create_engine(postgres_url)
+    terminate = sa.text(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :name"
+    )
+    count = sa.text("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = :name")
+    try:
+        with ModelRegistry(url.render_as_string(hide_password=False)) as registry:
+            registry.register_model(GPT4_TURBO)
+            assert registry.get_model("gpt-4-turbo") is not None
+            with observer.begin() as connection:
+                assert connection.execute(terminate, {"name": name}).all()
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                with observer.connect() as connection:
+                    if connection.execute(count, {"name": name}).scalar_one() == 0:
+                        break
+                time.sleep(0.05)
+            # The pooled connection is dead; the read notices, drops it and retries once.
+            assert registry.get_model_or_raise("gpt-4-turbo").model_id == "gpt-4-turbo"
+            assert registry.get_stats()["total_models"] == 4
+    finally:
+        observer.dispose()

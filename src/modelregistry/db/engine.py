@@ -64,7 +64,10 @@ def make_engine(url: str | URL) -> Engine:
     """
     parsed = normalise_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(parsed, pool_pre_ping=True)
+        # No pre-ping: it costs a round trip per checkout. A connection found dead is
+        # invalidated with the whole pool, and the registry retries a read once (see
+        # ``was_disconnected``).
+        return sa.create_engine(parsed)
     kwargs: dict[str, Any] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}}
     memory = is_memory_sqlite(parsed)
     if memory:
@@ -81,14 +84,34 @@ def writer(engine: Engine) -> Engine:
 
 
 def reader(engine: Engine) -> Engine:
-    """Return ``engine`` set up for reads: one consistent snapshot per transaction.
+    """Return ``engine`` set up for reads made of one statement.
 
-    PostgreSQL reads run at REPEATABLE READ, so a read made of several statements (``get_stats``)
-    never mixes two states of the catalog; a SQLite transaction is a snapshot already.
+    On PostgreSQL they run in autocommit mode: a single statement sees one snapshot anyway, and
+    no BEGIN/ROLLBACK round trips are spent. SQLite transactions cost no round trip.
+    """
+    if is_sqlite(engine):
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def snapshot_reader(engine: Engine) -> Engine:
+    """Return ``engine`` set up for reads made of several statements, all in one snapshot.
+
+    PostgreSQL runs them at REPEATABLE READ, so ``get_stats`` never mixes two states of the
+    catalog; a SQLite transaction is a snapshot already.
     """
     if is_sqlite(engine):
         return engine
     return engine.execution_options(isolation_level="REPEATABLE READ")
+
+
+def was_disconnected(exc: BaseException) -> bool:
+    """Tell whether ``exc`` (or its cause) is a connection the pool found dead and dropped.
+
+    Such a read can be retried at once on a fresh connection, as after a database restart.
+    """
+    cause = exc if isinstance(exc, sa.exc.DBAPIError) else exc.__cause__
+    return isinstance(cause, sa.exc.DBAPIError) and cause.connection_invalidated
 
 
 def lock_for_writes(connection: Connection) -> None:
