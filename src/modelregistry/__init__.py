@@ -11,11 +11,13 @@ from __future__ import annotations
 from modelregistry.domain import ModelCapabilities, ModelConfig, ModelStatus, QualityScores
 from modelregistry.errors import (
     ERROR_CODES,
+    ConcurrentModificationError,
     DatabaseError,
     DatabaseUnavailableError,
     InvalidModelConfigError,
     ModelNotFoundError,
     ModelRegistryError,
+    ModelVersionNotFoundError,
     SchemaOutdatedError,
     SchemaUnknownError,
     Violation,
@@ -26,6 +28,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ERROR_CODES",
+    "ConcurrentModificationError",
     "DatabaseError",
     "DatabaseUnavailableError",
     "InvalidModelConfigError",
@@ -35,6 +38,7 @@ __all__ = [
     "ModelRegistry",
     "ModelRegistryError",
     "ModelStatus",
+    "ModelVersionNotFoundError",
     "QualityScores",
     "SchemaOutdatedError",
     "SchemaUnknownError",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, Final, Self
@@ -234,7 +235,7 @@ def config_error(exc: ValidationError, data: object) -> InvalidModelConfigError:
     )
 
 
-class _DomainModel(BaseModel):
+class DomainModel(BaseModel):
     """Frozen pydantic model whose validation errors are E4003."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=False)
@@ -275,7 +276,7 @@ class _DomainModel(BaseModel):
             raise config_error(exc, None) from exc
 
 
-class ModelCapabilities(_DomainModel):
+class ModelCapabilities(DomainModel):
     """What a model can do: ``supports_<name>`` boolean flags, all False by default.
 
     The seed's four flags always exist. Any further ``supports_<name>`` flag (for example
@@ -355,7 +356,7 @@ class ModelCapabilities(_DomainModel):
         return cls(**{CAPABILITY_PREFIX + capability_name(name): True for name in names})
 
 
-class QualityScores(_DomainModel):
+class QualityScores(DomainModel):
     """Benchmark quality of a model per task, each from 0 to 1 inclusive (default 0: unknown)."""
 
     reasoning: Score = 0.0
@@ -364,7 +365,7 @@ class QualityScores(_DomainModel):
     summarization: Score = 0.0
 
 
-class ModelConfig(_DomainModel):
+class ModelConfig(DomainModel):
     """One model of the catalog.
 
     ``model_id``, ``provider``, ``context_window`` and ``max_output_tokens`` are required. The
@@ -378,6 +379,15 @@ class ModelConfig(_DomainModel):
     latencies are integers >= 0; ``latency_p99_ms >= latency_p50_ms`` unless p99 is 0
     (unknown); quality scores lie in [0, 1]. Unknown fields are rejected, so a typo cannot pass
     silently.
+
+    Lifecycle fields are optional: ``deprecation_date`` and ``retirement_date`` (dates, the
+    retirement not before the deprecation) and ``successor_model_id`` (a valid model id other
+    than the model's own).
+
+    ``version`` is set by the registry on the models it returns (1 for a new model, +1 for every
+    change) and is None on a config you build; it cannot be given as input, is left out of
+    ``model_dump()`` and of equality, so a stored model equals the config it was registered
+    from. Pass ``expected_version=`` to a write method to guard against concurrent changes.
     """
 
     model_id: ModelId
@@ -394,6 +404,10 @@ class ModelConfig(_DomainModel):
     latency_p99_ms: NonNegativeInt = 0
     status: ModelStatus = ModelStatus.ACTIVE
     quality_scores: QualityScores = Field(default_factory=QualityScores)
+    deprecation_date: date | None = None
+    retirement_date: date | None = None
+    successor_model_id: ModelId | None = None
+    version: int | None = Field(default=None, exclude=True, repr=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -401,6 +415,48 @@ class ModelConfig(_DomainModel):
         if isinstance(data, dict) and data.get("display_name") is None and "model_id" in data:
             return {**data, "display_name": data["model_id"]}
         return data
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_is_not_input(cls, value: object) -> None:
+        if value is not None:
+            raise PydanticCustomError(
+                "version_is_assigned",
+                "is assigned by the registry; pass expected_version= to a write method instead",
+            )
+
+    @field_validator("retirement_date")
+    @classmethod
+    def _retirement_after_deprecation(cls, value: date | None, info: ValidationInfo) -> date | None:
+        deprecated = info.data.get("deprecation_date")
+        if value is not None and deprecated is not None and value < deprecated:
+            raise PydanticCustomError(
+                "retirement_order",
+                "must not be before deprecation_date ({deprecated})",
+                {"deprecated": deprecated.isoformat()},
+            )
+        return value
+
+    @field_validator("successor_model_id")
+    @classmethod
+    def _successor_is_another_model(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and value == info.data.get("model_id"):
+            raise PydanticCustomError("successor_self", "must differ from model_id")
+        return value
+
+    def __eq__(self, other: object) -> bool:
+        """Compare every field but ``version``: a stored model equals its registered config."""
+        if not isinstance(other, ModelConfig):
+            return NotImplemented
+        return _without_version(self) == _without_version(other)
+
+    def __hash__(self) -> int:
+        """Hash by ``model_id`` (consistent with equality, which ignores ``version``)."""
+        return hash(self.model_id)
+
+    def with_version(self, version: int) -> ModelConfig:
+        """Return this config marked as stored at ``version`` (used by the registry)."""
+        return self.model_copy(update={"version": version})
 
     @field_validator("latency_p99_ms")
     @classmethod
@@ -413,3 +469,7 @@ class ModelConfig(_DomainModel):
                 {"p50": p50},
             )
         return value
+
+
+def _without_version(config: ModelConfig) -> dict[str, Any]:
+    return {key: value for key, value in config.__dict__.items() if key != "version"}

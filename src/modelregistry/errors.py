@@ -6,10 +6,12 @@ reused. Every class is also a builtin exception where one fits, so callers can c
     ModelRegistryError                      (Exception)
     ├── ModelNotFoundError          E4001   (LookupError)       not retryable
     ├── InvalidModelConfigError     E4003   (ValueError)        not retryable
+    ├── ModelVersionNotFoundError   E4004   (LookupError)       not retryable
     ├── SchemaOutdatedError         E4010   (RuntimeError)      not retryable
     ├── SchemaUnknownError          E4011   (RuntimeError)      not retryable
     ├── DatabaseUnavailableError    E4020   (ConnectionError)   retryable
-    └── DatabaseError               E4021   (RuntimeError)      not retryable
+    ├── DatabaseError               E4021   (RuntimeError)      not retryable
+    └── ConcurrentModificationError E4030   (RuntimeError)      not retryable (re-read first)
 
 E4001 and E4003 are the seed's codes; E4002 is left unused because the platform's older
 documents may have used it.
@@ -120,6 +122,21 @@ class InvalidModelConfigError(ModelRegistryError, ValueError):
         return cls([Violation(field, rule, value)])
 
 
+class ModelVersionNotFoundError(ModelRegistryError, LookupError):
+    """E4004: the model exists (or existed) but has no such version."""
+
+    code = "E4004"
+
+    def __init__(self, model_id: str, version: int, latest: int) -> None:
+        """Create the error naming the model, the missing version and the newest one."""
+        super().__init__(
+            f"model {model_id!r} has no version {version} (versions 1-{latest})",
+            model_id=model_id,
+            version=version,
+            latest_version=latest,
+        )
+
+
 class SchemaOutdatedError(ModelRegistryError, RuntimeError):
     """E4010: the database schema is at an older revision than this version of modelregistry."""
 
@@ -163,15 +180,39 @@ class DatabaseError(ModelRegistryError, RuntimeError):
     code = "E4021"
 
 
+class ConcurrentModificationError(ModelRegistryError, RuntimeError):
+    """E4030: ``expected_version`` differs from the stored version; nothing was written.
+
+    Another writer changed the model since it was read: read it again, re-apply the change and
+    write with the new version. Version 0 means the model does not exist.
+    """
+
+    code = "E4030"
+
+    def __init__(self, model_id: str, expected: int, actual: int) -> None:
+        """Create the error naming both versions."""
+        super().__init__(
+            f"model {model_id!r} is at version {actual}, not the expected version {expected}; "
+            "nothing was written",
+            model_id=model_id,
+            expected_version=expected,
+            actual_version=actual,
+        )
+        self.expected_version = expected
+        self.actual_version = actual
+
+
 ERROR_CODES: dict[str, type[ModelRegistryError]] = {
     cls.code: cls
     for cls in (
         ModelNotFoundError,
         InvalidModelConfigError,
+        ModelVersionNotFoundError,
         SchemaOutdatedError,
         SchemaUnknownError,
         DatabaseUnavailableError,
         DatabaseError,
+        ConcurrentModificationError,
     )
 }
 """Every error code and the class that carries it."""

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from sqlalchemy.orm import sessionmaker
 
 from modelregistry import migrate
+from modelregistry.changes import CatalogChanges
 from modelregistry.db.engine import (
     make_engine,
     reader,
@@ -35,12 +36,12 @@ from modelregistry.errors import (
     InvalidModelConfigError,
     ModelNotFoundError,
 )
+from modelregistry.history import ChangeKind, ChangeNote, ModelRevision
 from modelregistry.repository import CatalogRepository
-from modelregistry.settings import resolve_database_url
+from modelregistry.settings import default_actor, resolve_database_url
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
-    from datetime import datetime
     from types import TracebackType
 
     from sqlalchemy.orm import Session
@@ -120,31 +121,52 @@ class ModelRegistry:
 
     # -- writes ----------------------------------------------------------------------------
 
-    def register_model(self, model: ModelConfig | Mapping[str, Any]) -> ModelConfig:
+    def register_model(
+        self,
+        model: ModelConfig | Mapping[str, Any],
+        *,
+        expected_version: int | None = None,
+        actor: str | None = None,
+        reason: str | None = None,
+    ) -> ModelConfig:
         """Create the model, or replace the stored model with the same ``model_id``.
 
         Args:
             model: A ModelConfig or a mapping of its fields. It is validated again, so a
                 model altered with ``model_copy(update=...)`` cannot bypass the rules.
+            expected_version: Write only if the model's version is this one (0: only if the
+                model does not exist yet).
+            actor: Who makes the change (default: ``MODELREGISTRY_ACTOR``, else the OS user).
+            reason: Why, recorded in the model's history.
 
         Returns:
-            The model as stored. Registering a config equal to the stored one writes nothing.
+            The model as stored, with its new ``version``. A config equal to the stored one
+            writes nothing and returns the stored model.
 
         Raises:
             InvalidModelConfigError: E4003, naming each broken rule; nothing is written.
+            ConcurrentModificationError: E4030, the model is not at ``expected_version``.
             DatabaseUnavailableError: E4020, the database cannot be reached (retryable).
         """
         config = _validated(model)
-        with self._writing() as (repository, now):
-            if repository.get(config.model_id) != config:
-                repository.save(config, now=now)
-            stored = repository.get(config.model_id)
-        if stored is None:  # pragma: no cover - the row was written in this transaction
-            raise ModelNotFoundError(config.model_id)
-        return stored
+        with self._changes(actor, reason) as changes:
+            return changes.write(
+                config, kind=ChangeKind.UPDATED, expected_version=_version(expected_version)
+            )
 
-    def update_model_status(self, model_id: str, status: ModelStatus | str) -> ModelConfig:
+    def update_model_status(
+        self,
+        model_id: str,
+        status: ModelStatus | str,
+        *,
+        expected_version: int | None = None,
+        actor: str | None = None,
+        reason: str | None = None,
+    ) -> ModelConfig:
         """Set the status of a model (``status`` is a ModelStatus or its name, any case).
+
+        Setting the status it already has changes nothing. ``expected_version``, ``actor``
+        and ``reason`` work as in :meth:`register_model`.
 
         Returns:
             The model after the change.
@@ -152,30 +174,89 @@ class ModelRegistry:
         Raises:
             ModelNotFoundError: E4001, no model has this id; nothing is written.
             InvalidModelConfigError: E4003, ``status`` names no status.
+            ConcurrentModificationError: E4030, the model is not at ``expected_version``.
         """
         new_status = parse_status(status)
         _check_id(model_id)
-        with self._writing() as (repository, now):
-            if not repository.set_status(model_id, new_status, now=now):
-                raise ModelNotFoundError(model_id)
-            stored = repository.get(model_id)
-        if stored is None:  # pragma: no cover - the row was updated in this transaction
-            raise ModelNotFoundError(model_id)
-        return stored
+        with self._changes(actor, reason) as changes:
+            current = changes.current(model_id)
+            return changes.write(
+                current.model_copy(update={"status": new_status}),
+                kind=ChangeKind.STATUS_CHANGED,
+                expected_version=_version(expected_version),
+            )
 
-    def load_default_models(self) -> int:
-        """Insert the seed's default models that are missing; never overwrite one that exists.
+    def remove_model(
+        self,
+        model_id: str,
+        *,
+        expected_version: int | None = None,
+        actor: str | None = None,
+        reason: str | None = None,
+    ) -> ModelRevision:
+        """Remove a model from the catalog: it disappears from every query.
 
-        An admin's change to a default model therefore survives every restart.
+        Its history stays readable, and registering the same id later continues its version
+        numbers. ``expected_version``, ``actor`` and ``reason`` work as in
+        :meth:`register_model`.
 
         Returns:
-            How many models were inserted (0 when all three exist).
+            The revision that records the removal.
+
+        Raises:
+            ModelNotFoundError: E4001, no model has this id.
+            ConcurrentModificationError: E4030, the model is not at ``expected_version``.
+        """
+        _check_id(model_id)
+        with self._changes(actor, reason) as changes:
+            return changes.remove(model_id, expected_version=_version(expected_version))
+
+    def restore_model(
+        self,
+        model_id: str,
+        version: int,
+        *,
+        expected_version: int | None = None,
+        actor: str | None = None,
+        reason: str | None = None,
+    ) -> ModelConfig:
+        """Write the config of an older version as the model's next version.
+
+        Works on a removed model too (it comes back). Restoring a config equal to the current
+        one changes nothing.
+
+        Returns:
+            The model as stored after the restore.
+
+        Raises:
+            ModelNotFoundError: E4001, the model has no history.
+            ModelVersionNotFoundError: E4004, it has no such version.
+            ConcurrentModificationError: E4030, the model is not at ``expected_version``.
+        """
+        _check_id(model_id)
+        wanted = _whole_number(version, "version")
+        with self._changes(actor, reason) as changes:
+            revision = changes.revision(model_id, wanted)
+            return changes.write(
+                revision.config,
+                kind=ChangeKind.RESTORED,
+                expected_version=_version(expected_version),
+            )
+
+    def load_default_models(self, *, actor: str | None = None, reason: str | None = None) -> int:
+        """Insert the seed's default models that this catalog never had.
+
+        A default that exists is never overwritten, and one an admin removed is not brought
+        back, so an admin's change survives every restart.
+
+        Returns:
+            How many models were inserted (0 when all three exist or existed).
         """
         inserted = 0
-        with self._writing() as (repository, now):
+        with self._changes(actor, reason) as changes:
             for config in DEFAULT_MODELS:
-                if repository.get(config.model_id) is None:
-                    repository.save(config, now=now)
+                if changes.last_version(config.model_id) == 0:
+                    changes.write(config, kind=ChangeKind.CREATED)
                     inserted += 1
         return inserted
 
@@ -312,10 +393,12 @@ class ModelRegistry:
             return query(CatalogRepository(session))
 
     @contextmanager
-    def _writing(self) -> Iterator[tuple[CatalogRepository, datetime]]:
+    def _changes(self, actor: str | None, reason: str | None) -> Iterator[CatalogChanges]:
+        note = ChangeNote(actor=default_actor() if actor is None else actor, reason=reason)
         with translating(database=self._url), self._write_session.begin() as session:
             repository = CatalogRepository(session)
-            yield repository, repository.lock_for_write()
+            now = repository.lock_for_write()
+            yield CatalogChanges(repository, now=now, note=note)
 
 
 def _validated(model: ModelConfig | Mapping[str, Any]) -> ModelConfig:
@@ -340,6 +423,16 @@ def _capability_names(capabilities: Iterable[str]) -> set[str]:
             "capabilities", "must be a list of capability names, not a string", capabilities
         )
     return {capability_name(_string(name, "capabilities")) for name in capabilities}
+
+
+def _version(value: int | None) -> int | None:
+    return None if value is None else _whole_number(value, "expected_version")
+
+
+def _whole_number(value: object, field: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise InvalidModelConfigError.single(field, "must be an integer >= 0", value)
+    return value
 
 
 def _check_id(model_id: object) -> None:

@@ -8,14 +8,26 @@ filtered in Python.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
 import sqlalchemy as sa
 
 from modelregistry.db.engine import lock_for_writes
-from modelregistry.db.mapping import CAPABILITY_SEPARATOR, model_from_row, model_values
-from modelregistry.db.tables import CapabilityRow, ModelCapabilityRow, ModelRow, ProviderRow
+from modelregistry.db.mapping import (
+    CAPABILITY_SEPARATOR,
+    config_document,
+    model_from_row,
+    model_values,
+    revision_from_row,
+)
+from modelregistry.db.tables import (
+    CapabilityRow,
+    ModelCapabilityRow,
+    ModelRevisionRow,
+    ModelRow,
+    ProviderRow,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable
@@ -23,6 +35,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from modelregistry.domain import ModelConfig, ModelStatus
+    from modelregistry.history import ChangeKind, ModelRevision
 
 
 def _capability_names() -> sa.ScalarSelect[str]:
@@ -42,6 +55,8 @@ _MODELS: Final = sa.select(
     _capability_names().label("capabilities"),
 ).join(ProviderRow, ProviderRow.id == ModelRow.provider_id)
 """Every column a ModelConfig needs, one row per model (capabilities aggregated)."""
+
+_REVISIONS: Final = sa.select(*ModelRevisionRow.__table__.columns)
 
 # Built once: the statement and its cache key are reused by every lookup.
 _MODEL_BY_ID: Final = _MODELS.where(ModelRow.model_id == sa.bindparam("model_id"))
@@ -96,6 +111,13 @@ class CatalogRepository:
         rows = self._session.execute(query.order_by(ModelRow.model_id)).mappings()
         return [model_from_row(row) for row in rows]
 
+    def retiring(self, until: date) -> list[ModelConfig]:
+        """Models whose retirement date is on or before ``until``, soonest first."""
+        query = _MODELS.where(ModelRow.retirement_date <= until).order_by(
+            ModelRow.retirement_date, ModelRow.model_id
+        )
+        return [model_from_row(row) for row in self._session.execute(query).mappings()]
+
     def providers_in_use(self) -> list[str]:
         """Names of providers that have at least one model, sorted."""
         used = sa.exists().where(ModelRow.provider_id == ProviderRow.id)
@@ -135,18 +157,22 @@ class CatalogRepository:
         connection = self._session.connection()
         lock_for_writes(connection)
         if connection.dialect.name == "sqlite":
-            return datetime.now(UTC)
-        now = self._session.scalar(sa.select(sa.func.clock_timestamp()))
-        if not isinstance(now, datetime):  # pragma: no cover - the database always answers
-            msg = "clock_timestamp() returned no time"
-            raise TypeError(msg)
+            now = datetime.now(UTC)
+        else:
+            now = self._session.execute(sa.select(sa.func.clock_timestamp())).scalar_one()
+        # Never before the previous change, even if the clock stepped back: point-in-time
+        # reads rely on change times growing with the change sequence.
+        previous = self._session.scalar(sa.select(sa.func.max(ModelRevisionRow.changed_at)))
+        if previous is not None and now <= previous:
+            now = previous + timedelta(microseconds=1)
         return now.astimezone(UTC)
 
-    def save(self, config: ModelConfig, *, now: datetime) -> None:
-        """Insert ``config``, or replace the stored model with the same ``model_id``."""
+    def save(self, config: ModelConfig, *, version: int, now: datetime) -> None:
+        """Insert ``config`` at ``version``, or replace the stored model with the same id."""
         values = model_values(config)
         values["provider_id"] = self._provider_id(config.provider)
         values["updated_at"] = now
+        values["version"] = version
         model_pk = self._session.scalar(
             sa.select(ModelRow.id).where(ModelRow.model_id == config.model_id)
         )
@@ -162,14 +188,88 @@ class CatalogRepository:
             )
         self._replace_capabilities(model_pk, config.capabilities.names())
 
-    def set_status(self, model_id: str, status: ModelStatus, *, now: datetime) -> bool:
-        """Set the status of ``model_id``; return False when no such model exists."""
-        result = self._session.execute(
-            sa.update(ModelRow)
-            .where(ModelRow.model_id == model_id)
-            .values(status=status.value, updated_at=now)
+    def delete(self, model_id: str) -> None:
+        """Delete the model (its capability links go with it); its revisions stay."""
+        self._session.execute(sa.delete(ModelRow).where(ModelRow.model_id == model_id))
+
+    def append_revision(  # noqa: PLR0913 - one column each
+        self,
+        config: ModelConfig,
+        *,
+        version: int,
+        change: ChangeKind,
+        now: datetime,
+        actor: str,
+        reason: str | None,
+    ) -> None:
+        """Record ``config`` as ``version`` of its model (an immutable revision)."""
+        self._session.execute(
+            sa.insert(ModelRevisionRow).values(
+                model_id=config.model_id,
+                version=version,
+                change=change.value,
+                config=config_document(config),
+                changed_at=now,
+                actor=actor,
+                reason=reason,
+            )
         )
-        return bool(getattr(result, "rowcount", 0))
+
+    # -- history ---------------------------------------------------------------------------
+
+    def last_version(self, model_id: str) -> int:
+        """The newest version of ``model_id`` (a removal counts), or 0 if it never existed."""
+        query = sa.select(sa.func.max(ModelRevisionRow.version)).where(
+            ModelRevisionRow.model_id == model_id
+        )
+        return self._session.scalar(query) or 0
+
+    def history(self, model_id: str) -> list[ModelRevision]:
+        """Every revision of ``model_id``, oldest first."""
+        query = _REVISIONS.where(ModelRevisionRow.model_id == model_id).order_by(
+            ModelRevisionRow.version
+        )
+        return [revision_from_row(row) for row in self._session.execute(query).mappings()]
+
+    def revision(self, model_id: str, version: int) -> ModelRevision | None:
+        """Revision ``version`` of ``model_id``, or None."""
+        query = _REVISIONS.where(
+            ModelRevisionRow.model_id == model_id, ModelRevisionRow.version == version
+        )
+        row = self._session.execute(query).mappings().one_or_none()
+        return None if row is None else revision_from_row(row)
+
+    def revision_as_of(self, model_id: str, when: datetime) -> ModelRevision | None:
+        """The newest revision of ``model_id`` committed at or before ``when``, or None."""
+        query = (
+            _REVISIONS.where(
+                ModelRevisionRow.model_id == model_id, ModelRevisionRow.changed_at <= when
+            )
+            .order_by(ModelRevisionRow.version.desc())
+            .limit(1)
+        )
+        row = self._session.execute(query).mappings().one_or_none()
+        return None if row is None else revision_from_row(row)
+
+    def revisions_as_of(self, when: datetime) -> list[ModelRevision]:
+        """The newest revision of every model as of ``when`` (removals included), by id."""
+        latest = (
+            sa.select(
+                ModelRevisionRow.model_id,
+                sa.func.max(ModelRevisionRow.version).label("version"),
+            )
+            .where(ModelRevisionRow.changed_at <= when)
+            .group_by(ModelRevisionRow.model_id)
+            .subquery()
+        )
+        query = _REVISIONS.join(
+            latest,
+            sa.and_(
+                latest.c.model_id == ModelRevisionRow.model_id,
+                latest.c.version == ModelRevisionRow.version,
+            ),
+        ).order_by(ModelRevisionRow.model_id)
+        return [revision_from_row(row) for row in self._session.execute(query).mappings()]
 
     def _provider_id(self, name: str) -> int:
         existing = self._session.scalar(sa.select(ProviderRow.id).where(ProviderRow.name == name))

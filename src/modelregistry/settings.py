@@ -8,6 +8,7 @@ created on first use.
 
 from __future__ import annotations
 
+import getpass
 import os
 from typing import TYPE_CHECKING, Final
 
@@ -37,3 +38,22 @@ def resolve_database_url(url: str | None = None) -> str:
     path = default_database_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{path}"
+
+
+ACTOR_VARIABLE: Final = "MODELREGISTRY_ACTOR"
+"""Environment variable naming who makes changes, when a write does not say."""
+
+
+def default_actor() -> str:
+    """Who makes a change when the caller does not say.
+
+    ``MODELREGISTRY_ACTOR``, else the OS user, else ``uid:<n>`` (containers often have no user
+    name for their uid).
+    """
+    from_environment = os.environ.get(ACTOR_VARIABLE, "").strip()
+    if from_environment:
+        return from_environment
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no name for this uid
+        return f"uid:{os.getuid()}" if hasattr(os, "getuid") else "unknown"

@@ -419,7 +419,15 @@ def test_load_default_models_never_overwrites_an_admin_change(
         assert reopened.get_model_or_raise("llama3.2:3b").rate_limit_rpm == 5
 
 
-def test_load_default_models_restores_a_missing_default(
+def test_load_default_models_does_not_bring_back_a_removed_default(
+    registry: ModelRegistry,
+) -> None:
+    registry.remove_model("llava-llama3:latest", reason="we do not serve vision locally")
+    assert registry.load_default_models() == 0
+    assert registry.get_model("llava-llama3:latest") is None
+
+
+def test_load_default_models_inserts_a_default_the_catalog_never_had(
     registry: ModelRegistry, raw_engine: sa.Engine
 ) -> None:
     with raw_engine.begin() as connection:
@@ -430,6 +438,9 @@ def test_load_default_models_restores_a_missing_default(
             )
         )
         connection.execute(sa.text("DELETE FROM models WHERE model_id = 'llava-llama3:latest'"))
+        connection.execute(
+            sa.text("DELETE FROM model_revisions WHERE model_id = 'llava-llama3:latest'")
+        )
     assert registry.get_model("llava-llama3:latest") is None
     assert registry.load_default_models() == 1
     assert registry.get_model("llava-llama3:latest") == DEFAULT_MODELS[2]

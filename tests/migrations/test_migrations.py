@@ -22,7 +22,7 @@ from modelregistry.defaults import DEFAULT_MODELS
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-CATALOG_TABLES = {"providers", "capabilities", "models", "model_capabilities"}
+CATALOG_TABLES = {"providers", "capabilities", "models", "model_capabilities", "model_revisions"}
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -48,7 +48,7 @@ def schema_diff(engine: sa.Engine) -> list[object]:
 def test_known_revisions_match_alembics_graph() -> None:
     script = ScriptDirectory.from_config(migrate.alembic_config())
     walked = [rev.revision for rev in reversed(list(script.walk_revisions()))]
-    assert list(migrate.known_revisions()) == walked == ["0001", "0002"]
+    assert list(migrate.known_revisions()) == walked == ["0001", "0002", "0003"]
     assert migrate.head_revision() == script.get_current_head()
 
 
@@ -116,7 +116,7 @@ def test_alembic_command_line_works_from_a_checkout(tmp_path: Path) -> None:
     current = subprocess.run(
         [*alembic, "current"], check=True, env=env, capture_output=True, text=True
     )
-    assert "0002 (head)" in current.stdout
+    assert f"{migrate.head_revision()} (head)" in current.stdout
     subprocess.run([*alembic, "downgrade", "base"], check=True, env=env, capture_output=True)
     engine = make_engine(url)
     try:

@@ -5,11 +5,13 @@ import pytest
 import modelregistry
 from modelregistry import (
     ERROR_CODES,
+    ConcurrentModificationError,
     DatabaseError,
     DatabaseUnavailableError,
     InvalidModelConfigError,
     ModelNotFoundError,
     ModelRegistryError,
+    ModelVersionNotFoundError,
     SchemaOutdatedError,
     SchemaUnknownError,
     Violation,
@@ -20,10 +22,12 @@ def test_error_codes_are_pinned() -> None:
     assert {code: cls.__name__ for code, cls in ERROR_CODES.items()} == {
         "E4001": "ModelNotFoundError",
         "E4003": "InvalidModelConfigError",
+        "E4004": "ModelVersionNotFoundError",
         "E4010": "SchemaOutdatedError",
         "E4011": "SchemaUnknownError",
         "E4020": "DatabaseUnavailableError",
         "E4021": "DatabaseError",
+        "E4030": "ConcurrentModificationError",
     }
 
 
@@ -47,6 +51,8 @@ def test_every_error_class_is_listed_once_with_a_unique_code() -> None:
         (SchemaUnknownError, RuntimeError, False),
         (DatabaseUnavailableError, ConnectionError, True),
         (DatabaseError, RuntimeError, False),
+        (ModelVersionNotFoundError, LookupError, False),
+        (ConcurrentModificationError, RuntimeError, False),
     ],
 )
 def test_errors_are_also_builtins_and_say_if_retryable(

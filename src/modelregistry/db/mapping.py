@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
 from modelregistry.domain import CAPABILITY_PREFIX, ModelConfig
+from modelregistry.history import ChangeKind, ModelRevision
 
 if TYPE_CHECKING:
     from sqlalchemy import RowMapping
@@ -34,6 +35,9 @@ def model_values(config: ModelConfig) -> dict[str, Any]:
         "latency_p50_ms": config.latency_p50_ms,
         "latency_p99_ms": config.latency_p99_ms,
         "status": config.status.value,
+        "deprecation_date": config.deprecation_date,
+        "retirement_date": config.retirement_date,
+        "successor_model_id": config.successor_model_id,
     }
     scores = config.quality_scores
     values.update({f"quality_{name}": getattr(scores, name) for name in QUALITY_DIMENSIONS})
@@ -48,7 +52,7 @@ def model_from_row(row: RowMapping) -> ModelConfig:
     """
     capability_text: str | None = row["capabilities"]
     names = capability_text.split(CAPABILITY_SEPARATOR) if capability_text else ()
-    return ModelConfig.model_validate(
+    config = ModelConfig.model_validate(
         {
             "model_id": row["model_id"],
             "provider": row["provider"],
@@ -64,5 +68,28 @@ def model_from_row(row: RowMapping) -> ModelConfig:
             "latency_p99_ms": row["latency_p99_ms"],
             "status": row["status"],
             "quality_scores": {name: row[f"quality_{name}"] for name in QUALITY_DIMENSIONS},
+            "deprecation_date": row["deprecation_date"],
+            "retirement_date": row["retirement_date"],
+            "successor_model_id": row["successor_model_id"],
         }
+    )
+    return config.with_version(row["version"])
+
+
+def config_document(config: ModelConfig) -> dict[str, Any]:
+    """The JSON document a revision stores: the config's JSON form (without ``version``)."""
+    return config.model_dump(mode="json")
+
+
+def revision_from_row(row: RowMapping) -> ModelRevision:
+    """Build a ModelRevision from a ``model_revisions`` row."""
+    version: int = row["version"]
+    return ModelRevision(
+        model_id=row["model_id"],
+        version=version,
+        config=ModelConfig.model_validate(row["config"]).with_version(version),
+        change=ChangeKind(row["change"]),
+        changed_at=row["changed_at"],
+        actor=row["actor"],
+        reason=row["reason"],
     )

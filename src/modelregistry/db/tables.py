@@ -7,11 +7,12 @@ them.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Final
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -147,6 +148,7 @@ class ModelRow(Base):
         ),
         sa.Index("ix_models_provider_id_model_id", "provider_id", "model_id"),
         sa.Index("ix_models_status_model_id", "status", "model_id"),
+        sa.Index("ix_models_retirement_date", "retirement_date"),
     )
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
@@ -166,6 +168,10 @@ class ModelRow(Base):
     quality_coding: Mapped[float] = mapped_column(sa.Double)
     quality_creative: Mapped[float] = mapped_column(sa.Double)
     quality_summarization: Mapped[float] = mapped_column(sa.Double)
+    deprecation_date: Mapped[date | None] = mapped_column(sa.Date)
+    retirement_date: Mapped[date | None] = mapped_column(sa.Date)
+    successor_model_id: Mapped[str | None] = mapped_column(code_point_string(256))
+    version: Mapped[int] = mapped_column(sa.BigInteger, server_default="1")
     created_at: Mapped[datetime] = mapped_column(
         UTCDateTime, server_default=sa.func.current_timestamp()
     )
@@ -188,3 +194,26 @@ class ModelCapabilityRow(Base):
     capability_id: Mapped[int] = mapped_column(
         sa.ForeignKey("capabilities.id", ondelete="RESTRICT"), primary_key=True
     )
+
+
+class ModelRevisionRow(Base):
+    """One immutable revision of a model: its full config after a change, and who and why.
+
+    Never updated or deleted by the registry. ``id`` grows with every change of the catalog
+    (writes are serialised), so it orders all changes; ``(model_id, version)`` is unique.
+    """
+
+    __tablename__ = "model_revisions"
+    __table_args__ = (
+        sa.UniqueConstraint("model_id", "version"),
+        sa.Index("ix_model_revisions_changed_at", "changed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    model_id: Mapped[str] = mapped_column(code_point_string(256))
+    version: Mapped[int] = mapped_column(sa.BigInteger)
+    change: Mapped[str] = mapped_column(sa.String(32))
+    config: Mapped[dict[str, Any]] = mapped_column(sa.JSON().with_variant(JSONB(), "postgresql"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(sa.String(256))
+    reason: Mapped[str | None] = mapped_column(sa.Text)

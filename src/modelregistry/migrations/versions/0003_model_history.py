@@ -1,0 +1,146 @@
+"""Model history: versions, immutable revisions, lifecycle dates and successors.
+
+Adds ``models.version`` and the lifecycle columns, creates ``model_revisions``, and records
+version 1 of every model that already exists (its current config, dated by its
+``updated_at``), so every model has a history from here on.
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-27
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects.postgresql import JSONB
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+BACKFILL_ACTOR = "modelregistry-migration"
+BACKFILL_REASON = "history starts at schema revision 0003"
+STANDARD_FLAGS = ("streaming", "vision", "tool_use", "json_mode")
+QUALITY = ("reasoning", "coding", "creative", "summarization")
+
+
+def _name(length: int) -> sa.types.TypeEngine[str]:
+    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
+
+
+def upgrade() -> None:
+    # Plain ADD COLUMN on both engines: SQLite's batch mode would copy the table, and dropping
+    # the old copy would cascade into model_capabilities.
+    op.add_column("models", sa.Column("deprecation_date", sa.Date(), nullable=True))
+    op.add_column("models", sa.Column("retirement_date", sa.Date(), nullable=True))
+    op.add_column("models", sa.Column("successor_model_id", _name(256), nullable=True))
+    op.add_column(
+        "models", sa.Column("version", sa.BigInteger(), server_default="1", nullable=False)
+    )
+    op.create_index("ix_models_retirement_date", "models", ["retirement_date"])
+    revisions = op.create_table(
+        "model_revisions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("model_id", _name(256), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.Column("change", sa.String(32), nullable=False),
+        sa.Column("config", sa.JSON().with_variant(JSONB(), "postgresql"), nullable=False),
+        sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(256), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name="pk_model_revisions"),
+        sa.UniqueConstraint("model_id", "version", name="uq_model_revisions_model_id_version"),
+    )
+    op.create_index("ix_model_revisions_changed_at", "model_revisions", ["changed_at"])
+    _backfill(revisions)
+
+
+def _backfill(revisions: sa.Table) -> None:
+    """Record version 1 of every existing model, oldest change first."""
+    bind = op.get_bind()
+    models = sa.table(
+        "models",
+        *(sa.column(name) for name in ("id", "model_id", "provider_id", "display_name")),
+        *(sa.column(name) for name in ("context_window", "max_output_tokens", "status")),
+        sa.column("cost_per_1m_input_tokens", sa.Numeric(15, 10)),
+        sa.column("cost_per_1m_output_tokens", sa.Numeric(15, 10)),
+        *(sa.column(f"rate_limit_{unit}") for unit in ("rpm", "tpm")),
+        *(sa.column(f"latency_{pct}_ms") for pct in ("p50", "p99")),
+        *(sa.column(f"quality_{name}") for name in QUALITY),
+        sa.column("updated_at", sa.DateTime(timezone=True)),
+    )
+    providers = sa.table("providers", sa.column("id"), sa.column("name"))
+    capabilities = sa.table("capabilities", sa.column("id"), sa.column("name"))
+    links = sa.table("model_capabilities", sa.column("model_pk"), sa.column("capability_id"))
+    provider_names = dict(bind.execute(sa.select(providers.c.id, providers.c.name)).all())
+    flags: dict[int, set[str]] = {}
+    for model_pk, name in bind.execute(
+        sa.select(links.c.model_pk, capabilities.c.name).join(
+            capabilities, capabilities.c.id == links.c.capability_id
+        )
+    ):
+        flags.setdefault(model_pk, set()).add(name)
+    rows = bind.execute(sa.select(models).order_by(models.c.updated_at, models.c.model_id))
+    records = [
+        {
+            "model_id": row.model_id,
+            "version": 1,
+            "change": "created",
+            "config": _config(row, provider_names[row.provider_id], flags.get(row.id, set())),
+            "changed_at": _utc(row.updated_at),
+            "actor": BACKFILL_ACTOR,
+            "reason": BACKFILL_REASON,
+        }
+        for row in rows
+    ]
+    if records:
+        op.bulk_insert(revisions, records)
+
+
+def _config(row: sa.Row[Any], provider: str, flags: set[str]) -> dict[str, Any]:
+    """The model's config in the JSON form the registry writes (frozen here)."""
+    capabilities = {f"supports_{name}": name in flags for name in STANDARD_FLAGS}
+    capabilities.update({f"supports_{name}": True for name in sorted(flags - {*STANDARD_FLAGS})})
+    return {
+        "model_id": row.model_id,
+        "provider": provider,
+        "display_name": row.display_name,
+        "capabilities": capabilities,
+        "context_window": row.context_window,
+        "max_output_tokens": row.max_output_tokens,
+        "cost_per_1m_input_tokens": _money(row.cost_per_1m_input_tokens),
+        "cost_per_1m_output_tokens": _money(row.cost_per_1m_output_tokens),
+        "rate_limit_rpm": row.rate_limit_rpm,
+        "rate_limit_tpm": row.rate_limit_tpm,
+        "latency_p50_ms": row.latency_p50_ms,
+        "latency_p99_ms": row.latency_p99_ms,
+        "status": row.status,
+        "quality_scores": {name: getattr(row, f"quality_{name}") for name in QUALITY},
+        "deprecation_date": None,
+        "retirement_date": None,
+        "successor_model_id": None,
+    }
+
+
+def _money(value: Decimal | float) -> float:
+    return float(Decimal(repr(value)) if isinstance(value, float) else value)
+
+
+def _utc(value: datetime | str) -> datetime:
+    stamp = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+
+
+def downgrade() -> None:
+    op.drop_index("ix_model_revisions_changed_at", table_name="model_revisions")
+    op.drop_table("model_revisions")
+    op.drop_index("ix_models_retirement_date", table_name="models")
+    # ALTER TABLE ... DROP COLUMN exists on both engines (SQLite >= 3.35); see upgrade().
+    for column in ("version", "successor_model_id", "retirement_date", "deprecation_date"):
+        op.execute(sa.text(f"ALTER TABLE models DROP COLUMN {column}"))
