@@ -1,7 +1,7 @@
 """The ``modelregistry`` command line: parse, call the registry, print (a table or ``--json``).
 
 Errors print one line on stderr (``error: E4001: model not found: 'x'``) and exit 1; usage
-errors exit 2.
+errors exit 2. Values are printed as they are stored: never read as markup or emoji codes.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, NoReturn
 
 import typer
@@ -17,12 +18,11 @@ from rich.console import Console
 from rich.table import Table
 
 from modelregistry import __version__, migrate
-from modelregistry.db.engine import make_engine, safe_url
-from modelregistry.db.errors import translating
 from modelregistry.domain import ModelStatus
 from modelregistry.errors import ModelRegistryError
+from modelregistry.history import diff_configs
 from modelregistry.registry import ModelRegistry
-from modelregistry.settings import DATABASE_URL_VARIABLE, resolve_database_url
+from modelregistry.settings import ACTOR_VARIABLE, DATABASE_URL_VARIABLE
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from modelregistry.domain import ModelConfig
+    from modelregistry.history import FieldChange
 
 app = typer.Typer(
     name="modelregistry",
@@ -43,10 +44,39 @@ models_app = typer.Typer(help="List, show and change models.", no_args_is_help=T
 app.add_typer(db_app, name="db")
 app.add_typer(models_app, name="models")
 
-_out = Console(highlight=False, soft_wrap=False)
-_err = Console(stderr=True, highlight=False, soft_wrap=True)
+_out = Console(highlight=False, markup=False, emoji=False, soft_wrap=False)
+_err = Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap=True)
 
 JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table.")
+ActorOption = typer.Option(
+    None, "--actor", help=f"Who makes the change (default: ${ACTOR_VARIABLE}, else your user)."
+)
+ReasonOption = typer.Option(None, "--reason", help="Why; recorded in the model's history.")
+ExpectedVersionOption = typer.Option(
+    None,
+    "--expected-version",
+    min=0,
+    help="Refuse (E4030) unless the model is at this version.",
+)
+
+
+def _instant(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        msg = f"{value!r} is not an ISO 8601 time (e.g. 2026-01-01T00:00:00Z)"
+        raise typer.BadParameter(msg) from exc
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+
+
+AsOfOption = typer.Option(
+    None,
+    "--as-of",
+    callback=_instant,
+    help="Read the catalog as it was at this ISO 8601 time (UTC when no offset is given).",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +109,7 @@ def _root(
 
 
 def _fail(exc: ModelRegistryError) -> NoReturn:
-    _err.print(f"error: {exc}".replace("\n", " "), markup=False)
+    _err.print(f"error: {exc}".replace("\n", " "))
     raise typer.Exit(1) from exc
 
 
@@ -94,23 +124,37 @@ def _catalog(ctx: typer.Context) -> Iterator[ModelRegistry]:
 
 
 @contextmanager
-def _engine(ctx: typer.Context) -> Iterator[Engine]:
+def _schema(ctx: typer.Context) -> Iterator[Engine]:
     options: _Options = ctx.obj
-    url = resolve_database_url(options.database_url)
     try:
-        with translating(database=safe_url(url)):
-            engine = make_engine(url)
-        try:
-            with translating(database=safe_url(url)):
-                yield engine
-        finally:
-            engine.dispose()
+        with migrate.database(options.database_url) as engine:
+            yield engine
     except ModelRegistryError as exc:
         _fail(exc)
 
 
 def _print_json(data: object) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _table(*columns: str) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table
+
+
+def _fields_table(rows: dict[str, object]) -> Table:
+    table = Table(box=box.SIMPLE, show_header=False, pad_edge=False)
+    table.add_column("FIELD", style="bold")
+    table.add_column("VALUE", overflow="fold")
+    for field, value in rows.items():
+        table.add_row(field, "-" if value is None else str(value))
+    return table
+
+
+def _model_json(model: ModelConfig) -> dict[str, object]:
+    return {**model.model_dump(mode="json"), "version": model.version}
 
 
 def _money(value: float) -> str:
@@ -137,6 +181,10 @@ def _models_table(models: list[ModelConfig]) -> Table:
     return table
 
 
+def _describe(changes: list[FieldChange]) -> str:
+    return "; ".join(f"{c.field}: {c.old} -> {c.new}" for c in changes) or "-"
+
+
 # -- db ------------------------------------------------------------------------------------
 
 
@@ -149,7 +197,7 @@ def db_upgrade(
 
     Example: modelregistry db upgrade
     """
-    with _engine(ctx) as engine:
+    with _schema(ctx) as engine:
         migrate.upgrade(engine, revision)
         typer.echo(f"database at revision {migrate.current(engine)}")
 
@@ -161,9 +209,9 @@ def db_downgrade(
 ) -> None:
     """Downgrade the database schema to an older revision.
 
-    Example: modelregistry db downgrade 0001
+    Example: modelregistry db downgrade 0002
     """
-    with _engine(ctx) as engine:
+    with _schema(ctx) as engine:
         migrate.downgrade(engine, revision)
         typer.echo(f"database at revision {migrate.current(engine) or 'base'}")
 
@@ -174,17 +222,22 @@ def db_current(ctx: typer.Context, as_json: bool = JsonOption) -> None:
 
     Example: modelregistry db current --json
     """
-    with _engine(ctx) as engine:
+    with _schema(ctx) as engine:
         current = migrate.current(engine)
     head = migrate.head_revision()
     if as_json:
         _print_json({"current": current, "head": head, "up_to_date": current == head})
         return
-    state = "up to date" if current == head else "run `modelregistry db upgrade`"
+    if current == head:
+        state = "up to date"
+    elif current is not None and current not in migrate.known_revisions():
+        state = "unknown to this version of modelregistry: upgrade modelregistry"
+    else:
+        state = "run `modelregistry db upgrade`"
     typer.echo(f"current: {current or 'none (empty database)'}  head: {head}  ({state})")
 
 
-# -- models --------------------------------------------------------------------------------
+# -- models: reads -------------------------------------------------------------------------
 
 
 @models_app.command("list")
@@ -197,6 +250,7 @@ def models_list(
     capability: list[str] | None = typer.Option(
         None, "--capability", "-c", help="Only models with this capability (repeatable)."
     ),
+    as_of: datetime | None = AsOfOption,
     as_json: bool = JsonOption,
 ) -> None:
     """List models, ordered by id.
@@ -204,9 +258,9 @@ def models_list(
     Example: modelregistry models list --capability vision --status active
     """
     with _catalog(ctx) as registry:
-        models = registry.list_models(provider, status, capabilities=capability or ())
+        models = registry.list_models(provider, status, capabilities=capability or (), as_of=as_of)
     if as_json:
-        _print_json([model.model_dump(mode="json") for model in models])
+        _print_json([_model_json(model) for model in models])
     elif models:
         _out.print(_models_table(models))
     else:
@@ -217,26 +271,117 @@ def models_list(
 def models_show(
     ctx: typer.Context,
     model_id: str = typer.Argument(..., help="The model's id (case-sensitive)."),
+    as_of: datetime | None = AsOfOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Show every field of one model.
+    """Show every field of one model (now, or as it was at --as-of).
 
-    Example: modelregistry models show llama3.1:8b
+    Example: modelregistry models show llama3.1:8b --as-of 2026-01-01T00:00:00Z
     """
     with _catalog(ctx) as registry:
-        model = registry.get_model_or_raise(model_id)
-    data = model.model_dump(mode="json")
+        model = registry.get_model_or_raise(model_id, as_of=as_of)
+    data = _model_json(model)
     if as_json:
         _print_json(data)
         return
-    table = Table(box=box.SIMPLE, show_header=False, pad_edge=False)
-    table.add_column("FIELD", style="bold")
-    table.add_column("VALUE", overflow="fold")
     data["capabilities"] = ", ".join(sorted(model.capabilities.names())) or "-"
     data["quality_scores"] = ", ".join(f"{k}={v}" for k, v in data["quality_scores"].items())
-    for field, value in data.items():
-        table.add_row(field, str(value))
+    _out.print(_fields_table(data))
+
+
+@models_app.command("history")
+def models_history(
+    ctx: typer.Context,
+    model_id: str = typer.Argument(..., help="The model's id (removed models too)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Show every version of a model: when, who, why and what changed.
+
+    Example: modelregistry models history llama3.1:8b
+    """
+    with _catalog(ctx) as registry:
+        history = registry.get_model_history(model_id)
+    if as_json:
+        _print_json([revision.to_dict() for revision in history])
+        return
+    table = _table("VERSION", "CHANGED AT (UTC)", "CHANGE", "ACTOR", "REASON", "WHAT CHANGED")
+    previous = None
+    for revision in history:
+        what = "-" if previous is None else _describe(diff_configs(previous, revision.config))
+        table.add_row(
+            str(revision.version),
+            revision.changed_at.strftime("%Y-%m-%d %H:%M:%S.%f"),
+            revision.change.value,
+            revision.actor,
+            revision.reason or "-",
+            what,
+        )
+        previous = revision.config
     _out.print(table)
+
+
+@models_app.command("diff")
+def models_diff(
+    ctx: typer.Context,
+    model_id: str = typer.Argument(..., help="The model's id."),
+    a: int = typer.Argument(..., min=1, help="The older version."),
+    b: int = typer.Argument(..., min=1, help="The newer version."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Show the fields that differ between two versions of a model.
+
+    Example: modelregistry models diff llama3.1:8b 1 3
+    """
+    with _catalog(ctx) as registry:
+        changes = registry.diff_versions(model_id, a, b)
+    if as_json:
+        _print_json([change.to_dict() for change in changes])
+        return
+    if not changes:
+        typer.echo(f"versions {a} and {b} are identical")
+        return
+    table = _table("FIELD", f"VERSION {a}", f"VERSION {b}")
+    for change in changes:
+        table.add_row(change.field, str(change.old), str(change.new))
+    _out.print(table)
+
+
+@models_app.command("lifecycle")
+def models_lifecycle(
+    ctx: typer.Context,
+    within_days: int = typer.Option(
+        30, "--within-days", "-d", min=0, help="Retiring within this many days (or past)."
+    ),
+    as_json: bool = JsonOption,
+) -> None:
+    """List models whose retirement is near or past, with their successors.
+
+    Example: modelregistry models lifecycle --within-days 90
+    """
+    with _catalog(ctx) as registry:
+        models = registry.get_models_retiring(within_days)
+    if as_json:
+        _print_json([_model_json(model) for model in models])
+        return
+    if not models:
+        typer.echo(f"no model retires within {within_days} days")
+        return
+    today = datetime.now(UTC).date()
+    table = _table("MODEL", "STATUS", "DEPRECATED", "RETIRES", "DAYS LEFT", "SUCCESSOR")
+    for model in models:
+        retires = model.retirement_date
+        table.add_row(
+            model.model_id,
+            model.status.value,
+            str(model.deprecation_date or "-"),
+            str(retires),
+            str((retires - today).days) if retires else "-",
+            model.successor_model_id or "-",
+        )
+    _out.print(table)
+
+
+# -- models: writes ------------------------------------------------------------------------
 
 
 @models_app.command("set-status")
@@ -246,14 +391,58 @@ def models_set_status(
     status: str = typer.Argument(
         ..., help=f"New status: {', '.join(s.value for s in ModelStatus)} (any case)."
     ),
+    expected_version: int | None = ExpectedVersionOption,
+    actor: str | None = ActorOption,
+    reason: str | None = ReasonOption,
 ) -> None:
     """Change the status of a model.
 
-    Example: modelregistry models set-status llama3.2:3b deprecated
+    Example: modelregistry models set-status llama3.2:3b deprecated --reason "superseded"
     """
     with _catalog(ctx) as registry:
-        model = registry.update_model_status(model_id, status)
-    typer.echo(f"{model.model_id}: status {model.status.value}")
+        model = registry.update_model_status(
+            model_id, status, expected_version=expected_version, actor=actor, reason=reason
+        )
+    typer.echo(f"{model.model_id}: status {model.status.value} (version {model.version})")
+
+
+@models_app.command("remove")
+def models_remove(
+    ctx: typer.Context,
+    model_id: str = typer.Argument(..., help="The model's id."),
+    expected_version: int | None = ExpectedVersionOption,
+    actor: str | None = ActorOption,
+    reason: str | None = ReasonOption,
+) -> None:
+    """Remove a model from the catalog (its history stays; `restore` brings it back).
+
+    Example: modelregistry models remove old-model-v1 --reason "retired upstream"
+    """
+    with _catalog(ctx) as registry:
+        removal = registry.remove_model(
+            model_id, expected_version=expected_version, actor=actor, reason=reason
+        )
+    typer.echo(f"{removal.model_id}: removed (version {removal.version})")
+
+
+@models_app.command("restore")
+def models_restore(
+    ctx: typer.Context,
+    model_id: str = typer.Argument(..., help="The model's id."),
+    version: int = typer.Argument(..., min=1, help="The version whose config to restore."),
+    expected_version: int | None = ExpectedVersionOption,
+    actor: str | None = ActorOption,
+    reason: str | None = ReasonOption,
+) -> None:
+    """Write the config of an older version as the model's next version.
+
+    Example: modelregistry models restore llama3.1:8b 2 --reason "undo the price change"
+    """
+    with _catalog(ctx) as registry:
+        model = registry.restore_model(
+            model_id, version, expected_version=expected_version, actor=actor, reason=reason
+        )
+    typer.echo(f"{model.model_id}: version {version} restored as version {model.version}")
 
 
 # -- stats ---------------------------------------------------------------------------------
@@ -271,15 +460,17 @@ def stats(ctx: typer.Context, as_json: bool = JsonOption) -> None:
     if as_json:
         _print_json(data)
         return
-    table = Table(box=box.SIMPLE, show_header=False, pad_edge=False)
-    table.add_column("KEY", style="bold")
-    table.add_column("VALUE", overflow="fold")
-    table.add_row("database", url)
-    table.add_row("models", f"{data['total_models']} ({data['active_models']} active)")
-    table.add_row("by status", ", ".join(f"{k}={v}" for k, v in data["by_status"].items()))
-    table.add_row("providers", ", ".join(f"{k}={v}" for k, v in data["by_provider"].items()))
-    table.add_row("capabilities", ", ".join(data["capabilities"]) or "-")
-    _out.print(table)
+    _out.print(
+        _fields_table(
+            {
+                "database": url,
+                "models": f"{data['total_models']} ({data['active_models']} active)",
+                "by status": ", ".join(f"{k}={v}" for k, v in data["by_status"].items()),
+                "providers": ", ".join(f"{k}={v}" for k, v in data["by_provider"].items()),
+                "capabilities": ", ".join(data["capabilities"]) or "-",
+            }
+        )
+    )
 
 
 def main() -> None:

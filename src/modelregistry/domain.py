@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -36,7 +37,7 @@ from pydantic_core import PydanticCustomError
 from modelregistry.errors import InvalidModelConfigError, Violation
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable
 
 __all__ = [
     "CAPABILITY_PREFIX",
@@ -105,6 +106,25 @@ def parse_status(value: ModelStatus | str, *, field: str = "status") -> ModelSta
         raise InvalidModelConfigError.single(field, f"must be one of {allowed}", value) from exc
 
 
+def is_model_id(value: object) -> bool:
+    """Tell whether ``value`` is a valid model id (so a model may have it)."""
+    return (
+        isinstance(value, str)
+        and 1 <= len(value) <= MAX_ID_LENGTH
+        and _bad_character(value, allow_spaces=False) is None
+    )
+
+
+def is_provider_name(value: str) -> bool:
+    """Tell whether ``value`` (already lowercased) is a valid provider name."""
+    return len(value) <= MAX_NAME_LENGTH and _PROVIDER_RE.fullmatch(value) is not None
+
+
+def is_capability_name(value: str) -> bool:
+    """Tell whether ``value`` is a valid canonical capability name (``vision``)."""
+    return len(value) <= MAX_NAME_LENGTH and _CAPABILITY_RE.fullmatch(value) is not None
+
+
 def capability_name(name: str) -> str:
     """Return the canonical capability name: lowercase, without the ``supports_`` prefix.
 
@@ -156,7 +176,7 @@ def _lowercase(value: object) -> object:
 
 
 def _check_provider(value: str) -> str:
-    if len(value) > MAX_NAME_LENGTH or not _PROVIDER_RE.fullmatch(value):
+    if not is_provider_name(value):
         raise PydanticCustomError(
             "provider_format",
             f"must match [a-z0-9][a-z0-9._-]* (lowercased) and be at most {MAX_NAME_LENGTH} "
@@ -295,24 +315,24 @@ class ModelCapabilities(DomainModel):
     @model_validator(mode="before")
     @classmethod
     def _normalise_flags(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
+        if not isinstance(data, Mapping):
             return data
         normalised: dict[str, Any] = {}
         unknown: list[str] = []
         for key, value in data.items():
             name = key.lower() if isinstance(key, str) else key
-            if (
-                not isinstance(name, str)
-                or not name.startswith(CAPABILITY_PREFIX)
-                or not (
-                    _CAPABILITY_RE.fullmatch(name.removeprefix(CAPABILITY_PREFIX))
-                    and len(name) - len(CAPABILITY_PREFIX) <= MAX_NAME_LENGTH
-                )
+            if not isinstance(name, str) or not is_capability_name(
+                name.removeprefix(CAPABILITY_PREFIX) if name.startswith(CAPABILITY_PREFIX) else ""
             ):
                 unknown.append(repr(key))
                 continue
-            if name in cls.model_fields or value is not False:
-                normalised[name] = value
+            if name in normalised and normalised[name] != value:
+                raise PydanticCustomError(
+                    "capability_flag_conflict",
+                    "{name} is given twice (in different case) with different values",
+                    {"name": name},
+                )
+            normalised[name] = value
         if unknown:
             raise PydanticCustomError(
                 "capability_flag_name",
@@ -320,7 +340,12 @@ class ModelCapabilities(DomainModel):
                 f"<name> matches [a-z][a-z0-9_]* and has at most {MAX_NAME_LENGTH} characters",
                 {"names": ", ".join(unknown)},
             )
-        return normalised
+        # An extra flag that is False is the same as an absent one (and stores the same).
+        return {
+            name: value
+            for name, value in normalised.items()
+            if name in cls.model_fields or value is not False
+        }
 
     if TYPE_CHECKING:
 
@@ -412,7 +437,7 @@ class ModelConfig(DomainModel):
     @model_validator(mode="before")
     @classmethod
     def _default_display_name(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("display_name") is None and "model_id" in data:
+        if isinstance(data, Mapping) and data.get("display_name") is None and "model_id" in data:
             return {**data, "display_name": data["model_id"]}
         return data
 

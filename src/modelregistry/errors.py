@@ -9,6 +9,7 @@ reused. Every class is also a builtin exception where one fits, so callers can c
     ├── ModelVersionNotFoundError   E4004   (LookupError)       not retryable
     ├── SchemaOutdatedError         E4010   (RuntimeError)      not retryable
     ├── SchemaUnknownError          E4011   (RuntimeError)      not retryable
+    ├── MigrationError              E4012   (RuntimeError)      not retryable
     ├── DatabaseUnavailableError    E4020   (ConnectionError)   retryable
     ├── DatabaseError               E4021   (RuntimeError)      not retryable
     └── ConcurrentModificationError E4030   (RuntimeError)      not retryable (re-read first)
@@ -167,6 +168,12 @@ class SchemaUnknownError(ModelRegistryError, RuntimeError):
         )
 
 
+class MigrationError(ModelRegistryError, RuntimeError):
+    """E4012: a schema migration was refused (an unknown or impossible target revision)."""
+
+    code = "E4012"
+
+
 class DatabaseUnavailableError(ModelRegistryError, ConnectionError):
     """E4020: the database could not be reached; retry later."""
 
@@ -210,6 +217,7 @@ ERROR_CODES: dict[str, type[ModelRegistryError]] = {
         ModelVersionNotFoundError,
         SchemaOutdatedError,
         SchemaUnknownError,
+        MigrationError,
         DatabaseUnavailableError,
         DatabaseError,
         ConcurrentModificationError,

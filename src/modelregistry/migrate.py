@@ -1,30 +1,39 @@
 """Schema migrations: upgrade, downgrade, current revision and the check made on open.
 
-Used by the registry (:func:`ensure_schema`), the CLI (``modelregistry db ...``) and the tests.
-Alembic is imported only when a migration actually runs, so opening an up-to-date catalog
-costs one query. Every migration runs in one transaction that holds the catalog's write lock
-(an advisory lock on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), so processes that open the
-same empty database at once create one schema and seed it once.
+Used by the registry (:func:`ensure_schema`), the CLI (``modelregistry db ...``, through
+:func:`database`) and the tests. Alembic is imported only when a migration actually runs, so
+opening an up-to-date catalog costs one query. Every migration runs in one transaction that
+holds the catalog's write lock (an advisory lock on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite),
+so processes that open the same empty database at once create one schema and seed it once.
+
+The revision is kept in the table ``modelregistry_alembic_version``, not Alembic's default
+name, so the catalog can share a PostgreSQL database with another Alembic-managed application.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 import sqlalchemy as sa
 
-from modelregistry.db.engine import lock_for_writes, writer
-from modelregistry.errors import SchemaOutdatedError, SchemaUnknownError
+from modelregistry.db.engine import lock_for_writes, make_engine, safe_url, use_wal, writer
+from modelregistry.db.errors import translating
+from modelregistry.errors import MigrationError, SchemaOutdatedError, SchemaUnknownError
+from modelregistry.settings import resolve_database_url
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from alembic.config import Config
     from sqlalchemy.engine import Connection, Engine
 
 MIGRATIONS_DIR: Final = Path(__file__).parent / "migrations"
 """Alembic's script location, shipped inside the package."""
-VERSION_TABLE: Final = "alembic_version"
+VERSION_TABLE: Final = "modelregistry_alembic_version"
+"""Where the database records its schema revision."""
 
 
 @cache
@@ -51,9 +60,27 @@ def current_revision(connection: Connection) -> str | None:
     return connection.execute(sa.select(version.c.version_num)).scalar_one_or_none()
 
 
+@contextmanager
+def database(url: str | None = None) -> Iterator[Engine]:
+    """Open an engine on the catalog at ``url``, resolved like the registry's.
+
+    For the ``db`` commands; database errors inside the block become modelregistry errors.
+
+    Raises:
+        DatabaseError: E4021, the URL is unusable or its driver is not installed.
+    """
+    resolved = resolve_database_url(url)
+    with translating(database=safe_url(resolved)):
+        engine = make_engine(resolved)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+
+
 def current(engine: Engine) -> str | None:
     """The schema revision of the database behind ``engine`` (None: never migrated)."""
-    with engine.connect() as connection:
+    with translating(database=safe_url(engine.url)), engine.connect() as connection:
         return current_revision(connection)
 
 
@@ -66,7 +93,7 @@ def ensure_schema(engine: Engine, *, auto_migrate: bool = False) -> None:
     """Make sure the database is usable by this version, as the registry does on open.
 
     An empty database is migrated to the newest revision. A database at an older revision is
-    upgraded only when ``auto_migrate`` is True.
+    upgraded only when ``auto_migrate`` is True. A refused database is left untouched.
 
     Raises:
         SchemaOutdatedError: E4010, the database is older and ``auto_migrate`` is False.
@@ -86,6 +113,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
     Raises:
         SchemaUnknownError: E4011, the database is at a revision this version does not know.
+        MigrationError: E4012, ``revision`` is unknown or not ahead of the database.
     """
     _run(engine, "upgrade", revision)
 
@@ -95,6 +123,7 @@ def downgrade(engine: Engine, revision: str) -> None:
 
     Raises:
         SchemaUnknownError: E4011, the database is at a revision this version does not know.
+        MigrationError: E4012, ``revision`` is unknown or not behind the database.
     """
     _run(engine, "downgrade", revision)
 
@@ -117,9 +146,17 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 def _run(engine: Engine, command_name: str, revision: str) -> None:
     from alembic import command  # noqa: PLC0415 - Alembic is loaded only to migrate
+    from alembic.util import CommandError  # noqa: PLC0415
 
-    with writer(engine).begin() as connection:
-        lock_for_writes(connection)
-        # Checked under the lock: another process may have migrated meanwhile.
-        _check_known(current_revision(connection))
-        getattr(command, command_name)(alembic_config(connection), revision)
+    with translating(database=safe_url(engine.url)):
+        use_wal(engine)
+        with writer(engine).begin() as connection:
+            lock_for_writes(connection)
+            # Checked under the lock: another process may have migrated meanwhile.
+            _check_known(current_revision(connection))
+            try:
+                getattr(command, command_name)(alembic_config(connection), revision)
+            except CommandError as exc:
+                message = str(exc).strip().splitlines()[0]
+                msg = f"cannot {command_name} to {revision!r}: {message}"
+                raise MigrationError(msg, revision=revision) from exc

@@ -7,8 +7,9 @@ no SQL itself (see :mod:`modelregistry.repository`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from sqlalchemy.orm import sessionmaker
@@ -29,19 +30,23 @@ from modelregistry.domain import (
     ModelConfig,
     ModelStatus,
     capability_name,
+    is_capability_name,
+    is_model_id,
+    is_provider_name,
     parse_status,
 )
 from modelregistry.errors import (
     DatabaseUnavailableError,
     InvalidModelConfigError,
     ModelNotFoundError,
+    ModelVersionNotFoundError,
 )
-from modelregistry.history import ChangeKind, ChangeNote, ModelRevision
+from modelregistry.history import ChangeKind, ChangeNote, FieldChange, ModelRevision, diff_configs
 from modelregistry.repository import CatalogRepository
 from modelregistry.settings import default_actor, resolve_database_url
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterator
     from types import TracebackType
 
     from sqlalchemy.orm import Session
@@ -177,7 +182,7 @@ class ModelRegistry:
             ConcurrentModificationError: E4030, the model is not at ``expected_version``.
         """
         new_status = parse_status(status)
-        _check_id(model_id)
+        model_id = _existing_id(model_id)
         with self._changes(actor, reason) as changes:
             current = changes.current(model_id)
             return changes.write(
@@ -207,7 +212,7 @@ class ModelRegistry:
             ModelNotFoundError: E4001, no model has this id.
             ConcurrentModificationError: E4030, the model is not at ``expected_version``.
         """
-        _check_id(model_id)
+        model_id = _existing_id(model_id)
         with self._changes(actor, reason) as changes:
             return changes.remove(model_id, expected_version=_version(expected_version))
 
@@ -233,7 +238,7 @@ class ModelRegistry:
             ModelVersionNotFoundError: E4004, it has no such version.
             ConcurrentModificationError: E4030, the model is not at ``expected_version``.
         """
-        _check_id(model_id)
+        model_id = _existing_id(model_id)
         wanted = _whole_number(version, "version")
         with self._changes(actor, reason) as changes:
             revision = changes.revision(model_id, wanted)
@@ -262,18 +267,35 @@ class ModelRegistry:
 
     # -- reads -----------------------------------------------------------------------------
 
-    def get_model(self, model_id: str) -> ModelConfig | None:
-        """Return the model with this id (exact, case-sensitive), or None."""
-        _check_id(model_id)
-        return self._read(lambda repository: repository.get(model_id))
+    def get_model(self, model_id: str, *, as_of: datetime | None = None) -> ModelConfig | None:
+        """Return the model with this id (exact, case-sensitive), or None.
 
-    def get_model_or_raise(self, model_id: str) -> ModelConfig:
-        """Return the model with this id.
+        Args:
+            model_id: The model's id.
+            as_of: An aware datetime: return what the catalog said at that instant instead
+                (None if the model did not exist then, or was removed).
+
+        Raises:
+            InvalidModelConfigError: E4003, ``model_id`` is not a string or ``as_of`` is not
+                an aware datetime.
+        """
+        when = _instant(as_of)
+        if not _findable(model_id):
+            return None
+        if when is None:
+            return self._read(lambda repository: repository.get(model_id))
+        revision = self._read(lambda repository: repository.revision_as_of(model_id, when))
+        if revision is None or revision.change is ChangeKind.REMOVED:
+            return None
+        return revision.config
+
+    def get_model_or_raise(self, model_id: str, *, as_of: datetime | None = None) -> ModelConfig:
+        """Return the model with this id (at ``as_of``, as in :meth:`get_model`).
 
         Raises:
             ModelNotFoundError: E4001, no model has this id.
         """
-        model = self.get_model(model_id)
+        model = self.get_model(model_id, as_of=as_of)
         if model is None:
             raise ModelNotFoundError(model_id)
         return model
@@ -284,6 +306,7 @@ class ModelRegistry:
         status: ModelStatus | str | None = None,
         *,
         capabilities: Iterable[str] = (),
+        as_of: datetime | None = None,
     ) -> list[ModelConfig]:
         """Return the models matching every given filter; None (or no names) means any.
 
@@ -292,14 +315,29 @@ class ModelRegistry:
             status: A ModelStatus or its name, any case.
             capabilities: Capability names (``vision`` or ``supports_vision``) the models
                 must all have.
+            as_of: An aware datetime: list the catalog as it was at that instant.
 
         Raises:
-            InvalidModelConfigError: E4003, ``status`` names no status, or ``capabilities``
-                is a single string rather than a list of names.
+            InvalidModelConfigError: E4003, ``status`` names no status, ``capabilities`` is a
+                single string rather than a list of names, or ``as_of`` is not aware.
         """
         wanted = None if status is None else parse_status(status)
         name = None if provider is None else _provider(provider)
         names = _capability_names(capabilities)
+        when = _instant(as_of)
+        if names is None or (provider is not None and name is None):
+            return []
+        if when is not None:
+            revisions = self._read(lambda repository: repository.revisions_as_of(when))
+            # The past catalog lives in revision documents: filtered here, not in SQL.
+            return [
+                revision.config
+                for revision in revisions
+                if revision.change is not ChangeKind.REMOVED
+                and (name is None or revision.config.provider == name)
+                and (wanted is None or revision.config.status is wanted)
+                and names <= revision.config.capabilities.names()
+            ]
         return self._read(
             lambda repository: repository.list_models(
                 provider=name, status=wanted, capabilities=names
@@ -323,6 +361,8 @@ class ModelRegistry:
             InvalidModelConfigError: E4003, ``capabilities`` is a single string, not a list.
         """
         names = _capability_names(capabilities)
+        if names is None:
+            return []
         if not names:
             return self.get_available_models()
         return self._read(lambda repository: repository.list_models(capabilities=names))
@@ -378,6 +418,66 @@ class ModelRegistry:
 
         return self._read(collect, snapshot=True)
 
+    # -- history and lifecycle -------------------------------------------------------------
+
+    def get_model_history(self, model_id: str) -> list[ModelRevision]:
+        """Return every revision of the model, oldest first (removed models included).
+
+        Raises:
+            ModelNotFoundError: E4001, the model has no history (it never existed).
+        """
+        if not _findable(model_id):
+            raise ModelNotFoundError(model_id)
+        history = self._read(lambda repository: repository.history(model_id))
+        if not history:
+            raise ModelNotFoundError(model_id)
+        return history
+
+    def get_model_version(self, model_id: str, version: int) -> ModelRevision:
+        """Return one revision of the model.
+
+        Raises:
+            ModelNotFoundError: E4001, the model has no history.
+            ModelVersionNotFoundError: E4004, it has no such version.
+        """
+        wanted = _whole_number(version, "version")
+        if not _findable(model_id):
+            raise ModelNotFoundError(model_id)
+        revision = self._read(lambda repository: repository.revision(model_id, wanted))
+        if revision is not None:
+            return revision
+        latest = self._read(lambda repository: repository.last_version(model_id))
+        if latest == 0:
+            raise ModelNotFoundError(model_id)
+        raise ModelVersionNotFoundError(model_id, wanted, latest)
+
+    def diff_versions(self, model_id: str, a: int, b: int) -> list[FieldChange]:
+        """Return the fields that differ from version ``a`` to version ``b``.
+
+        Fields are dotted paths (``quality_scores.coding``, ``capabilities.supports_vision``)
+        with their old and new values in JSON form, sorted by path.
+
+        Raises:
+            ModelNotFoundError: E4001, the model has no history.
+            ModelVersionNotFoundError: E4004, either version does not exist.
+        """
+        old = self.get_model_version(model_id, a)
+        new = self.get_model_version(model_id, b)
+        return diff_configs(old.config, new.config)
+
+    def get_models_retiring(self, within_days: int = 30) -> list[ModelConfig]:
+        """Return the models whose retirement date is past or within ``within_days`` days.
+
+        Soonest first; each carries its ``successor_model_id`` when one is set. Days count
+        from today in UTC.
+
+        Raises:
+            InvalidModelConfigError: E4003, ``within_days`` is not an integer >= 0.
+        """
+        days = _whole_number(within_days, "within_days")
+        until = datetime.now(UTC).date() + timedelta(days=days)
+        return self._read(lambda repository: repository.retiring(until))
+
     # -- transactions ----------------------------------------------------------------------
 
     def _read(self, query: Callable[[CatalogRepository], T], *, snapshot: bool = False) -> T:
@@ -417,12 +517,42 @@ def _string(value: object, field: str) -> str:
     return value
 
 
-def _capability_names(capabilities: Iterable[str]) -> set[str]:
-    if isinstance(capabilities, str):
+def _findable(model_id: object) -> bool:
+    """Whether a model may have this id; False needs no query (E4003: not even a string)."""
+    return is_model_id(_string(model_id, "model_id"))
+
+
+def _existing_id(model_id: object) -> str:
+    """The id of a model a write will look up (E4001 right away when none can have it)."""
+    if not _findable(model_id):
+        raise ModelNotFoundError(str(model_id))
+    return str(model_id)
+
+
+def _provider(provider: object) -> str | None:
+    """The provider name to query, or None when no provider can have it."""
+    name = _string(provider, "provider").lower()
+    return name if is_provider_name(name) else None
+
+
+def _capability_names(capabilities: Iterable[str]) -> set[str] | None:
+    """Canonical capability names to query, or None when some name no model can have."""
+    if isinstance(capabilities, str) or not isinstance(capabilities, Iterable):
         raise InvalidModelConfigError.single(
-            "capabilities", "must be a list of capability names, not a string", capabilities
+            "capabilities", "must be a list of capability names, not a single value", capabilities
         )
-    return {capability_name(_string(name, "capabilities")) for name in capabilities}
+    names = {capability_name(_string(name, "capabilities")) for name in capabilities}
+    return names if all(is_capability_name(name) for name in names) else None
+
+
+def _instant(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidModelConfigError.single(
+            "as_of", "must be a timezone-aware datetime (e.g. datetime.now(UTC))", value
+        )
+    return value.astimezone(UTC)
 
 
 def _version(value: int | None) -> int | None:
@@ -433,11 +563,3 @@ def _whole_number(value: object, field: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise InvalidModelConfigError.single(field, "must be an integer >= 0", value)
     return value
-
-
-def _check_id(model_id: object) -> None:
-    _string(model_id, "model_id")
-
-
-def _provider(provider: object) -> str:
-    return _string(provider, "provider").lower()

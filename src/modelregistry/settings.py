@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Final
 
 from platformdirs import user_data_path
 
+from modelregistry.errors import DatabaseError
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -29,8 +31,15 @@ def default_database_path() -> Path:
 
 
 def resolve_database_url(url: str | None = None) -> str:
-    """Return the database URL to use, creating the default data directory when needed."""
-    if url:
+    """Return the database URL to use, creating the default data directory when needed.
+
+    Raises:
+        DatabaseError: E4021, ``url`` is given but empty.
+    """
+    if url is not None:
+        if not url.strip():
+            msg = "the database URL is empty"
+            raise DatabaseError(msg)
         return url
     from_environment = os.environ.get(DATABASE_URL_VARIABLE, "").strip()
     if from_environment:

@@ -60,7 +60,10 @@ def test_models_list_json_is_every_model_in_full(cli: Cli, database_url: str) ->
     result = cli("models", "list", "--json")
     assert result.exit_code == 0
     with ModelRegistry(database_url) as registry:
-        expected = [model.model_dump(mode="json") for model in registry.list_models()]
+        expected = [
+            {**model.model_dump(mode="json"), "version": model.version}
+            for model in registry.list_models()
+        ]
     assert json.loads(result.stdout) == expected
 
 
@@ -90,14 +93,14 @@ def test_models_show_prints_every_field(cli: Cli, seeded: str) -> None:
         assert text in result.stdout
     as_json = cli("models", "show", "gpt-4-turbo", "--json")
     with ModelRegistry(seeded) as registry:
-        expected = registry.get_model_or_raise("gpt-4-turbo").model_dump(mode="json")
-    assert json.loads(as_json.stdout) == expected
+        model = registry.get_model_or_raise("gpt-4-turbo")
+    assert json.loads(as_json.stdout) == {**model.model_dump(mode="json"), "version": 1}
 
 
 def test_models_set_status_changes_the_catalog(cli: Cli, database_url: str) -> None:
     result = cli("models", "set-status", "llama3.2:3b", "Deprecated")
     assert result.exit_code == 0
-    assert result.stdout.strip() == "llama3.2:3b: status deprecated"
+    assert result.stdout.strip() == "llama3.2:3b: status deprecated (version 2)"
     with ModelRegistry(database_url) as registry:
         assert registry.get_model_or_raise("llama3.2:3b").status.value == "deprecated"
 

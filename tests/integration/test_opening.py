@@ -94,7 +94,7 @@ def test_an_unknown_newer_revision_is_refused_and_nothing_is_touched(
 ) -> None:
     ModelRegistry(database_url).close()
     with raw_engine.begin() as connection:
-        connection.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+        connection.execute(sa.text("UPDATE modelregistry_alembic_version SET version_num = '9999'"))
         before = connection.execute(sa.text("SELECT * FROM models ORDER BY id")).all()
     for auto_migrate in (False, True):
         with pytest.raises(SchemaUnknownError, match="9999") as raised:
@@ -139,9 +139,9 @@ def test_processes_opening_one_empty_database_at_once_create_one_schema(
         worker.join(timeout=60)
     assert outcomes == ["ok 3"] * processes
     with raw_engine.connect() as connection:
-        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).all() == [
-            (migrate.head_revision(),)
-        ]
+        assert connection.execute(
+            sa.text("SELECT version_num FROM modelregistry_alembic_version")
+        ).all() == [(migrate.head_revision(),)]
         assert connection.execute(sa.text("SELECT COUNT(*) FROM models")).scalar() == 3
         assert connection.execute(sa.text("SELECT COUNT(*) FROM providers")).scalar() == 1
         assert connection.execute(sa.text("SELECT COUNT(*) FROM capabilities")).scalar() == 3

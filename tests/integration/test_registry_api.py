@@ -176,9 +176,24 @@ def test_costs_are_stored_as_exact_numerics(
     if backend == "postgresql":
         assert stored_in == Decimal("0.1")
         assert stored_out == Decimal("12.3456789012")
-    else:  # SQLite keeps a REAL, exact for up to 15 significant digits
-        assert Decimal(repr(stored_in)) == Decimal("0.1")
-        assert Decimal(repr(stored_out)) == Decimal("12.3456789012")
+    else:  # SQLite has no decimal type: the exact decimal text
+        assert (stored_in, stored_out) == ("0.1", "12.3456789012")
+        with raw_engine.connect() as connection:
+            kinds = connection.execute(
+                sa.text(
+                    "SELECT typeof(cost_per_1m_input_tokens), typeof(cost_per_1m_output_tokens) "
+                    "FROM models WHERE model_id = 'gpt-4-turbo'"
+                )
+            ).one()
+            assert tuple(kinds) == ("text", "text")
+            # ... which compares as a number once cast (exact for <= 15 significant digits).
+            dearer = connection.execute(
+                sa.text(
+                    "SELECT model_id FROM models "
+                    "WHERE CAST(cost_per_1m_output_tokens AS REAL) > 9.5"
+                )
+            ).scalars()
+            assert list(dearer) == ["gpt-4-turbo"]
 
 
 @pytest.mark.parametrize(
@@ -334,8 +349,10 @@ def test_get_models_by_capabilities_empty_means_all_active(catalog: ModelRegistr
 
 
 def test_get_models_by_capabilities_refuses_a_bare_string(catalog: ModelRegistry) -> None:
-    with pytest.raises(InvalidModelConfigError, match="not a string"):
+    with pytest.raises(InvalidModelConfigError, match="not a single value"):
         catalog.get_models_by_capabilities("vision")
+    with pytest.raises(InvalidModelConfigError, match="capabilities"):
+        catalog.get_models_by_capabilities(None)  # type: ignore[arg-type]
 
 
 def test_get_models_by_provider_is_case_insensitive(catalog: ModelRegistry) -> None:

@@ -35,12 +35,14 @@ def engine(database_url: str) -> Iterator[sa.Engine]:
 
 def tables(engine: sa.Engine) -> set[str]:
     with engine.connect() as connection:
-        return set(sa.inspect(connection).get_table_names()) - {"alembic_version"}
+        return set(sa.inspect(connection).get_table_names()) - {"modelregistry_alembic_version"}
 
 
 def schema_diff(engine: sa.Engine) -> list[object]:
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "version_table": migrate.VERSION_TABLE}
+        )
         diff: list[object] = compare_metadata(context, Base.metadata)
         return diff
 

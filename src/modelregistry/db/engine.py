@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import QueuePool
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -59,8 +59,12 @@ def is_memory_sqlite(url: URL) -> bool:
 def make_engine(url: str | URL) -> Engine:
     """Create an engine for ``url`` with the settings modelregistry relies on.
 
-    ``sqlite://`` (in memory) keeps one shared connection, so every session sees the same
-    database for the registry's lifetime.
+    ``sqlite://`` (in memory) keeps exactly one connection, lent to one thread at a time, so
+    every session sees the same database for the registry's lifetime and threads queue for it.
+
+    Raises:
+        sqlalchemy.exc.ArgumentError: ``url`` is not a database URL.
+        ImportError: the URL's driver is not installed.
     """
     parsed = normalise_url(url)
     if parsed.get_backend_name() != "sqlite":
@@ -69,13 +73,29 @@ def make_engine(url: str | URL) -> Engine:
         # ``was_disconnected``).
         return sa.create_engine(parsed)
     kwargs: dict[str, Any] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}}
-    memory = is_memory_sqlite(parsed)
-    if memory:
-        kwargs["poolclass"] = StaticPool
+    if is_memory_sqlite(parsed):
+        # One connection is the whole database; a pool of one makes threads take turns.
+        kwargs.update(poolclass=QueuePool, pool_size=1, max_overflow=0, pool_timeout=3600)
         kwargs["connect_args"]["check_same_thread"] = False
     engine = sa.create_engine(parsed, **kwargs)
-    _configure_sqlite(engine, wal=not memory)
+    _configure_sqlite(engine)
     return engine
+
+
+def use_wal(engine: Engine) -> None:
+    """Switch a SQLite file to WAL journaling (readers never wait for the writer).
+
+    Done when modelregistry creates or upgrades its schema, never on a database it refuses to
+    open. A no-op for PostgreSQL and in-memory SQLite.
+    """
+    if not is_sqlite(engine) or is_memory_sqlite(engine.url):
+        return
+    raw = engine.raw_connection()
+    try:
+        # Outside any transaction: SQLite refuses to change the journal mode inside one.
+        raw.driver_connection.execute("PRAGMA journal_mode = WAL")  # type: ignore[union-attr]
+    finally:
+        raw.close()
 
 
 def writer(engine: Engine) -> Engine:
@@ -125,7 +145,7 @@ def lock_for_writes(connection: Connection) -> None:
         connection.execute(sa.select(sa.func.pg_advisory_xact_lock(*_PG_WRITE_LOCK)))
 
 
-def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
+def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event below start transactions, not the sqlite3 module.
@@ -134,8 +154,6 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
         try:
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}")
-            if wal:
-                cursor.execute("PRAGMA journal_mode = WAL")
         finally:
             cursor.close()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import sqlalchemy as sa
 
@@ -12,12 +12,15 @@ from modelregistry.errors import DatabaseError, DatabaseUnavailableError, ModelR
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-_UNAVAILABLE = (
+_UNAVAILABLE: Final = (
     sa.exc.OperationalError,
     sa.exc.InterfaceError,
     sa.exc.DisconnectionError,
     sa.exc.TimeoutError,
 )
+# SQLite reports missing tables and the like as OperationalError too; only these mean that
+# the database could not be used right now.
+_SQLITE_UNAVAILABLE: Final = ("locked", "busy", "unable to open", "disk i/o", "readonly")
 
 
 def translate(exc: Exception, *, database: str) -> ModelRegistryError:
@@ -30,7 +33,11 @@ def translate(exc: Exception, *, database: str) -> ModelRegistryError:
     if isinstance(exc, ModelRegistryError):
         return exc
     detail = _first_line(exc)
-    if isinstance(exc, _UNAVAILABLE):
+    if isinstance(exc, ImportError):
+        return DatabaseError(
+            f"the database driver is not installed ({database}): {detail}", database=database
+        )
+    if _is_unavailable(exc, detail):
         return DatabaseUnavailableError(
             f"database unavailable ({database}): {detail}", database=database
         )
@@ -39,11 +46,23 @@ def translate(exc: Exception, *, database: str) -> ModelRegistryError:
 
 @contextmanager
 def translating(*, database: str) -> Iterator[None]:
-    """Run the block, re-raising SQLAlchemy errors as modelregistry errors (chained)."""
+    """Run the block, re-raising database and driver errors as modelregistry errors (chained).
+
+    ``ImportError`` is included: SQLAlchemy imports a URL's driver when the engine is made.
+    """
     try:
         yield
-    except sa.exc.SQLAlchemyError as exc:
+    except (sa.exc.SQLAlchemyError, ImportError) as exc:
         raise translate(exc, database=database) from exc
+
+
+def _is_unavailable(exc: Exception, detail: str) -> bool:
+    if not isinstance(exc, _UNAVAILABLE):
+        return False
+    original = getattr(exc, "orig", None)
+    if original is not None and type(original).__module__.startswith("sqlite3"):
+        return any(marker in detail.lower() for marker in _SQLITE_UNAVAILABLE)
+    return True
 
 
 def _first_line(exc: Exception) -> str:

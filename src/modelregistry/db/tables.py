@@ -59,27 +59,28 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class Money(TypeDecorator[Decimal]):
-    """An exact price: NUMERIC(15, 10) on PostgreSQL.
+    """An exact price: ``NUMERIC(15, 10)`` on PostgreSQL, the exact decimal text on SQLite.
 
-    SQLite has no decimal type: the column has NUMERIC affinity and keeps a REAL, which holds
-    every value with at most 15 significant digits exactly; the domain rules (<= 10,000, <= 10
-    decimal places) guarantee that, and values are read back through their shortest repr.
+    SQLite has no decimal type (a NUMERIC column would keep a binary REAL), so the column is
+    ``VARCHAR(32)``, TEXT affinity, holding the plain decimal (``'0.1'``, ``'15'``). SQL on
+    SQLite compares and sorts it as a number after ``CAST(... AS REAL)``, which is exact for
+    the at most 15 significant digits the domain allows.
     """
 
     impl = sa.Numeric(15, 10)
     cache_ok = True
 
     def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
-        """Use a float-returning NUMERIC on SQLite (no Decimal support in the driver)."""
+        """Text on SQLite, NUMERIC elsewhere."""
         if dialect.name == "sqlite":
-            return dialect.type_descriptor(sa.Numeric(15, 10, asdecimal=False))
+            return dialect.type_descriptor(sa.String(32))
         return dialect.type_descriptor(sa.Numeric(15, 10))
 
     def process_bind_param(self, value: Decimal | None, dialect: sa.Dialect) -> Any:
-        """Pass Decimals through; SQLite gets the float of the same shortest decimal."""
+        """Pass Decimals through; SQLite gets the plain decimal text (no exponent)."""
         if value is None:
             return None
-        return float(value) if dialect.name == "sqlite" else value
+        return decimal_text(value) if dialect.name == "sqlite" else value
 
     def process_result_value(
         self,
@@ -89,9 +90,13 @@ class Money(TypeDecorator[Decimal]):
         """Return a normalised Decimal."""
         if value is None:
             return None
-        if isinstance(value, float):
-            return Decimal(repr(value))
-        return Decimal(value).normalize()
+        return Decimal(str(value)).normalize()
+
+
+def decimal_text(value: Decimal) -> str:
+    """The plain decimal form of ``value``: ``0.0000000001``, ``15``, never ``1E-10``."""
+    text = format(value.normalize(), "f")
+    return "0" if text in {"-0", "0"} else text
 
 
 def code_point_string(length: int) -> sa.types.TypeEngine[str]:

@@ -11,8 +11,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from modelregistry.db.engine import lock_for_writes, make_engine, writer
+from modelregistry.db.engine import lock_for_writes, make_engine, use_wal, writer
 from modelregistry.db.tables import Base
+from modelregistry.migrate import VERSION_TABLE
 from modelregistry.settings import resolve_database_url
 
 config = context.config
@@ -30,13 +31,19 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        version_table=VERSION_TABLE,
     )
     with context.begin_transaction():
         context.run_migrations()
 
 
 if context.is_offline_mode():
-    context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True)
+    context.configure(
+        url=_url(),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        version_table=VERSION_TABLE,
+    )
     with context.begin_transaction():
         context.run_migrations()
 elif isinstance(shared := config.attributes.get("connection"), Connection):
@@ -44,6 +51,7 @@ elif isinstance(shared := config.attributes.get("connection"), Connection):
 else:
     engine = make_engine(_url())
     try:
+        use_wal(engine)
         with writer(engine).begin() as connection:
             lock_for_writes(connection)
             _run(connection)

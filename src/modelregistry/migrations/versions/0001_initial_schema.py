@@ -7,8 +7,13 @@ Create Date: 2026-11-27
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import sqlalchemy as sa
 from alembic import op
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 revision = "0001"
 down_revision = None
@@ -19,6 +24,11 @@ depends_on = None
 def _name(length: int) -> sa.types.TypeEngine[str]:
     # Ordered by code point: the C collation on PostgreSQL, SQLite's BINARY collation.
     return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
+
+
+def _money() -> sa.Numeric[Decimal]:
+    # Exact decimals: NUMERIC on PostgreSQL; on SQLite (no decimal type) the decimal's text.
+    return sa.Numeric(15, 10).with_variant(sa.String(32), "sqlite")
 
 
 def _timestamp() -> sa.DateTime:
@@ -54,8 +64,8 @@ def upgrade() -> None:
         sa.Column("display_name", sa.String(256), nullable=False),
         sa.Column("context_window", sa.BigInteger(), nullable=False),
         sa.Column("max_output_tokens", sa.BigInteger(), nullable=False),
-        sa.Column("cost_per_1m_input_tokens", sa.Numeric(15, 10), nullable=False),
-        sa.Column("cost_per_1m_output_tokens", sa.Numeric(15, 10), nullable=False),
+        sa.Column("cost_per_1m_input_tokens", _money(), nullable=False),
+        sa.Column("cost_per_1m_output_tokens", _money(), nullable=False),
         sa.Column("rate_limit_rpm", sa.BigInteger(), nullable=False),
         sa.Column("rate_limit_tpm", sa.BigInteger(), nullable=False),
         sa.Column("latency_p50_ms", sa.BigInteger(), nullable=False),

@@ -10,7 +10,6 @@ Create Date: 2026-11-27
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -77,8 +76,8 @@ models = sa.table(
     sa.column("display_name", sa.String),
     sa.column("context_window", sa.BigInteger),
     sa.column("max_output_tokens", sa.BigInteger),
-    sa.column("cost_per_1m_input_tokens", sa.Numeric(15, 10)),
-    sa.column("cost_per_1m_output_tokens", sa.Numeric(15, 10)),
+    sa.column("cost_per_1m_input_tokens"),
+    sa.column("cost_per_1m_output_tokens"),
     sa.column("rate_limit_rpm", sa.BigInteger),
     sa.column("rate_limit_tpm", sa.BigInteger),
     sa.column("latency_p50_ms", sa.BigInteger),
@@ -107,9 +106,9 @@ def upgrade() -> None:
                 "display_name": model["display_name"],
                 "context_window": model["context_window"],
                 "max_output_tokens": model["max_output_tokens"],
-                # Integral zero: exact on PostgreSQL NUMERIC and on SQLite alike.
-                "cost_per_1m_input_tokens": Decimal(0),
-                "cost_per_1m_output_tokens": Decimal(0),
+                # "0" is exact in PostgreSQL's NUMERIC and in SQLite's decimal text alike.
+                "cost_per_1m_input_tokens": "0",
+                "cost_per_1m_output_tokens": "0",
                 "rate_limit_rpm": model["rate_limit_rpm"],
                 "rate_limit_tpm": model["rate_limit_tpm"],
                 "latency_p50_ms": model["latency_p50_ms"],

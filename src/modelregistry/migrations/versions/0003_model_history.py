@@ -68,8 +68,8 @@ def _backfill(revisions: sa.Table) -> None:
         "models",
         *(sa.column(name) for name in ("id", "model_id", "provider_id", "display_name")),
         *(sa.column(name) for name in ("context_window", "max_output_tokens", "status")),
-        sa.column("cost_per_1m_input_tokens", sa.Numeric(15, 10)),
-        sa.column("cost_per_1m_output_tokens", sa.Numeric(15, 10)),
+        sa.column("cost_per_1m_input_tokens"),
+        sa.column("cost_per_1m_output_tokens"),
         *(sa.column(f"rate_limit_{unit}") for unit in ("rpm", "tpm")),
         *(sa.column(f"latency_{pct}_ms") for pct in ("p50", "p99")),
         *(sa.column(f"quality_{name}") for name in QUALITY),
@@ -128,8 +128,9 @@ def _config(row: sa.Row[Any], provider: str, flags: set[str]) -> dict[str, Any]:
     }
 
 
-def _money(value: Decimal | float) -> float:
-    return float(Decimal(repr(value)) if isinstance(value, float) else value)
+def _money(value: Decimal | float | str) -> float:
+    # NUMERIC (PostgreSQL) reads as Decimal, the decimal text (SQLite) as str.
+    return float(Decimal(repr(value)) if isinstance(value, float) else Decimal(value))
 
 
 def _utc(value: datetime | str) -> datetime:
