@@ -1,7 +1,7 @@
 """The seed's "Execution Examples" block, verbatim (``../shared/seed/ModelRegistry.md``).
 
 Runs against the catalog named by ``MODELREGISTRY_DATABASE_URL`` (default: the embedded SQLite
-file). ``tests/integration/test_seed_workflow.py`` runs it on SQLite and PostgreSQL and checks
+file). ``tests/integration/test_seed_compat.py`` runs it on SQLite and PostgreSQL and checks
 what it prints.
 """
 

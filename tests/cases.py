@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 # The seed's custom model (Execution Examples), as a mapping of ModelConfig fields.
@@ -139,4 +140,55 @@ INVALID: dict[str, Invalid] = {
         "boolean",
     ),
     "unknown field": Invalid(config(contxt_window=5), "contxt_window", "not a known field"),
+    "display_name too long": Invalid(config(display_name="d" * 257), "display_name", "1-256"),
+    "display_name not a string": Invalid(config(display_name=7), "display_name", "valid string"),
+    "provider not a string": Invalid(config(provider=7), "provider", "valid string"),
+    "provider invalid once lowercased": Invalid(config(provider="Open/AI"), "provider", "[a-z0-9]"),
+    "max_output_tokens negative": Invalid(
+        config(max_output_tokens=-4096), "max_output_tokens", "greater than 0"
+    ),
+    "max_output_tokens float": Invalid(
+        config(max_output_tokens=4096.0), "max_output_tokens", "valid integer"
+    ),
+    "max_output_tokens huge": Invalid(
+        config(max_output_tokens=2**63), "max_output_tokens", "less than or equal"
+    ),
+    "input cost above bound": Invalid(
+        config(cost_per_1m_input_tokens=10_001), "cost_per_1m_input_tokens", "10000"
+    ),
+    "output cost negative": Invalid(
+        config(cost_per_1m_output_tokens=-1.0), "cost_per_1m_output_tokens", "greater than or"
+    ),
+    "p99 negative": Invalid(config(latency_p99_ms=-1), "latency_p99_ms", "greater than or"),
+    "rpm float": Invalid(config(rate_limit_rpm=60.5), "rate_limit_rpm", "valid integer"),
+    "capability key not a string": Invalid(
+        config(capabilities={1: True}), "capabilities", "supports_<name>"
+    ),
+    "capabilities in any mapping are checked": Invalid(
+        config(capabilities=MappingProxyType({"foo": True, "a,b": True})),
+        "capabilities",
+        "supports_<name>",
+    ),
+    "capability given twice with different values": Invalid(
+        config(capabilities={"supports_vision": True, "Supports_Vision": False}),
+        "capabilities",
+        "given twice",
+    ),
+    "capabilities not a mapping": Invalid(config(capabilities=["vision"]), "capabilities", ""),
+    "quality_scores not a mapping": Invalid(config(quality_scores=0.9), "quality_scores", ""),
+    "version given as input": Invalid(config(version=3), "version", "assigned by the registry"),
+    "retirement before deprecation": Invalid(
+        config(deprecation_date="2026-06-01", retirement_date="2026-05-31"),
+        "retirement_date",
+        "not be before deprecation_date",
+    ),
+    "retirement date not a date": Invalid(
+        config(retirement_date="next spring"), "retirement_date", "valid date"
+    ),
+    "successor is itself": Invalid(
+        config(successor_model_id="gpt-4-turbo"), "successor_model_id", "differ from model_id"
+    ),
+    "successor id invalid": Invalid(
+        config(successor_model_id="gpt 5"), "successor_model_id", "whitespace"
+    ),
 }

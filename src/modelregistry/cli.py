@@ -285,7 +285,8 @@ def models_show(
         _print_json(data)
         return
     data["capabilities"] = ", ".join(sorted(model.capabilities.names())) or "-"
-    data["quality_scores"] = ", ".join(f"{k}={v}" for k, v in data["quality_scores"].items())
+    scores = model.quality_scores.model_dump()
+    data["quality_scores"] = ", ".join(f"{k}={v}" for k, v in scores.items())
     _out.print(_fields_table(data))
 
 

@@ -296,6 +296,48 @@ class DomainModel(BaseModel):
             raise config_error(exc, None) from exc
 
 
+def normalise_flags(data: object) -> object:
+    """Lowercase capability flag names and drop extra flags that are False.
+
+    Leaves anything but a mapping to pydantic, which rejects it.
+
+    Raises:
+        PydanticCustomError: a key is not ``supports_<name>``, or a flag is given twice (in
+            different case) with different values.
+    """
+    if not isinstance(data, Mapping):
+        return data
+    normalised: dict[str, object] = {}
+    unknown: list[str] = []
+    for key, value in data.items():
+        name = key.lower() if isinstance(key, str) else ""
+        if not name.startswith(CAPABILITY_PREFIX) or not is_capability_name(
+            name.removeprefix(CAPABILITY_PREFIX)
+        ):
+            unknown.append(repr(key))
+            continue
+        if name in normalised and normalised[name] != value:
+            raise PydanticCustomError(
+                "capability_flag_conflict",
+                "{name} is given twice (in different case) with different values",
+                {"name": name},
+            )
+        normalised[name] = value
+    if unknown:
+        raise PydanticCustomError(
+            "capability_flag_name",
+            "unknown fields {names}: capability flags are named supports_<name>, where "
+            f"<name> matches [a-z][a-z0-9_]* and has at most {MAX_NAME_LENGTH} characters",
+            {"names": ", ".join(unknown)},
+        )
+    # An extra flag that is False is the same as an absent one (and stores the same).
+    return {
+        name: value
+        for name, value in normalised.items()
+        if name in ModelCapabilities.model_fields or value is not False
+    }
+
+
 class ModelCapabilities(DomainModel):
     """What a model can do: ``supports_<name>`` boolean flags, all False by default.
 
@@ -315,37 +357,7 @@ class ModelCapabilities(DomainModel):
     @model_validator(mode="before")
     @classmethod
     def _normalise_flags(cls, data: Any) -> Any:
-        if not isinstance(data, Mapping):
-            return data
-        normalised: dict[str, Any] = {}
-        unknown: list[str] = []
-        for key, value in data.items():
-            name = key.lower() if isinstance(key, str) else key
-            if not isinstance(name, str) or not is_capability_name(
-                name.removeprefix(CAPABILITY_PREFIX) if name.startswith(CAPABILITY_PREFIX) else ""
-            ):
-                unknown.append(repr(key))
-                continue
-            if name in normalised and normalised[name] != value:
-                raise PydanticCustomError(
-                    "capability_flag_conflict",
-                    "{name} is given twice (in different case) with different values",
-                    {"name": name},
-                )
-            normalised[name] = value
-        if unknown:
-            raise PydanticCustomError(
-                "capability_flag_name",
-                "unknown fields {names}: capability flags are named supports_<name>, where "
-                f"<name> matches [a-z][a-z0-9_]* and has at most {MAX_NAME_LENGTH} characters",
-                {"names": ", ".join(unknown)},
-            )
-        # An extra flag that is False is the same as an absent one (and stores the same).
-        return {
-            name: value
-            for name, value in normalised.items()
-            if name in cls.model_fields or value is not False
-        }
+        return normalise_flags(data)
 
     if TYPE_CHECKING:
 
@@ -440,6 +452,13 @@ class ModelConfig(DomainModel):
         if isinstance(data, Mapping) and data.get("display_name") is None and "model_id" in data:
             return {**data, "display_name": data["model_id"]}
         return data
+
+    @field_validator("capabilities", mode="before")
+    @classmethod
+    def _capability_flags(cls, value: object) -> object:
+        # Checked here too: pydantic would call ModelCapabilities(**value), and a key that is
+        # not a string would fail as a TypeError instead of a rule.
+        return normalise_flags(value)
 
     @field_validator("version", mode="before")
     @classmethod

@@ -133,6 +133,7 @@ def test_usage_errors_exit_2(cli: Cli) -> None:
 
 def test_stats_json_matches_the_registry(cli: Cli, seeded: str) -> None:
     result = cli("stats", "--json")
+    assert result.exit_code == 0
     with ModelRegistry(seeded) as registry:
         assert json.loads(result.stdout) == registry.get_stats()
     table = cli("stats")
@@ -164,7 +165,8 @@ def test_database_url_comes_from_the_environment(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MODELREGISTRY_DATABASE_URL", database_url)
-    CliRunner().invoke(app, ["models", "set-status", "llama3.1:8b", "maintenance"])
+    result = CliRunner().invoke(app, ["models", "set-status", "llama3.1:8b", "maintenance"])
+    assert result.exit_code == 0
     with ModelRegistry(database_url) as registry:
         assert registry.get_model_or_raise("llama3.1:8b").status.value == "maintenance"
 
@@ -206,3 +208,55 @@ def test_console_script_runs_on_the_embedded_default(tmp_path: Path) -> None:
         check=False,
     )
     assert (missing.returncode, missing.stderr) == (1, "error: E4001: model not found: 'nope'\n")
+
+
+def test_values_are_printed_verbatim_never_as_markup(cli: Cli, database_url: str) -> None:
+    with ModelRegistry(database_url) as registry:
+        registry.register_model(
+            {
+                "model_id": "[red]z",
+                "provider": "p",
+                "display_name": "[/]",
+                "context_window": 5,
+                "max_output_tokens": 5,
+            }
+        )
+        registry.register_model(
+            {
+                "model_id": "x:thumbs_up:y",
+                "provider": "p",
+                "context_window": 5,
+                "max_output_tokens": 5,
+            }
+        )
+    listed = cli("models", "list", "--provider", "p")
+    assert listed.exit_code == 0
+    assert "[red]z" in listed.stdout
+    assert "x:thumbs_up:y" in listed.stdout
+    shown = cli("models", "show", "[red]z")
+    assert shown.exit_code == 0, shown.stderr
+    assert "[/]" in shown.stdout
+    missing = cli("models", "show", "nope:thumbs_up:")
+    assert missing.stderr == "error: E4001: model not found: 'nope:thumbs_up:'\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("db", "upgrade", "nonsense"), ("db", "downgrade", "9999"), ("db", "downgrade", "+1")],
+)
+def test_impossible_migrations_are_one_line_e4012(cli: Cli, args: tuple[str, ...]) -> None:
+    assert cli("db", "upgrade").exit_code == 0
+    result = cli(*args)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: E4012: cannot ")
+    assert result.stderr.count("\n") == 1
+    assert json.loads(cli("db", "current", "--json").stdout)["up_to_date"] is True
+
+
+@pytest.mark.parametrize("url", ["mysql://u@127.0.0.1/x", ""])
+def test_unusable_urls_are_one_line_e4021(url: str) -> None:
+    for args in (["stats"], ["db", "current"]):
+        result = CliRunner().invoke(app, ["--db", url, *args])
+        assert result.exit_code == 1
+        assert result.stderr.startswith("error: E4021: ")
+        assert result.stderr.count("\n") == 1

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import modelregistry
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "seed_workflow.py"
@@ -83,8 +85,7 @@ def test_seed_import_paths_re_export_the_same_objects() -> None:
 
 def test_example_is_the_seed_block_verbatim() -> None:
     seed = Path(__file__).resolve().parents[3] / "shared" / "seed" / "ModelRegistry.md"
-    text = EXAMPLE.read_text()
-    if seed.exists():  # the seed lives beside the checkout in this workspace
-        block = seed.read_text().split("## Execution Examples")[1].split("```python\n")[1]
-        assert text.endswith(block.split("```")[0])
-    assert "from L04_model_gateway.services.model_registry import ModelRegistry" in text
+    if not seed.exists():
+        pytest.skip(f"the seed specification is not beside this checkout ({seed})")
+    block = seed.read_text().split("## Execution Examples")[1].split("```python\n")[1]
+    assert EXAMPLE.read_text().endswith(block.split("```")[0])

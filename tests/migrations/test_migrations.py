@@ -125,3 +125,32 @@ def test_alembic_command_line_works_from_a_checkout(tmp_path: Path) -> None:
         assert tables(engine) == set()
     finally:
         engine.dispose()
+
+
+def test_constraints_and_collations_autogenerate_cannot_see(engine: sa.Engine) -> None:
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        inspector = sa.inspect(connection)
+        checks = {check["name"] for check in inspector.get_check_constraints("models")}
+        assert checks >= {
+            "ck_models_status",
+            "ck_models_context_window_positive",
+            "ck_models_max_output_tokens_positive",
+            "ck_models_costs_non_negative",
+        }
+        if engine.dialect.name == "postgresql":
+            collations = {
+                (table, column["name"]): getattr(column["type"], "collation", None)
+                for table in ("models", "providers", "capabilities", "model_revisions")
+                for column in inspector.get_columns(table)
+            }
+            for key in [
+                ("models", "model_id"),
+                ("models", "successor_model_id"),
+                ("providers", "name"),
+                ("capabilities", "name"),
+                ("model_revisions", "model_id"),
+            ]:
+                assert collations[key] == "C", key
+        with pytest.raises(sa.exc.IntegrityError):
+            connection.execute(sa.text("UPDATE models SET status = 'retired'"))

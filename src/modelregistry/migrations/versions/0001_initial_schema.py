@@ -43,8 +43,8 @@ def upgrade() -> None:
         sa.Column(
             "created_at", _timestamp(), server_default=sa.func.current_timestamp(), nullable=False
         ),
-        sa.PrimaryKeyConstraint("id", name="pk_providers"),
-        sa.UniqueConstraint("name", name="uq_providers_name"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_providers")),
+        sa.UniqueConstraint("name", name=op.f("uq_providers_name")),
     )
     op.create_table(
         "capabilities",
@@ -53,8 +53,8 @@ def upgrade() -> None:
         sa.Column(
             "created_at", _timestamp(), server_default=sa.func.current_timestamp(), nullable=False
         ),
-        sa.PrimaryKeyConstraint("id", name="pk_capabilities"),
-        sa.UniqueConstraint("name", name="uq_capabilities_name"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_capabilities")),
+        sa.UniqueConstraint("name", name=op.f("uq_capabilities_name")),
     )
     op.create_table(
         "models",
@@ -83,25 +83,27 @@ def upgrade() -> None:
         ),
         sa.CheckConstraint(
             "status IN ('active', 'deprecated', 'disabled', 'maintenance')",
-            name="ck_models_status",
+            name=op.f("ck_models_status"),
         ),
-        sa.CheckConstraint("context_window > 0", name="ck_models_context_window_positive"),
-        sa.CheckConstraint("max_output_tokens > 0", name="ck_models_max_output_tokens_positive"),
+        sa.CheckConstraint("context_window > 0", name=op.f("ck_models_context_window_positive")),
+        sa.CheckConstraint(
+            "max_output_tokens > 0", name=op.f("ck_models_max_output_tokens_positive")
+        ),
         sa.CheckConstraint(
             "cost_per_1m_input_tokens >= 0 AND cost_per_1m_output_tokens >= 0",
-            name="ck_models_costs_non_negative",
+            name=op.f("ck_models_costs_non_negative"),
         ),
         sa.ForeignKeyConstraint(
             ["provider_id"],
             ["providers.id"],
-            name="fk_models_provider_id_providers",
+            name=op.f("fk_models_provider_id_providers"),
             ondelete="RESTRICT",
         ),
-        sa.PrimaryKeyConstraint("id", name="pk_models"),
-        sa.UniqueConstraint("model_id", name="uq_models_model_id"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_models")),
+        sa.UniqueConstraint("model_id", name=op.f("uq_models_model_id")),
     )
-    op.create_index("ix_models_provider_id_model_id", "models", ["provider_id", "model_id"])
-    op.create_index("ix_models_status_model_id", "models", ["status", "model_id"])
+    op.create_index(op.f("ix_models_provider_id_model_id"), "models", ["provider_id", "model_id"])
+    op.create_index(op.f("ix_models_status_model_id"), "models", ["status", "model_id"])
     op.create_table(
         "model_capabilities",
         sa.Column("model_pk", sa.Integer(), nullable=False),
@@ -109,29 +111,31 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["model_pk"],
             ["models.id"],
-            name="fk_model_capabilities_model_pk_models",
+            name=op.f("fk_model_capabilities_model_pk_models"),
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["capability_id"],
             ["capabilities.id"],
-            name="fk_model_capabilities_capability_id_capabilities",
+            name=op.f("fk_model_capabilities_capability_id_capabilities"),
             ondelete="RESTRICT",
         ),
-        sa.PrimaryKeyConstraint("model_pk", "capability_id", name="pk_model_capabilities"),
+        sa.PrimaryKeyConstraint("model_pk", "capability_id", name=op.f("pk_model_capabilities")),
     )
     op.create_index(
-        "ix_model_capabilities_capability_id_model_pk",
+        op.f("ix_model_capabilities_capability_id_model_pk"),
         "model_capabilities",
         ["capability_id", "model_pk"],
     )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_model_capabilities_capability_id_model_pk", table_name="model_capabilities")
+    op.drop_index(
+        op.f("ix_model_capabilities_capability_id_model_pk"), table_name="model_capabilities"
+    )
     op.drop_table("model_capabilities")
-    op.drop_index("ix_models_status_model_id", table_name="models")
-    op.drop_index("ix_models_provider_id_model_id", table_name="models")
+    op.drop_index(op.f("ix_models_status_model_id"), table_name="models")
+    op.drop_index(op.f("ix_models_provider_id_model_id"), table_name="models")
     op.drop_table("models")
     op.drop_table("capabilities")
     op.drop_table("providers")

@@ -43,7 +43,7 @@ def upgrade() -> None:
     op.add_column(
         "models", sa.Column("version", sa.BigInteger(), server_default="1", nullable=False)
     )
-    op.create_index("ix_models_retirement_date", "models", ["retirement_date"])
+    op.create_index(op.f("ix_models_retirement_date"), "models", ["retirement_date"])
     revisions = op.create_table(
         "model_revisions",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -54,10 +54,12 @@ def upgrade() -> None:
         sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor", sa.String(256), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
-        sa.PrimaryKeyConstraint("id", name="pk_model_revisions"),
-        sa.UniqueConstraint("model_id", "version", name="uq_model_revisions_model_id_version"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_model_revisions")),
+        sa.UniqueConstraint(
+            "model_id", "version", name=op.f("uq_model_revisions_model_id_version")
+        ),
     )
-    op.create_index("ix_model_revisions_changed_at", "model_revisions", ["changed_at"])
+    op.create_index(op.f("ix_model_revisions_changed_at"), "model_revisions", ["changed_at"])
     _backfill(revisions)
 
 
@@ -139,9 +141,9 @@ def _utc(value: datetime | str) -> datetime:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_model_revisions_changed_at", table_name="model_revisions")
+    op.drop_index(op.f("ix_model_revisions_changed_at"), table_name="model_revisions")
     op.drop_table("model_revisions")
-    op.drop_index("ix_models_retirement_date", table_name="models")
+    op.drop_index(op.f("ix_models_retirement_date"), table_name="models")
     # ALTER TABLE ... DROP COLUMN exists on both engines (SQLite >= 3.35); see upgrade().
     for column in ("version", "successor_model_id", "retirement_date", "deprecation_date"):
         op.execute(sa.text(f"ALTER TABLE models DROP COLUMN {column}"))

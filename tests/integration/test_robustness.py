@@ -1,0 +1,111 @@
+"""Inputs and situations a catalog meets in real use: threads, odd ids, refused databases."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+import pytest
+
+from cases import config
+from modelregistry import DatabaseError, ModelNotFoundError, ModelRegistry, SchemaUnknownError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import sqlalchemy as sa
+
+THREADS = 8
+PER_THREAD = 20
+
+
+@pytest.fixture(params=["memory", "file-or-postgresql"])
+def threaded_url(request: pytest.FixtureRequest, database_url: str) -> str:
+    return "sqlite://" if request.param == "memory" else database_url
+
+
+def test_one_registry_serves_many_threads(threaded_url: str) -> None:
+    errors: list[BaseException] = []
+    with ModelRegistry(threaded_url) as registry:
+
+        def work(thread: int) -> None:
+            try:
+                for i in range(PER_THREAD):
+                    model_id = f"t{thread}-m{i}"
+                    registry.register_model(config(model_id=model_id))
+                    assert registry.get_model_or_raise(model_id).model_id == model_id
+                    registry.get_stats()
+            except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(THREADS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=300)
+        assert errors == []
+        assert registry.get_stats()["total_models"] == 3 + THREADS * PER_THREAD
+        assert len(registry.get_model_history("t0-m0")) == 1
+
+
+@pytest.mark.parametrize("model_id", ["a\x00b", "a\ud800", "with space", "", "x" * 300])
+def test_ids_no_model_can_have_are_simply_missing_on_both_backends(
+    registry: ModelRegistry, model_id: str
+) -> None:
+    assert registry.get_model(model_id) is None
+    with pytest.raises(ModelNotFoundError):
+        registry.update_model_status(model_id, "active")
+    with pytest.raises(ModelNotFoundError):
+        registry.remove_model(model_id)
+    with pytest.raises(ModelNotFoundError):
+        registry.get_model_history(model_id)
+
+
+@pytest.mark.parametrize("name", ["\udc00", "a\x00", "vision!", "a,b"])
+def test_capabilities_and_providers_no_model_can_have_match_nothing(
+    registry: ModelRegistry, name: str
+) -> None:
+    assert registry.get_models_by_capability(name) == []
+    assert registry.get_models_by_capabilities(["streaming", name]) == []
+    assert registry.get_models_by_provider(name) == []
+    assert registry.list_models(provider=name, status="active") == []
+
+
+def test_a_refused_sqlite_database_is_left_byte_for_byte_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "newer.db"
+    ModelRegistry(f"sqlite:///{path}").close()
+    import sqlite3  # noqa: PLC0415 - a plain connection, outside modelregistry
+
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA journal_mode = DELETE")
+        connection.execute("UPDATE modelregistry_alembic_version SET version_num = '9999'")
+    connection.close()
+    before = path.read_bytes()
+    with pytest.raises(SchemaUnknownError):
+        ModelRegistry(f"sqlite:///{path}")
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["newer.db"]
+
+
+@pytest.mark.parametrize(
+    "url", ["mysql://user@127.0.0.1/catalog", "postgresql+psycopg2://user@127.0.0.1/catalog"]
+)
+def test_a_url_whose_driver_is_not_installed_is_e4021(url: str) -> None:
+    with pytest.raises(DatabaseError, match="driver is not installed") as raised:
+        ModelRegistry(url)
+    assert raised.value.code == "E4021"
+
+
+def test_an_empty_url_is_refused_rather_than_guessed() -> None:
+    with pytest.raises(DatabaseError, match="empty"):
+        ModelRegistry("")
+
+
+def test_sqlite_errors_that_are_not_about_reachability_are_not_retryable(
+    registry: ModelRegistry, raw_engine: sa.Engine
+) -> None:
+    with raw_engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE model_capabilities")
+    with pytest.raises(DatabaseError) as raised:
+        registry.get_model("llama3.1:8b")
+    assert raised.value.retryable is False
