@@ -1,10 +1,13 @@
-"""Model configs shared by the unit and integration tests: one valid, many invalid."""
+"""Shared by the tests: one valid model config, many invalid ones, a database snapshot."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 # The seed's custom model (Execution Examples), as a mapping of ModelConfig fields.
 GPT4_TURBO: dict[str, Any] = {
@@ -192,3 +195,17 @@ INVALID: dict[str, Invalid] = {
         config(successor_model_id="gpt 5"), "successor_model_id", "whitespace"
     ),
 }
+
+
+def snapshot(engine: sa.Engine) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every catalog table, to prove that nothing was written."""
+    tables = ("providers", "capabilities", "models", "model_capabilities", "model_revisions")
+    with engine.connect() as connection:
+        return {
+            table: [
+                tuple(row)
+                # Table names are the constants above, not input.
+                for row in connection.exec_driver_sql(f"SELECT * FROM {table}")  # noqa: S608
+            ]
+            for table in tables
+        }

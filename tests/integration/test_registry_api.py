@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from cases import GPT4_TURBO, INVALID, Invalid, config
+from cases import GPT4_TURBO, INVALID, Invalid, config, snapshot
 from modelregistry import (
     InvalidModelConfigError,
     ModelCapabilities,
@@ -30,20 +30,6 @@ def ids(models: list[ModelConfig]) -> list[str]:
 
 def register(registry: ModelRegistry, **changes: object) -> ModelConfig:
     return registry.register_model(config(**changes))
-
-
-def snapshot(engine: sa.Engine) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of every catalog table, to prove that nothing was written."""
-    tables = ("providers", "capabilities", "models", "model_capabilities")
-    with engine.connect() as connection:
-        return {
-            table: [
-                tuple(row)
-                # Table names are the constants above, not input.
-                for row in connection.exec_driver_sql(f"SELECT * FROM {table}")  # noqa: S608
-            ]
-            for table in tables
-        }
 
 
 # -- a new catalog -------------------------------------------------------------------------

@@ -1,0 +1,327 @@
+"""Every change on record: versions, revisions, point-in-time reads, removal and restore."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
+from typing import TYPE_CHECKING
+
+import pytest
+
+from cases import GPT4_TURBO, config, snapshot
+from modelregistry import (
+    ConcurrentModificationError,
+    InvalidModelConfigError,
+    ModelConfig,
+    ModelNotFoundError,
+    ModelRegistry,
+    ModelStatus,
+    ModelVersionNotFoundError,
+    migrate,
+)
+from modelregistry.db.engine import make_engine
+from modelregistry.defaults import DEFAULT_MODELS
+from modelregistry.history import ChangeKind, FieldChange
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+
+def kinds(registry: ModelRegistry, model_id: str) -> list[tuple[int, str]]:
+    return [(r.version, r.change.value) for r in registry.get_model_history(model_id)]
+
+
+def test_versions_grow_by_one_with_every_change_and_only_then(registry: ModelRegistry) -> None:
+    assert registry.register_model(GPT4_TURBO).version == 1
+    assert registry.register_model(GPT4_TURBO).version == 1  # identical: no-op
+    assert registry.register_model(config(context_window=64000)).version == 2
+    assert registry.update_model_status("gpt-4-turbo", "deprecated").version == 3
+    assert registry.update_model_status("gpt-4-turbo", "DEPRECATED").version == 3  # no-op
+    assert registry.remove_model("gpt-4-turbo").version == 4
+    assert registry.register_model(GPT4_TURBO).version == 5  # continues the numbering
+    assert registry.restore_model("gpt-4-turbo", 3).version == 6
+    assert registry.get_model_or_raise("gpt-4-turbo").version == 6
+    assert kinds(registry, "gpt-4-turbo") == [
+        (1, "created"),
+        (2, "updated"),
+        (3, "status_changed"),
+        (4, "removed"),
+        (5, "created"),
+        (6, "restored"),
+    ]
+
+
+def test_each_revision_holds_the_full_config_after_its_change(registry: ModelRegistry) -> None:
+    first = registry.register_model(GPT4_TURBO, actor="alice", reason="launch")
+    second = registry.update_model_status(
+        "gpt-4-turbo", "maintenance", actor="bob", reason="provider incident"
+    )
+    history = registry.get_model_history("gpt-4-turbo")
+    assert [r.config for r in history] == [first, second]
+    assert [r.config.version for r in history] == [1, 2]
+    assert history[1].config.status is ModelStatus.MAINTENANCE
+    assert [(r.actor, r.reason) for r in history] == [
+        ("alice", "launch"),
+        ("bob", "provider incident"),
+    ]
+    assert registry.get_model_version("gpt-4-turbo", 1) == history[0]
+
+
+def test_actor_defaults_to_the_environment_then_the_os_user(
+    registry: ModelRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MODELREGISTRY_ACTOR", "deploy-bot")
+    registry.register_model(GPT4_TURBO)
+    monkeypatch.delenv("MODELREGISTRY_ACTOR")
+    monkeypatch.setattr("getpass.getuser", lambda: "carol")
+    registry.update_model_status("gpt-4-turbo", "disabled")
+    assert [r.actor for r in registry.get_model_history("gpt-4-turbo")] == ["deploy-bot", "carol"]
+
+
+@pytest.mark.parametrize(
+    ("actor", "reason", "field"),
+    [("", None, "actor"), ("a\nb", None, "actor"), ("ok", "", "reason"), ("ok", "x\x00", "reason")],
+)
+def test_bad_actor_or_reason_is_e4003_and_writes_nothing(
+    registry: ModelRegistry, raw_engine: sa.Engine, actor: str, reason: str | None, field: str
+) -> None:
+    before = snapshot(raw_engine)
+    with pytest.raises(InvalidModelConfigError) as raised:
+        registry.register_model(GPT4_TURBO, actor=actor, reason=reason)
+    assert [v.field for v in raised.value.violations] == [field]
+    assert snapshot(raw_engine) == before
+
+
+def test_change_times_are_utc_microseconds_in_commit_order(registry: ModelRegistry) -> None:
+    registry.register_model(GPT4_TURBO)
+    time.sleep(0.010)
+    registry.register_model(config(context_window=1000))
+    for window in range(1001, 1006):
+        registry.register_model(config(context_window=window))
+    stamps = [r.changed_at for r in registry.get_model_history("gpt-4-turbo")]
+    assert all(stamp.tzinfo == UTC for stamp in stamps)
+    assert stamps[1] - stamps[0] >= timedelta(milliseconds=10)
+    assert all(a < b for a, b in pairwise(stamps))
+    assert any(stamp.microsecond % 1000 for stamp in stamps)  # sub-millisecond digits kept
+
+
+def test_unknown_versions_and_models(registry: ModelRegistry) -> None:
+    registry.register_model(GPT4_TURBO)
+    with pytest.raises(ModelVersionNotFoundError) as raised:
+        registry.get_model_version("gpt-4-turbo", 7)
+    assert raised.value.code == "E4004"
+    assert "versions 1-1" in str(raised.value)
+    with pytest.raises(ModelNotFoundError):
+        registry.get_model_version("gpt-5", 1)
+    with pytest.raises(ModelNotFoundError):
+        registry.get_model_history("gpt-5")
+    with pytest.raises(InvalidModelConfigError, match="version"):
+        registry.get_model_version("gpt-4-turbo", -1)
+
+
+def test_point_in_time_reads_return_what_the_catalog_said(registry: ModelRegistry) -> None:
+    before_creation = datetime.now(UTC)
+    registry.register_model(GPT4_TURBO)
+    registry.register_model(config(model_id="claude-3-opus", provider="anthropic"))
+    after_creation = datetime.now(UTC)
+    registry.update_model_status("gpt-4-turbo", "deprecated")
+    registry.register_model(config(context_window=1_000_000, status="deprecated"))
+    after_update = datetime.now(UTC)
+    registry.remove_model("gpt-4-turbo")
+    after_removal = datetime.now(UTC)
+
+    assert registry.get_model("gpt-4-turbo", as_of=before_creation) is None
+    then = registry.get_model_or_raise("gpt-4-turbo", as_of=after_creation)
+    assert then == ModelConfig(**GPT4_TURBO)
+    assert then.version == 1
+    later = registry.get_model_or_raise("gpt-4-turbo", as_of=after_update)
+    assert (later.status, later.context_window, later.version) == ("deprecated", 1_000_000, 3)
+    assert registry.get_model("gpt-4-turbo", as_of=after_removal) is None
+    assert registry.get_model("gpt-4-turbo") is None
+
+    def listed(**filters: object) -> list[str]:
+        return [m.model_id for m in registry.list_models(**filters)]  # type: ignore[arg-type]
+
+    assert listed(as_of=after_creation, provider="openai") == ["gpt-4-turbo"]
+    assert listed(as_of=after_update, status="deprecated") == ["gpt-4-turbo"]
+    assert listed(as_of=after_update, capabilities=["vision"]) == [
+        "claude-3-opus",
+        "gpt-4-turbo",
+        "llava-llama3:latest",
+    ]
+    assert "gpt-4-turbo" not in listed(as_of=after_removal)
+    assert listed(as_of=before_creation) == [m.model_id for m in DEFAULT_MODELS]
+
+
+def test_as_of_must_be_timezone_aware(registry: ModelRegistry) -> None:
+    with pytest.raises(InvalidModelConfigError, match="as_of"):
+        registry.get_model("llama3.1:8b", as_of=datetime(2026, 1, 1))  # noqa: DTZ001
+    with pytest.raises(InvalidModelConfigError, match="as_of"):
+        registry.list_models(as_of="2026-01-01")  # type: ignore[arg-type]
+
+
+def test_diff_versions_names_changed_fields_with_old_and_new_values(
+    registry: ModelRegistry,
+) -> None:
+    registry.register_model(GPT4_TURBO)
+    registry.register_model(
+        config(
+            context_window=64000,
+            capabilities={"supports_streaming": True, "supports_reasoning": True},
+            quality_scores={
+                "reasoning": 0.9,
+                "coding": 0.95,
+                "creative": 0.85,
+                "summarization": 0.87,
+            },
+            retirement_date="2027-01-31",
+        )
+    )
+    assert registry.diff_versions("gpt-4-turbo", 1, 2) == [
+        FieldChange("capabilities.supports_json_mode", True, False),
+        FieldChange("capabilities.supports_reasoning", False, True),
+        FieldChange("capabilities.supports_tool_use", True, False),
+        FieldChange("capabilities.supports_vision", True, False),
+        FieldChange("context_window", 128000, 64000),
+        FieldChange("quality_scores.coding", 0.88, 0.95),
+        FieldChange("retirement_date", None, "2027-01-31"),
+    ]
+    assert registry.diff_versions("gpt-4-turbo", 2, 2) == []
+    with pytest.raises(ModelVersionNotFoundError):
+        registry.diff_versions("gpt-4-turbo", 1, 3)
+
+
+def test_removed_models_disappear_from_every_query_but_keep_their_history(
+    registry: ModelRegistry,
+) -> None:
+    registry.register_model(
+        config(model_id="o1", provider="openai", capabilities={"supports_reasoning": True})
+    )
+    registry.remove_model("o1", actor="alice", reason="retired upstream")
+    assert registry.get_model("o1") is None
+    with pytest.raises(ModelNotFoundError):
+        registry.get_model_or_raise("o1")
+    assert "o1" not in [m.model_id for m in registry.list_models()]
+    assert registry.get_models_by_capability("reasoning") == []
+    assert registry.get_models_by_provider("openai") == []
+    assert "openai" not in registry.get_providers()
+    assert "reasoning" not in registry.get_capabilities()
+    assert registry.get_stats()["total_models"] == 3
+    history = registry.get_model_history("o1")
+    assert [(r.version, r.change) for r in history] == [(1, "created"), (2, "removed")]
+    assert (history[1].actor, history[1].reason) == ("alice", "retired upstream")
+    assert history[1].config == history[0].config
+    with pytest.raises(ModelNotFoundError):
+        registry.remove_model("o1")
+
+
+def test_restore_writes_an_old_config_as_a_new_version(registry: ModelRegistry) -> None:
+    registry.register_model(GPT4_TURBO)
+    registry.register_model(config(cost_per_1m_input_tokens=99.0))
+    restored = registry.restore_model("gpt-4-turbo", 1, reason="undo the price change")
+    assert restored == ModelConfig(**GPT4_TURBO)
+    assert restored.version == 3
+    revision = registry.get_model_version("gpt-4-turbo", 3)
+    assert (revision.change, revision.reason) == (ChangeKind.RESTORED, "undo the price change")
+    # Restoring what is already current changes nothing.
+    assert registry.restore_model("gpt-4-turbo", 1).version == 3
+    with pytest.raises(ModelVersionNotFoundError):
+        registry.restore_model("gpt-4-turbo", 9)
+
+
+def test_restore_brings_back_a_removed_model(registry: ModelRegistry) -> None:
+    registry.register_model(GPT4_TURBO)
+    registry.remove_model("gpt-4-turbo")
+    assert registry.restore_model("gpt-4-turbo", 1).version == 3
+    assert registry.get_model("gpt-4-turbo") == ModelConfig(**GPT4_TURBO)
+    assert kinds(registry, "gpt-4-turbo")[-1] == (3, "restored")
+
+
+def test_expected_version_refuses_a_stale_write_and_changes_nothing(
+    database_url: str, raw_engine: sa.Engine
+) -> None:
+    with ModelRegistry(database_url) as alice, ModelRegistry(database_url) as bob:
+        seen = alice.register_model(GPT4_TURBO)
+        bob.update_model_status("gpt-4-turbo", "deprecated", expected_version=seen.version)
+        before = snapshot(raw_engine)
+        for write in (
+            lambda: alice.register_model(config(context_window=1), expected_version=1),
+            lambda: alice.update_model_status("gpt-4-turbo", "active", expected_version=1),
+            lambda: alice.remove_model("gpt-4-turbo", expected_version=1),
+            lambda: alice.restore_model("gpt-4-turbo", 1, expected_version=1),
+        ):
+            with pytest.raises(ConcurrentModificationError) as raised:
+                write()
+            assert raised.value.code == "E4030"
+            assert (raised.value.expected_version, raised.value.actual_version) == (1, 2)
+            assert "version 2" in str(raised.value)
+            assert "expected version 1" in str(raised.value)
+        assert snapshot(raw_engine) == before
+        assert alice.register_model(config(context_window=1), expected_version=2).version == 3
+
+
+def test_expected_version_zero_means_create_only(registry: ModelRegistry) -> None:
+    assert registry.register_model(GPT4_TURBO, expected_version=0).version == 1
+    with pytest.raises(ConcurrentModificationError):
+        registry.register_model(config(context_window=5), expected_version=0)
+
+
+def test_lifecycle_fields_round_trip_and_retiring_models_are_listed(
+    registry: ModelRegistry,
+) -> None:
+    today = datetime.now(UTC).date()
+    registry.register_model(
+        config(
+            model_id="gpt-4-0314",
+            status="deprecated",
+            deprecation_date=(today - timedelta(days=100)).isoformat(),
+            retirement_date=(today - timedelta(days=1)).isoformat(),
+            successor_model_id="gpt-4-turbo",
+        )
+    )
+    registry.register_model(
+        config(
+            model_id="gpt-4-0613",
+            retirement_date=today + timedelta(days=20),
+            successor_model_id="gpt-4o",
+        )
+    )
+    registry.register_model(
+        config(model_id="gpt-4-1106", retirement_date=today + timedelta(days=45))
+    )
+    stored = registry.get_model_or_raise("gpt-4-0314")
+    assert stored.retirement_date == today - timedelta(days=1)
+    assert isinstance(stored.deprecation_date, date)
+    assert stored.successor_model_id == "gpt-4-turbo"
+
+    def retiring(days: int) -> list[tuple[str, str | None]]:
+        return [(m.model_id, m.successor_model_id) for m in registry.get_models_retiring(days)]
+
+    assert retiring(30) == [("gpt-4-0314", "gpt-4-turbo"), ("gpt-4-0613", "gpt-4o")]
+    assert retiring(0) == [("gpt-4-0314", "gpt-4-turbo")]
+    assert [m for m, _ in retiring(60)] == ["gpt-4-0314", "gpt-4-0613", "gpt-4-1106"]
+    with pytest.raises(InvalidModelConfigError, match="within_days"):
+        registry.get_models_retiring(-1)
+
+
+def test_status_changes_record_their_reason(registry: ModelRegistry) -> None:
+    registry.update_model_status("llama3.2:3b", "deprecated", reason="superseded by 3.3")
+    last = registry.get_model_history("llama3.2:3b")[-1]
+    assert (last.change, last.reason) == (ChangeKind.STATUS_CHANGED, "superseded by 3.3")
+
+
+def test_existing_models_get_their_first_revision_from_the_migration(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        migrate.upgrade(engine, "0002")
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    with ModelRegistry(database_url) as registry:
+        for default in DEFAULT_MODELS:
+            (revision,) = registry.get_model_history(default.model_id)
+            assert (revision.version, revision.change) == (1, ChangeKind.CREATED)
+            assert revision.actor == "modelregistry-migration"
+            assert revision.config == default
+        assert registry.update_model_status("llama3.1:8b", "disabled").version == 2
