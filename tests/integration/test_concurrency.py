@@ -1,0 +1,104 @@
+"""Concurrent writers in real processes: serialised, nothing lost, nothing overwritten."""
+
+from __future__ import annotations
+
+import multiprocessing
+from typing import TYPE_CHECKING
+
+import pytest
+from cases import GPT4_TURBO, config
+
+from modelregistry import ModelRegistry
+from modelregistry.history import ChangeKind
+
+if TYPE_CHECKING:
+    from multiprocessing.queues import Queue
+    from multiprocessing.synchronize import Barrier
+
+PROCESSES = 8
+CHANGES = 200
+MODEL = "gpt-4-turbo"
+
+
+def _write_changes(url: str, worker: int, barrier: Barrier, results: Queue[str]) -> None:
+    try:
+        with ModelRegistry(url) as registry:
+            barrier.wait(timeout=120)
+            for change in range(CHANGES):
+                # A value no other write uses, so every write is a real change.
+                window = (worker + 1) * 100_000 + change
+                registry.register_model(
+                    config(context_window=window), actor=f"worker-{worker}", reason=str(change)
+                )
+        results.put("ok")
+    except Exception as exc:  # noqa: BLE001 - the parent reports whatever happened
+        results.put(f"error {type(exc).__name__}: {exc}")
+
+
+@pytest.mark.slow
+def test_concurrent_writers_lose_no_change(database_url: str) -> None:
+    with ModelRegistry(database_url) as registry:
+        assert registry.register_model(GPT4_TURBO).version == 1
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(PROCESSES)
+    results: Queue[str] = context.Queue()
+    workers = [
+        context.Process(target=_write_changes, args=(database_url, n, barrier, results))
+        for n in range(PROCESSES)
+    ]
+    for worker in workers:
+        worker.start()
+    outcomes = [results.get(timeout=600) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=60)
+    assert outcomes == ["ok"] * PROCESSES
+
+    with ModelRegistry(database_url) as registry:
+        history = registry.get_model_history(MODEL)
+        final = registry.get_model_or_raise(MODEL)
+    effective = PROCESSES * CHANGES
+    assert final.version == 1 + effective
+    assert [r.version for r in history] == list(range(1, effective + 2))
+    assert all(r.change is ChangeKind.UPDATED for r in history[1:])
+    written = {r.config.context_window for r in history[1:]}
+    assert written == {
+        (worker + 1) * 100_000 + change for worker in range(PROCESSES) for change in range(CHANGES)
+    }
+    # Each worker's own changes are recorded in the order it made them.
+    for worker in range(PROCESSES):
+        mine = [int(r.reason or -1) for r in history[1:] if r.actor == f"worker-{worker}"]
+        assert mine == list(range(CHANGES))
+    stamps = [r.changed_at for r in history]
+    assert stamps == sorted(stamps)
+    assert final.context_window == history[-1].config.context_window
+
+
+def _race_with_expected_version(url: str, barrier: Barrier, results: Queue[str]) -> None:
+    try:
+        with ModelRegistry(url) as registry:
+            barrier.wait(timeout=120)
+            registry.update_model_status(MODEL, "deprecated", expected_version=1)
+        results.put("won")
+    except Exception as exc:  # noqa: BLE001 - the parent counts the outcomes
+        results.put(getattr(exc, "code", type(exc).__name__))
+
+
+@pytest.mark.slow
+def test_of_writers_expecting_the_same_version_exactly_one_wins(database_url: str) -> None:
+    with ModelRegistry(database_url) as registry:
+        registry.register_model(GPT4_TURBO)
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(4)
+    results: Queue[str] = context.Queue()
+    workers = [
+        context.Process(target=_race_with_expected_version, args=(database_url, barrier, results))
+        for _ in range(4)
+    ]
+    for worker in workers:
+        worker.start()
+    outcomes = sorted(results.get(timeout=300) for _ in workers)
+    for worker in workers:
+        worker.join(timeout=60)
+    assert outcomes == ["E4030", "E4030", "E4030", "won"]
+    with ModelRegistry(database_url) as registry:
+        assert registry.get_model_or_raise(MODEL).version == 2
