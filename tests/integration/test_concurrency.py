@@ -6,8 +6,8 @@ import multiprocessing
 from typing import TYPE_CHECKING
 
 import pytest
-from cases import GPT4_TURBO, config
 
+from cases import GPT4_TURBO, config
 from modelregistry import ModelRegistry
 from modelregistry.history import ChangeKind
 
@@ -65,8 +65,8 @@ def test_concurrent_writers_lose_no_change(database_url: str) -> None:
         (worker + 1) * 100_000 + change for worker in range(PROCESSES) for change in range(CHANGES)
     }
     # Each worker's own changes are recorded in the order it made them.
-    for worker in range(PROCESSES):
-        mine = [int(r.reason or -1) for r in history[1:] if r.actor == f"worker-{worker}"]
+    for number in range(PROCESSES):
+        mine = [int(r.reason or -1) for r in history[1:] if r.actor == f"worker-{number}"]
         assert mine == list(range(CHANGES))
     stamps = [r.changed_at for r in history]
     assert stamps == sorted(stamps)
