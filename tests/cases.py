@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from decimal import Decimal
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
+    from typer.testing import Result
+
+
+class Cli(Protocol):
+    """Runs ``modelregistry --database-url <the test database> ARGS...`` (fixture ``cli``)."""
+
+    def __call__(self, *args: str) -> Result: ...
+
 
 # The seed's custom model (Execution Examples), as a mapping of ModelConfig fields.
 GPT4_TURBO: dict[str, Any] = {

@@ -17,12 +17,18 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+from typer.testing import CliRunner
 
 from modelregistry import ModelRegistry
+from modelregistry.cli import app
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
+
+    from typer.testing import Result
+
+    from cases import Cli
 
 POSTGRES_URL = os.environ.get(
     "MODELREGISTRY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -109,3 +115,14 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     """Keep the developer's catalog and settings out of every test."""
     monkeypatch.delenv("MODELREGISTRY_DATABASE_URL", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+
+
+@pytest.fixture
+def cli(database_url: str) -> Cli:
+    """The ``modelregistry`` command line on the backend under test."""
+    runner = CliRunner()
+
+    def invoke(*args: str) -> Result:
+        return runner.invoke(app, ["--database-url", database_url, *args], catch_exceptions=False)
+
+    return invoke

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from modelregistry.domain import ModelConfig
-    from modelregistry.history import FieldChange
 
 app = typer.Typer(
     name="modelregistry",
@@ -61,20 +60,20 @@ ExpectedVersionOption = typer.Option(
 
 
 def _instant(value: str | None) -> datetime | None:
+    """Parse ``--as-of``: ISO 8601, UTC when no offset is given."""
     if value is None:
         return None
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError as exc:
         msg = f"{value!r} is not an ISO 8601 time (e.g. 2026-01-01T00:00:00Z)"
-        raise typer.BadParameter(msg) from exc
+        raise typer.BadParameter(msg, param_hint="'--as-of'") from exc
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
 AsOfOption = typer.Option(
     None,
     "--as-of",
-    callback=_instant,
     help="Read the catalog as it was at this ISO 8601 time (UTC when no offset is given).",
 )
 
@@ -181,10 +180,6 @@ def _models_table(models: list[ModelConfig]) -> Table:
     return table
 
 
-def _describe(changes: list[FieldChange]) -> str:
-    return "; ".join(f"{c.field}: {c.old} -> {c.new}" for c in changes) or "-"
-
-
 # -- db ------------------------------------------------------------------------------------
 
 
@@ -250,15 +245,16 @@ def models_list(
     capability: list[str] | None = typer.Option(
         None, "--capability", "-c", help="Only models with this capability (repeatable)."
     ),
-    as_of: datetime | None = AsOfOption,
+    as_of: str | None = AsOfOption,
     as_json: bool = JsonOption,
 ) -> None:
     """List models, ordered by id.
 
     Example: modelregistry models list --capability vision --status active
     """
+    when = _instant(as_of)
     with _catalog(ctx) as registry:
-        models = registry.list_models(provider, status, capabilities=capability or (), as_of=as_of)
+        models = registry.list_models(provider, status, capabilities=capability or (), as_of=when)
     if as_json:
         _print_json([_model_json(model) for model in models])
     elif models:
@@ -271,15 +267,16 @@ def models_list(
 def models_show(
     ctx: typer.Context,
     model_id: str = typer.Argument(..., help="The model's id (case-sensitive)."),
-    as_of: datetime | None = AsOfOption,
+    as_of: str | None = AsOfOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Show every field of one model (now, or as it was at --as-of).
 
     Example: modelregistry models show llama3.1:8b --as-of 2026-01-01T00:00:00Z
     """
+    when = _instant(as_of)
     with _catalog(ctx) as registry:
-        model = registry.get_model_or_raise(model_id, as_of=as_of)
+        model = registry.get_model_or_raise(model_id, as_of=when)
     data = _model_json(model)
     if as_json:
         _print_json(data)
@@ -305,20 +302,17 @@ def models_history(
     if as_json:
         _print_json([revision.to_dict() for revision in history])
         return
-    table = _table("VERSION", "CHANGED AT (UTC)", "CHANGE", "ACTOR", "REASON", "WHAT CHANGED")
     previous = None
     for revision in history:
-        what = "-" if previous is None else _describe(diff_configs(previous, revision.config))
-        table.add_row(
-            str(revision.version),
-            revision.changed_at.strftime("%Y-%m-%d %H:%M:%S.%f"),
-            revision.change.value,
-            revision.actor,
-            revision.reason or "-",
-            what,
+        stamp = revision.changed_at.strftime("%Y-%m-%d %H:%M:%S.%f")
+        why = f": {revision.reason}" if revision.reason else ""
+        typer.echo(
+            f"v{revision.version}  {stamp} UTC  {revision.change.value}  by {revision.actor}{why}"
         )
+        if previous is not None:
+            for change in diff_configs(previous, revision.config):
+                typer.echo(f"    {change.field}: {change.old} -> {change.new}")
         previous = revision.config
-    _out.print(table)
 
 
 @models_app.command("diff")

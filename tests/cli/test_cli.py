@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import pytest
 from typer.testing import CliRunner
@@ -17,23 +17,9 @@ from modelregistry import ModelRegistry, migrate
 from modelregistry.cli import app
 
 if TYPE_CHECKING:
-    from typer.testing import Result
+    from cases import Cli
 
 CONSOLE_SCRIPT = Path(sys.executable).parent / "modelregistry"
-
-
-class Cli(Protocol):
-    def __call__(self, *args: str) -> Result: ...
-
-
-@pytest.fixture
-def cli(database_url: str) -> Cli:
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Result:
-        return runner.invoke(app, ["--database-url", database_url, *args], catch_exceptions=False)
-
-    return invoke
 
 
 @pytest.fixture
