@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
-from typing import TYPE_CHECKING
 
 import pytest
+import sqlalchemy as sa
 
 from cases import GPT4_TURBO, config, snapshot
 from modelregistry import (
@@ -23,9 +23,6 @@ from modelregistry import (
 from modelregistry.db.engine import make_engine
 from modelregistry.defaults import DEFAULT_MODELS
 from modelregistry.history import ChangeKind, FieldChange
-
-if TYPE_CHECKING:
-    import sqlalchemy as sa
 
 
 def kinds(registry: ModelRegistry, model_id: str) -> list[tuple[int, str]]:
@@ -325,3 +322,20 @@ def test_existing_models_get_their_first_revision_from_the_migration(database_ur
             assert revision.actor == "modelregistry-migration"
             assert revision.config == default
         assert registry.update_model_status("llama3.1:8b", "disabled").version == 2
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE model_revisions SET reason = 'rewritten'",
+        "DELETE FROM model_revisions",
+    ],
+)
+def test_history_cannot_be_rewritten_even_in_sql(
+    registry: ModelRegistry, raw_engine: sa.Engine, statement: str
+) -> None:
+    before = snapshot(raw_engine)
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"), raw_engine.begin() as c:
+        c.execute(sa.text(statement))
+    assert snapshot(raw_engine) == before
+    assert registry.get_model_history("llama3.1:8b")[0].reason is not None

@@ -16,7 +16,9 @@ from modelregistry import (
     ModelNotFoundError,
     ModelRegistry,
     ModelStatus,
+    migrate,
 )
+from modelregistry.db.engine import make_engine
 from modelregistry.db.tables import ModelRow
 from modelregistry.defaults import DEFAULT_MODELS
 
@@ -430,24 +432,25 @@ def test_load_default_models_does_not_bring_back_a_removed_default(
     assert registry.get_model("llava-llama3:latest") is None
 
 
-def test_load_default_models_inserts_a_default_the_catalog_never_had(
-    registry: ModelRegistry, raw_engine: sa.Engine
-) -> None:
-    with raw_engine.begin() as connection:
-        connection.execute(
-            sa.text(
-                "DELETE FROM model_capabilities WHERE model_pk = "
-                "(SELECT id FROM models WHERE model_id = 'llava-llama3:latest')"
+def test_load_default_models_inserts_a_default_the_catalog_never_had(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        migrate.upgrade(engine, "0002")
+        with engine.begin() as connection:  # a catalog whose admin dropped one before history
+            connection.execute(
+                sa.text(
+                    "DELETE FROM model_capabilities WHERE model_pk = "
+                    "(SELECT id FROM models WHERE model_id = 'llava-llama3:latest')"
+                )
             )
-        )
-        connection.execute(sa.text("DELETE FROM models WHERE model_id = 'llava-llama3:latest'"))
-        connection.execute(
-            sa.text("DELETE FROM model_revisions WHERE model_id = 'llava-llama3:latest'")
-        )
-    assert registry.get_model("llava-llama3:latest") is None
-    assert registry.load_default_models() == 1
-    assert registry.get_model("llava-llama3:latest") == DEFAULT_MODELS[2]
-    assert registry.load_default_models() == 0
+            connection.execute(sa.text("DELETE FROM models WHERE model_id = 'llava-llama3:latest'"))
+    finally:
+        engine.dispose()
+    with ModelRegistry(database_url, auto_migrate=True) as registry:
+        assert registry.get_model("llava-llama3:latest") is None
+        assert registry.load_default_models() == 1
+        assert registry.get_model("llava-llama3:latest") == DEFAULT_MODELS[2]
+        assert registry.load_default_models() == 0
 
 
 # -- persistence and lifecycle -------------------------------------------------------------

@@ -61,6 +61,28 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_model_revisions_changed_at"), "model_revisions", ["changed_at"])
     _backfill(revisions)
+    _make_append_only()
+
+
+def _make_append_only() -> None:
+    """Refuse UPDATE and DELETE on model_revisions: history is never rewritten."""
+    if op.get_bind().dialect.name == "sqlite":
+        for event in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER model_revisions_no_{event.lower()} BEFORE {event} "
+                "ON model_revisions BEGIN "
+                "SELECT RAISE(ABORT, 'model_revisions is append-only'); END"
+            )
+        return
+    op.execute(
+        "CREATE FUNCTION model_revisions_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'model_revisions is append-only' "
+        "USING ERRCODE = 'integrity_constraint_violation'; END $$"
+    )
+    op.execute(
+        "CREATE TRIGGER model_revisions_append_only BEFORE UPDATE OR DELETE "
+        "ON model_revisions FOR EACH ROW EXECUTE FUNCTION model_revisions_append_only()"
+    )
 
 
 def _backfill(revisions: sa.Table) -> None:
@@ -142,7 +164,9 @@ def _utc(value: datetime | str) -> datetime:
 
 def downgrade() -> None:
     op.drop_index(op.f("ix_model_revisions_changed_at"), table_name="model_revisions")
-    op.drop_table("model_revisions")
+    op.drop_table("model_revisions")  # its triggers go with it
+    if op.get_bind().dialect.name != "sqlite":
+        op.execute("DROP FUNCTION model_revisions_append_only()")
     op.drop_index(op.f("ix_models_retirement_date"), table_name="models")
     # ALTER TABLE ... DROP COLUMN exists on both engines (SQLite >= 3.35); see upgrade().
     for column in ("version", "successor_model_id", "retirement_date", "deprecation_date"):
