@@ -32,6 +32,8 @@ class CatalogChanges:
         self._repository = repository
         self._now = now
         self._note = note
+        self.last_revision: int | None = None
+        """The catalog revision of the last change made here (None: nothing changed)."""
 
     def current(self, model_id: str) -> ModelConfig:
         """The model as stored now.
@@ -107,7 +109,7 @@ class CatalogChanges:
         return last
 
     def _record(self, config: ModelConfig, *, version: int, kind: ChangeKind) -> None:
-        self._repository.append_revision(
+        self.last_revision = self._repository.append_revision(
             config,
             version=version,
             change=kind,

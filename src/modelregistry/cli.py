@@ -68,7 +68,12 @@ def _instant(value: str | None) -> datetime | None:
     except ValueError as exc:
         msg = f"{value!r} is not an ISO 8601 time (e.g. 2026-01-01T00:00:00Z)"
         raise typer.BadParameter(msg, param_hint="'--as-of'") from exc
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+    parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:
+        msg = f"{value!r} is outside the years 1-9999 in UTC"
+        raise typer.BadParameter(msg, param_hint="'--as-of'") from exc
 
 
 AsOfOption = typer.Option(
@@ -201,11 +206,20 @@ def db_upgrade(
 def db_downgrade(
     ctx: typer.Context,
     revision: str = typer.Argument(..., help="Target revision; 'base' removes every table."),
+    yes: bool = typer.Option(
+        False, "--yes", help="Confirm: the data of the revisions undone is deleted."
+    ),
 ) -> None:
-    """Downgrade the database schema to an older revision.
+    """Downgrade the database schema to an older revision, deleting what later ones added.
 
-    Example: modelregistry db downgrade 0002
+    Below 0003 that is every model's history, versions and lifecycle dates; 'base' deletes
+    the whole catalog. Refused without --yes.
+
+    Example: modelregistry db downgrade 0002 --yes
     """
+    if not yes:
+        msg = "downgrading deletes the data of the revisions undone; pass --yes to confirm"
+        raise typer.BadParameter(msg, param_hint="'--yes'")
     with _schema(ctx) as engine:
         migrate.downgrade(engine, revision)
         typer.echo(f"database at revision {migrate.current(engine) or 'base'}")
@@ -437,7 +451,7 @@ def models_restore(
         model = registry.restore_model(
             model_id, version, expected_version=expected_version, actor=actor, reason=reason
         )
-    typer.echo(f"{model.model_id}: version {version} restored as version {model.version}")
+    typer.echo(f"{model.model_id}: at version {model.version}, the config of version {version}")
 
 
 # -- stats ---------------------------------------------------------------------------------

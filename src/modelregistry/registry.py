@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
 from sqlalchemy.orm import sessionmaker
 
 from modelregistry import migrate
+from modelregistry.cache import CatalogCache, CatalogEvent, CatalogReader
 from modelregistry.changes import CatalogChanges
 from modelregistry.db.engine import (
     make_engine,
@@ -39,8 +40,10 @@ from modelregistry.errors import (
     DatabaseUnavailableError,
     InvalidModelConfigError,
     ModelNotFoundError,
+    ModelRegistryError,
     ModelVersionNotFoundError,
 )
+from modelregistry.feed import ChangeFeed
 from modelregistry.history import ChangeKind, ChangeNote, FieldChange, ModelRevision, diff_configs
 from modelregistry.repository import CatalogRepository
 from modelregistry.settings import default_actor, resolve_database_url
@@ -52,6 +55,9 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 T = TypeVar("T")
+
+DEFAULT_POLL_INTERVAL: Final = 1.0
+"""Seconds between checks of the catalog revision by the change feed."""
 
 
 class ModelRegistry:
@@ -81,8 +87,19 @@ class ModelRegistry:
         'Llama 3.1 8B'
     """
 
-    def __init__(self, url: str | None = None, *, auto_migrate: bool = False) -> None:
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        auto_migrate: bool = False,
+        cache: bool = True,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+    ) -> None:
         """Open (and if empty, initialise) the catalog at ``url``."""
+        if not (isinstance(poll_interval, int | float) and poll_interval > 0):
+            raise InvalidModelConfigError.single(
+                "poll_interval", "must be a number of seconds > 0", poll_interval
+            )
         resolved = resolve_database_url(url)
         self._url = safe_url(resolved)
         with translating(database=self._url):
@@ -95,6 +112,17 @@ class ModelRegistry:
         self._read_session: sessionmaker[Session] = sessionmaker(reader(self._engine))
         self._snapshot_session: sessionmaker[Session] = sessionmaker(snapshot_reader(self._engine))
         self._write_session: sessionmaker[Session] = sessionmaker(writer(self._engine))
+        self._cache: CatalogCache | None = None
+        self._feed: ChangeFeed | None = None
+        if cache:
+            try:
+                self._cache = CatalogCache(self._load_catalog, self._changes_since)
+            except BaseException:
+                self._engine.dispose()
+                raise
+            self._feed = ChangeFeed(
+                self._engine, self._cache.refresh, self._cache.mark_failed, poll_interval
+            )
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -104,8 +132,40 @@ class ModelRegistry:
         return self._url
 
     def close(self) -> None:
-        """Release every database connection held by the registry."""
+        """Stop the change feed and release every database connection held by the registry."""
+        if self._feed is not None:
+            self._feed.close()
         self._engine.dispose()
+
+    def subscribe(self, callback: Callable[[CatalogEvent], None]) -> Callable[[], None]:
+        """Call ``callback(event)`` for every change of the catalog, from any process.
+
+        Each :class:`~modelregistry.cache.CatalogEvent` (``model_id``, ``change``,
+        ``version``, ``revision``) arrives after this registry's cache holds the change, so the
+        callback reads the new state (a router can rebuild its routing table). Callbacks run
+        on the change feed's thread (or, for this process's own writes, the writer's thread);
+        an exception in one is logged and does not stop the others.
+
+        Returns:
+            A function that cancels the subscription.
+
+        Raises:
+            RuntimeError: the registry was opened with ``cache=False``.
+        """
+        if self._cache is None:
+            msg = "subscribe() needs the cache: open the registry with cache=True"
+            raise RuntimeError(msg)
+        return self._cache.subscribe(callback)
+
+    def refresh(self) -> None:
+        """Bring the cache up to date now, without waiting for the change feed.
+
+        Raises:
+            DatabaseUnavailableError: E4020, the database cannot be reached (the cache keeps
+                its last snapshot).
+        """
+        if self._cache is not None:
+            self._cache.refresh()
 
     def __enter__(self) -> Self:
         """Return the registry itself."""
@@ -279,12 +339,16 @@ class ModelRegistry:
             InvalidModelConfigError: E4003, ``model_id`` is not a string or ``as_of`` is not
                 an aware datetime.
         """
+        cache = self._cache
+        if as_of is None and cache is not None and isinstance(model_id, str):
+            # The hot path: one dictionary lookup in the current snapshot.
+            return cache.snapshot.get(model_id)
         when = _instant(as_of)
         if not _findable(model_id):
             return None
         if when is None:
-            return self._read(lambda repository: repository.get(model_id))
-        revision = self._read(lambda repository: repository.revision_as_of(model_id, when))
+            return self._read(lambda catalog: catalog.get(model_id))
+        revision = self._query_db(lambda repository: repository.revision_as_of(model_id, when))
         if revision is None or revision.change is ChangeKind.REMOVED:
             return None
         return revision.config
@@ -328,7 +392,7 @@ class ModelRegistry:
         if names is None or (provider is not None and name is None):
             return []
         if when is not None:
-            revisions = self._read(lambda repository: repository.revisions_as_of(when))
+            revisions = self._query_db(lambda repository: repository.revisions_as_of(when))
             # The past catalog lives in revision documents: filtered here, not in SQL.
             return [
                 revision.config
@@ -339,9 +403,7 @@ class ModelRegistry:
                 and names <= revision.config.capabilities.names()
             ]
         return self._read(
-            lambda repository: repository.list_models(
-                provider=name, status=wanted, capabilities=names
-            )
+            lambda catalog: catalog.list_models(provider=name, status=wanted, capabilities=names)
         )
 
     def get_models_by_capability(self, capability: str) -> list[ModelConfig]:
@@ -365,7 +427,7 @@ class ModelRegistry:
             return []
         if not names:
             return self.get_available_models()
-        return self._read(lambda repository: repository.list_models(capabilities=names))
+        return self._read(lambda catalog: catalog.list_models(capabilities=names))
 
     def get_models_by_provider(self, provider: str) -> list[ModelConfig]:
         """Return every model of ``provider`` (any case), any status."""
@@ -377,11 +439,11 @@ class ModelRegistry:
 
     def get_providers(self) -> list[str]:
         """Return the names of providers that have at least one model, sorted."""
-        return self._read(CatalogRepository.providers_in_use)
+        return self._read(lambda catalog: catalog.providers_in_use())
 
     def get_capabilities(self) -> list[str]:
         """Return the names of capabilities that at least one model has, sorted."""
-        return self._read(CatalogRepository.capabilities_in_use)
+        return self._read(lambda catalog: catalog.capabilities_in_use())
 
     def is_initialized(self) -> bool:
         """Tell whether the database schema is at the newest revision this version knows.
@@ -400,7 +462,7 @@ class ModelRegistry:
         in use), ``by_status`` (every status, zeros included) and ``by_provider``.
         """
 
-        def collect(repository: CatalogRepository) -> dict[str, Any]:
+        def collect(repository: CatalogReader) -> dict[str, Any]:
             counts = repository.count_by_status()
             by_status = {status.value: counts.get(status.value, 0) for status in ModelStatus}
             by_provider = repository.count_by_provider()
@@ -416,7 +478,9 @@ class ModelRegistry:
                 "by_provider": by_provider,
             }
 
-        return self._read(collect, snapshot=True)
+        stats = self._read(collect, snapshot=True)
+        stats["cache"] = {"enabled": False} if self._cache is None else self._cache.state()
+        return stats
 
     # -- history and lifecycle -------------------------------------------------------------
 
@@ -428,7 +492,7 @@ class ModelRegistry:
         """
         if not _findable(model_id):
             raise ModelNotFoundError(model_id)
-        history = self._read(lambda repository: repository.history(model_id))
+        history = self._query_db(lambda repository: repository.history(model_id))
         if not history:
             raise ModelNotFoundError(model_id)
         return history
@@ -443,10 +507,10 @@ class ModelRegistry:
         wanted = _whole_number(version, "version")
         if not _findable(model_id):
             raise ModelNotFoundError(model_id)
-        revision = self._read(lambda repository: repository.revision(model_id, wanted))
+        revision = self._query_db(lambda repository: repository.revision(model_id, wanted))
         if revision is not None:
             return revision
-        latest = self._read(lambda repository: repository.last_version(model_id))
+        latest = self._query_db(lambda repository: repository.last_version(model_id))
         if latest == 0:
             raise ModelNotFoundError(model_id)
         raise ModelVersionNotFoundError(model_id, wanted, latest)
@@ -475,12 +539,19 @@ class ModelRegistry:
             InvalidModelConfigError: E4003, ``within_days`` is not an integer >= 0.
         """
         days = _whole_number(within_days, "within_days")
-        until = datetime.now(UTC).date() + timedelta(days=days)
-        return self._read(lambda repository: repository.retiring(until))
+        today = datetime.now(UTC).date()
+        until = today + timedelta(days=days) if days <= (date.max - today).days else date.max
+        return self._read(lambda catalog: catalog.retiring(until))
 
     # -- transactions ----------------------------------------------------------------------
 
-    def _read(self, query: Callable[[CatalogRepository], T], *, snapshot: bool = False) -> T:
+    def _read(self, query: Callable[[CatalogReader], T], *, snapshot: bool = False) -> T:
+        """Answer a catalog query from the cache, or from the database without one."""
+        if self._cache is not None:
+            return query(self._cache.snapshot)
+        return self._query_db(query, snapshot=snapshot)
+
+    def _query_db(self, query: Callable[[CatalogRepository], T], *, snapshot: bool = False) -> T:
         sessions = self._snapshot_session if snapshot else self._read_session
         try:
             with translating(database=self._url), sessions() as session:
@@ -492,13 +563,36 @@ class ModelRegistry:
         with translating(database=self._url), sessions() as session:
             return query(CatalogRepository(session))
 
+    def _load_catalog(self) -> tuple[int, dict[str, ModelConfig]]:
+        def load(repository: CatalogRepository) -> tuple[int, dict[str, ModelConfig]]:
+            models = repository.list_models()
+            return repository.catalog_revision(), {model.model_id: model for model in models}
+
+        return self._query_db(load, snapshot=True)
+
+    def _changes_since(self, revision: int) -> list[tuple[int, ModelRevision]] | None:
+        return self._query_db(lambda repository: repository.changes_since(revision))
+
+    def _catch_up(self) -> None:
+        """After a write: make this process's cache hold it before the write returns."""
+        if self._cache is None:
+            return
+        try:
+            self._cache.refresh()
+        except ModelRegistryError as exc:  # committed all the same; the feed will resync
+            self._cache.mark_failed(exc)
+
     @contextmanager
     def _changes(self, actor: str | None, reason: str | None) -> Iterator[CatalogChanges]:
         note = ChangeNote(actor=default_actor() if actor is None else actor, reason=reason)
         with translating(database=self._url), self._write_session.begin() as session:
             repository = CatalogRepository(session)
             now = repository.lock_for_write()
-            yield CatalogChanges(repository, now=now, note=note)
+            changes = CatalogChanges(repository, now=now, note=note)
+            yield changes
+            if changes.last_revision is not None:
+                repository.announce(changes.last_revision)
+        self._catch_up()
 
 
 def _validated(model: ModelConfig | Mapping[str, Any]) -> ModelConfig:
@@ -552,7 +646,12 @@ def _instant(value: datetime | None) -> datetime | None:
         raise InvalidModelConfigError.single(
             "as_of", "must be a timezone-aware datetime (e.g. datetime.now(UTC))", value
         )
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise InvalidModelConfigError.single(
+            "as_of", "must be a time that exists in UTC (years 1-9999)", value
+        ) from exc
 
 
 def _version(value: int | None) -> int | None:

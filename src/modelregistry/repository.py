@@ -58,6 +58,9 @@ _MODELS: Final = sa.select(
 
 _REVISIONS: Final = sa.select(*ModelRevisionRow.__table__.columns)
 
+CHANGES_CHANNEL: Final = "modelregistry_changes"
+"""PostgreSQL NOTIFY channel on which writers announce new catalog revisions."""
+
 # Built once: the statement and its cache key are reused by every lookup.
 _MODEL_BY_ID: Final = _MODELS.where(ModelRow.model_id == sa.bindparam("model_id"))
 
@@ -201,10 +204,11 @@ class CatalogRepository:
         now: datetime,
         actor: str,
         reason: str | None,
-    ) -> None:
-        """Record ``config`` as ``version`` of its model (an immutable revision)."""
-        self._session.execute(
-            sa.insert(ModelRevisionRow).values(
+    ) -> int:
+        """Record ``config`` as ``version`` of its model; return the catalog's new revision."""
+        return self._session.scalars(
+            sa.insert(ModelRevisionRow)
+            .values(
                 model_id=config.model_id,
                 version=version,
                 change=change.value,
@@ -213,7 +217,35 @@ class CatalogRepository:
                 actor=actor,
                 reason=reason,
             )
-        )
+            .returning(ModelRevisionRow.id)
+        ).one()
+
+    def announce(self, revision: int) -> None:
+        """Tell listening processes, at commit, that the catalog reached ``revision``.
+
+        PostgreSQL: ``NOTIFY`` on :data:`CHANGES_CHANNEL` (delivered only if the transaction
+        commits). SQLite has no notifications; other processes poll.
+        """
+        if self._session.get_bind().dialect.name != "sqlite":
+            self._session.execute(sa.select(sa.func.pg_notify(CHANGES_CHANNEL, str(revision))))
+
+    # -- change log ------------------------------------------------------------------------
+
+    def catalog_revision(self) -> int:
+        """The catalog's revision: the sequence number of its latest change (0: none)."""
+        return self._session.scalar(sa.select(sa.func.max(ModelRevisionRow.id))) or 0
+
+    def changes_since(self, revision: int) -> list[tuple[int, ModelRevision]] | None:
+        """Every change after ``revision``, oldest first, with its sequence number.
+
+        None when the log ends before ``revision``: the database is not the one that revision
+        came from (restored or replaced), so only a full reload is right.
+        """
+        query = _REVISIONS.where(ModelRevisionRow.id > revision).order_by(ModelRevisionRow.id)
+        rows = self._session.execute(query).mappings().all()
+        if not rows and self.catalog_revision() < revision:
+            return None
+        return [(row["id"], revision_from_row(row)) for row in rows]
 
     # -- history ---------------------------------------------------------------------------
 

@@ -121,7 +121,10 @@ def test_stats_json_matches_the_registry(cli: Cli, seeded: str) -> None:
     result = cli("stats", "--json")
     assert result.exit_code == 0
     with ModelRegistry(seeded) as registry:
-        assert json.loads(result.stdout) == registry.get_stats()
+        expected = registry.get_stats()
+    printed = json.loads(result.stdout)
+    assert printed.pop("cache")["revision"] == expected.pop("cache")["revision"]
+    assert printed == expected
     table = cli("stats")
     assert "4 (4 active)" in table.stdout
     assert "ollama=3, openai=1" in table.stdout
@@ -135,7 +138,10 @@ def test_db_commands_move_the_schema(cli: Cli) -> None:
     assert cli("db", "upgrade").stdout.strip() == f"database at revision {head}"
     current = cli("db", "current", "--json")
     assert json.loads(current.stdout) == {"current": head, "head": head, "up_to_date": True}
-    assert cli("db", "downgrade", "0001").stdout.strip() == "database at revision 0001"
+    refused = cli("db", "downgrade", "0001")
+    assert (refused.exit_code, "--yes" in refused.stderr) == (2, True)
+    assert json.loads(cli("db", "current", "--json").stdout)["current"] == head
+    assert cli("db", "downgrade", "0001", "--yes").stdout.strip() == "database at revision 0001"
     refused = cli("models", "list")
     assert refused.exit_code == 1
     assert "E4010" in refused.stderr
@@ -143,7 +149,7 @@ def test_db_commands_move_the_schema(cli: Cli) -> None:
     assert "run `modelregistry db upgrade`" in cli("db", "current").stdout
     assert cli("db", "upgrade").stdout.strip() == f"database at revision {head}"
     assert cli("models", "list").exit_code == 0
-    assert cli("db", "downgrade", "base").stdout.strip() == "database at revision base"
+    assert cli("db", "downgrade", "base", "--yes").stdout.strip() == "database at revision base"
     assert json.loads(cli("db", "current", "--json").stdout)["current"] is None
 
 
@@ -228,7 +234,11 @@ def test_values_are_printed_verbatim_never_as_markup(cli: Cli, database_url: str
 
 @pytest.mark.parametrize(
     "args",
-    [("db", "upgrade", "nonsense"), ("db", "downgrade", "9999"), ("db", "downgrade", "+1")],
+    [
+        ("db", "upgrade", "nonsense"),
+        ("db", "downgrade", "9999", "--yes"),
+        ("db", "downgrade", "+1", "--yes"),
+    ],
 )
 def test_impossible_migrations_are_one_line_e4012(cli: Cli, args: tuple[str, ...]) -> None:
     assert cli("db", "upgrade").exit_code == 0

@@ -45,17 +45,22 @@ def test_diff_remove_restore_and_show_as_of(cli: Cli, database_url: str) -> None
         {"field": "cost_per_1m_input_tokens", "old": 10.0, "new": 12.5}
     ]
     assert "cost_per_1m_input_tokens" in cli("models", "diff", "gpt-4-turbo", "1", "2").stdout
-    removed = cli("models", "remove", "gpt-4-turbo", "--reason", "retired")
+    removed = cli("models", "remove", "gpt-4-turbo", "--actor", "alice", "--reason", "retired")
     assert removed.stdout.strip() == "gpt-4-turbo: removed (version 3)"
     assert cli("models", "show", "gpt-4-turbo").exit_code == 1
     then = cli("models", "show", "gpt-4-turbo", "--as-of", between.isoformat(), "--json")
     assert then.exit_code == 0, then.stderr
     assert json.loads(then.stdout)["cost_per_1m_input_tokens"] == 10.0
     assert json.loads(then.stdout)["version"] == 1
-    restored = cli("models", "restore", "gpt-4-turbo", "1")
-    assert restored.stdout.strip() == "gpt-4-turbo: version 1 restored as version 4"
+    restored = cli("models", "restore", "gpt-4-turbo", "1", "--actor", "bob", "--reason", "back")
+    assert restored.stdout.strip() == "gpt-4-turbo: at version 4, the config of version 1"
+    again = cli("models", "restore", "gpt-4-turbo", "1", "--actor", "bob", "--reason", "twice")
+    assert again.stdout.strip() == "gpt-4-turbo: at version 4, the config of version 1"
     listed = cli("models", "list", "--as-of", between.isoformat(), "--provider", "openai")
     assert "gpt-4-turbo" in listed.stdout
+    with ModelRegistry(database_url) as registry:
+        notes = [(r.actor, r.reason) for r in registry.get_model_history("gpt-4-turbo")[2:]]
+    assert notes == [("alice", "retired"), ("bob", "back")]
 
 
 def test_expected_version_conflict_is_one_line_e4030(cli: Cli) -> None:
@@ -67,7 +72,9 @@ def test_expected_version_conflict_is_one_line_e4030(cli: Cli) -> None:
     assert ok.exit_code == 0
 
 
-@pytest.mark.parametrize("value", ["yesterday", "2026-13-01"])
+@pytest.mark.parametrize(
+    "value", ["yesterday", "2026-13-01", "0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00"]
+)
 def test_bad_as_of_is_a_usage_error(cli: Cli, value: str) -> None:
     assert cli("models", "show", "llama3.1:8b", "--as-of", value).exit_code == 2
 
@@ -100,3 +107,9 @@ def test_lifecycle_lists_models_retiring_soon_with_successors(cli: Cli, database
 def test_history_of_an_unknown_model_is_e4001(cli: Cli) -> None:
     result = cli("models", "history", "gpt-5")
     assert (result.exit_code, result.stderr) == (1, "error: E4001: model not found: 'gpt-5'\n")
+
+
+def test_lifecycle_with_a_huge_horizon_still_answers(cli: Cli) -> None:
+    result = cli("models", "lifecycle", "--within-days", "10000000")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == "no model retires within 10000000 days"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from typing import TYPE_CHECKING
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from cases import GPT4_TURBO, config
 from modelregistry import ModelRegistry
@@ -102,3 +104,38 @@ def test_of_writers_expecting_the_same_version_exactly_one_wins(database_url: st
     assert outcomes == ["E4030", "E4030", "E4030", "won"]
     with ModelRegistry(database_url) as registry:
         assert registry.get_model_or_raise(MODEL).version == 2
+
+
+def _isolation(url: str, level: str) -> str:
+    parsed = make_url(url)
+    options = str(parsed.query.get("options", ""))
+    changed = parsed.update_query_dict(
+        {"options": f"{options} -cdefault_transaction_isolation={level}".strip()}
+    )
+    rendered: str = changed.render_as_string(hide_password=False)
+    return rendered
+
+
+@pytest.mark.parametrize("level", ["repeatable\\ read", "serializable"])
+def test_writers_stay_serialised_whatever_the_servers_default_isolation(
+    postgres_schema_url: str, level: str
+) -> None:
+    url = _isolation(postgres_schema_url, level)
+    errors: list[BaseException] = []
+    with ModelRegistry(url) as registry:
+        registry.register_model(GPT4_TURBO)
+
+        def write(thread: int) -> None:
+            try:
+                for change in range(30):
+                    registry.register_model(config(context_window=thread * 1000 + change + 1))
+            except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+                errors.append(exc)
+
+        threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=300)
+        assert errors == []
+        assert registry.get_model_or_raise(MODEL).version == 121

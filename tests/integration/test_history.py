@@ -339,3 +339,124 @@ def test_history_cannot_be_rewritten_even_in_sql(
         c.execute(sa.text(statement))
     assert snapshot(raw_engine) == before
     assert registry.get_model_history("llama3.1:8b")[0].reason is not None
+
+
+def test_as_of_exactly_at_a_change_sees_it_and_a_microsecond_before_does_not(
+    registry: ModelRegistry,
+) -> None:
+    registry.register_model(GPT4_TURBO)
+    registry.register_model(config(context_window=5))
+    second = registry.get_model_version("gpt-4-turbo", 2).changed_at
+    assert registry.get_model_or_raise("gpt-4-turbo", as_of=second).context_window == 5
+    before = second - timedelta(microseconds=1)
+    assert registry.get_model_or_raise("gpt-4-turbo", as_of=before).context_window == 128000
+    assert [m.context_window for m in registry.list_models(provider="openai", as_of=before)] == [
+        128000
+    ]
+
+
+def test_as_of_follows_a_recreated_model_across_providers(registry: ModelRegistry) -> None:
+    registry.register_model(GPT4_TURBO)
+    first = datetime.now(UTC)
+    registry.remove_model("gpt-4-turbo")
+    gone = datetime.now(UTC)
+    registry.register_model(config(provider="azure", capabilities={"supports_reasoning": True}))
+    back = datetime.now(UTC)
+
+    def at(when: datetime, **filters: object) -> list[str]:
+        found = registry.list_models(as_of=when, **filters)  # type: ignore[arg-type]
+        return [m.model_id for m in found]
+
+    assert at(first, provider="openai") == ["gpt-4-turbo"]
+    assert at(gone, provider="openai") == at(gone, provider="azure") == []
+    assert at(back, provider="azure", capabilities=["reasoning"]) == ["gpt-4-turbo"]
+    assert at(back, provider="openai") == []
+    assert registry.get_model_or_raise("gpt-4-turbo", as_of=back).version == 3
+
+
+def test_expected_version_on_a_removed_model_is_its_removal_version(
+    registry: ModelRegistry,
+) -> None:
+    registry.register_model(GPT4_TURBO)
+    assert registry.remove_model("gpt-4-turbo").version == 2
+    with pytest.raises(ConcurrentModificationError):
+        registry.register_model(GPT4_TURBO, expected_version=0)
+    assert registry.register_model(GPT4_TURBO, expected_version=2).version == 3
+
+
+def test_retirement_exactly_at_the_horizon_is_included(registry: ModelRegistry) -> None:
+    today = datetime.now(UTC).date()
+    registry.register_model(config(retirement_date=today + timedelta(days=7)))
+    assert [m.model_id for m in registry.get_models_retiring(7)] == ["gpt-4-turbo"]
+    assert registry.get_models_retiring(6) == []
+    assert registry.get_models_retiring(10_000_000)[0].model_id == "gpt-4-turbo"
+
+
+def test_change_times_never_go_backwards_even_if_the_clock_does(
+    registry: ModelRegistry, monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    registry.register_model(GPT4_TURBO)
+    first = registry.get_model_version("gpt-4-turbo", 1).changed_at
+    if backend == "sqlite":  # the writing process's clock steps back an hour
+        past = first - timedelta(hours=1)
+        monkeypatch.setattr(
+            "modelregistry.repository.datetime",
+            type("SteppedBack", (datetime,), {"now": staticmethod(lambda _tz=None: past)}),
+        )
+    else:  # the server's clock can't be moved from here: a change in the same microsecond
+        monkeypatch.setattr(
+            "modelregistry.repository.sa.func.clock_timestamp",
+            lambda: sa.literal(first, sa.DateTime(timezone=True)),
+        )
+    registry.register_model(config(context_window=5))
+    second = registry.get_model_version("gpt-4-turbo", 2).changed_at
+    assert second > first
+    assert registry.get_model_or_raise("gpt-4-turbo", as_of=first).context_window == 128000
+
+
+def test_as_of_outside_utc_years_is_e4003(registry: ModelRegistry) -> None:
+    from datetime import timezone  # noqa: PLC0415
+
+    early = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5)))
+    with pytest.raises(InvalidModelConfigError, match="as_of"):
+        registry.get_model("llama3.1:8b", as_of=early)
+
+
+def test_migration_backfill_records_custom_models_exactly(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        migrate.upgrade(engine, "0002")
+        with engine.begin() as connection:  # a model an admin added before history existed
+            connection.execute(sa.text("INSERT INTO providers (name) VALUES ('mistral')"))
+            connection.execute(sa.text("INSERT INTO capabilities (name) VALUES ('reasoning')"))
+            connection.execute(
+                sa.text(
+                    "INSERT INTO models (model_id, provider_id, display_name, context_window, "
+                    "max_output_tokens, cost_per_1m_input_tokens, cost_per_1m_output_tokens, "
+                    "rate_limit_rpm, rate_limit_tpm, latency_p50_ms, latency_p99_ms, status, "
+                    "quality_reasoning, quality_coding, quality_creative, quality_summarization) "
+                    "SELECT 'mistral-large', id, 'Mistral Large', 131072, 4096, '2.5', '0.1', "
+                    "60, 5000, 700, 0, 'maintenance', 0.8, 0.85, 0.7, 0.75 "
+                    "FROM providers WHERE name = 'mistral'"
+                )
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO model_capabilities (model_pk, capability_id) "
+                    "SELECT m.id, c.id FROM models m, capabilities c "
+                    "WHERE m.model_id = 'mistral-large' AND c.name IN ('reasoning', 'streaming')"
+                )
+            )
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    with ModelRegistry(database_url) as registry:
+        current = registry.get_model_or_raise("mistral-large")
+        (revision,) = registry.get_model_history("mistral-large")
+        assert revision.config == current
+        assert revision.config.provider == "mistral"
+        assert revision.config.capabilities.names() == {"reasoning", "streaming"}
+        assert (current.cost_per_1m_input_tokens, current.cost_per_1m_output_tokens) == (2.5, 0.1)
+        # Restoring version 1 loses nothing.
+        registry.register_model(current.model_copy(update={"context_window": 1}))
+        assert registry.restore_model("mistral-large", 1) == current

@@ -102,10 +102,11 @@ def test_an_empty_url_is_refused_rather_than_guessed() -> None:
 
 
 def test_sqlite_errors_that_are_not_about_reachability_are_not_retryable(
-    registry: ModelRegistry, raw_engine: sa.Engine
+    database_url: str, raw_engine: sa.Engine
 ) -> None:
-    with raw_engine.begin() as connection:
-        connection.exec_driver_sql("DROP TABLE model_capabilities")
-    with pytest.raises(DatabaseError) as raised:
-        registry.get_model("llama3.1:8b")
-    assert raised.value.retryable is False
+    with ModelRegistry(database_url, cache=False) as registry:
+        with raw_engine.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE model_capabilities")
+        with pytest.raises(DatabaseError) as raised:
+            registry.get_model("llama3.1:8b")
+        assert raised.value.retryable is False

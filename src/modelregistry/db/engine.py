@@ -99,8 +99,14 @@ def use_wal(engine: Engine) -> None:
 
 
 def writer(engine: Engine) -> Engine:
-    """Return ``engine`` set up for write transactions (SQLite: ``BEGIN IMMEDIATE``)."""
-    return engine.execution_options(**{_WRITE_OPTION: True})
+    """Return ``engine`` set up for write transactions.
+
+    SQLite: ``BEGIN IMMEDIATE``. PostgreSQL: READ COMMITTED whatever the server's default, so
+    that after taking the catalog's lock a writer reads what the previous writer committed.
+    """
+    if is_sqlite(engine):
+        return engine.execution_options(**{_WRITE_OPTION: True})
+    return engine.execution_options(isolation_level="READ COMMITTED", **{_WRITE_OPTION: True})
 
 
 def reader(engine: Engine) -> Engine:

@@ -1,8 +1,12 @@
 """Model history: versions, immutable revisions, lifecycle dates and successors.
 
-Adds ``models.version`` and the lifecycle columns, creates ``model_revisions``, and records
-version 1 of every model that already exists (its current config, dated by its
-``updated_at``), so every model has a history from here on.
+Adds ``models.version`` and the lifecycle columns, creates ``model_revisions`` (append-only:
+triggers refuse UPDATE, DELETE and, on PostgreSQL, TRUNCATE), and records version 1 of every
+model that already exists (its current config, dated by its ``updated_at``: what it was before
+is unknown), so every model has a history from here on.
+
+Downgrading deletes that history, the versions and the lifecycle dates (``modelregistry db
+downgrade`` asks for ``--yes``).
 
 Revision ID: 0003
 Revises: 0002
@@ -82,6 +86,10 @@ def _make_append_only() -> None:
     op.execute(
         "CREATE TRIGGER model_revisions_append_only BEFORE UPDATE OR DELETE "
         "ON model_revisions FOR EACH ROW EXECUTE FUNCTION model_revisions_append_only()"
+    )
+    op.execute(
+        "CREATE TRIGGER model_revisions_no_truncate BEFORE TRUNCATE "
+        "ON model_revisions FOR EACH STATEMENT EXECUTE FUNCTION model_revisions_append_only()"
     )
 
 

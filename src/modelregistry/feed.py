@@ -1,0 +1,130 @@
+"""The change feed: a background thread that keeps a registry's cache current.
+
+On PostgreSQL it listens for the NOTIFY writers send at commit (the fast path) and also polls
+the catalog revision every ``poll_interval`` seconds, in case a notification is missed while
+reconnecting. On SQLite, which has no notifications, it polls. While the database cannot be
+reached it keeps retrying; the cache keeps answering from its last snapshot and resynchronises
+by itself once the database is back.
+"""
+
+from __future__ import annotations
+
+import logging
+import select
+import socket
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Final, cast
+
+from modelregistry.db.engine import is_sqlite
+from modelregistry.errors import ModelRegistryError
+from modelregistry.repository import CHANGES_CHANNEL
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import psycopg
+    from sqlalchemy.engine import Engine
+
+logger = logging.getLogger(__name__)
+
+_LISTEN_SLICE: Final = 5.0
+"""Longest single wait for a notification before checking whether to poll (seconds)."""
+
+
+class ChangeFeed:
+    """Calls ``refresh`` whenever the catalog may have changed, from a daemon thread.
+
+    Args:
+        engine: The registry's engine (for the LISTEN connection on PostgreSQL).
+        refresh: Brings the cache up to date; raises ModelRegistryError when it cannot.
+        on_failure: Told about each failed refresh (the cache records it).
+        poll_interval: Seconds between polls of the catalog revision.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        refresh: Callable[[], object],
+        on_failure: Callable[[BaseException], None],
+        poll_interval: float,
+    ) -> None:
+        """Start the feed thread."""
+        self._engine = engine
+        self._refresh = refresh
+        self._on_failure = on_failure
+        self._poll_interval = poll_interval
+        self._stop = threading.Event()
+        # close() writes to this socket pair to wake the thread from its wait at once.
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        self._listener: psycopg.Connection[Any] | None = None
+        self._thread = threading.Thread(target=self._run, name="modelregistry-feed", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop the thread and close its connection (again: nothing)."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        self._wake_writer.send(b"x")
+        self._thread.join(timeout=10)
+        self._wake_reader.close()
+        self._wake_writer.close()
+
+    def _run(self) -> None:
+        next_poll = time.monotonic() + self._poll_interval
+        while not self._stop.is_set():
+            now = time.monotonic()
+            notified = self._wait(min(_LISTEN_SLICE, max(0.0, next_poll - now)))
+            if self._stop.is_set():
+                break
+            if not notified and time.monotonic() < next_poll:
+                continue
+            next_poll = time.monotonic() + self._poll_interval
+            try:
+                self._refresh()
+            except ModelRegistryError as exc:
+                self._on_failure(exc)
+            except Exception as exc:  # never let the thread die: the cache would freeze
+                logger.exception("modelregistry change feed: refresh failed")
+                self._on_failure(exc)
+        self._drop_listener()
+
+    def _wait(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a notification; True if one came."""
+        watched: list[Any] = [self._wake_reader]
+        listener = None
+        if not is_sqlite(self._engine):
+            try:
+                listener = self._listen()
+                watched.append(listener.fileno())
+            except Exception as exc:  # noqa: BLE001 - the database is away; polls will tell
+                logger.debug("modelregistry change feed: LISTEN failed: %s", exc)
+                self._drop_listener()
+        ready, _, _ = select.select(watched, [], [], timeout)
+        if listener is None or not any(item is not self._wake_reader for item in ready):
+            return False
+        try:
+            return any(True for _ in listener.notifies(timeout=0))
+        except Exception as exc:  # noqa: BLE001 - the connection broke; reconnect next time
+            logger.debug("modelregistry change feed: reading notifications failed: %s", exc)
+            self._drop_listener()
+            return False
+
+    def _listen(self) -> psycopg.Connection[Any]:
+        if self._listener is None:
+            dialect = self._engine.dialect
+            args, kwargs = dialect.create_connect_args(self._engine.url)
+            connection = cast("psycopg.Connection[Any]", dialect.connect(*args, **kwargs))
+            connection.autocommit = True
+            connection.execute(f"LISTEN {CHANGES_CHANNEL}")
+            self._listener = connection
+        return self._listener
+
+    def _drop_listener(self) -> None:
+        if self._listener is not None:
+            try:
+                self._listener.close()
+            except Exception:  # noqa: BLE001 - already broken
+                logger.debug("modelregistry change feed: closing LISTEN connection failed")
+            self._listener = None
