@@ -1,0 +1,155 @@
+"""Snapshots answer exactly what a rebuilt index answers, however they got there."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cases import config
+from modelregistry.cache import CatalogCache, CatalogEvent, CatalogSnapshot
+from modelregistry.domain import ModelConfig, ModelStatus
+from modelregistry.history import ChangeKind, ModelRevision
+
+IDS = ["a", "B", "c:1", "d/2", "é"]
+PROVIDERS = ["openai", "anthropic", "ollama"]
+CAPABILITIES = ["streaming", "vision", "tool_use", "reasoning"]
+
+models = st.builds(
+    lambda model_id, provider, status, caps, retires: ModelConfig(
+        **config(
+            model_id=model_id,
+            provider=provider,
+            status=status,
+            capabilities={f"supports_{c}": True for c in caps},
+            retirement_date=retires,
+        )
+    ),
+    st.sampled_from(IDS),
+    st.sampled_from(PROVIDERS),
+    st.sampled_from(list(ModelStatus)),
+    st.sets(st.sampled_from(CAPABILITIES)),
+    st.none() | st.dates(min_value=date(2026, 1, 1), max_value=date(2027, 1, 1)),
+)
+changes = st.lists(st.one_of(models, st.sampled_from(IDS)), max_size=25)
+
+
+def revision(item: ModelConfig | str, version: int) -> ModelRevision:
+    removed = isinstance(item, str)
+    model = ModelConfig(**config(model_id=item)) if isinstance(item, str) else item
+    return ModelRevision(
+        model_id=model.model_id,
+        version=version,
+        config=model,
+        change=ChangeKind.REMOVED if removed else ChangeKind.UPDATED,
+        changed_at=datetime.now(UTC),
+        actor="test",
+        reason=None,
+    )
+
+
+def answers(snapshot: CatalogSnapshot) -> list[object]:
+    found: list[object] = [
+        snapshot.list_models(),
+        snapshot.providers_in_use(),
+        snapshot.capabilities_in_use(),
+        snapshot.count_by_status(),
+        snapshot.count_by_provider(),
+        snapshot.retiring(date(2026, 7, 1)),
+        [snapshot.get(model_id) for model_id in IDS],
+    ]
+    found.extend(
+        snapshot.list_models(provider=provider, status=status, capabilities=caps)
+        for provider in [None, *PROVIDERS]
+        for status in [None, *ModelStatus]
+        for caps in [(), ("vision",), ("streaming", "tool_use")]
+    )
+    return found
+
+
+@settings(max_examples=300, deadline=None)
+@given(start=st.lists(models, max_size=6), steps=st.lists(changes, max_size=4))
+def test_applied_changes_equal_a_rebuild(
+    start: list[ModelConfig], steps: list[list[ModelConfig | str]]
+) -> None:
+    state = {model.model_id: model for model in start}
+    snapshot = CatalogSnapshot(0, state)
+    before = answers(snapshot)
+    number = 0
+    for step in steps:
+        revisions = []
+        for item in step:
+            number += 1
+            revisions.append(revision(item, number))
+            if isinstance(item, str):
+                state.pop(item, None)
+            else:
+                state[item.model_id] = item
+        previous = snapshot
+        snapshot = snapshot.apply(number, revisions)
+        assert snapshot.revision == number
+        assert answers(snapshot) == answers(CatalogSnapshot(number, state))
+        assert previous is not snapshot
+    # The first snapshot was never touched.
+    assert answers(CatalogSnapshot(0, {m.model_id: m for m in start})) == before
+
+
+def test_lists_are_fresh_lists_every_time() -> None:
+    snapshot = CatalogSnapshot(1, {"a": ModelConfig(**config(model_id="a"))})
+    first = snapshot.list_models()
+    first.clear()
+    assert [m.model_id for m in snapshot.list_models()] == ["a"]
+
+
+def test_cache_refresh_applies_the_log_and_tells_subscribers() -> None:
+    log: list[tuple[int, ModelRevision]] = []
+    loads = []
+
+    def load() -> tuple[int, dict[str, ModelConfig]]:
+        loads.append(1)
+        return 0, {}
+
+    def since(revision: int) -> list[tuple[int, ModelRevision]] | None:
+        if log and log[-1][0] < revision:
+            return None
+        return [(n, r) for n, r in log if n > revision]
+
+    cache = CatalogCache(load, since)
+    seen: list[CatalogEvent] = []
+    unsubscribe = cache.subscribe(seen.append)
+    log.append((1, revision(ModelConfig(**config(model_id="a")), 1)))
+    log.append((2, revision(ModelConfig(**config(model_id="b")), 1)))
+    assert [e.model_id for e in cache.refresh()] == ["a", "b"]
+    assert [(e.model_id, e.change, e.version, e.revision) for e in seen] == [
+        ("a", ChangeKind.UPDATED, 1, 1),
+        ("b", ChangeKind.UPDATED, 1, 2),
+    ]
+    assert cache.snapshot.revision == 2
+    assert cache.refresh() == []
+    unsubscribe()
+    log.append((3, revision("a", 2)))
+    cache.refresh()
+    assert len(seen) == 2
+    assert cache.snapshot.get("a") is None
+    # A log that ends before the cache's revision means another database: reload it all.
+    log.clear()
+    log.append((1, revision(ModelConfig(**config(model_id="z")), 1)))
+    cache.refresh()
+    assert len(loads) == 2
+    assert cache.state()["state"] == "live"
+
+
+def test_a_failing_subscriber_does_not_stop_the_others() -> None:
+    model = ModelConfig(**config(model_id="a"))
+    log = [(1, revision(model, 1))]
+    cache = CatalogCache(lambda: (0, {}), lambda rev: [e for e in log if e[0] > rev])
+    seen: list[str] = []
+
+    def broken(_event: CatalogEvent) -> None:
+        raise RuntimeError
+
+    cache.subscribe(broken)
+    cache.subscribe(lambda event: seen.append(event.model_id))
+    cache.refresh()
+    assert seen == ["a"]
