@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from modelregistry.cache import CatalogEvent
 from modelregistry.domain import ModelCapabilities, ModelConfig, ModelStatus, QualityScores
 from modelregistry.errors import (
     ERROR_CODES,
@@ -23,15 +24,19 @@ from modelregistry.errors import (
     SchemaUnknownError,
     Violation,
 )
+from modelregistry.history import ChangeKind, FieldChange, ModelRevision
 from modelregistry.registry import ModelRegistry
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ERROR_CODES",
+    "CatalogEvent",
+    "ChangeKind",
     "ConcurrentModificationError",
     "DatabaseError",
     "DatabaseUnavailableError",
+    "FieldChange",
     "InvalidModelConfigError",
     "MigrationError",
     "ModelCapabilities",
@@ -39,6 +44,7 @@ __all__ = [
     "ModelNotFoundError",
     "ModelRegistry",
     "ModelRegistryError",
+    "ModelRevision",
     "ModelStatus",
     "ModelVersionNotFoundError",
     "QualityScores",

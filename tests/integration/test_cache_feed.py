@@ -1,0 +1,178 @@
+"""One catalog, many processes: the read cache, the change feed and database outages."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from cases import GPT4_TURBO, config
+from modelregistry import DatabaseUnavailableError, ModelRegistry, ModelStatus
+from throwaway_postgres import throwaway_postgres
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from multiprocessing.queues import Queue
+
+    from modelregistry import CatalogEvent
+
+DEADLINE = 60.0  # generous: only a broken feed takes this long
+
+
+def wait_for(predicate: Any, what: str, deadline: float = DEADLINE) -> None:
+    limit = time.monotonic() + deadline
+    while not predicate():
+        if time.monotonic() > limit:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def catalog(database_url: str) -> str:
+    with ModelRegistry(database_url) as registry:
+        registry.register_model(GPT4_TURBO)
+        registry.register_model(
+            config(model_id="claude-3-opus", provider="anthropic", status="deprecated")
+        )
+        registry.register_model(config(model_id="o1", capabilities={"supports_reasoning": True}))
+        registry.remove_model("o1")
+    return database_url
+
+
+def test_cached_and_uncached_registries_answer_alike(catalog: str) -> None:
+    with (
+        ModelRegistry(catalog) as cached,
+        ModelRegistry(catalog, cache=False) as direct,
+    ):
+        for registry in (cached, direct):
+            registry.update_model_status("llama3.2:3b", "maintenance")
+        queries: list[Callable[[ModelRegistry], object]] = [
+            lambda r: r.list_models(),
+            lambda r: r.list_models(provider="OpenAI"),
+            lambda r: r.list_models(status="deprecated"),
+            lambda r: r.list_models("openai", "active", capabilities=["vision", "tool_use"]),
+            lambda r: r.get_models_by_capability("vision"),
+            lambda r: r.get_models_by_capabilities(["streaming", "json_mode"]),
+            lambda r: r.get_models_by_capabilities([]),
+            lambda r: r.get_models_by_provider("ollama"),
+            lambda r: r.get_available_models(),
+            lambda r: r.get_providers(),
+            lambda r: r.get_capabilities(),
+            lambda r: r.get_model("gpt-4-turbo"),
+            lambda r: r.get_model("o1"),
+            lambda r: r.get_models_retiring(30),
+            lambda r: {k: v for k, v in r.get_stats().items() if k != "cache"},
+        ]
+        for query in queries:
+            assert query(cached) == query(direct)
+        assert cached.get_model_or_raise("gpt-4-turbo").version == 1
+
+
+def test_a_write_is_in_the_writers_cache_when_it_returns(registry: ModelRegistry) -> None:
+    before = registry.get_stats()["cache"]["revision"]
+    registry.register_model(GPT4_TURBO)
+    assert registry.get_model("gpt-4-turbo") == registry.register_model(GPT4_TURBO)
+    registry.update_model_status("gpt-4-turbo", "disabled")
+    assert registry.get_model_or_raise("gpt-4-turbo").status is ModelStatus.DISABLED
+    assert "gpt-4-turbo" not in [m.model_id for m in registry.get_available_models()]
+    cache = registry.get_stats()["cache"]
+    assert cache["revision"] == before + 2
+    assert (cache["enabled"], cache["state"], cache["error"]) == (True, "live", None)
+    assert cache["staleness_seconds"] < DEADLINE
+
+
+def test_subscribe_needs_the_cache(database_url: str) -> None:
+    with (
+        ModelRegistry(database_url, cache=False) as registry,
+        pytest.raises(RuntimeError, match="cache"),
+    ):
+        registry.subscribe(print)
+
+
+def _watch(url: str, poll_interval: float, ready: Queue[Any], report: Queue[Any]) -> None:
+    """A reader process: subscribe, say ready, report the first event and what it reads."""
+    try:
+        with ModelRegistry(url, poll_interval=poll_interval) as registry:
+            got: list[CatalogEvent] = []
+            arrived = threading.Event()
+
+            def on_change(event: CatalogEvent) -> None:
+                got.append(event)
+                arrived.set()
+
+            registry.subscribe(on_change)
+            ready.put(registry.get_model_or_raise("gpt-4-turbo").status.value)
+            if not arrived.wait(DEADLINE):
+                report.put("no event")
+                return
+            event = got[0]
+            seen = registry.get_model_or_raise(event.model_id)  # read after the event
+            report.put((event.model_id, event.change.value, event.version, seen.status.value))
+    except Exception as exc:  # noqa: BLE001 - the parent reports it
+        report.put(f"error {exc!r}")
+
+
+@pytest.mark.slow
+def test_a_change_reaches_other_processes_and_their_subscribers(catalog: str, backend: str) -> None:
+    # PostgreSQL: a poll interval far beyond the deadline, so only NOTIFY can be in time.
+    poll_interval = 3600.0 if backend == "postgresql" else 0.05
+    context = multiprocessing.get_context("spawn")
+    ready: Queue[Any] = context.Queue()
+    report: Queue[Any] = context.Queue()
+    watcher = context.Process(target=_watch, args=(catalog, poll_interval, ready, report))
+    watcher.start()
+    try:
+        assert ready.get(timeout=DEADLINE) == "active"
+        with ModelRegistry(catalog) as writer:
+            writer.update_model_status("gpt-4-turbo", "deprecated", reason="test")
+        assert report.get(timeout=DEADLINE) == ("gpt-4-turbo", "status_changed", 2, "deprecated")
+    finally:
+        watcher.join(timeout=DEADLINE)
+        if watcher.is_alive():
+            watcher.kill()
+
+
+@pytest.mark.slow
+def test_reads_survive_a_database_outage_and_the_cache_resynchronises() -> None:
+    with throwaway_postgres() as server:
+        if server is None:
+            pytest.skip("no PostgreSQL server binaries (initdb) on this machine")
+        with (
+            ModelRegistry(server.url, poll_interval=0.05) as reader,
+            ModelRegistry(server.url, cache=False) as writer,
+        ):
+            writer.register_model(GPT4_TURBO)
+            wait_for(lambda: reader.get_model("gpt-4-turbo") is not None, "the first change")
+
+            server.stop()
+            # Reads keep answering from the last snapshot; the cache says it is stale.
+            wait_for(lambda: reader.get_stats()["cache"]["state"] == "stale", "stale state")
+            assert reader.get_model_or_raise("gpt-4-turbo").status is ModelStatus.ACTIVE
+            assert [m.model_id for m in reader.get_models_by_provider("openai")] == ["gpt-4-turbo"]
+            stale = reader.get_stats()["cache"]
+            assert stale["error"]
+            with pytest.raises(DatabaseUnavailableError) as raised:
+                writer.update_model_status("gpt-4-turbo", "disabled")
+            assert raised.value.retryable is True
+            with pytest.raises(DatabaseUnavailableError):
+                reader.update_model_status("gpt-4-turbo", "disabled")
+
+            server.start()
+
+            def write_again() -> bool:
+                try:
+                    writer.update_model_status("gpt-4-turbo", "maintenance")
+                except DatabaseUnavailableError:
+                    return False  # a pooled connection from before the restart; retry
+                return True
+
+            wait_for(write_again, "a write after the restart")
+            wait_for(
+                lambda: reader.get_model_or_raise("gpt-4-turbo").status is ModelStatus.MAINTENANCE,
+                "the cache to resynchronise",
+            )
+            assert reader.get_stats()["cache"]["state"] == "live"
+            assert reader.get_model_or_raise("gpt-4-turbo").version == 2
