@@ -46,6 +46,10 @@ class CatalogChanges:
             raise ModelNotFoundError(model_id)
         return model
 
+    def all_models(self) -> dict[str, ModelConfig]:
+        """Every model as stored now, by id."""
+        return {model.model_id: model for model in self._repository.list_models()}
+
     def last_version(self, model_id: str) -> int:
         """The model's newest version, a removal included; 0 if it never existed."""
         return self._repository.last_version(model_id)

@@ -7,6 +7,7 @@ reused. Every class is also a builtin exception where one fits, so callers can c
     ├── ModelNotFoundError          E4001   (LookupError)       not retryable
     ├── InvalidModelConfigError     E4003   (ValueError)        not retryable
     ├── ModelVersionNotFoundError   E4004   (LookupError)       not retryable
+    ├── InvalidCatalogFileError     E4005   (ValueError)        not retryable
     ├── SchemaOutdatedError         E4010   (RuntimeError)      not retryable
     ├── SchemaUnknownError          E4011   (RuntimeError)      not retryable
     ├── MigrationError              E4012   (RuntimeError)      not retryable
@@ -138,6 +139,26 @@ class ModelVersionNotFoundError(ModelRegistryError, LookupError):
         )
 
 
+class InvalidCatalogFileError(ModelRegistryError, ValueError):
+    """E4005: a catalog file (or mapping) cannot be imported; nothing was written.
+
+    Attributes:
+        violations: Every problem, each naming where (``models[3](gpt-4o).context_window``).
+    """
+
+    code = "E4005"
+
+    def __init__(self, violations: list[Violation], *, source: str) -> None:
+        """Create the error listing every problem found in ``source``."""
+        details = "; ".join(str(v) for v in violations)
+        super().__init__(
+            f"invalid catalog {source}: {details}",
+            source=source,
+            violations=[v.to_dict() for v in violations],
+        )
+        self.violations = violations
+
+
 class SchemaOutdatedError(ModelRegistryError, RuntimeError):
     """E4010: the database schema is at an older revision than this version of modelregistry."""
 
@@ -215,6 +236,7 @@ ERROR_CODES: dict[str, type[ModelRegistryError]] = {
         ModelNotFoundError,
         InvalidModelConfigError,
         ModelVersionNotFoundError,
+        InvalidCatalogFileError,
         SchemaOutdatedError,
         SchemaUnknownError,
         MigrationError,

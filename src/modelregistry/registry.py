@@ -10,12 +10,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
 from sqlalchemy.orm import sessionmaker
 
 from modelregistry import migrate
 from modelregistry.cache import CatalogCache, CatalogEvent, CatalogReader
+from modelregistry.catalog_file import (
+    Format,
+    ImportResult,
+    dump_catalog,
+    format_of,
+    parse_catalog,
+    plan_import,
+    read_catalog_file,
+)
 from modelregistry.changes import CatalogChanges
 from modelregistry.db.engine import (
     make_engine,
@@ -49,6 +59,7 @@ from modelregistry.repository import CatalogRepository
 from modelregistry.settings import default_actor, resolve_database_url
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Callable, Iterator
     from types import TracebackType
 
@@ -324,6 +335,88 @@ class ModelRegistry:
                     changes.write(config, kind=ChangeKind.CREATED)
                     inserted += 1
         return inserted
+
+    def import_catalog(  # noqa: PLR0913 - keyword-only options
+        self,
+        source: str | os.PathLike[str] | Mapping[str, Any],
+        *,
+        prune: bool = False,
+        dry_run: bool = False,
+        actor: str | None = None,
+        reason: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> ImportResult:
+        """Apply a catalog file (YAML or JSON, by extension) or mapping, all or nothing.
+
+        Every entry is validated first; any invalid entry stops the import before anything is
+        written. Then every entry is registered in one transaction (new versions only for
+        real changes) and, with ``prune``, models the catalog lacks are removed.
+
+        Args:
+            source: A path, or a mapping ``{"models": [...], "schema_version": 1}``.
+            prune: Remove the models that are not in ``source``.
+            dry_run: Only report what would change.
+            actor: Who makes the changes (recorded in each model's history).
+            reason: Why.
+            progress: Called with ``(done, total)`` as entries are applied.
+
+        Returns:
+            The ids added, changed, unchanged and removed.
+
+        Raises:
+            InvalidCatalogFileError: E4005, listing every problem (entry index, model_id,
+                field, rule); nothing is written.
+        """
+        models = (
+            parse_catalog(source)
+            if isinstance(source, Mapping)
+            else read_catalog_file(Path(source))
+        )
+        if dry_run:
+            current = self._query_db(
+                lambda repository: {m.model_id: m for m in repository.list_models()}
+            )
+            return plan_import(current, models, prune=prune, dry_run=True)
+        total = len(models)
+        with self._changes(actor, reason) as changes:
+            result = plan_import(changes.all_models(), models, prune=prune, dry_run=False)
+            for done, model in enumerate(models, start=1):
+                changes.write(model, kind=ChangeKind.UPDATED)
+                if progress is not None:
+                    progress(done, total)
+            for model_id in result.removed:
+                changes.remove(model_id)
+        return result
+
+    def export_catalog(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        format: Format | None = None,  # noqa: A002 - the natural name, as in the CLI
+        provider: str | None = None,
+        status: ModelStatus | str | None = None,
+    ) -> str:
+        """Render the catalog (or the models of ``provider``/``status``) as a catalog file.
+
+        Importing the result into an empty database gives the same catalog, field for field.
+
+        Args:
+            path: Also write the text to this file (its extension picks the format).
+            format: ``yaml`` or ``json`` (default: from ``path``, else ``yaml``).
+            provider: Only this provider's models.
+            status: Only models in this status.
+
+        Returns:
+            The file's text.
+        """
+        target = None if path is None else Path(path)
+        kind: Format = format or (format_of(target) if target is not None else "yaml")
+        if kind not in {"yaml", "json"}:
+            raise InvalidModelConfigError.single("format", "must be yaml or json", kind)
+        text = dump_catalog(self.list_models(provider, status), kind)
+        if target is not None:
+            target.write_text(text, encoding="utf-8")
+        return text
 
     # -- reads -----------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from modelregistry import (
     ConcurrentModificationError,
     DatabaseError,
     DatabaseUnavailableError,
+    InvalidCatalogFileError,
     InvalidModelConfigError,
     MigrationError,
     ModelNotFoundError,
@@ -24,6 +25,7 @@ def test_error_codes_are_pinned() -> None:
         "E4001": "ModelNotFoundError",
         "E4003": "InvalidModelConfigError",
         "E4004": "ModelVersionNotFoundError",
+        "E4005": "InvalidCatalogFileError",
         "E4010": "SchemaOutdatedError",
         "E4011": "SchemaUnknownError",
         "E4012": "MigrationError",
@@ -55,6 +57,7 @@ def test_every_error_class_is_listed_once_with_a_unique_code() -> None:
         (DatabaseUnavailableError, ConnectionError, True),
         (DatabaseError, RuntimeError, False),
         (ModelVersionNotFoundError, LookupError, False),
+        (InvalidCatalogFileError, ValueError, False),
         (ConcurrentModificationError, RuntimeError, False),
     ],
 )

@@ -1,0 +1,251 @@
+"""Catalog files (the seed's "external config"): YAML or JSON, read, validated and written.
+
+The format is a mapping with ``schema_version`` (written on export, optional on import) and
+``models``: a list whose entries are exactly ModelConfig in its JSON form
+(``model_dump(mode="json")``)::
+
+    schema_version: 1
+    models:
+      - model_id: gpt-4o
+        provider: openai
+        context_window: 128000
+        max_output_tokens: 16384
+
+YAML or JSON is chosen by the file extension (``.yaml``, ``.yml``, ``.json``). Reading is
+safe: YAML is parsed with the safe loader, aliases are refused (no "billion laughs") and files
+over :data:`MAX_FILE_BYTES` are refused. Every entry is validated before anything is written,
+and every problem is reported at once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from modelregistry.domain import ModelConfig
+from modelregistry.errors import InvalidCatalogFileError, InvalidModelConfigError, Violation
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from pathlib import Path
+
+SCHEMA_VERSION: Final = 1
+"""The catalog file format this version reads and writes."""
+MAX_FILE_BYTES: Final = 64 * 1024 * 1024
+"""Largest catalog file accepted."""
+FORMATS: Final = {".yaml": "yaml", ".yml": "yaml", ".json": "json"}
+
+Format = Literal["yaml", "json"]
+
+
+def format_of(path: Path) -> Format:
+    """The format of ``path`` by its extension.
+
+    Raises:
+        InvalidCatalogFileError: E4005, the extension is not .yaml, .yml or .json.
+    """
+    found = FORMATS.get(path.suffix.lower())
+    if found is None:
+        raise InvalidCatalogFileError(
+            [Violation("", "the file name must end in .yaml, .yml or .json", path.name)],
+            source=str(path),
+        )
+    return "yaml" if found == "yaml" else "json"
+
+
+def read_catalog_file(path: Path) -> list[ModelConfig]:
+    """Read and validate a catalog file.
+
+    Raises:
+        InvalidCatalogFileError: E4005, the file cannot be read or parsed, or any entry is
+            invalid (every problem is listed).
+    """
+    kind = format_of(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise InvalidCatalogFileError(
+                [Violation("", f"the file is larger than {MAX_FILE_BYTES} bytes", size)],
+                source=str(path),
+            )
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidCatalogFileError(
+            [Violation("", f"cannot read the file: {exc}")], source=str(path)
+        ) from exc
+    return parse_catalog(_parse(text, kind, str(path)), source=str(path))
+
+
+def _parse(text: str, kind: Format, source: str) -> object:
+    try:
+        if kind == "json":
+            return json.loads(text, object_pairs_hook=_no_duplicate_keys)
+        return _load_yaml(text)
+    except (ValueError, RecursionError) as exc:
+        detail = str(exc).strip().splitlines()
+        raise InvalidCatalogFileError(
+            [Violation("", f"not valid {kind.upper()}: {' '.join(detail)[:300]}")],
+            source=source,
+        ) from exc
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            msg = f"duplicate key {key!r}"
+            raise ValueError(msg)
+        result[key] = value
+    return result
+
+
+def _load_yaml(text: str) -> object:
+    import yaml  # noqa: PLC0415 - PyYAML is loaded only to read or write a catalog file
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Loader(base):  # type: ignore[valid-type,misc]
+        """The safe loader, refusing aliases and duplicate keys."""
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.events.AliasEvent):
+                msg = "YAML aliases (*name) are not allowed in a catalog file"
+                raise ValueError(msg)
+            return super().compose_node(parent, index)
+
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen: set[object] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if isinstance(key, str | int | float | bool) and key in seen:
+                    msg = f"duplicate key {key!r}"
+                    raise ValueError(msg)
+                seen.add(key if isinstance(key, str | int | float | bool) else id(key))
+            return super().construct_mapping(node, deep=deep)
+
+    try:
+        return yaml.load(text, Loader=Loader)  # noqa: S506 - Loader is the safe loader
+    except yaml.YAMLError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def parse_catalog(data: object, *, source: str = "<mapping>") -> list[ModelConfig]:
+    """Validate a catalog mapping (``{"models": [...], "schema_version": 1}``).
+
+    Raises:
+        InvalidCatalogFileError: E4005, listing every invalid entry (index, model_id, field,
+            rule), duplicate ids and structural problems at once.
+    """
+    if not isinstance(data, dict):
+        raise InvalidCatalogFileError(
+            [Violation("", "must be a mapping with a 'models' list", type(data).__name__)],
+            source=source,
+        )
+    problems: list[Violation] = []
+    unknown = sorted(set(map(str, data)) - {"models", "schema_version"})
+    if unknown:
+        problems.append(Violation(", ".join(unknown), "is not a known key"))
+    version = data.get("schema_version", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION or isinstance(version, bool):
+        problems.append(Violation("schema_version", f"must be {SCHEMA_VERSION}", version))
+    entries = data.get("models")
+    if not isinstance(entries, list):
+        problems.append(Violation("models", "must be a list of models", entries))
+        raise InvalidCatalogFileError(problems, source=source)
+    models: list[ModelConfig] = []
+    first_index: dict[str, int] = {}
+    for index, entry in enumerate(entries):
+        where = _entry_name(index, entry)
+        try:
+            model = ModelConfig.model_validate(entry)
+        except InvalidModelConfigError as exc:
+            problems.extend(
+                Violation(f"{where}.{v.field}" if v.field else where, v.rule, v.value)
+                for v in exc.violations
+            )
+            continue
+        if model.model_id in first_index:
+            problems.append(
+                Violation(where, f"repeats the model_id of models[{first_index[model.model_id]}]")
+            )
+            continue
+        first_index[model.model_id] = index
+        models.append(model)
+    if problems:
+        raise InvalidCatalogFileError(problems, source=source)
+    return models
+
+
+def _entry_name(index: int, entry: object) -> str:
+    model_id = entry.get("model_id") if isinstance(entry, dict) else None
+    return f"models[{index}]({model_id})" if isinstance(model_id, str) else f"models[{index}]"
+
+
+def dump_catalog(models: Iterable[ModelConfig], kind: Format) -> str:
+    """Render ``models`` as a catalog file's text."""
+    document: Mapping[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "models": [model.model_dump(mode="json") for model in models],
+    }
+    if kind == "json":
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    import yaml  # noqa: PLC0415 - PyYAML is loaded only to read or write a catalog file
+
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    text: str = yaml.dump(
+        dict(document), Dumper=dumper, sort_keys=False, allow_unicode=True, width=100
+    )
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    """What an import did (or, with ``dry_run``, would do), by model id, each sorted."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        """Return a JSON-friendly mapping of the result."""
+        return {
+            "added": self.added,
+            "changed": self.changed,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "dry_run": self.dry_run,
+        }
+
+    def summary(self) -> str:
+        """One line: ``added 2, changed 1, unchanged 40, removed 0``."""
+        counts = (
+            f"added {len(self.added)}, changed {len(self.changed)}, "
+            f"unchanged {len(self.unchanged)}, removed {len(self.removed)}"
+        )
+        return f"{counts} (dry run: nothing written)" if self.dry_run else counts
+
+
+def plan_import(
+    current: Mapping[str, ModelConfig], models: list[ModelConfig], *, prune: bool, dry_run: bool
+) -> ImportResult:
+    """Sort ``models`` into added, changed and unchanged against ``current``.
+
+    With ``prune``, the models of ``current`` that ``models`` lacks are to be removed.
+    """
+    result = ImportResult(dry_run=dry_run)
+    for model in models:
+        existing = current.get(model.model_id)
+        if existing is None:
+            result.added.append(model.model_id)
+        elif existing == model:
+            result.unchanged.append(model.model_id)
+        else:
+            result.changed.append(model.model_id)
+    if prune:
+        result.removed.extend(current.keys() - {model.model_id for model in models})
+    for ids in (result.added, result.changed, result.unchanged, result.removed):
+        ids.sort()
+    return result
