@@ -106,13 +106,7 @@ def _load_yaml(text: str) -> object:
     base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
     class Loader(base):  # type: ignore[valid-type,misc]
-        """The safe loader, refusing aliases and duplicate keys."""
-
-        def compose_node(self, parent: Any, index: Any) -> Any:
-            if self.check_event(yaml.events.AliasEvent):
-                msg = "YAML aliases (*name) are not allowed in a catalog file"
-                raise ValueError(msg)
-            return super().compose_node(parent, index)
+        """The safe loader, refusing duplicate keys."""
 
         def construct_mapping(self, node: Any, deep: bool = False) -> Any:
             seen: set[object] = set()
@@ -125,6 +119,10 @@ def _load_yaml(text: str) -> object:
             return super().construct_mapping(node, deep=deep)
 
     try:
+        # Aliases first, from the parser's events: expanding them can blow up ("billion laughs").
+        if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=base)):
+            msg = "YAML aliases (*name) are not allowed in a catalog file"
+            raise ValueError(msg)
         return yaml.load(text, Loader=Loader)  # noqa: S506 - Loader is the safe loader
     except yaml.YAMLError as exc:
         raise ValueError(str(exc)) from exc

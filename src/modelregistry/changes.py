@@ -18,6 +18,7 @@ from modelregistry.errors import (
 from modelregistry.history import ChangeKind, ChangeNote, ModelRevision
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from datetime import datetime
 
     from modelregistry.domain import ModelConfig
@@ -93,6 +94,32 @@ class CatalogChanges:
             raise ModelNotFoundError(config.model_id)
         return stored
 
+    def write_many(self, configs: list[ModelConfig], current: Mapping[str, ModelConfig]) -> None:
+        """Store each config as its model's next version, in a few statements for them all.
+
+        For imports: ``current`` is the catalog as read in this transaction; configs equal to
+        their stored model are skipped; ids must be distinct. Records ``created`` or
+        ``updated``.
+        """
+        changed = [config for config in configs if current.get(config.model_id) != config]
+        if not changed:
+            return
+        versions = self._repository.last_versions([config.model_id for config in changed])
+        items = [(config, versions.get(config.model_id, 0) + 1) for config in changed]
+        self._repository.save_many(items, now=self._now)
+        self.last_revision = self._repository.append_revisions(
+            [
+                (
+                    config,
+                    version,
+                    ChangeKind.UPDATED if config.model_id in current else ChangeKind.CREATED,
+                )
+                for config, version in items
+            ],
+            now=self._now,
+            note=self._note,
+        )
+
     def remove(self, model_id: str, *, expected_version: int | None = None) -> ModelRevision:
         """Remove the model from the catalog; its history stays.
 
@@ -113,11 +140,6 @@ class CatalogChanges:
         return last
 
     def _record(self, config: ModelConfig, *, version: int, kind: ChangeKind) -> None:
-        self.last_revision = self._repository.append_revision(
-            config,
-            version=version,
-            change=kind,
-            now=self._now,
-            actor=self._note.actor,
-            reason=self._note.reason,
+        self.last_revision = self._repository.append_revisions(
+            [(config, version, kind)], now=self._now, note=self._note
         )

@@ -10,16 +10,18 @@ import json
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich import box
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
 from modelregistry import __version__, migrate
 from modelregistry.domain import ModelStatus
-from modelregistry.errors import ModelRegistryError
+from modelregistry.errors import InvalidCatalogFileError, ModelRegistryError
 from modelregistry.history import diff_configs
 from modelregistry.registry import ModelRegistry
 from modelregistry.settings import ACTOR_VARIABLE, DATABASE_URL_VARIABLE
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.engine import Engine
 
+    from modelregistry.catalog_file import Format, ImportResult
     from modelregistry.domain import ModelConfig
 
 app = typer.Typer(
@@ -113,8 +116,20 @@ def _root(
 
 
 def _fail(exc: ModelRegistryError) -> NoReturn:
-    _err.print(f"error: {exc}".replace("\n", " "))
+    _report(exc)
     raise typer.Exit(1) from exc
+
+
+def _report(exc: ModelRegistryError) -> None:
+    """One line; a catalog file with several problems gets one more line per problem."""
+    violations = getattr(exc, "violations", [])
+    if isinstance(exc, InvalidCatalogFileError) and len(violations) > 1:
+        source = exc.context.get("source")
+        _err.print(f"error: {exc.code}: invalid catalog {source}: {len(violations)} problems")
+        for violation in violations:
+            _err.print(f"  {violation}".replace("\n", " "))
+        return
+    _err.print(f"error: {exc}".replace("\n", " "))
 
 
 @contextmanager
@@ -452,6 +467,128 @@ def models_restore(
             model_id, version, expected_version=expected_version, actor=actor, reason=reason
         )
     typer.echo(f"{model.model_id}: at version {model.version}, the config of version {version}")
+
+
+# -- catalog files -------------------------------------------------------------------------
+
+
+def _print_import(result: ImportResult, *, as_json: bool) -> None:
+    if as_json:
+        _print_json(result.to_dict())
+        return
+    typer.echo(result.summary())
+    for label, ids in (("added", result.added), ("changed", result.changed)):
+        for model_id in ids:
+            typer.echo(f"  {label}: {model_id}")
+    for model_id in result.removed:
+        typer.echo(f"  removed: {model_id}")
+
+
+def _import(
+    registry: ModelRegistry, file: Path, *, prune: bool, dry_run: bool, note: tuple[Any, Any]
+) -> ImportResult:
+    actor, reason = note
+    if not _out.is_terminal:
+        return registry.import_catalog(
+            file, prune=prune, dry_run=dry_run, actor=actor, reason=reason
+        )
+    with Progress(transient=True, console=_out) as bar:
+        task = bar.add_task(f"importing {file.name}", total=None)
+        return registry.import_catalog(
+            file,
+            prune=prune,
+            dry_run=dry_run,
+            actor=actor,
+            reason=reason,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+
+
+@app.command("import")
+def import_file(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="A catalog file: .yaml, .yml or .json."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only report what would change."),
+    prune: bool = typer.Option(False, "--prune", help="Remove models the file does not list."),
+    actor: str | None = ActorOption,
+    reason: str | None = ReasonOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Apply a catalog file, all or nothing: every entry is validated first.
+
+    Example: modelregistry import catalog.yaml --dry-run
+    """
+    with _catalog(ctx) as registry:
+        result = _import(registry, file, prune=prune, dry_run=dry_run, note=(actor, reason))
+    _print_import(result, as_json=as_json)
+
+
+@app.command("export")
+def export_file(
+    ctx: typer.Context,
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
+    file_format: str | None = typer.Option(
+        None, "--format", "-f", help="yaml or json (default: from -o, else yaml)."
+    ),
+    provider: str | None = typer.Option(None, "--provider", "-p", help="Only this provider."),
+    status: str | None = typer.Option(None, "--status", "-s", help="Only this status."),
+) -> None:
+    """Write the catalog as a catalog file (to stdout without -o).
+
+    Example: modelregistry export --format json -o catalog.json
+    """
+    if file_format not in {None, "yaml", "json"}:
+        msg = f"{file_format!r} is not yaml or json"
+        raise typer.BadParameter(msg, param_hint="'--format'")
+    kind: Format | None = "json" if file_format == "json" else "yaml" if file_format else None
+    with _catalog(ctx) as registry:
+        text = registry.export_catalog(output, format=kind, provider=provider, status=status)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        typer.echo(f"wrote {output}", err=True)
+
+
+@app.command("watch")
+def watch_file(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="The catalog file to apply whenever it changes."),
+    prune: bool = typer.Option(False, "--prune", help="Remove models the file does not list."),
+    actor: str | None = ActorOption,
+    reason: str | None = ReasonOption,
+) -> None:
+    """Apply a catalog file now and whenever it changes (hot reload); Ctrl-C stops.
+
+    An invalid edit is rejected with its errors and the catalog stays as it was.
+
+    Example: modelregistry watch catalog.yaml --prune
+    """
+    from watchfiles import watch  # noqa: PLC0415 - loaded only for this command
+
+    target = file.resolve()
+    with _catalog(ctx) as registry:
+
+        def apply() -> None:
+            try:
+                result = registry.import_catalog(target, prune=prune, actor=actor, reason=reason)
+            except ModelRegistryError as exc:
+                _report(exc)
+                typer.echo(f"{file}: rejected; the catalog is unchanged", err=True)
+            else:
+                typer.echo(f"{file}: {result.summary()}")
+
+        apply()
+        try:
+            for _ in watch(
+                target.parent,
+                watch_filter=lambda _change, path: Path(path) == target,
+                debounce=200,
+                raise_interrupt=False,
+            ):
+                if target.exists():
+                    apply()
+        except KeyboardInterrupt:  # pragma: no cover - depends on the terminal
+            pass
 
 
 # -- stats ---------------------------------------------------------------------------------

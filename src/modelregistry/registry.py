@@ -67,6 +67,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+_IMPORT_BATCH: Final = 500
+"""Entries an import writes per batch (the progress bar moves between batches)."""
+
 DEFAULT_POLL_INTERVAL: Final = 1.0
 """Seconds between checks of the catalog revision by the change feed."""
 
@@ -379,11 +382,12 @@ class ModelRegistry:
             return plan_import(current, models, prune=prune, dry_run=True)
         total = len(models)
         with self._changes(actor, reason) as changes:
-            result = plan_import(changes.all_models(), models, prune=prune, dry_run=False)
-            for done, model in enumerate(models, start=1):
-                changes.write(model, kind=ChangeKind.UPDATED)
+            current = changes.all_models()
+            result = plan_import(current, models, prune=prune, dry_run=False)
+            for start in range(0, total, _IMPORT_BATCH):
+                changes.write_many(models[start : start + _IMPORT_BATCH], current)
                 if progress is not None:
-                    progress(done, total)
+                    progress(min(start + _IMPORT_BATCH, total), total)
             for model_id in result.removed:
                 changes.remove(model_id)
         return result

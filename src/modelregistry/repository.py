@@ -9,7 +9,7 @@ filtered in Python.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import sqlalchemy as sa
 
@@ -30,12 +30,12 @@ from modelregistry.db.tables import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterable
+    from collections.abc import Collection, Iterator
 
     from sqlalchemy.orm import Session
 
     from modelregistry.domain import ModelConfig, ModelStatus
-    from modelregistry.history import ChangeKind, ModelRevision
+    from modelregistry.history import ChangeKind, ChangeNote, ModelRevision
 
 
 def _capability_names() -> sa.ScalarSelect[str]:
@@ -55,6 +55,8 @@ _MODELS: Final = sa.select(
     _capability_names().label("capabilities"),
 ).join(ProviderRow, ProviderRow.id == ModelRow.provider_id)
 """Every column a ModelConfig needs, one row per model (capabilities aggregated)."""
+
+T = TypeVar("T")
 
 _REVISIONS: Final = sa.select(*ModelRevisionRow.__table__.columns)
 
@@ -172,53 +174,73 @@ class CatalogRepository:
 
     def save(self, config: ModelConfig, *, version: int, now: datetime) -> None:
         """Insert ``config`` at ``version``, or replace the stored model with the same id."""
-        values = model_values(config)
-        values["provider_id"] = self._provider_id(config.provider)
-        values["updated_at"] = now
-        values["version"] = version
-        model_pk = self._session.scalar(
-            sa.select(ModelRow.id).where(ModelRow.model_id == config.model_id)
+        self.save_many([(config, version)], now=now)
+
+    def save_many(self, items: list[tuple[ModelConfig, int]], *, now: datetime) -> None:
+        """Insert or replace each ``(config, version)``, in a few statements for all of them."""
+        if not items:
+            return
+        providers = self._name_ids(ProviderRow, {config.provider for config, _ in items})
+        capabilities = self._name_ids(
+            CapabilityRow, {name for config, _ in items for name in config.capabilities.names()}
         )
-        if model_pk is None:
-            model_pk = self._session.scalars(
-                sa.insert(ModelRow)
-                .values(model_id=config.model_id, created_at=now, **values)
-                .returning(ModelRow.id)
-            ).one()
-        else:
-            self._session.execute(
-                sa.update(ModelRow).where(ModelRow.id == model_pk).values(**values)
+        keys = self._model_keys([config.model_id for config, _ in items])
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        for config, version in items:
+            values = model_values(config)
+            values.update(provider_id=providers[config.provider], updated_at=now, version=version)
+            if config.model_id in keys:
+                updates.append({**values, "id": keys[config.model_id]})
+            else:
+                inserts.append({**values, "model_id": config.model_id, "created_at": now})
+        if inserts:
+            added = self._session.execute(
+                sa.insert(ModelRow).returning(ModelRow.model_id, ModelRow.id), inserts
             )
-        self._replace_capabilities(model_pk, config.capabilities.names())
+            keys.update(dict(added.all()))
+        if updates:
+            self._session.execute(sa.update(ModelRow), updates)
+            for chunk in _chunks([row["id"] for row in updates]):
+                self._session.execute(
+                    sa.delete(ModelCapabilityRow).where(ModelCapabilityRow.model_pk.in_(chunk))
+                )
+        links = [
+            {"model_pk": keys[config.model_id], "capability_id": capabilities[name]}
+            for config, _ in items
+            for name in sorted(config.capabilities.names())
+        ]
+        if links:
+            self._session.execute(sa.insert(ModelCapabilityRow), links)
 
     def delete(self, model_id: str) -> None:
         """Delete the model (its capability links go with it); its revisions stay."""
         self._session.execute(sa.delete(ModelRow).where(ModelRow.model_id == model_id))
 
-    def append_revision(  # noqa: PLR0913 - one column each
+    def append_revisions(
         self,
-        config: ModelConfig,
+        entries: list[tuple[ModelConfig, int, ChangeKind]],
         *,
-        version: int,
-        change: ChangeKind,
         now: datetime,
-        actor: str,
-        reason: str | None,
+        note: ChangeNote,
     ) -> int:
-        """Record ``config`` as ``version`` of its model; return the catalog's new revision."""
-        return self._session.scalars(
-            sa.insert(ModelRevisionRow)
-            .values(
-                model_id=config.model_id,
-                version=version,
-                change=change.value,
-                config=config_document(config),
-                changed_at=now,
-                actor=actor,
-                reason=reason,
-            )
-            .returning(ModelRevisionRow.id)
-        ).one()
+        """Record each ``(config, version, change)``; return the catalog's new revision."""
+        rows = [
+            {
+                "model_id": config.model_id,
+                "version": version,
+                "change": change.value,
+                "config": config_document(config),
+                "changed_at": now,
+                "actor": note.actor,
+                "reason": note.reason,
+            }
+            for config, version, change in entries
+        ]
+        numbers = self._session.scalars(
+            sa.insert(ModelRevisionRow).returning(ModelRevisionRow.id), rows
+        ).all()
+        return max(numbers)
 
     def announce(self, revision: int) -> None:
         """Tell listening processes, at commit, that the catalog reached ``revision``.
@@ -248,6 +270,18 @@ class CatalogRepository:
         return [(row["id"], revision_from_row(row)) for row in rows]
 
     # -- history ---------------------------------------------------------------------------
+
+    def last_versions(self, model_ids: list[str]) -> dict[str, int]:
+        """The newest version of each of ``model_ids`` that ever existed (others absent)."""
+        versions: dict[str, int] = {}
+        for chunk in _chunks(model_ids):
+            query = (
+                sa.select(ModelRevisionRow.model_id, sa.func.max(ModelRevisionRow.version))
+                .where(ModelRevisionRow.model_id.in_(chunk))
+                .group_by(ModelRevisionRow.model_id)
+            )
+            versions.update(dict(self._session.execute(query).all()))
+        return versions
 
     def last_version(self, model_id: str) -> int:
         """The newest version of ``model_id`` (a removal counts), or 0 if it never existed."""
@@ -303,46 +337,32 @@ class CatalogRepository:
         ).order_by(ModelRevisionRow.model_id)
         return [revision_from_row(row) for row in self._session.execute(query).mappings()]
 
-    def _provider_id(self, name: str) -> int:
-        existing = self._session.scalar(sa.select(ProviderRow.id).where(ProviderRow.name == name))
-        if existing is not None:
-            return existing
-        return self._session.scalars(
-            sa.insert(ProviderRow).values(name=name).returning(ProviderRow.id)
-        ).one()
+    def _model_keys(self, model_ids: list[str]) -> dict[str, int]:
+        keys: dict[str, int] = {}
+        for chunk in _chunks(model_ids):
+            query = sa.select(ModelRow.model_id, ModelRow.id).where(ModelRow.model_id.in_(chunk))
+            keys.update(dict(self._session.execute(query).all()))
+        return keys
 
-    def _capability_ids(self, names: Iterable[str]) -> set[int]:
-        wanted = set(names)
-        if not wanted:
-            return set()
-        query = sa.select(CapabilityRow.name, CapabilityRow.id).where(
-            CapabilityRow.name.in_(wanted)
-        )
-        found = dict(self._session.execute(query).all())
-        for name in sorted(wanted - found.keys()):
-            found[name] = self._session.scalars(
-                sa.insert(CapabilityRow).values(name=name).returning(CapabilityRow.id)
-            ).one()
-        return set(found.values())
+    def _name_ids(
+        self, table: type[ProviderRow | CapabilityRow], names: set[str]
+    ) -> dict[str, int]:
+        """The ids of provider or capability ``names``, inserting the new ones."""
+        if not names:
+            return {}
+        query = sa.select(table.name, table.id).where(table.name.in_(names))
+        found: dict[str, int] = dict(self._session.execute(query).all())
+        missing = sorted(names - found.keys())
+        if missing:
+            added = self._session.execute(
+                sa.insert(table).returning(table.name, table.id),
+                [{"name": name} for name in missing],
+            )
+            found.update(dict(added.all()))
+        return found
 
-    def _replace_capabilities(self, model_pk: int, names: Iterable[str]) -> None:
-        wanted = self._capability_ids(names)
-        current = set(
-            self._session.scalars(
-                sa.select(ModelCapabilityRow.capability_id).where(
-                    ModelCapabilityRow.model_pk == model_pk
-                )
-            )
-        )
-        if stale := current - wanted:
-            self._session.execute(
-                sa.delete(ModelCapabilityRow).where(
-                    ModelCapabilityRow.model_pk == model_pk,
-                    ModelCapabilityRow.capability_id.in_(stale),
-                )
-            )
-        if missing := wanted - current:
-            self._session.execute(
-                sa.insert(ModelCapabilityRow),
-                [{"model_pk": model_pk, "capability_id": cid} for cid in sorted(missing)],
-            )
+
+def _chunks(items: list[T], size: int = 500) -> Iterator[list[T]]:
+    """Split long IN lists (SQLite limits the parameters of one statement)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
