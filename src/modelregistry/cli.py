@@ -566,9 +566,18 @@ def watch_file(
     from watchfiles import watch  # noqa: PLC0415 - loaded only for this command
 
     target = file.resolve()
+    applied: list[bytes | None] = [None]  # the content last applied (or rejected)
+
     with _catalog(ctx) as registry:
 
         def apply() -> None:
+            try:
+                content = target.read_bytes()
+            except OSError:
+                return  # an editor replacing the file: the next event brings it back
+            if content == applied[0]:
+                return
+            applied[0] = content
             try:
                 result = registry.import_catalog(target, prune=prune, actor=actor, reason=reason)
             except ModelRegistryError as exc:
@@ -578,17 +587,17 @@ def watch_file(
                 typer.echo(f"{file}: {result.summary()}")
 
         apply()
-        try:
-            for _ in watch(
-                target.parent,
-                watch_filter=lambda _change, path: Path(path) == target,
-                debounce=200,
-                raise_interrupt=False,
-            ):
-                if target.exists():
-                    apply()
-        except KeyboardInterrupt:  # pragma: no cover - depends on the terminal
-            pass
+        # Events wake it at once; the timeouts re-read the file too, so an edit made before
+        # the watch started (or a missed event) is still applied within a second.
+        for _ in watch(
+            target.parent,
+            watch_filter=lambda _change, path: Path(path) == target,
+            debounce=200,
+            rust_timeout=1000,
+            yield_on_timeout=True,
+            raise_interrupt=False,
+        ):
+            apply()
 
 
 # -- stats ---------------------------------------------------------------------------------

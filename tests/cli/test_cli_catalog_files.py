@@ -86,18 +86,20 @@ def test_watch_applies_each_edit_and_rejects_an_invalid_one(
     path = tmp_path / "catalog.yaml"
     path.write_text(dump_catalog([ModelConfig(**GPT4_TURBO)], "yaml"))
     env = {**os.environ, "MODELREGISTRY_DATABASE_URL": database_url}
-    watcher = subprocess.Popen(
-        [str(CONSOLE_SCRIPT), "watch", str(path)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    out_path, err_path = tmp_path / "watch.out", tmp_path / "watch.err"
+    with out_path.open("w") as out_file, err_path.open("w") as err_file:
+        watcher = subprocess.Popen(
+            [str(CONSOLE_SCRIPT), "watch", str(path)],
+            env=env,
+            stdout=out_file,
+            stderr=err_file,
+            text=True,
+        )
 
     def wait_until(predicate: object, what: str) -> None:
         deadline = time.monotonic() + 60
         while not predicate():  # type: ignore[operator]
-            assert watcher.poll() is None, watcher.communicate()
+            assert watcher.poll() is None, err_path.read_text()
             if time.monotonic() > deadline:
                 pytest.fail(f"timed out waiting for {what}")
             time.sleep(0.05)
@@ -112,12 +114,14 @@ def test_watch_applies_each_edit_and_rejects_an_invalid_one(
         path.write_text(dump_catalog([ModelConfig(**config(context_window=64000))], "yaml"))
         wait_until(lambda: window() == 64000, "the edit")
         path.write_text("models:\n  - model_id: gpt-4-turbo\n    context_window: -1\n")
-        time.sleep(1.0)  # gives the watcher time to (wrongly) apply it; not a timing bound
+        wait_until(lambda: "rejected" in err_path.read_text(), "the invalid edit's rejection")
+        assert window() == 64000
         path.write_text(dump_catalog([ModelConfig(**config(context_window=32000))], "yaml"))
         wait_until(lambda: window() == 32000, "the edit after the invalid one")
     finally:
         watcher.send_signal(signal.SIGINT)
-        out, err = watcher.communicate(timeout=60)
+        watcher.wait(timeout=60)
+    out, err = out_path.read_text(), err_path.read_text()
     assert "rejected; the catalog is unchanged" in err
     assert "context_window" in err
     with ModelRegistry(database_url, cache=False) as registry:
