@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from throwaway_postgres import throwaway_postgres
 if TYPE_CHECKING:
     from collections.abc import Callable
     from multiprocessing.queues import Queue
+    from pathlib import Path
 
     from modelregistry import CatalogEvent
 
@@ -176,3 +178,36 @@ def test_reads_survive_a_database_outage_and_the_cache_resynchronises() -> None:
             )
             assert reader.get_stats()["cache"]["state"] == "live"
             assert reader.get_model_or_raise("gpt-4-turbo").version == 2
+
+
+@pytest.mark.slow
+def test_sqlite_writes_fail_retryably_while_another_process_holds_the_lock(
+    tmp_path: Path,
+) -> None:
+    # SQLite has no server to lose: the nearest thing to an outage is a writer that holds the
+    # lock (a hung admin script). WAL readers are never blocked, so reads and the cache go on.
+    url = f"sqlite:///{tmp_path / 'catalog.db'}?timeout=0.2"
+    with (
+        ModelRegistry(url, poll_interval=0.05) as reader,
+        ModelRegistry(url, cache=False) as writer,
+    ):
+        writer.register_model(GPT4_TURBO)
+        wait_for(lambda: reader.get_model("gpt-4-turbo") is not None, "the first change")
+        holder = sqlite3.connect(tmp_path / "catalog.db", isolation_level=None, timeout=30)
+        holder.execute("BEGIN IMMEDIATE")
+        holder.execute("UPDATE models SET display_name = display_name WHERE 0")
+        try:
+            with pytest.raises(DatabaseUnavailableError, match="locked") as raised:
+                writer.update_model_status("gpt-4-turbo", "disabled")
+            assert raised.value.retryable is True
+            assert reader.get_model_or_raise("gpt-4-turbo").status is ModelStatus.ACTIVE
+            assert writer.get_model_or_raise("gpt-4-turbo").status is ModelStatus.ACTIVE
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        writer.update_model_status("gpt-4-turbo", "maintenance")
+        wait_for(
+            lambda: reader.get_model_or_raise("gpt-4-turbo").status is ModelStatus.MAINTENANCE,
+            "the cache to catch up",
+        )
+        assert reader.get_stats()["cache"]["state"] == "live"

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
 SQLITE_BUSY_TIMEOUT_SECONDS: Final = 60.0
-"""How long a SQLite connection waits for another process's lock before giving up."""
+"""How long a SQLite connection waits for another process's lock before giving up, unless
+the URL says otherwise (``sqlite:///catalog.db?timeout=5``)."""
 
 _WRITE_OPTION: Final = "modelregistry_write"
 # pg_advisory_xact_lock(classid, objid): "mr" and 1, so other applications' locks don't collide.
@@ -72,13 +73,18 @@ def make_engine(url: str | URL) -> Engine:
         # invalidated with the whole pool, and the registry retries a read once (see
         # ``was_disconnected``).
         return sa.create_engine(parsed)
-    kwargs: dict[str, Any] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}}
+    try:
+        timeout = float(str(parsed.query.get("timeout", SQLITE_BUSY_TIMEOUT_SECONDS)))
+    except ValueError as exc:
+        msg = f"the SQLite URL's timeout must be a number of seconds: {exc}"
+        raise sa.exc.ArgumentError(msg) from exc
+    kwargs: dict[str, Any] = {"connect_args": {"timeout": timeout}}
     if is_memory_sqlite(parsed):
         # One connection is the whole database; a pool of one makes threads take turns.
         kwargs.update(poolclass=QueuePool, pool_size=1, max_overflow=0, pool_timeout=3600)
         kwargs["connect_args"]["check_same_thread"] = False
     engine = sa.create_engine(parsed, **kwargs)
-    _configure_sqlite(engine)
+    _configure_sqlite(engine, timeout)
     return engine
 
 
@@ -151,7 +157,7 @@ def lock_for_writes(connection: Connection) -> None:
         connection.execute(sa.select(sa.func.pg_advisory_xact_lock(*_PG_WRITE_LOCK)))
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, timeout: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event below start transactions, not the sqlite3 module.
@@ -159,7 +165,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute("PRAGMA foreign_keys = ON")
-            cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}")
+            cursor.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         finally:
             cursor.close()
 
