@@ -134,9 +134,11 @@ def _report(exc: ModelRegistryError) -> None:
 
 @contextmanager
 def _catalog(ctx: typer.Context) -> Iterator[ModelRegistry]:
+    # One-shot commands read the database directly: loading the whole catalog into a cache
+    # (and starting its change feed) would cost more than the one query they make.
     options: _Options = ctx.obj
     try:
-        with ModelRegistry(options.database_url) as registry:
+        with ModelRegistry(options.database_url, cache=False) as registry:
             yield registry
     except ModelRegistryError as exc:
         _fail(exc)

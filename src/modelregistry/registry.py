@@ -28,6 +28,7 @@ from modelregistry.catalog_file import (
 )
 from modelregistry.changes import CatalogChanges
 from modelregistry.db.engine import (
+    is_memory_sqlite,
     make_engine,
     reader,
     safe_url,
@@ -134,9 +135,10 @@ class ModelRegistry:
             except BaseException:
                 self._engine.dispose()
                 raise
-            self._feed = ChangeFeed(
-                self._engine, self._cache.refresh, self._cache.mark_failed, poll_interval
-            )
+            if not is_memory_sqlite(self._engine.url):  # no other process can change it
+                self._feed = ChangeFeed(
+                    self._engine, self._cache.refresh, self._cache.mark_failed, poll_interval
+                )
 
     # -- lifecycle -------------------------------------------------------------------------
 
