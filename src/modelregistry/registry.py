@@ -68,6 +68,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+_ANALYZE_AFTER: Final = 1000
+"""Imports of at least this many entries refresh the planner's statistics afterwards."""
+
 _IMPORT_BATCH: Final = 500
 """Entries an import writes per batch (the progress bar moves between batches)."""
 
@@ -392,6 +395,9 @@ class ModelRegistry:
                     progress(min(start + _IMPORT_BATCH, total), total)
             for model_id in result.removed:
                 changes.remove(model_id)
+        if total + len(result.removed) >= _ANALYZE_AFTER:
+            with translating(database=self._url), self._write_session.begin() as session:
+                CatalogRepository(session).refresh_statistics()
         return result
 
     def export_catalog(

@@ -251,6 +251,17 @@ class CatalogRepository:
         if self._session.get_bind().dialect.name != "sqlite":
             self._session.execute(sa.select(sa.func.pg_notify(CHANGES_CHANNEL, str(revision))))
 
+    def refresh_statistics(self) -> None:
+        """Update the planner's statistics of the catalog tables (PostgreSQL ``ANALYZE``).
+
+        After a bulk import, until autovacuum gets to it, PostgreSQL would plan the change
+        feed's query on stale row counts (a sequential scan instead of the primary key).
+        """
+        if self._session.get_bind().dialect.name != "sqlite":
+            self._session.execute(
+                sa.text("ANALYZE models, model_capabilities, model_revisions, providers")
+            )
+
     # -- change log ------------------------------------------------------------------------
 
     def catalog_revision(self) -> int:
