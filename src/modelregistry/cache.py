@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from modelregistry.domain import ModelConfig, ModelStatus
     from modelregistry.history import ModelRevision
+    from modelregistry.repository import Anchor
 
 logger = logging.getLogger(__name__)
 
@@ -190,24 +191,27 @@ class CatalogCache:
     """The current snapshot, refreshed one change set at a time, with subscribers.
 
     Args:
-        load: Reads the whole catalog: ``(revision, models)``.
-        changes_since: Reads the changes after a revision, oldest first:
-            ``[(revision, ModelRevision), ...]``; None when the change log cannot bring that
-            revision up to date (the database was replaced), which forces a full load.
+        load: Reads the whole catalog: ``(anchor, models)``, where the anchor is the catalog
+            revision with the ``(model_id, version)`` of its change.
+        changes_since: Reads the changes after an anchor, oldest first:
+            ``[(revision, ModelRevision), ...]``; None when the database is not the one the
+            anchor came from (replaced or restored), which forces a full load.
     """
 
     def __init__(
         self,
-        load: Callable[[], tuple[int, dict[str, ModelConfig]]],
-        changes_since: Callable[[int], list[tuple[int, ModelRevision]] | None],
+        load: Callable[[], tuple[Anchor, dict[str, ModelConfig]]],
+        changes_since: Callable[[Anchor], list[tuple[int, ModelRevision]] | None],
     ) -> None:
         """Load the catalog once; later refreshes read only what changed."""
         self._load = load
         self._changes_since = changes_since
-        self._lock = threading.Lock()
+        # Re-entrant: a subscriber may write, and a write catches its own cache up.
+        self._lock = threading.RLock()
         self._subscribers: list[Callable[[CatalogEvent], None]] = []
-        revision, models = load()
-        self.snapshot = CatalogSnapshot(revision, models)
+        anchor, models = load()
+        self._anchor = anchor
+        self.snapshot = CatalogSnapshot(anchor[0], models)
         self._synced_at = time.monotonic()
         self._synced_wall = datetime.now(UTC)
         self._error: str | None = None
@@ -215,7 +219,8 @@ class CatalogCache:
     def refresh(self) -> list[CatalogEvent]:
         """Bring the snapshot up to date with the database; return what changed.
 
-        Subscribers are told after the new snapshot is in place.
+        Subscribers are told, in revision order and one refresh at a time, after the new
+        snapshot is in place.
 
         Raises:
             ModelRegistryError: the database could not be read (the snapshot stays).
@@ -223,32 +228,34 @@ class CatalogCache:
         with self._lock:
             current = self.snapshot
             try:
-                changes = self._changes_since(current.revision)
+                changes = self._changes_since(self._anchor)
                 if changes is None:
-                    revision, models = self._load()
-                    self.snapshot = CatalogSnapshot(revision, models)
-                    events: list[CatalogEvent] = []
+                    anchor, models = self._load()
+                    self.snapshot = CatalogSnapshot(anchor[0], models)
+                    events = _differences(current, self.snapshot)
                 elif changes:
-                    revision = changes[-1][0]
-                    self.snapshot = current.apply(revision, (change for _, change in changes))
+                    number, last = changes[-1]
+                    anchor = (number, (last.model_id, last.version))
+                    self.snapshot = current.apply(number, (change for _, change in changes))
                     events = [
-                        CatalogEvent(c.model_id, c.change, c.version, number)
-                        for number, c in changes
+                        CatalogEvent(c.model_id, c.change, c.version, n) for n, c in changes
                     ]
                 else:
-                    events = []
+                    anchor, events = self._anchor, []
             except Exception as exc:
                 self._error = str(exc)
                 raise
+            self._anchor = anchor
             self._synced_at = time.monotonic()
             self._synced_wall = datetime.now(UTC)
             self._error = None
-        self._publish(events)
+            self._publish(events)
         return events
 
     def mark_failed(self, exc: BaseException) -> None:
         """Record that the database could not be read (reported by :meth:`state`)."""
-        self._error = str(exc)
+        with self._lock:
+            self._error = str(exc)
 
     def subscribe(self, callback: Callable[[CatalogEvent], None]) -> Callable[[], None]:
         """Call ``callback(event)`` for every change, after the snapshot holds it.
@@ -340,3 +347,18 @@ class _Successor:
     def _index(self, model: ModelConfig) -> None:
         for index, key in self._snapshot._keys(model):
             insort(self._own(index, key), model.model_id)
+
+
+def _differences(old: CatalogSnapshot, new: CatalogSnapshot) -> list[CatalogEvent]:
+    """Events for what a full reload changed (the log could not tell): by model id."""
+    events = []
+    for model_id in sorted(old._models.keys() | new._models.keys()):
+        before, after = old.get(model_id), new.get(model_id)
+        if after is None and before is not None:
+            events.append(
+                CatalogEvent(model_id, ChangeKind.REMOVED, before.version or 0, new.revision)
+            )
+        elif after is not None and before != after:
+            kind = ChangeKind.CREATED if before is None else ChangeKind.UPDATED
+            events.append(CatalogEvent(model_id, kind, after.version or 0, new.revision))
+    return events

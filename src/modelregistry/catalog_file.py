@@ -74,10 +74,16 @@ def read_catalog_file(path: Path) -> list[ModelConfig]:
         raise InvalidCatalogFileError(
             [Violation("", f"cannot read the file: {exc}")], source=str(path)
         ) from exc
-    return parse_catalog(_parse(text, kind, str(path)), source=str(path))
+    return parse_catalog(parse_text(text, kind, str(path)), source=str(path))
 
 
-def _parse(text: str, kind: Format, source: str) -> object:
+def parse_text(text: str, kind: Format, source: str) -> object:
+    """Parse a catalog file's text (not yet validated: see :func:`parse_catalog`).
+
+    Raises:
+        InvalidCatalogFileError: E4005, the text is not valid YAML or JSON, or uses aliases or
+            duplicate keys.
+    """
     try:
         if kind == "json":
             return json.loads(text, object_pairs_hook=_no_duplicate_keys)

@@ -20,6 +20,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from modelregistry import __version__, migrate
+from modelregistry.catalog_file import format_of, parse_catalog, parse_text
 from modelregistry.domain import ModelStatus
 from modelregistry.errors import InvalidCatalogFileError, ModelRegistryError
 from modelregistry.history import diff_configs
@@ -579,13 +580,26 @@ def watch_file(
                 return  # an editor replacing the file: the next event brings it back
             if content == applied[0]:
                 return
-            applied[0] = content
             try:
-                result = registry.import_catalog(target, prune=prune, actor=actor, reason=reason)
-            except ModelRegistryError as exc:
+                # The bytes compared are the bytes applied, whatever the editor does next.
+                text = content.decode("utf-8")
+                data = parse_text(text, format_of(target), str(file))
+                if not isinstance(data, dict):
+                    parse_catalog(data, source=str(file))  # raises: says what is wrong
+                    return
+                result = registry.import_catalog(data, prune=prune, actor=actor, reason=reason)
+            except UnicodeDecodeError:
+                applied[0] = content
+                typer.echo(f"{file}: not UTF-8; rejected, the catalog is unchanged", err=True)
+            except InvalidCatalogFileError as exc:
+                applied[0] = content  # the same content would fail the same way
                 _report(exc)
                 typer.echo(f"{file}: rejected; the catalog is unchanged", err=True)
+            except ModelRegistryError as exc:  # the database: try again on the next tick
+                _report(exc)
+                typer.echo(f"{file}: not applied yet; retrying", err=True)
             else:
+                applied[0] = content
                 typer.echo(f"{file}: {result.summary()}")
 
         apply()

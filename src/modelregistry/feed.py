@@ -58,8 +58,17 @@ class ChangeFeed:
         # close() writes to this socket pair to wake the thread from its wait at once.
         self._wake_reader, self._wake_writer = socket.socketpair()
         self._listener: psycopg.Connection[Any] | None = None
+        self._schema = ""
         self._thread = threading.Thread(target=self._run, name="modelregistry-feed", daemon=True)
         self._thread.start()
+
+    def abandon(self) -> None:
+        """In a forked child: forget the parent's thread, sockets and connection, untouched.
+
+        Closing them here would close the parent's LISTEN session on the server.
+        """
+        self._listener = None
+        self._stop.set()
 
     def close(self) -> None:
         """Stop the thread and close its connection (again: nothing)."""
@@ -96,30 +105,41 @@ class ChangeFeed:
         listener = None
         if not is_sqlite(self._engine):
             try:
-                listener = self._listen()
+                if self._listener is None:
+                    self._listen()
+                    return True  # a new LISTEN: catch up on what happened while it was down
+                listener = self._listener
                 watched.append(listener.fileno())
-            except Exception as exc:  # noqa: BLE001 - the database is away; polls will tell
+            except Exception as exc:  # noqa: BLE001 - the database is away
                 logger.debug("modelregistry change feed: LISTEN failed: %s", exc)
                 self._drop_listener()
+                self._on_failure(exc)
         ready, _, _ = select.select(watched, [], [], timeout)
         if listener is None or not any(item is not self._wake_reader for item in ready):
             return False
         try:
-            return any(True for _ in listener.notifies(timeout=0))
+            # Writers in every schema of the database notify the channel; ours name our schema.
+            payloads = [note.payload for note in listener.notifies(timeout=0)]
         except Exception as exc:  # noqa: BLE001 - the connection broke; reconnect next time
             logger.debug("modelregistry change feed: reading notifications failed: %s", exc)
             self._drop_listener()
+            self._on_failure(exc)
             return False
+        return self._schema in payloads
 
-    def _listen(self) -> psycopg.Connection[Any]:
-        if self._listener is None:
-            dialect = self._engine.dialect
-            args, kwargs = dialect.create_connect_args(self._engine.url)
-            connection = cast("psycopg.Connection[Any]", dialect.connect(*args, **kwargs))
+    def _listen(self) -> None:
+        dialect = self._engine.dialect
+        args, kwargs = dialect.create_connect_args(self._engine.url)
+        connection = cast("psycopg.Connection[Any]", dialect.connect(*args, **kwargs))
+        try:
             connection.autocommit = True
             connection.execute(f"LISTEN {CHANGES_CHANNEL}")
-            self._listener = connection
-        return self._listener
+            row = connection.execute("SELECT current_schema()").fetchone()
+        except Exception:
+            connection.close()
+            raise
+        self._schema = str(row[0]) if row else ""
+        self._listener = connection
 
     def _drop_listener(self) -> None:
         if self._listener is not None:

@@ -7,6 +7,10 @@ no SQL itself (see :mod:`modelregistry.repository`).
 
 from __future__ import annotations
 
+import logging
+import os
+import time
+import weakref
 from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -56,17 +60,21 @@ from modelregistry.errors import (
 )
 from modelregistry.feed import ChangeFeed
 from modelregistry.history import ChangeKind, ChangeNote, FieldChange, ModelRevision, diff_configs
-from modelregistry.repository import CatalogRepository
+from modelregistry.repository import Anchor, CatalogRepository
 from modelregistry.settings import default_actor, resolve_database_url
 
 if TYPE_CHECKING:
-    import os
     from collections.abc import Callable, Iterator
     from types import TracebackType
 
     from sqlalchemy.orm import Session
 
 T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
+_OPEN: weakref.WeakSet[ModelRegistry] = weakref.WeakSet()
+
+_CATCH_UP_ATTEMPTS: Final = 3
 
 _ANALYZE_AFTER: Final = 1000
 """Imports of at least this many entries refresh the planner's statistics afterwards."""
@@ -138,10 +146,23 @@ class ModelRegistry:
             except BaseException:
                 self._engine.dispose()
                 raise
-            if not is_memory_sqlite(self._engine.url):  # no other process can change it
-                self._feed = ChangeFeed(
-                    self._engine, self._cache.refresh, self._cache.mark_failed, poll_interval
-                )
+            self._poll_interval = poll_interval
+            self._start_feed()
+        _OPEN.add(self)
+
+    def _start_feed(self) -> None:
+        if self._cache is not None and not is_memory_sqlite(self._engine.url):
+            # A private in-memory catalog has no other writer to follow.
+            self._feed = ChangeFeed(
+                self._engine, self._cache.refresh, self._cache.mark_failed, self._poll_interval
+            )
+
+    def _after_fork(self) -> None:
+        """In a forked child: new connections and a new change feed (threads don't fork)."""
+        self._engine.dispose(close=False)
+        if self._feed is not None:
+            self._feed.abandon()
+            self._start_feed()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -152,6 +173,7 @@ class ModelRegistry:
 
     def close(self) -> None:
         """Stop the change feed and release every database connection held by the registry."""
+        _OPEN.discard(self)
         if self._feed is not None:
             self._feed.close()
         self._engine.dispose()
@@ -668,24 +690,33 @@ class ModelRegistry:
         with translating(database=self._url), sessions() as session:
             return query(CatalogRepository(session))
 
-    def _load_catalog(self) -> tuple[int, dict[str, ModelConfig]]:
-        def load(repository: CatalogRepository) -> tuple[int, dict[str, ModelConfig]]:
+    def _load_catalog(self) -> tuple[Anchor, dict[str, ModelConfig]]:
+        def load(repository: CatalogRepository) -> tuple[Anchor, dict[str, ModelConfig]]:
             models = repository.list_models()
-            return repository.catalog_revision(), {model.model_id: model for model in models}
+            return repository.catalog_anchor(), {model.model_id: model for model in models}
 
         return self._query_db(load, snapshot=True)
 
-    def _changes_since(self, revision: int) -> list[tuple[int, ModelRevision]] | None:
-        return self._query_db(lambda repository: repository.changes_since(revision))
+    def _changes_since(self, anchor: Anchor) -> list[tuple[int, ModelRevision]] | None:
+        return self._query_db(lambda repository: repository.changes_since(anchor))
 
     def _catch_up(self) -> None:
-        """After a write: make this process's cache hold it before the write returns."""
+        """After a write: make this process's cache hold it before the write returns.
+
+        The write has committed whatever happens here; if the database cannot be read back
+        after a few tries, the cache is marked stale and the change feed catches up later.
+        """
         if self._cache is None:
             return
-        try:
-            self._cache.refresh()
-        except ModelRegistryError as exc:  # committed all the same; the feed will resync
-            self._cache.mark_failed(exc)
+        for attempt in range(_CATCH_UP_ATTEMPTS):
+            try:
+                self._cache.refresh()
+            except ModelRegistryError as exc:
+                self._cache.mark_failed(exc)
+                time.sleep(0.05 * (attempt + 1))
+            else:
+                return
+        logger.warning("modelregistry: a committed write is not yet in this process's cache")
 
     @contextmanager
     def _changes(self, actor: str | None, reason: str | None) -> Iterator[CatalogChanges]:
@@ -696,7 +727,7 @@ class ModelRegistry:
             changes = CatalogChanges(repository, now=now, note=note)
             yield changes
             if changes.last_revision is not None:
-                repository.announce(changes.last_revision)
+                repository.announce()
         self._catch_up()
 
 
@@ -767,3 +798,12 @@ def _whole_number(value: object, field: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise InvalidModelConfigError.single(field, "must be an integer >= 0", value)
     return value
+
+
+def _after_fork_in_child() -> None:
+    for registry in list(_OPEN):
+        registry._after_fork()  # noqa: SLF001 - the module's own fork hook
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -58,6 +58,9 @@ _MODELS: Final = sa.select(
 
 T = TypeVar("T")
 
+Anchor = tuple[int, tuple[str, int] | None]
+"""A catalog revision and the ``(model_id, version)`` of its change: which database it is."""
+
 _REVISIONS: Final = sa.select(*ModelRevisionRow.__table__.columns)
 
 CHANGES_CHANNEL: Final = "modelregistry_changes"
@@ -242,14 +245,18 @@ class CatalogRepository:
         ).all()
         return max(numbers)
 
-    def announce(self, revision: int) -> None:
-        """Tell listening processes, at commit, that the catalog reached ``revision``.
+    def announce(self) -> None:
+        """Tell listening processes, at commit, that the catalog changed.
 
         PostgreSQL: ``NOTIFY`` on :data:`CHANGES_CHANNEL` (delivered only if the transaction
         commits). SQLite has no notifications; other processes poll.
         """
         if self._session.get_bind().dialect.name != "sqlite":
-            self._session.execute(sa.select(sa.func.pg_notify(CHANGES_CHANNEL, str(revision))))
+            # The payload names the schema: listeners of other catalogs in the same database
+            # (other schemas) ignore it.
+            self._session.execute(
+                sa.select(sa.func.pg_notify(CHANGES_CHANNEL, sa.func.current_schema()))
+            )
 
     def refresh_statistics(self) -> None:
         """Update the planner's statistics of the catalog tables (PostgreSQL ``ANALYZE``).
@@ -268,16 +275,31 @@ class CatalogRepository:
         """The catalog's revision: the sequence number of its latest change (0: none)."""
         return self._session.scalar(sa.select(sa.func.max(ModelRevisionRow.id))) or 0
 
-    def changes_since(self, revision: int) -> list[tuple[int, ModelRevision]] | None:
-        """Every change after ``revision``, oldest first, with its sequence number.
+    def catalog_anchor(self) -> Anchor:
+        """The catalog's revision and its change's ``(model_id, version)`` (None: no change)."""
+        row = self._session.execute(
+            sa.select(ModelRevisionRow.id, ModelRevisionRow.model_id, ModelRevisionRow.version)
+            .order_by(ModelRevisionRow.id.desc())
+            .limit(1)
+        ).one_or_none()
+        return (0, None) if row is None else (row.id, (row.model_id, row.version))
 
-        None when the log ends before ``revision``: the database is not the one that revision
-        came from (restored or replaced), so only a full reload is right.
+    def changes_since(self, anchor: Anchor) -> list[tuple[int, ModelRevision]] | None:
+        """Every change after the anchor's revision, oldest first, with its sequence number.
+
+        None when the change numbered like the anchor is not the anchor's change (or is
+        gone): this is not the database the anchor came from (restored, replaced, recreated),
+        so only a full reload is right.
         """
-        query = _REVISIONS.where(ModelRevisionRow.id > revision).order_by(ModelRevisionRow.id)
+        revision, change = anchor
+        query = _REVISIONS.where(ModelRevisionRow.id >= revision).order_by(ModelRevisionRow.id)
         rows = self._session.execute(query).mappings().all()
-        if not rows and self.catalog_revision() < revision:
-            return None
+        if revision > 0:
+            if not rows or rows[0]["id"] != revision:
+                return None
+            if (rows[0]["model_id"], rows[0]["version"]) != change:
+                return None
+            rows = rows[1:]
         return [(row["id"], revision_from_row(row)) for row in rows]
 
     # -- history ---------------------------------------------------------------------------

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from cases import GPT4_TURBO, config
-from modelregistry import DatabaseUnavailableError, ModelRegistry, ModelStatus
+from modelregistry import DatabaseUnavailableError, ModelRegistry, ModelStatus, migrate
+from modelregistry.db.engine import make_engine
 from throwaway_postgres import throwaway_postgres
 
 if TYPE_CHECKING:
@@ -144,6 +145,7 @@ def test_reads_survive_a_database_outage_and_the_cache_resynchronises() -> None:
             pytest.skip("no PostgreSQL server binaries (initdb) on this machine")
         with (
             ModelRegistry(server.url, poll_interval=0.05) as reader,
+            ModelRegistry(server.url, poll_interval=3600) as listener,  # only LISTEN to go on
             ModelRegistry(server.url, cache=False) as writer,
         ):
             writer.register_model(GPT4_TURBO)
@@ -178,6 +180,12 @@ def test_reads_survive_a_database_outage_and_the_cache_resynchronises() -> None:
             )
             assert reader.get_stats()["cache"]["state"] == "live"
             assert reader.get_model_or_raise("gpt-4-turbo").version == 2
+            # The listener noticed the lost connection, and on reconnecting caught up at once.
+            wait_for(
+                lambda: listener.get_model_or_raise("gpt-4-turbo").version == 2,
+                "the LISTEN-only cache to catch up after the restart",
+            )
+            assert listener.get_stats()["cache"]["state"] == "live"
 
 
 @pytest.mark.slow
@@ -211,3 +219,86 @@ def test_sqlite_writes_fail_retryably_while_another_process_holds_the_lock(
             "the cache to catch up",
         )
         assert reader.get_stats()["cache"]["state"] == "live"
+
+
+def test_a_database_replaced_under_a_running_cache_is_reloaded(database_url: str) -> None:
+    with ModelRegistry(database_url, poll_interval=3600) as reader:
+        reader.register_model(GPT4_TURBO)
+        seen: list[CatalogEvent] = []
+        reader.subscribe(seen.append)
+        # Restored from elsewhere: same URL, another history, longer than the old one.
+        engine = make_engine(database_url)
+        try:
+            migrate.downgrade(engine, "base")
+            migrate.upgrade(engine)
+        finally:
+            engine.dispose()
+        with ModelRegistry(database_url, cache=False) as other:
+            for n in range(6):
+                other.register_model(config(model_id=f"restored-{n}", provider="anthropic"))
+            expected = other.list_models()
+        reader.refresh()
+        assert reader.list_models() == expected
+        assert ("gpt-4-turbo", "removed") in [(e.model_id, e.change.value) for e in seen]
+        assert {e.model_id for e in seen if e.change.value == "created"} >= {
+            f"restored-{n}" for n in range(6)
+        }
+
+
+def test_subscribers_get_events_in_revision_order_from_concurrent_writers(
+    database_url: str,
+) -> None:
+    with ModelRegistry(database_url, poll_interval=0.01) as registry:
+        revisions: list[int] = []
+        registry.subscribe(lambda event: revisions.append(event.revision))
+        errors: list[BaseException] = []
+
+        def write(thread: int) -> None:
+            try:
+                for n in range(15):
+                    registry.register_model(config(model_id=f"t{thread}", context_window=n + 1))
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=300)
+        assert errors == []
+        final = registry.get_stats()["cache"]["revision"]
+        wait_for(lambda: revisions and revisions[-1] == final, "the last event")
+        assert revisions == sorted(set(revisions))  # in order, none twice
+        assert revisions == list(range(revisions[0], final + 1))  # none missed
+
+
+def _read_after_fork(registry: ModelRegistry, report: Queue[Any]) -> None:
+    try:
+        deadline = time.monotonic() + DEADLINE
+        while time.monotonic() < deadline:
+            model = registry.get_model("gpt-4-turbo")
+            if model is not None and model.status is ModelStatus.DISABLED:
+                report.put("seen")
+                return
+            time.sleep(0.01)
+        report.put("never seen")
+    except Exception as exc:  # noqa: BLE001 - the parent reports it
+        report.put(f"error {exc!r}")
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # fork with threads (3.12+ warns)
+def test_a_registry_opened_before_fork_keeps_following_changes_in_the_child(
+    catalog: str,
+) -> None:
+    context = multiprocessing.get_context("fork")
+    report: Queue[Any] = context.Queue()
+    with ModelRegistry(catalog, poll_interval=0.05) as registry:
+        child = context.Process(target=_read_after_fork, args=(registry, report))
+        child.start()
+        try:
+            with ModelRegistry(catalog, cache=False) as writer:
+                writer.update_model_status("gpt-4-turbo", "disabled")
+            assert report.get(timeout=DEADLINE) == "seen"
+        finally:
+            child.join(timeout=DEADLINE)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -11,6 +13,9 @@ from cases import config
 from modelregistry.cache import CatalogCache, CatalogEvent, CatalogSnapshot
 from modelregistry.domain import ModelConfig, ModelStatus
 from modelregistry.history import ChangeKind, ModelRevision
+
+if TYPE_CHECKING:
+    from modelregistry.repository import Anchor
 
 IDS = ["a", "B", "c:1", "d/2", "é"]
 PROVIDERS = ["openai", "anthropic", "ollama"]
@@ -102,19 +107,44 @@ def test_lists_are_fresh_lists_every_time() -> None:
     assert [m.model_id for m in snapshot.list_models()] == ["a"]
 
 
-def test_cache_refresh_applies_the_log_and_tells_subscribers() -> None:
-    log: list[tuple[int, ModelRevision]] = []
-    loads = []
+Log = list[tuple[int, ModelRevision]]
 
-    def load() -> tuple[int, dict[str, ModelConfig]]:
+
+def fake_database(log: Log) -> tuple[Any, Any]:
+    """load and changes_since over an in-memory change log, as the repository answers them."""
+    loads: list[int] = []
+
+    def load() -> tuple[Anchor, dict[str, ModelConfig]]:
         loads.append(1)
-        return 0, {}
+        models: dict[str, ModelConfig] = {}
+        for _, change in log:
+            if change.change is ChangeKind.REMOVED:
+                models.pop(change.model_id, None)
+            else:
+                models[change.model_id] = change.config
+        if not log:
+            return (0, None), models
+        number, last = log[-1]
+        return (number, (last.model_id, last.version)), models
 
-    def since(revision: int) -> list[tuple[int, ModelRevision]] | None:
-        if log and log[-1][0] < revision:
-            return None
-        return [(n, r) for n, r in log if n > revision]
+    def since(anchor: Anchor) -> Log | None:
+        revision, change = anchor
+        rows = [(n, r) for n, r in log if n >= revision]
+        if revision:
+            if not rows or rows[0][0] != revision:
+                return None
+            if (rows[0][1].model_id, rows[0][1].version) != change:
+                return None
+            rows = rows[1:]
+        return rows
 
+    load.calls = loads  # type: ignore[attr-defined]
+    return load, since
+
+
+def test_cache_refresh_applies_the_log_and_tells_subscribers() -> None:
+    log: Log = []
+    load, since = fake_database(log)
     cache = CatalogCache(load, since)
     seen: list[CatalogEvent] = []
     unsubscribe = cache.subscribe(seen.append)
@@ -132,18 +162,34 @@ def test_cache_refresh_applies_the_log_and_tells_subscribers() -> None:
     cache.refresh()
     assert len(seen) == 2
     assert cache.snapshot.get("a") is None
-    # A log that ends before the cache's revision means another database: reload it all.
-    log.clear()
-    log.append((1, revision(ModelConfig(**config(model_id="z")), 1)))
-    cache.refresh()
-    assert len(loads) == 2
     assert cache.state()["state"] == "live"
 
 
+@pytest.mark.parametrize("longer", [False, True])
+def test_a_replaced_database_is_reloaded_and_reported(longer: bool) -> None:
+    log: Log = [(1, revision(ModelConfig(**config(model_id="old")), 1))]
+    load, since = fake_database(log)
+    cache = CatalogCache(load, since)
+    seen: list[CatalogEvent] = []
+    cache.subscribe(seen.append)
+    # Another database behind the same URL: its own history, shorter or longer.
+    log[:] = [(1, revision(ModelConfig(**config(model_id="new")), 1))]
+    if longer:
+        log.extend((n, revision(ModelConfig(**config(model_id=f"new-{n}")), 1)) for n in (2, 3))
+    cache.refresh()
+    expected = ["new", "new-2", "new-3"] if longer else ["new"]
+    assert [m.model_id for m in cache.snapshot.list_models()] == expected
+    assert sorted((e.model_id, e.change.value) for e in seen) == sorted(
+        [("old", "removed"), *((model_id, "created") for model_id in expected)]
+    )
+    assert len(load.calls) == 2
+
+
 def test_a_failing_subscriber_does_not_stop_the_others() -> None:
-    model = ModelConfig(**config(model_id="a"))
-    log = [(1, revision(model, 1))]
-    cache = CatalogCache(lambda: (0, {}), lambda rev: [e for e in log if e[0] > rev])
+    log: Log = []
+    load, since = fake_database(log)
+    cache = CatalogCache(load, since)
+    log.append((1, revision(ModelConfig(**config(model_id="a")), 1)))
     seen: list[str] = []
 
     def broken(_event: CatalogEvent) -> None:

@@ -71,8 +71,9 @@ def make_engine(url: str | URL) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         # No pre-ping: it costs a round trip per checkout. A connection found dead is
         # invalidated with the whole pool, and the registry retries a read once (see
-        # ``was_disconnected``).
-        return sa.create_engine(parsed)
+        # ``was_disconnected``). Connecting gives up after 10 s unless the URL says otherwise.
+        connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": 10}
+        return sa.create_engine(parsed, connect_args=connect_args)
     try:
         timeout = float(str(parsed.query.get("timeout", SQLITE_BUSY_TIMEOUT_SECONDS)))
     except ValueError as exc:
