@@ -237,9 +237,7 @@ class CatalogCache:
                     number, last = changes[-1]
                     anchor = (number, (last.model_id, last.version))
                     self.snapshot = current.apply(number, (change for _, change in changes))
-                    events = [
-                        CatalogEvent(c.model_id, c.change, c.version, n) for n, c in changes
-                    ]
+                    events = [CatalogEvent(c.model_id, c.change, c.version, n) for n, c in changes]
                 else:
                     anchor, events = self._anchor, []
             except Exception as exc:

@@ -1,26 +1,28 @@
-"""ModelRegistry: the public API of the catalog (the seed's 14 methods, on a database).
+"""ModelRegistry: the public API of the catalog (the seed's 14 methods, and what followed).
 
-The registry owns the engine and every transaction: a read is one snapshot, a write is one
-transaction that commits or rolls back as a whole and holds the catalog's write lock. It writes
-no SQL itself (see :mod:`modelregistry.repository`).
+Arguments are checked first (:mod:`modelregistry.arguments`); reads and writes then go through
+:class:`~modelregistry.store.CatalogStore`, which owns the engine, the transactions and the
+cache.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import time
-import weakref
-from collections.abc import Iterable, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
-
-from sqlalchemy.orm import sessionmaker
+from typing import TYPE_CHECKING, Any, Final
 
 from modelregistry import migrate
-from modelregistry.cache import CatalogCache, CatalogEvent, CatalogReader
+from modelregistry.arguments import (
+    capability_names,
+    checked_config,
+    existing_id,
+    instant,
+    is_findable_id,
+    provider_name,
+    version_guard,
+    whole_number,
+)
 from modelregistry.catalog_file import (
     Format,
     ImportResult,
@@ -30,51 +32,25 @@ from modelregistry.catalog_file import (
     plan_import,
     read_catalog_file,
 )
-from modelregistry.changes import CatalogChanges
-from modelregistry.db.engine import (
-    is_memory_sqlite,
-    make_engine,
-    reader,
-    safe_url,
-    snapshot_reader,
-    was_disconnected,
-    writer,
-)
 from modelregistry.db.errors import translating
 from modelregistry.defaults import DEFAULT_MODELS
-from modelregistry.domain import (
-    ModelConfig,
-    ModelStatus,
-    capability_name,
-    is_capability_name,
-    is_model_id,
-    is_provider_name,
-    parse_status,
-)
+from modelregistry.domain import ModelConfig, ModelStatus, parse_status
 from modelregistry.errors import (
-    DatabaseUnavailableError,
     InvalidModelConfigError,
     ModelNotFoundError,
-    ModelRegistryError,
     ModelVersionNotFoundError,
 )
-from modelregistry.feed import ChangeFeed
-from modelregistry.history import ChangeKind, ChangeNote, FieldChange, ModelRevision, diff_configs
-from modelregistry.repository import Anchor, CatalogRepository
-from modelregistry.settings import default_actor, resolve_database_url
+from modelregistry.history import ChangeKind, FieldChange, ModelRevision, diff_configs
+from modelregistry.repository import CatalogRepository
+from modelregistry.store import DEFAULT_POLL_INTERVAL, CatalogStore
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
-    from types import TracebackType
+    import os
+    from collections.abc import Callable, Iterable
 
-    from sqlalchemy.orm import Session
+    from modelregistry.cache import CatalogReader
 
-T = TypeVar("T")
-
-logger = logging.getLogger(__name__)
-_OPEN: weakref.WeakSet[ModelRegistry] = weakref.WeakSet()
-
-_CATCH_UP_ATTEMPTS: Final = 3
+__all__ = ["DEFAULT_POLL_INTERVAL", "ModelRegistry"]
 
 _ANALYZE_AFTER: Final = 1000
 """Imports of at least this many entries refresh the planner's statistics afterwards."""
@@ -82,11 +58,8 @@ _ANALYZE_AFTER: Final = 1000
 _IMPORT_BATCH: Final = 500
 """Entries an import writes per batch (the progress bar moves between batches)."""
 
-DEFAULT_POLL_INTERVAL: Final = 1.0
-"""Seconds between checks of the catalog revision by the change feed."""
 
-
-class ModelRegistry:
+class ModelRegistry(CatalogStore):
     """The catalog of models, stored in SQLite or PostgreSQL.
 
     Args:
@@ -112,118 +85,6 @@ class ModelRegistry:
         ...     registry.get_model("llama3.1:8b").display_name
         'Llama 3.1 8B'
     """
-
-    def __init__(
-        self,
-        url: str | None = None,
-        *,
-        auto_migrate: bool = False,
-        cache: bool = True,
-        poll_interval: float = DEFAULT_POLL_INTERVAL,
-    ) -> None:
-        """Open (and if empty, initialise) the catalog at ``url``."""
-        if not (isinstance(poll_interval, int | float) and poll_interval > 0):
-            raise InvalidModelConfigError.single(
-                "poll_interval", "must be a number of seconds > 0", poll_interval
-            )
-        resolved = resolve_database_url(url)
-        self._url = safe_url(resolved)
-        with translating(database=self._url):
-            self._engine = make_engine(resolved)
-            try:
-                migrate.ensure_schema(self._engine, auto_migrate=auto_migrate)
-            except BaseException:
-                self._engine.dispose()
-                raise
-        self._read_session: sessionmaker[Session] = sessionmaker(reader(self._engine))
-        self._snapshot_session: sessionmaker[Session] = sessionmaker(snapshot_reader(self._engine))
-        self._write_session: sessionmaker[Session] = sessionmaker(writer(self._engine))
-        self._cache: CatalogCache | None = None
-        self._feed: ChangeFeed | None = None
-        if cache:
-            try:
-                self._cache = CatalogCache(self._load_catalog, self._changes_since)
-            except BaseException:
-                self._engine.dispose()
-                raise
-            self._poll_interval = poll_interval
-            self._start_feed()
-        _OPEN.add(self)
-
-    def _start_feed(self) -> None:
-        if self._cache is not None and not is_memory_sqlite(self._engine.url):
-            # A private in-memory catalog has no other writer to follow.
-            self._feed = ChangeFeed(
-                self._engine, self._cache.refresh, self._cache.mark_failed, self._poll_interval
-            )
-
-    def _after_fork(self) -> None:
-        """In a forked child: new connections and a new change feed (threads don't fork)."""
-        self._engine.dispose(close=False)
-        if self._feed is not None:
-            self._feed.abandon()
-            self._start_feed()
-
-    # -- lifecycle -------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        """The catalog's database URL, password masked."""
-        return self._url
-
-    def close(self) -> None:
-        """Stop the change feed and release every database connection held by the registry."""
-        _OPEN.discard(self)
-        if self._feed is not None:
-            self._feed.close()
-        self._engine.dispose()
-
-    def subscribe(self, callback: Callable[[CatalogEvent], None]) -> Callable[[], None]:
-        """Call ``callback(event)`` for every change of the catalog, from any process.
-
-        Each :class:`~modelregistry.cache.CatalogEvent` (``model_id``, ``change``,
-        ``version``, ``revision``) arrives after this registry's cache holds the change, so the
-        callback reads the new state (a router can rebuild its routing table). Callbacks run
-        on the change feed's thread (or, for this process's own writes, the writer's thread);
-        an exception in one is logged and does not stop the others.
-
-        Returns:
-            A function that cancels the subscription.
-
-        Raises:
-            RuntimeError: the registry was opened with ``cache=False``.
-        """
-        if self._cache is None:
-            msg = "subscribe() needs the cache: open the registry with cache=True"
-            raise RuntimeError(msg)
-        return self._cache.subscribe(callback)
-
-    def refresh(self) -> None:
-        """Bring the cache up to date now, without waiting for the change feed.
-
-        Raises:
-            DatabaseUnavailableError: E4020, the database cannot be reached (the cache keeps
-                its last snapshot).
-        """
-        if self._cache is not None:
-            self._cache.refresh()
-
-    def __enter__(self) -> Self:
-        """Return the registry itself."""
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Close the registry."""
-        self.close()
-
-    def __repr__(self) -> str:
-        """Show the database URL with its password masked."""
-        return f"ModelRegistry({self._url!r})"
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -254,10 +115,10 @@ class ModelRegistry:
             ConcurrentModificationError: E4030, the model is not at ``expected_version``.
             DatabaseUnavailableError: E4020, the database cannot be reached (retryable).
         """
-        config = _validated(model)
+        config = checked_config(model)
         with self._changes(actor, reason) as changes:
             return changes.write(
-                config, kind=ChangeKind.UPDATED, expected_version=_version(expected_version)
+                config, kind=ChangeKind.UPDATED, expected_version=version_guard(expected_version)
             )
 
     def update_model_status(
@@ -283,13 +144,13 @@ class ModelRegistry:
             ConcurrentModificationError: E4030, the model is not at ``expected_version``.
         """
         new_status = parse_status(status)
-        model_id = _existing_id(model_id)
+        model_id = existing_id(model_id)
         with self._changes(actor, reason) as changes:
             current = changes.current(model_id)
             return changes.write(
                 current.model_copy(update={"status": new_status}),
                 kind=ChangeKind.STATUS_CHANGED,
-                expected_version=_version(expected_version),
+                expected_version=version_guard(expected_version),
             )
 
     def remove_model(
@@ -313,9 +174,9 @@ class ModelRegistry:
             ModelNotFoundError: E4001, no model has this id.
             ConcurrentModificationError: E4030, the model is not at ``expected_version``.
         """
-        model_id = _existing_id(model_id)
+        model_id = existing_id(model_id)
         with self._changes(actor, reason) as changes:
-            return changes.remove(model_id, expected_version=_version(expected_version))
+            return changes.remove(model_id, expected_version=version_guard(expected_version))
 
     def restore_model(
         self,
@@ -339,14 +200,14 @@ class ModelRegistry:
             ModelVersionNotFoundError: E4004, it has no such version.
             ConcurrentModificationError: E4030, the model is not at ``expected_version``.
         """
-        model_id = _existing_id(model_id)
-        wanted = _whole_number(version, "version")
+        model_id = existing_id(model_id)
+        wanted = whole_number(version, "version")
         with self._changes(actor, reason) as changes:
             revision = changes.revision(model_id, wanted)
             return changes.write(
                 revision.config,
                 kind=ChangeKind.RESTORED,
-                expected_version=_version(expected_version),
+                expected_version=version_guard(expected_version),
             )
 
     def load_default_models(self, *, actor: str | None = None, reason: str | None = None) -> int:
@@ -470,8 +331,8 @@ class ModelRegistry:
         if as_of is None and cache is not None and isinstance(model_id, str):
             # The hot path: one dictionary lookup in the current snapshot.
             return cache.snapshot.get(model_id)
-        when = _instant(as_of)
-        if not _findable(model_id):
+        when = instant(as_of)
+        if not is_findable_id(model_id):
             return None
         if when is None:
             return self._read(lambda catalog: catalog.get(model_id))
@@ -513,9 +374,9 @@ class ModelRegistry:
                 single string rather than a list of names, or ``as_of`` is not aware.
         """
         wanted = None if status is None else parse_status(status)
-        name = None if provider is None else _provider(provider)
-        names = _capability_names(capabilities)
-        when = _instant(as_of)
+        name = None if provider is None else provider_name(provider)
+        names = capability_names(capabilities)
+        when = instant(as_of)
         if names is None or (provider is not None and name is None):
             return []
         if when is not None:
@@ -549,7 +410,7 @@ class ModelRegistry:
         Raises:
             InvalidModelConfigError: E4003, ``capabilities`` is a single string, not a list.
         """
-        names = _capability_names(capabilities)
+        names = capability_names(capabilities)
         if names is None:
             return []
         if not names:
@@ -617,7 +478,7 @@ class ModelRegistry:
         Raises:
             ModelNotFoundError: E4001, the model has no history (it never existed).
         """
-        if not _findable(model_id):
+        if not is_findable_id(model_id):
             raise ModelNotFoundError(model_id)
         history = self._query_db(lambda repository: repository.history(model_id))
         if not history:
@@ -631,8 +492,8 @@ class ModelRegistry:
             ModelNotFoundError: E4001, the model has no history.
             ModelVersionNotFoundError: E4004, it has no such version.
         """
-        wanted = _whole_number(version, "version")
-        if not _findable(model_id):
+        wanted = whole_number(version, "version")
+        if not is_findable_id(model_id):
             raise ModelNotFoundError(model_id)
         revision = self._query_db(lambda repository: repository.revision(model_id, wanted))
         if revision is not None:
@@ -665,145 +526,7 @@ class ModelRegistry:
         Raises:
             InvalidModelConfigError: E4003, ``within_days`` is not an integer >= 0.
         """
-        days = _whole_number(within_days, "within_days")
+        days = whole_number(within_days, "within_days")
         today = datetime.now(UTC).date()
         until = today + timedelta(days=days) if days <= (date.max - today).days else date.max
         return self._read(lambda catalog: catalog.retiring(until))
-
-    # -- transactions ----------------------------------------------------------------------
-
-    def _read(self, query: Callable[[CatalogReader], T], *, snapshot: bool = False) -> T:
-        """Answer a catalog query from the cache, or from the database without one."""
-        if self._cache is not None:
-            return query(self._cache.snapshot)
-        return self._query_db(query, snapshot=snapshot)
-
-    def _query_db(self, query: Callable[[CatalogRepository], T], *, snapshot: bool = False) -> T:
-        sessions = self._snapshot_session if snapshot else self._read_session
-        try:
-            with translating(database=self._url), sessions() as session:
-                return query(CatalogRepository(session))
-        except DatabaseUnavailableError as exc:
-            if not was_disconnected(exc):
-                raise
-        # The pool held a connection the server had dropped (a restart): one fresh try.
-        with translating(database=self._url), sessions() as session:
-            return query(CatalogRepository(session))
-
-    def _load_catalog(self) -> tuple[Anchor, dict[str, ModelConfig]]:
-        def load(repository: CatalogRepository) -> tuple[Anchor, dict[str, ModelConfig]]:
-            models = repository.list_models()
-            return repository.catalog_anchor(), {model.model_id: model for model in models}
-
-        return self._query_db(load, snapshot=True)
-
-    def _changes_since(self, anchor: Anchor) -> list[tuple[int, ModelRevision]] | None:
-        return self._query_db(lambda repository: repository.changes_since(anchor))
-
-    def _catch_up(self) -> None:
-        """After a write: make this process's cache hold it before the write returns.
-
-        The write has committed whatever happens here; if the database cannot be read back
-        after a few tries, the cache is marked stale and the change feed catches up later.
-        """
-        if self._cache is None:
-            return
-        for attempt in range(_CATCH_UP_ATTEMPTS):
-            try:
-                self._cache.refresh()
-            except ModelRegistryError as exc:
-                self._cache.mark_failed(exc)
-                time.sleep(0.05 * (attempt + 1))
-            else:
-                return
-        logger.warning("modelregistry: a committed write is not yet in this process's cache")
-
-    @contextmanager
-    def _changes(self, actor: str | None, reason: str | None) -> Iterator[CatalogChanges]:
-        note = ChangeNote(actor=default_actor() if actor is None else actor, reason=reason)
-        with translating(database=self._url), self._write_session.begin() as session:
-            repository = CatalogRepository(session)
-            now = repository.lock_for_write()
-            changes = CatalogChanges(repository, now=now, note=note)
-            yield changes
-            if changes.last_revision is not None:
-                repository.announce()
-        self._catch_up()
-
-
-def _validated(model: ModelConfig | Mapping[str, Any]) -> ModelConfig:
-    if isinstance(model, ModelConfig):
-        return ModelConfig.model_validate(model.model_dump())
-    if isinstance(model, Mapping):
-        return ModelConfig.model_validate(dict(model))
-    raise InvalidModelConfigError.single(
-        "model", "must be a ModelConfig or a mapping of its fields", model
-    )
-
-
-def _string(value: object, field: str) -> str:
-    if not isinstance(value, str):
-        raise InvalidModelConfigError.single(field, "must be a string", value)
-    return value
-
-
-def _findable(model_id: object) -> bool:
-    """Whether a model may have this id; False needs no query (E4003: not even a string)."""
-    return is_model_id(_string(model_id, "model_id"))
-
-
-def _existing_id(model_id: object) -> str:
-    """The id of a model a write will look up (E4001 right away when none can have it)."""
-    if not _findable(model_id):
-        raise ModelNotFoundError(str(model_id))
-    return str(model_id)
-
-
-def _provider(provider: object) -> str | None:
-    """The provider name to query, or None when no provider can have it."""
-    name = _string(provider, "provider").lower()
-    return name if is_provider_name(name) else None
-
-
-def _capability_names(capabilities: Iterable[str]) -> set[str] | None:
-    """Canonical capability names to query, or None when some name no model can have."""
-    if isinstance(capabilities, str) or not isinstance(capabilities, Iterable):
-        raise InvalidModelConfigError.single(
-            "capabilities", "must be a list of capability names, not a single value", capabilities
-        )
-    names = {capability_name(_string(name, "capabilities")) for name in capabilities}
-    return names if all(is_capability_name(name) for name in names) else None
-
-
-def _instant(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidModelConfigError.single(
-            "as_of", "must be a timezone-aware datetime (e.g. datetime.now(UTC))", value
-        )
-    try:
-        return value.astimezone(UTC)
-    except OverflowError as exc:
-        raise InvalidModelConfigError.single(
-            "as_of", "must be a time that exists in UTC (years 1-9999)", value
-        ) from exc
-
-
-def _version(value: int | None) -> int | None:
-    return None if value is None else _whole_number(value, "expected_version")
-
-
-def _whole_number(value: object, field: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise InvalidModelConfigError.single(field, "must be an integer >= 0", value)
-    return value
-
-
-def _after_fork_in_child() -> None:
-    for registry in list(_OPEN):
-        registry._after_fork()  # noqa: SLF001 - the module's own fork hook
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -1,0 +1,94 @@
+"""Checking and normalising the arguments of the public API, before any database work.
+
+Invalid input raises E4003 naming the argument; input no model can match (an id with a space,
+a provider with a slash) is told apart so that lookups answer "none" without a query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from modelregistry.domain import (
+    ModelConfig,
+    capability_name,
+    is_capability_name,
+    is_model_id,
+    is_provider_name,
+)
+from modelregistry.errors import InvalidModelConfigError, ModelNotFoundError
+
+
+def checked_config(model: ModelConfig | Mapping[str, Any]) -> ModelConfig:
+    """Validate a config or mapping again (a ``model_copy`` may have bypassed the rules)."""
+    if isinstance(model, ModelConfig):
+        return ModelConfig.model_validate(model.model_dump())
+    if isinstance(model, Mapping):
+        return ModelConfig.model_validate(dict(model))
+    raise InvalidModelConfigError.single(
+        "model", "must be a ModelConfig or a mapping of its fields", model
+    )
+
+
+def string_argument(value: object, field: str) -> str:
+    """``value``, which must be a string (E4003 naming ``field`` otherwise)."""
+    if not isinstance(value, str):
+        raise InvalidModelConfigError.single(field, "must be a string", value)
+    return value
+
+
+def is_findable_id(model_id: object) -> bool:
+    """Whether a model may have this id; False needs no query (E4003: not even a string)."""
+    return is_model_id(string_argument(model_id, "model_id"))
+
+
+def existing_id(model_id: object) -> str:
+    """The id of a model a write will look up (E4001 right away when none can have it)."""
+    if not is_findable_id(model_id):
+        raise ModelNotFoundError(str(model_id))
+    return str(model_id)
+
+
+def provider_name(provider: object) -> str | None:
+    """The provider name to query, or None when no provider can have it."""
+    name = string_argument(provider, "provider").lower()
+    return name if is_provider_name(name) else None
+
+
+def capability_names(capabilities: Iterable[str]) -> set[str] | None:
+    """Canonical capability names to query, or None when some name no model can have."""
+    if isinstance(capabilities, str) or not isinstance(capabilities, Iterable):
+        raise InvalidModelConfigError.single(
+            "capabilities", "must be a list of capability names, not a single value", capabilities
+        )
+    names = {capability_name(string_argument(name, "capabilities")) for name in capabilities}
+    return names if all(is_capability_name(name) for name in names) else None
+
+
+def instant(value: datetime | None) -> datetime | None:
+    """An ``as_of`` time in UTC; it must be timezone-aware (E4003 otherwise)."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidModelConfigError.single(
+            "as_of", "must be a timezone-aware datetime (e.g. datetime.now(UTC))", value
+        )
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise InvalidModelConfigError.single(
+            "as_of", "must be a time that exists in UTC (years 1-9999)", value
+        ) from exc
+
+
+def version_guard(value: int | None) -> int | None:
+    """An ``expected_version``: None or an integer >= 0 (E4003 otherwise)."""
+    return None if value is None else whole_number(value, "expected_version")
+
+
+def whole_number(value: object, field: str) -> int:
+    """``value``, which must be an integer >= 0 (E4003 naming ``field`` otherwise)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise InvalidModelConfigError.single(field, "must be an integer >= 0", value)
+    return value

@@ -1,0 +1,251 @@
+"""CatalogStore: the engine, the transactions, the read cache and its change feed.
+
+The base of :class:`~modelregistry.registry.ModelRegistry`, which adds the public API. It
+owns every transaction: a read is one snapshot (from the cache when there is one), a write is
+one transaction that commits or rolls back as a whole and holds the catalog's write lock, and
+after it commits this process's cache is brought up to date. It writes no SQL itself (see
+:mod:`modelregistry.repository`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import weakref
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Final, Self, TypeVar
+
+from sqlalchemy.orm import sessionmaker
+
+from modelregistry import migrate
+from modelregistry.cache import CatalogCache
+from modelregistry.changes import CatalogChanges
+from modelregistry.db.engine import (
+    is_memory_sqlite,
+    make_engine,
+    reader,
+    safe_url,
+    snapshot_reader,
+    was_disconnected,
+    writer,
+)
+from modelregistry.db.errors import translating
+from modelregistry.errors import (
+    DatabaseUnavailableError,
+    InvalidModelConfigError,
+    ModelRegistryError,
+)
+from modelregistry.feed import ChangeFeed
+from modelregistry.history import ChangeNote
+from modelregistry.repository import CatalogRepository
+from modelregistry.settings import default_actor, resolve_database_url
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from types import TracebackType
+
+    from sqlalchemy.orm import Session
+
+    from modelregistry.cache import CatalogEvent, CatalogReader
+    from modelregistry.domain import ModelConfig
+    from modelregistry.history import ModelRevision
+    from modelregistry.repository import Anchor
+
+T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
+_OPEN: weakref.WeakSet[CatalogStore] = weakref.WeakSet()
+
+_CATCH_UP_ATTEMPTS: Final = 3
+
+DEFAULT_POLL_INTERVAL: Final = 1.0
+"""Seconds between checks of the catalog revision by the change feed."""
+
+
+class CatalogStore:
+    """A catalog database, opened and checked, with an optional cache kept current.
+
+    See :class:`~modelregistry.registry.ModelRegistry` for the arguments.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        auto_migrate: bool = False,
+        cache: bool = True,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+    ) -> None:
+        """Open (and if empty, initialise) the catalog at ``url``."""
+        if not (isinstance(poll_interval, int | float) and poll_interval > 0):
+            raise InvalidModelConfigError.single(
+                "poll_interval", "must be a number of seconds > 0", poll_interval
+            )
+        resolved = resolve_database_url(url)
+        self._url = safe_url(resolved)
+        with translating(database=self._url):
+            self._engine = make_engine(resolved)
+            try:
+                migrate.ensure_schema(self._engine, auto_migrate=auto_migrate)
+            except BaseException:
+                self._engine.dispose()
+                raise
+        self._read_session: sessionmaker[Session] = sessionmaker(reader(self._engine))
+        self._snapshot_session: sessionmaker[Session] = sessionmaker(snapshot_reader(self._engine))
+        self._write_session: sessionmaker[Session] = sessionmaker(writer(self._engine))
+        self._cache: CatalogCache | None = None
+        self._feed: ChangeFeed | None = None
+        if cache:
+            try:
+                self._cache = CatalogCache(self._load_catalog, self._changes_since)
+            except BaseException:
+                self._engine.dispose()
+                raise
+            self._poll_interval = poll_interval
+            self._start_feed()
+        _OPEN.add(self)
+
+    def _start_feed(self) -> None:
+        if self._cache is not None and not is_memory_sqlite(self._engine.url):
+            # A private in-memory catalog has no other writer to follow.
+            self._feed = ChangeFeed(
+                self._engine, self._cache.refresh, self._cache.mark_failed, self._poll_interval
+            )
+
+    def _after_fork(self) -> None:
+        """In a forked child: new connections and a new change feed (threads don't fork)."""
+        self._engine.dispose(close=False)
+        if self._feed is not None:
+            self._feed.abandon()
+            self._start_feed()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The catalog's database URL, password masked."""
+        return self._url
+
+    def close(self) -> None:
+        """Stop the change feed and release every database connection held by the registry."""
+        _OPEN.discard(self)
+        if self._feed is not None:
+            self._feed.close()
+        self._engine.dispose()
+
+    def subscribe(self, callback: Callable[[CatalogEvent], None]) -> Callable[[], None]:
+        """Call ``callback(event)`` for every change of the catalog, from any process.
+
+        Each :class:`~modelregistry.cache.CatalogEvent` (``model_id``, ``change``,
+        ``version``, ``revision``) arrives after this registry's cache holds the change, so the
+        callback reads the new state (a router can rebuild its routing table). Callbacks run
+        on the change feed's thread (or, for this process's own writes, the writer's thread);
+        an exception in one is logged and does not stop the others.
+
+        Returns:
+            A function that cancels the subscription.
+
+        Raises:
+            RuntimeError: the registry was opened with ``cache=False``.
+        """
+        if self._cache is None:
+            msg = "subscribe() needs the cache: open the registry with cache=True"
+            raise RuntimeError(msg)
+        return self._cache.subscribe(callback)
+
+    def refresh(self) -> None:
+        """Bring the cache up to date now, without waiting for the change feed.
+
+        Raises:
+            DatabaseUnavailableError: E4020, the database cannot be reached (the cache keeps
+                its last snapshot).
+        """
+        if self._cache is not None:
+            self._cache.refresh()
+
+    def __enter__(self) -> Self:
+        """Return the registry itself."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Close the registry."""
+        self.close()
+
+    def __repr__(self) -> str:
+        """Show the database URL with its password masked."""
+        return f"ModelRegistry({self._url!r})"
+
+    # -- transactions ----------------------------------------------------------------------
+
+    def _read(self, query: Callable[[CatalogReader], T], *, snapshot: bool = False) -> T:
+        """Answer a catalog query from the cache, or from the database without one."""
+        if self._cache is not None:
+            return query(self._cache.snapshot)
+        return self._query_db(query, snapshot=snapshot)
+
+    def _query_db(self, query: Callable[[CatalogRepository], T], *, snapshot: bool = False) -> T:
+        sessions = self._snapshot_session if snapshot else self._read_session
+        try:
+            with translating(database=self._url), sessions() as session:
+                return query(CatalogRepository(session))
+        except DatabaseUnavailableError as exc:
+            if not was_disconnected(exc):
+                raise
+        # The pool held a connection the server had dropped (a restart): one fresh try.
+        with translating(database=self._url), sessions() as session:
+            return query(CatalogRepository(session))
+
+    def _load_catalog(self) -> tuple[Anchor, dict[str, ModelConfig]]:
+        def load(repository: CatalogRepository) -> tuple[Anchor, dict[str, ModelConfig]]:
+            models = repository.list_models()
+            return repository.catalog_anchor(), {model.model_id: model for model in models}
+
+        return self._query_db(load, snapshot=True)
+
+    def _changes_since(self, anchor: Anchor) -> list[tuple[int, ModelRevision]] | None:
+        return self._query_db(lambda repository: repository.changes_since(anchor))
+
+    def _catch_up(self) -> None:
+        """After a write: make this process's cache hold it before the write returns.
+
+        The write has committed whatever happens here; if the database cannot be read back
+        after a few tries, the cache is marked stale and the change feed catches up later.
+        """
+        if self._cache is None:
+            return
+        for attempt in range(_CATCH_UP_ATTEMPTS):
+            try:
+                self._cache.refresh()
+            except ModelRegistryError as exc:
+                self._cache.mark_failed(exc)
+                time.sleep(0.05 * (attempt + 1))
+            else:
+                return
+        logger.warning("modelregistry: a committed write is not yet in this process's cache")
+
+    @contextmanager
+    def _changes(self, actor: str | None, reason: str | None) -> Iterator[CatalogChanges]:
+        note = ChangeNote(actor=default_actor() if actor is None else actor, reason=reason)
+        with translating(database=self._url), self._write_session.begin() as session:
+            repository = CatalogRepository(session)
+            now = repository.lock_for_write()
+            changes = CatalogChanges(repository, now=now, note=note)
+            yield changes
+            if changes.last_revision is not None:
+                repository.announce()
+        self._catch_up()
+
+
+def _after_fork_in_child() -> None:
+    for registry in list(_OPEN):
+        registry._after_fork()  # noqa: SLF001 - the module's own fork hook
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
