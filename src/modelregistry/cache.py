@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from modelregistry.domain import ModelConfig, ModelStatus
     from modelregistry.history import ModelRevision
+    from modelregistry.query import ModelQuery
     from modelregistry.repository import Anchor
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,9 @@ class CatalogReader(Protocol):
 
     def retiring(self, until: date) -> list[ModelConfig]:
         """Models whose retirement date is on or before ``until``, soonest first."""
+
+    def find(self, query: ModelQuery) -> list[ModelConfig]:
+        """Answer the selection query ``find_models`` asks."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +176,13 @@ class CatalogSnapshot:
     def count_by_provider(self) -> dict[str, int]:
         """Number of models per provider name, ordered by name."""
         return {name: len(self._by_provider[name]) for name in sorted(self._by_provider)}
+
+    def find(self, query: ModelQuery) -> list[ModelConfig]:
+        """Answer the selection query from memory, as the repository does in SQL."""
+        if query.impossible:
+            return []
+        candidates = self.list_models(capabilities=query.capabilities)
+        return query.order(model for model in candidates if query.matches(model))
 
     def retiring(self, until: date) -> list[ModelConfig]:
         """Models whose retirement date is on or before ``until``, soonest first."""

@@ -295,6 +295,72 @@ def models_list(
         typer.echo("no models match")
 
 
+@models_app.command("find")
+def models_find(
+    ctx: typer.Context,
+    capability: list[str] | None = typer.Option(
+        None, "--capability", "-c", help="Must have this capability (repeatable: all of them)."
+    ),
+    any_capability: list[str] | None = typer.Option(
+        None, "--any-capability", help="Must have at least one of these (repeatable)."
+    ),
+    provider: list[str] | None = typer.Option(
+        None, "--provider", "-p", help="Only these providers (repeatable)."
+    ),
+    status: list[str] | None = typer.Option(
+        None, "--status", "-s", help="Allowed statuses (repeatable; default: active)."
+    ),
+    any_status: bool = typer.Option(False, "--any-status", help="Every status."),
+    min_context: int | None = typer.Option(None, "--min-context", min=0),
+    min_output: int | None = typer.Option(None, "--min-output", min=0),
+    max_input_cost: float | None = typer.Option(None, "--max-input-cost", min=0),
+    max_output_cost: float | None = typer.Option(None, "--max-output-cost", min=0),
+    min_quality: list[str] | None = typer.Option(
+        None, "--min-quality", help="DIMENSION=SCORE, e.g. coding=0.8 (repeatable)."
+    ),
+    max_latency: int | None = typer.Option(None, "--max-latency", min=0, help="p50, in ms."),
+    order_by: str | None = typer.Option(
+        None, "--order-by", "-o", help="cost, latency_p50_ms, quality.coding, ... (- reverses)."
+    ),
+    limit: int | None = typer.Option(None, "--limit", "-n", min=0),
+    as_json: bool = JsonOption,
+) -> None:
+    """Select models for a request, the way a router would.
+
+    Example: modelregistry models find -c vision -c tool_use --min-context 100000 -o cost -n 5
+    """
+    quality: dict[str, float] = {}
+    for item in min_quality or ():
+        dimension, _, score = item.partition("=")
+        try:
+            quality[dimension.strip()] = float(score)
+        except ValueError as exc:
+            msg = f"{item!r} is not DIMENSION=SCORE (e.g. coding=0.8)"
+            raise typer.BadParameter(msg, param_hint="'--min-quality'") from exc
+    statuses: list[str] | None = None if any_status else (status or ["active"])
+    with _catalog(ctx) as registry:
+        models = registry.find_models(
+            capabilities=capability or (),
+            any_capabilities=any_capability or (),
+            providers=provider,
+            statuses=statuses,
+            min_context_window=min_context,
+            min_max_output_tokens=min_output,
+            max_cost_per_1m_input=max_input_cost,
+            max_cost_per_1m_output=max_output_cost,
+            min_quality=quality or None,
+            max_latency_p50_ms=max_latency,
+            order_by=order_by,
+            limit=limit,
+        )
+    if as_json:
+        _print_json([_model_json(model) for model in models])
+    elif models:
+        _out.print(_models_table(models))
+    else:
+        typer.echo("no models match")
+
+
 @models_app.command("show")
 def models_show(
     ctx: typer.Context,

@@ -41,6 +41,7 @@ from modelregistry.errors import (
     ModelVersionNotFoundError,
 )
 from modelregistry.history import ChangeKind, FieldChange, ModelRevision, diff_configs
+from modelregistry.query import build_query
 from modelregistry.repository import CatalogRepository
 from modelregistry.store import DEFAULT_POLL_INTERVAL, CatalogStore
 
@@ -393,6 +394,73 @@ class ModelRegistry(CatalogStore):
         return self._read(
             lambda catalog: catalog.list_models(provider=name, status=wanted, capabilities=names)
         )
+
+    def find_models(  # noqa: PLR0913 - the router's selection criteria, keyword-only
+        self,
+        *,
+        capabilities: Iterable[str] = (),
+        any_capabilities: Iterable[str] = (),
+        providers: Iterable[str] | None = None,
+        statuses: Iterable[ModelStatus | str] | None = (ModelStatus.ACTIVE,),
+        min_context_window: int | None = None,
+        min_max_output_tokens: int | None = None,
+        max_cost_per_1m_input: float | None = None,
+        max_cost_per_1m_output: float | None = None,
+        min_quality: Mapping[str, float] | None = None,
+        max_latency_p50_ms: int | None = None,
+        order_by: str | None = None,
+        limit: int | None = None,
+    ) -> list[ModelConfig]:
+        """Select models for a request: every criterion at once, ordered, limited.
+
+        Args:
+            capabilities: Names the models must all have (an unknown one matches nothing).
+            any_capabilities: Names of which the models must have at least one.
+            providers: Provider names (any case); None for every provider.
+            statuses: Statuses allowed (default: active only); None for every status.
+            min_context_window: Smallest context window (inclusive, like every bound).
+            min_max_output_tokens: Smallest max output.
+            max_cost_per_1m_input: Highest input price, USD per 1M tokens.
+            max_cost_per_1m_output: Highest output price.
+            min_quality: Lowest score per dimension, e.g. ``{"coding": 0.8}``.
+            max_latency_p50_ms: Highest median latency; a model whose latency is 0 (unknown)
+                never passes it.
+            order_by: ``cost`` (input + output per 1M), ``cost_per_1m_input_tokens``,
+                ``cost_per_1m_output_tokens``, ``latency_p50_ms`` (unknown last),
+                ``context_window`` or ``quality.<dimension>`` (highest first); prefix ``-``
+                to reverse. Ties are broken by ``model_id`` ascending, in either direction.
+            limit: At most this many models.
+
+        Answered from the cache when there is one, in SQL otherwise; both give the same
+        answer (a property-based test holds them to it).
+
+        Raises:
+            InvalidModelConfigError: E4003 naming the argument; an unknown ``order_by``
+                lists the valid names.
+        """
+        query = build_query(
+            capabilities=capabilities,
+            any_capabilities=any_capabilities,
+            providers=providers,
+            statuses=statuses,
+            min_context_window=min_context_window,
+            min_max_output_tokens=min_max_output_tokens,
+            max_cost_per_1m_input=max_cost_per_1m_input,
+            max_cost_per_1m_output=max_cost_per_1m_output,
+            min_quality=min_quality,
+            max_latency_p50_ms=max_latency_p50_ms,
+            order_by=order_by,
+            limit=limit,
+        )
+        return self._read(lambda catalog: catalog.find(query))
+
+    def select_model(self, **criteria: Any) -> ModelConfig | None:  # noqa: ANN401 - find_models' keywords
+        """The first model :meth:`find_models` gives for ``criteria``, or None.
+
+        Example: ``registry.select_model(capabilities=["vision"], order_by="cost")``.
+        """
+        found = self.find_models(**{**criteria, "limit": 1})
+        return found[0] if found else None
 
     def get_models_by_capability(self, capability: str) -> list[ModelConfig]:
         """Return the models (any status) having the capability.

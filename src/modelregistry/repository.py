@@ -28,6 +28,7 @@ from modelregistry.db.tables import (
     ModelRow,
     ProviderRow,
 )
+from modelregistry.query import COST_SCALE, UNKNOWN_LATENCY
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterator
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
     from modelregistry.domain import ModelConfig, ModelStatus
     from modelregistry.history import ChangeKind, ChangeNote, ModelRevision
+    from modelregistry.query import ModelQuery
 
 
 def _capability_names() -> sa.ScalarSelect[str]:
@@ -81,6 +83,83 @@ def _with_capability_ids(names: Collection[str]) -> sa.Select[int]:
     )
 
 
+_COLUMNS: Final = ModelRow.__table__.columns
+
+
+def _money(column: sa.ColumnElement[Any], *, sqlite: bool) -> sa.ColumnElement[Any]:
+    # SQLite keeps prices as decimal text: compare them as numbers.
+    return sa.cast(column, sa.Float) if sqlite else column
+
+
+def _scaled_money(column: sa.ColumnElement[Any], *, sqlite: bool) -> sa.ColumnElement[Any]:
+    """A price as an exact number for sorting and summing.
+
+    NUMERIC on PostgreSQL; on SQLite the integer count of 1e-10 USD (exact in a double).
+    """
+    if not sqlite:
+        return column
+    return sa.func.round(sa.cast(column, sa.Float) * COST_SCALE)
+
+
+def _conditions(query: ModelQuery, *, sqlite: bool) -> list[sa.ColumnElement[bool]]:
+    conditions = _membership_conditions(query)
+    if query.min_context_window is not None:
+        conditions.append(ModelRow.context_window >= query.min_context_window)
+    if query.min_max_output_tokens is not None:
+        conditions.append(ModelRow.max_output_tokens >= query.min_max_output_tokens)
+    if query.max_cost_per_1m_input is not None:
+        cost = _money(_COLUMNS.cost_per_1m_input_tokens, sqlite=sqlite)
+        conditions.append(cost <= query.max_cost_per_1m_input)
+    if query.max_cost_per_1m_output is not None:
+        cost = _money(_COLUMNS.cost_per_1m_output_tokens, sqlite=sqlite)
+        conditions.append(cost <= query.max_cost_per_1m_output)
+    conditions.extend(
+        _COLUMNS[f"quality_{dimension}"] >= low for dimension, low in query.min_quality
+    )
+    if query.max_latency_p50_ms is not None:
+        conditions.append(ModelRow.latency_p50_ms > 0)  # 0: unknown, passes no bound
+        conditions.append(ModelRow.latency_p50_ms <= query.max_latency_p50_ms)
+    return conditions
+
+
+def _membership_conditions(query: ModelQuery) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = []
+    if query.capabilities:
+        conditions.append(ModelRow.id.in_(_with_capability_ids(query.capabilities)))
+    if query.any_capabilities:
+        conditions.append(
+            ModelRow.id.in_(
+                sa.select(ModelCapabilityRow.model_pk)
+                .join(CapabilityRow, CapabilityRow.id == ModelCapabilityRow.capability_id)
+                .where(CapabilityRow.name.in_(query.any_capabilities))
+            )
+        )
+    if query.providers is not None:
+        conditions.append(ProviderRow.name.in_(query.providers))
+    if query.statuses is not None:
+        conditions.append(ModelRow.status.in_([status.value for status in query.statuses]))
+    return conditions
+
+
+def _order_key(field: str, *, sqlite: bool) -> sa.ColumnElement[Any]:
+    if field == "cost":
+        return _scaled_money(_COLUMNS.cost_per_1m_input_tokens, sqlite=sqlite) + _scaled_money(
+            _COLUMNS.cost_per_1m_output_tokens, sqlite=sqlite
+        )
+    if field in {"cost_per_1m_input_tokens", "cost_per_1m_output_tokens"}:
+        return _scaled_money(_COLUMNS[field], sqlite=sqlite)
+    if field == "latency_p50_ms":
+        return sa.case(
+            (ModelRow.latency_p50_ms == 0, sa.literal(UNKNOWN_LATENCY, sa.BigInteger)),
+            else_=ModelRow.latency_p50_ms,
+        )
+    return _COLUMNS[
+        "context_window"
+        if field == "context_window"
+        else "quality_" + field.removeprefix("quality.")
+    ]
+
+
 class CatalogRepository:
     """Reads and writes the catalog through one session; the caller owns the transaction."""
 
@@ -118,6 +197,20 @@ class CatalogRepository:
             query = query.where(ModelRow.id.in_(_with_capability_ids(set(capabilities))))
         rows = self._session.execute(query.order_by(ModelRow.model_id)).mappings()
         return [model_from_row(row) for row in rows]
+
+    def find(self, query: ModelQuery) -> list[ModelConfig]:
+        """Answer the selection query in SQL (the cache answers it from memory alike)."""
+        if query.impossible:
+            return []
+        sqlite = self._session.get_bind().dialect.name == "sqlite"
+        statement = _MODELS.where(*_conditions(query, sqlite=sqlite))
+        if query.order_by is not None:
+            key = _order_key(query.order_by, sqlite=sqlite)
+            statement = statement.order_by(key.desc() if query.descending else key.asc())
+        statement = statement.order_by(ModelRow.model_id)
+        if query.limit is not None:
+            statement = statement.limit(query.limit)
+        return [model_from_row(row) for row in self._session.execute(statement).mappings()]
 
     def retiring(self, until: date) -> list[ModelConfig]:
         """Models whose retirement date is on or before ``until``, soonest first."""

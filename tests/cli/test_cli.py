@@ -257,3 +257,24 @@ def test_unusable_urls_are_one_line_e4021(url: str) -> None:
         assert result.exit_code == 1
         assert result.stderr.startswith("error: E4021: ")
         assert result.stderr.count("\n") == 1
+
+
+def test_models_find_selects_like_a_router(cli: Cli, seeded: str) -> None:
+    del seeded
+    result = cli(
+        "models", "find", "-c", "vision", "-c", "tool_use", "--min-context", "100000",
+        "--order-by", "cost", "--limit", "5", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert [m["model_id"] for m in json.loads(result.stdout)] == ["gpt-4-turbo"]
+    cheapest = cli("models", "find", "-c", "streaming", "-o", "cost", "-n", "1", "--json")
+    assert [m["model_id"] for m in json.loads(cheapest.stdout)] == ["llama3.1:8b"]
+    best = cli("models", "find", "--min-quality", "coding=0.8", "--json")
+    assert [m["model_id"] for m in json.loads(best.stdout)] == ["gpt-4-turbo"]
+    table = cli("models", "find", "-c", "streaming", "-o", "quality.reasoning", "-n", "1")
+    assert "gpt-4-turbo" in table.stdout
+    bad = cli("models", "find", "--order-by", "speed")
+    assert bad.exit_code == 1
+    assert "order_by" in bad.stderr
+    assert "quality.coding" in bad.stderr
+    assert cli("models", "find", "--min-quality", "coding").exit_code == 2

@@ -1,0 +1,229 @@
+"""The router's selection query: what ``find_models`` asks, checked once, answered twice.
+
+:class:`ModelQuery` holds the checked arguments. The cache answers it in memory
+(:meth:`ModelQuery.matches` and :meth:`ModelQuery.sort_key`); the repository answers it in SQL
+from the same fields. Both follow the same rules, and a property-based test holds them to it:
+
+- every ``min_*``/``max_*`` bound is inclusive;
+- a latency of 0 means unknown: it passes no ``max_latency_p50_ms`` bound and sorts as the
+  slowest;
+- ``cost`` is input + output per 1M tokens, summed exactly;
+- ties are broken by ``model_id`` ascending, whatever the direction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+from modelregistry.arguments import (
+    capability_names,
+    provider_name,
+    string_argument,
+    whole_number,
+)
+from modelregistry.domain import ModelStatus, capability_name, is_capability_name, parse_status
+from modelregistry.errors import InvalidModelConfigError
+
+if TYPE_CHECKING:
+    from modelregistry.domain import ModelConfig
+
+QUALITY_DIMENSIONS: Final = ("reasoning", "coding", "creative", "summarization")
+ORDER_FIELDS: Final = (
+    "cost",
+    "cost_per_1m_input_tokens",
+    "cost_per_1m_output_tokens",
+    "latency_p50_ms",
+    "context_window",
+    *(f"quality.{name}" for name in QUALITY_DIMENSIONS),
+)
+"""Valid ``order_by`` names (prefix ``-`` to reverse); quality orders highest first."""
+COST_SCALE: Final = 10**10
+"""Prices have at most 10 decimal places: times this, they are exact integers."""
+UNKNOWN_LATENCY: Final = 2**63 - 1
+"""Where a latency of 0 (unknown) sorts: with the largest latency there can be."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelQuery:
+    """The checked arguments of ``find_models`` (see :meth:`ModelRegistry.find_models`)."""
+
+    capabilities: frozenset[str]
+    any_capabilities: frozenset[str]
+    providers: frozenset[str] | None
+    statuses: frozenset[ModelStatus] | None
+    min_context_window: int | None
+    min_max_output_tokens: int | None
+    max_cost_per_1m_input: float | None
+    max_cost_per_1m_output: float | None
+    min_quality: tuple[tuple[str, float], ...]
+    max_latency_p50_ms: int | None
+    order_by: str | None
+    descending: bool
+    limit: int | None
+    impossible: bool
+    """True when no model can match (a capability or provider name no model can have)."""
+
+    def matches(self, model: ModelConfig) -> bool:
+        """Whether ``model`` passes every filter."""
+        names = model.capabilities.names()
+        latency = model.latency_p50_ms
+        return (
+            self.capabilities <= names
+            and (not self.any_capabilities or not self.any_capabilities.isdisjoint(names))
+            and (self.providers is None or model.provider in self.providers)
+            and (self.statuses is None or model.status in self.statuses)
+            and (self.min_context_window is None or model.context_window >= self.min_context_window)
+            and (
+                self.min_max_output_tokens is None
+                or model.max_output_tokens >= self.min_max_output_tokens
+            )
+            and (
+                self.max_cost_per_1m_input is None
+                or model.cost_per_1m_input_tokens <= self.max_cost_per_1m_input
+            )
+            and (
+                self.max_cost_per_1m_output is None
+                or model.cost_per_1m_output_tokens <= self.max_cost_per_1m_output
+            )
+            and all(getattr(model.quality_scores, dim) >= low for dim, low in self.min_quality)
+            and (self.max_latency_p50_ms is None or 0 < latency <= self.max_latency_p50_ms)
+        )
+
+    def sort_key(self, model: ModelConfig) -> float | int:
+        """The value ``order_by`` sorts on, ascending (the caller applies the direction)."""
+        field = self.order_by
+        if field == "cost":
+            return _scaled(model.cost_per_1m_input_tokens) + _scaled(
+                model.cost_per_1m_output_tokens
+            )
+        if field in {"cost_per_1m_input_tokens", "cost_per_1m_output_tokens"}:
+            return _scaled(getattr(model, field))
+        if field == "latency_p50_ms":
+            return model.latency_p50_ms or UNKNOWN_LATENCY
+        if field == "context_window":
+            return model.context_window
+        score: float = getattr(model.quality_scores, str(field).removeprefix("quality."))
+        return score
+
+    def order(self, models: Iterable[ModelConfig]) -> list[ModelConfig]:
+        """``models`` (already sorted by id) ordered as asked, ties by id, then limited."""
+        ordered = list(models)
+        if self.order_by is not None:
+            # Stable, even reversed: equal keys keep their id order in either direction.
+            ordered.sort(key=self.sort_key, reverse=self.descending)
+        return ordered if self.limit is None else ordered[: self.limit]
+
+
+def _scaled(price: float) -> int:
+    return round(price * COST_SCALE)
+
+
+def build_query(  # noqa: PLR0913 - mirrors find_models' keyword arguments
+    *,
+    capabilities: Iterable[str],
+    any_capabilities: Iterable[str],
+    providers: Iterable[str] | None,
+    statuses: Iterable[ModelStatus | str] | None,
+    min_context_window: int | None,
+    min_max_output_tokens: int | None,
+    max_cost_per_1m_input: float | None,
+    max_cost_per_1m_output: float | None,
+    min_quality: Mapping[str, float] | None,
+    max_latency_p50_ms: int | None,
+    order_by: str | None,
+    limit: int | None,
+) -> ModelQuery:
+    """Check ``find_models``' arguments.
+
+    Raises:
+        InvalidModelConfigError: E4003 naming the argument; an unknown ``order_by`` lists
+            the valid names.
+    """
+    required = capability_names(capabilities)
+    optional, any_given = _possible_names(any_capabilities)
+    wanted_providers = None
+    # A name no model can have: nothing matches "all of", it just drops out of "any of".
+    impossible = required is None or (any_given and not optional)
+    if providers is not None:
+        if isinstance(providers, str):
+            providers = [providers]
+        names = {provider_name(name) for name in providers}
+        wanted_providers = frozenset(name for name in names if name is not None)
+    wanted_statuses = None
+    if statuses is not None:
+        if isinstance(statuses, str):
+            statuses = [statuses]
+        wanted_statuses = frozenset(parse_status(status, field="statuses") for status in statuses)
+    quality = _quality(min_quality)
+    field, descending = _order(order_by)
+    return ModelQuery(
+        capabilities=frozenset(required or ()),
+        any_capabilities=optional,
+        providers=wanted_providers,
+        statuses=wanted_statuses,
+        min_context_window=_optional_whole(min_context_window, "min_context_window"),
+        min_max_output_tokens=_optional_whole(min_max_output_tokens, "min_max_output_tokens"),
+        max_cost_per_1m_input=_optional_number(max_cost_per_1m_input, "max_cost_per_1m_input"),
+        max_cost_per_1m_output=_optional_number(max_cost_per_1m_output, "max_cost_per_1m_output"),
+        min_quality=quality,
+        max_latency_p50_ms=_optional_whole(max_latency_p50_ms, "max_latency_p50_ms"),
+        order_by=field,
+        descending=descending,
+        limit=_optional_whole(limit, "limit"),
+        impossible=impossible,
+    )
+
+
+def _possible_names(names: Iterable[str]) -> tuple[frozenset[str], bool]:
+    """The names of ``any_capabilities`` a model can have, and whether any were given."""
+    if isinstance(names, str) or not isinstance(names, Iterable):
+        capability_names(names)  # raises E4003, naming the argument
+    given = [string_argument(name, "any_capabilities") for name in names]
+    canonical = {capability_name(name) for name in given}
+    return frozenset(name for name in canonical if is_capability_name(name)), bool(given)
+
+
+def _optional_whole(value: int | None, field: str) -> int | None:
+    return None if value is None else whole_number(value, field)
+
+
+def _optional_number(value: float | None, field: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:  # noqa: PLR0124 - NaN
+        raise InvalidModelConfigError.single(field, "must be a number", value)
+    return float(value)
+
+
+def _quality(bounds: Mapping[str, float] | None) -> tuple[tuple[str, float], ...]:
+    if bounds is None:
+        return ()
+    if not isinstance(bounds, Mapping):
+        raise InvalidModelConfigError.single(
+            "min_quality", "must be a mapping like {'coding': 0.8}", bounds
+        )
+    checked = []
+    for dimension, low in sorted(bounds.items()):
+        if dimension not in QUALITY_DIMENSIONS:
+            raise InvalidModelConfigError.single(
+                "min_quality", f"keys must be {', '.join(QUALITY_DIMENSIONS)}", dimension
+            )
+        checked.append((dimension, _optional_number(low, f"min_quality.{dimension}") or 0.0))
+    return tuple(checked)
+
+
+def _order(order_by: str | None) -> tuple[str | None, bool]:
+    if order_by is None:
+        return None, False
+    if not isinstance(order_by, str):
+        raise InvalidModelConfigError.single("order_by", "must be a string", order_by)
+    reverse = order_by.startswith("-")
+    field = order_by.removeprefix("-")
+    if field not in ORDER_FIELDS:
+        raise InvalidModelConfigError.single(
+            "order_by", f"must be one of {', '.join(ORDER_FIELDS)} (prefix - to reverse)", order_by
+        )
+    highest_first = field.startswith("quality.")
+    return field, highest_first != reverse
