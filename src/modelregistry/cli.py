@@ -179,6 +179,15 @@ def _model_json(model: ModelConfig) -> dict[str, object]:
     return {**model.model_dump(mode="json"), "version": model.version}
 
 
+def _print_models(models: list[ModelConfig], *, as_json: bool) -> None:
+    if as_json:
+        _print_json([_model_json(model) for model in models])
+    elif models:
+        _out.print(_models_table(models))
+    else:
+        typer.echo("no models match")
+
+
 def _money(value: float) -> str:
     return f"{value:g}"
 
@@ -287,12 +296,7 @@ def models_list(
     when = _instant(as_of)
     with _catalog(ctx) as registry:
         models = registry.list_models(provider, status, capabilities=capability or (), as_of=when)
-    if as_json:
-        _print_json([_model_json(model) for model in models])
-    elif models:
-        _out.print(_models_table(models))
-    else:
-        typer.echo("no models match")
+    _print_models(models, as_json=as_json)
 
 
 @models_app.command("find")
@@ -353,12 +357,7 @@ def models_find(
             order_by=order_by,
             limit=limit,
         )
-    if as_json:
-        _print_json([_model_json(model) for model in models])
-    elif models:
-        _out.print(_models_table(models))
-    else:
-        typer.echo("no models match")
+    _print_models(models, as_json=as_json)
 
 
 @models_app.command("show")
