@@ -1,0 +1,20 @@
+"""The ``modelregistry`` command line: parse, call the registry, print (a table or ``--json``).
+
+Errors print one line on stderr (``error: E4001: model not found: 'x'``) and exit 1; usage
+errors exit 2. Values are printed as they are stored: never read as markup or emoji codes.
+"""
+
+from __future__ import annotations
+
+from modelregistry.cli import db, files, models, stats
+from modelregistry.cli.common import app
+
+__all__ = ["app", "main"]
+
+# The command modules register their commands on the apps when imported.
+_COMMANDS = (db, files, models, stats)
+
+
+def main() -> None:
+    """Run the ``modelregistry`` command line."""
+    app()

@@ -1,0 +1,212 @@
+"""Shared by the command groups: the Typer apps, consoles, options and printing."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, NoReturn
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from modelregistry import __version__, migrate
+from modelregistry.errors import InvalidCatalogFileError, ModelRegistryError
+from modelregistry.registry import ModelRegistry
+from modelregistry.settings import ACTOR_VARIABLE, DATABASE_URL_VARIABLE
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from sqlalchemy.engine import Engine
+
+    from modelregistry.domain import ModelConfig
+
+app = typer.Typer(
+    name="modelregistry",
+    help="Manage the LLM catalog: models, their capabilities, limits, prices and status.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Schema migrations of the catalog database.", no_args_is_help=True)
+models_app = typer.Typer(help="List, show and change models.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(models_app, name="models")
+
+out = Console(highlight=False, markup=False, emoji=False, soft_wrap=False)
+err = Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap=True)
+
+JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table.")
+ActorOption = typer.Option(
+    None, "--actor", help=f"Who makes the change (default: ${ACTOR_VARIABLE}, else your user)."
+)
+ReasonOption = typer.Option(None, "--reason", help="Why; recorded in the model's history.")
+ExpectedVersionOption = typer.Option(
+    None,
+    "--expected-version",
+    min=0,
+    help="Refuse (E4030) unless the model is at this version.",
+)
+
+
+def parse_instant(value: str | None) -> datetime | None:
+    """Parse ``--as-of``: ISO 8601, UTC when no offset is given."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        msg = f"{value!r} is not an ISO 8601 time (e.g. 2026-01-01T00:00:00Z)"
+        raise typer.BadParameter(msg, param_hint="'--as-of'") from exc
+    parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:
+        msg = f"{value!r} is outside the years 1-9999 in UTC"
+        raise typer.BadParameter(msg, param_hint="'--as-of'") from exc
+
+
+AsOfOption = typer.Option(
+    None,
+    "--as-of",
+    help="Read the catalog as it was at this ISO 8601 time (UTC when no offset is given).",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Options:
+    database_url: str | None
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"modelregistry {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    database_url: str | None = typer.Option(
+        None,
+        "--database-url",
+        "--db",
+        envvar=DATABASE_URL_VARIABLE,
+        show_envvar=True,
+        help="SQLAlchemy URL of the catalog (default: the embedded SQLite file).",
+    ),
+    _show_version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    ctx.obj = _Options(database_url=database_url)
+
+
+def fail(exc: ModelRegistryError) -> NoReturn:
+    """Report ``exc`` on stderr and exit 1."""
+    report(exc)
+    raise typer.Exit(1) from exc
+
+
+def report(exc: ModelRegistryError) -> None:
+    """One line; a catalog file with several problems gets one more line per problem."""
+    violations = getattr(exc, "violations", [])
+    if isinstance(exc, InvalidCatalogFileError) and len(violations) > 1:
+        source = exc.context.get("source")
+        err.print(f"error: {exc.code}: invalid catalog {source}: {len(violations)} problems")
+        for violation in violations:
+            err.print(f"  {violation}".replace("\n", " "))
+        return
+    err.print(f"error: {exc}".replace("\n", " "))
+
+
+@contextmanager
+def catalog(ctx: typer.Context) -> Iterator[ModelRegistry]:
+    """Open the registry named by ``--database-url`` (errors: one line, exit 1)."""
+    # One-shot commands read the database directly: loading the whole catalog into a cache
+    # (and starting its change feed) would cost more than the one query they make.
+    options: _Options = ctx.obj
+    try:
+        with ModelRegistry(options.database_url, cache=False) as registry:
+            yield registry
+    except ModelRegistryError as exc:
+        fail(exc)
+
+
+@contextmanager
+def schema(ctx: typer.Context) -> Iterator[Engine]:
+    """Open an engine for the ``db`` commands (errors: one line, exit 1)."""
+    options: _Options = ctx.obj
+    try:
+        with migrate.database(options.database_url) as engine:
+            yield engine
+    except ModelRegistryError as exc:
+        fail(exc)
+
+
+def print_json(data: object) -> None:
+    """Print ``data`` as indented JSON."""
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def simple_table(*columns: str) -> Table:
+    """A plain table with these column headers."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table
+
+
+def fields_table(rows: dict[str, object]) -> Table:
+    """A two-column FIELD/VALUE table."""
+    table = Table(box=box.SIMPLE, show_header=False, pad_edge=False)
+    table.add_column("FIELD", style="bold")
+    table.add_column("VALUE", overflow="fold")
+    for field, value in rows.items():
+        table.add_row(field, "-" if value is None else str(value))
+    return table
+
+
+def model_json(model: ModelConfig) -> dict[str, object]:
+    """A model's JSON form, with its version."""
+    return {**model.model_dump(mode="json"), "version": model.version}
+
+
+def print_models(models: list[ModelConfig], *, as_json: bool) -> None:
+    """Print models as a table, or JSON, or "no models match"."""
+    if as_json:
+        print_json([model_json(model) for model in models])
+    elif models:
+        out.print(models_table(models))
+    else:
+        typer.echo("no models match")
+
+
+def money(value: float) -> str:
+    """A price without trailing zeros."""
+    return f"{value:g}"
+
+
+def models_table(models: list[ModelConfig]) -> Table:
+    """The model list table (fits 80 columns)."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    table.add_column("MODEL", overflow="fold", min_width=12)
+    table.add_column("PROVIDER", overflow="fold")
+    table.add_column("STATUS", no_wrap=True)
+    table.add_column("CONTEXT", justify="right", no_wrap=True)
+    table.add_column("$/1M IN/OUT", justify="right", no_wrap=True)
+    table.add_column("CAPABILITIES", overflow="fold")
+    for model in models:
+        table.add_row(
+            model.model_id,
+            model.provider,
+            model.status.value,
+            f"{model.context_window:,}",
+            f"{money(model.cost_per_1m_input_tokens)}/{money(model.cost_per_1m_output_tokens)}",
+            " ".join(sorted(model.capabilities.names())),
+        )
+    return table

@@ -1,0 +1,39 @@
+"""``modelregistry stats``."""
+
+from __future__ import annotations
+
+import typer
+
+from modelregistry.cli.common import (
+    JsonOption,
+    app,
+    catalog,
+    fields_table,
+    out,
+    print_json,
+)
+
+
+@app.command("stats")
+def stats(ctx: typer.Context, as_json: bool = JsonOption) -> None:
+    """Show counts of the catalog by status, provider and capability.
+
+    Example: modelregistry stats --json
+    """
+    with catalog(ctx) as registry:
+        data = registry.get_stats()
+        url = registry.url
+    if as_json:
+        print_json(data)
+        return
+    out.print(
+        fields_table(
+            {
+                "database": url,
+                "models": f"{data['total_models']} ({data['active_models']} active)",
+                "by status": ", ".join(f"{k}={v}" for k, v in data["by_status"].items()),
+                "providers": ", ".join(f"{k}={v}" for k, v in data["by_provider"].items()),
+                "capabilities": ", ".join(data["capabilities"]) or "-",
+            }
+        )
+    )
