@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING, Final
 
 import sqlalchemy as sa
 
-from modelregistry.db.engine import lock_for_writes, make_engine, safe_url, use_wal, writer
+from modelregistry.db.engine import (
+    is_memory_sqlite,
+    is_sqlite,
+    lock_for_writes,
+    make_engine,
+    safe_url,
+    use_wal,
+    writer,
+)
 from modelregistry.db.errors import translating
 from modelregistry.errors import MigrationError, SchemaOutdatedError, SchemaUnknownError
 from modelregistry.settings import resolve_database_url
@@ -79,7 +87,13 @@ def database(url: str | None = None) -> Iterator[Engine]:
 
 
 def current(engine: Engine) -> str | None:
-    """The schema revision of the database behind ``engine`` (None: never migrated)."""
+    """The schema revision of the database behind ``engine`` (None: never migrated).
+
+    A SQLite file that does not exist is not created by asking.
+    """
+    file = engine.url.database
+    if is_sqlite(engine) and not is_memory_sqlite(engine.url) and file and not Path(file).exists():
+        return None
     with translating(database=safe_url(engine.url)), engine.connect() as connection:
         return current_revision(connection)
 

@@ -278,3 +278,11 @@ def test_models_find_selects_like_a_router(cli: Cli, seeded: str) -> None:
     assert "order_by" in bad.stderr
     assert "quality.coding" in bad.stderr
     assert cli("models", "find", "--min-quality", "coding").exit_code == 2
+
+
+def test_db_current_does_not_create_a_missing_sqlite_file(tmp_path: Path) -> None:
+    path = tmp_path / "nothing-here.db"
+    result = CliRunner().invoke(app, ["--db", f"sqlite:///{path}", "db", "current", "--json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["current"] is None
+    assert not path.exists()
