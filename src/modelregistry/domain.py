@@ -449,8 +449,15 @@ class ModelConfig(DomainModel):
     @model_validator(mode="before")
     @classmethod
     def _default_display_name(cls, data: Any) -> Any:
-        if isinstance(data, Mapping) and data.get("display_name") is None and "model_id" in data:
+        # Only a valid id is copied: an invalid one is reported once, under model_id.
+        if (
+            isinstance(data, Mapping)
+            and data.get("display_name") is None
+            and is_model_id(data.get("model_id"))
+        ):
             return {**data, "display_name": data["model_id"]}
+        if isinstance(data, Mapping) and data.get("display_name") is None:
+            return {key: value for key, value in data.items() if key != "display_name"}
         return data
 
     @field_validator("capabilities", mode="before")

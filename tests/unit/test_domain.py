@@ -237,3 +237,9 @@ def test_costs_keep_the_decimal_the_user_wrote() -> None:
     assert ModelConfig(**config(cost_per_1m_output_tokens=10_000)).cost_per_1m_output_tokens == (
         10_000.0
     )
+
+
+def test_an_invalid_id_is_reported_once_not_again_as_the_display_name() -> None:
+    with pytest.raises(InvalidModelConfigError) as raised:
+        ModelConfig(**config(model_id="gpt\x004", display_name=None))
+    assert [v.field for v in raised.value.violations] == ["model_id"]
