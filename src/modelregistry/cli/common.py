@@ -194,7 +194,9 @@ def money(value: float) -> str:
 def models_table(models: list[ModelConfig]) -> Table:
     """The model list table (fits 80 columns)."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    table.add_column("MODEL", overflow="fold", min_width=12)
+    # Ids stay whole up to 40 characters; the capabilities column folds first.
+    widest = max((len(model.model_id) for model in models), default=12)
+    table.add_column("MODEL", overflow="fold", min_width=min(max(widest, 12), 40))
     table.add_column("PROVIDER", overflow="fold")
     table.add_column("STATUS", no_wrap=True)
     table.add_column("CONTEXT", justify="right", no_wrap=True)
