@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import threading
 from decimal import Decimal
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import sqlalchemy as sa
     from typer.testing import Result
 
@@ -217,3 +221,44 @@ def snapshot(engine: sa.Engine) -> dict[str, list[tuple[object, ...]]]:
             ]
             for table in tables
         }
+
+
+def in_threads(work: Callable[[int], object], count: int) -> list[BaseException]:
+    """Run ``work(n)`` for n in range(count), each in its own thread; return what they raised."""
+    raised: list[BaseException] = []
+
+    def run(number: int) -> None:
+        try:
+            work(number)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test to assert on
+            raised.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    return raised
+
+
+def in_processes(
+    target: Callable[..., None], argument_lists: list[tuple[Any, ...]], *, timeout: float
+) -> list[Any]:
+    """Start one spawned process per argument list, all released at once by a barrier.
+
+    Each process runs ``target(*arguments, barrier, results)`` and puts one outcome on
+    ``results``; return the outcomes, in arrival order.
+    """
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(len(argument_lists))
+    results = context.Queue()
+    workers = [
+        context.Process(target=target, args=(*arguments, barrier, results))
+        for arguments in argument_lists
+    ]
+    for worker in workers:
+        worker.start()
+    outcomes = [results.get(timeout=timeout) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=60)
+    return outcomes

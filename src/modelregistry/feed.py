@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_LISTEN_SLICE: Final = 5.0
+_LONGEST_WAIT: Final = 5.0
 """Longest single wait for a notification before checking whether to poll (seconds)."""
 
 
@@ -84,7 +84,7 @@ class ChangeFeed:
         next_poll = time.monotonic() + self._poll_interval
         while not self._stop.is_set():
             now = time.monotonic()
-            notified = self._wait(min(_LISTEN_SLICE, max(0.0, next_poll - now)))
+            notified = self._wait(min(_LONGEST_WAIT, max(0.0, next_poll - now)))
             if self._stop.is_set():
                 break
             if not notified and time.monotonic() < next_poll:

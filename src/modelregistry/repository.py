@@ -364,10 +364,6 @@ class CatalogRepository:
 
     # -- change log ------------------------------------------------------------------------
 
-    def catalog_revision(self) -> int:
-        """The catalog's revision: the sequence number of its latest change (0: none)."""
-        return self._session.scalar(sa.select(sa.func.max(ModelRevisionRow.id))) or 0
-
     def catalog_anchor(self) -> Anchor:
         """The catalog's revision and its change's ``(model_id, version)`` (None: no change)."""
         row = self._session.execute(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from cases import GPT4_TURBO, config
+from cases import GPT4_TURBO, config, in_threads
 from modelregistry import DatabaseUnavailableError, ModelRegistry, ModelStatus, migrate
 from modelregistry.db.engine import make_engine
 from throwaway_postgres import throwaway_postgres
@@ -251,21 +251,12 @@ def test_subscribers_get_events_in_revision_order_from_concurrent_writers(
     with ModelRegistry(database_url, poll_interval=0.01) as registry:
         revisions: list[int] = []
         registry.subscribe(lambda event: revisions.append(event.revision))
-        errors: list[BaseException] = []
 
         def write(thread: int) -> None:
-            try:
-                for n in range(15):
-                    registry.register_model(config(model_id=f"t{thread}", context_window=n + 1))
-            except BaseException as exc:  # noqa: BLE001 - reported below
-                errors.append(exc)
+            for n in range(15):
+                registry.register_model(config(model_id=f"t{thread}", context_window=n + 1))
 
-        threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=300)
-        assert errors == []
+        assert in_threads(write, 4) == []
         final = registry.get_stats()["cache"]["revision"]
         wait_for(lambda: revisions and revisions[-1] == final, "the last event")
         assert revisions == sorted(set(revisions))  # in order, none twice

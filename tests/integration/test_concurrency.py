@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import multiprocessing
-import threading
 from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy.engine import make_url
 
-from cases import GPT4_TURBO, config
+from cases import GPT4_TURBO, config, in_processes, in_threads
 from modelregistry import ModelRegistry
 from modelregistry.history import ChangeKind
 
@@ -41,18 +39,9 @@ def _write_changes(url: str, worker: int, barrier: Barrier, results: Queue[str])
 def test_concurrent_writers_lose_no_change(database_url: str) -> None:
     with ModelRegistry(database_url) as registry:
         assert registry.register_model(GPT4_TURBO).version == 1
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(PROCESSES)
-    results: Queue[str] = context.Queue()
-    workers = [
-        context.Process(target=_write_changes, args=(database_url, n, barrier, results))
-        for n in range(PROCESSES)
-    ]
-    for worker in workers:
-        worker.start()
-    outcomes = [results.get(timeout=600) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=60)
+    outcomes = in_processes(
+        _write_changes, [(database_url, n) for n in range(PROCESSES)], timeout=600
+    )
     assert outcomes == ["ok"] * PROCESSES
 
     with ModelRegistry(database_url) as registry:
@@ -89,18 +78,7 @@ def _race_with_expected_version(url: str, barrier: Barrier, results: Queue[str])
 def test_of_writers_expecting_the_same_version_exactly_one_wins(database_url: str) -> None:
     with ModelRegistry(database_url) as registry:
         registry.register_model(GPT4_TURBO)
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(4)
-    results: Queue[str] = context.Queue()
-    workers = [
-        context.Process(target=_race_with_expected_version, args=(database_url, barrier, results))
-        for _ in range(4)
-    ]
-    for worker in workers:
-        worker.start()
-    outcomes = sorted(results.get(timeout=300) for _ in workers)
-    for worker in workers:
-        worker.join(timeout=60)
+    outcomes = sorted(in_processes(_race_with_expected_version, [(database_url,)] * 4, timeout=300))
     assert outcomes == ["E4030", "E4030", "E4030", "won"]
     with ModelRegistry(database_url) as registry:
         assert registry.get_model_or_raise(MODEL).version == 2
@@ -121,21 +99,12 @@ def test_writers_stay_serialised_whatever_the_servers_default_isolation(
     postgres_schema_url: str, level: str
 ) -> None:
     url = _isolation(postgres_schema_url, level)
-    errors: list[BaseException] = []
     with ModelRegistry(url) as registry:
         registry.register_model(GPT4_TURBO)
 
         def write(thread: int) -> None:
-            try:
-                for change in range(30):
-                    registry.register_model(config(context_window=thread * 1000 + change + 1))
-            except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-                errors.append(exc)
+            for change in range(30):
+                registry.register_model(config(context_window=thread * 1000 + change + 1))
 
-        threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=300)
-        assert errors == []
+        assert in_threads(write, 4) == []
         assert registry.get_model_or_raise(MODEL).version == 121

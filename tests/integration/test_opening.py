@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import time
 import uuid
 from typing import TYPE_CHECKING
@@ -27,7 +26,7 @@ if TYPE_CHECKING:
     from multiprocessing.synchronize import Barrier
     from pathlib import Path
 
-from cases import GPT4_TURBO
+from cases import GPT4_TURBO, in_processes
 
 
 def test_environment_variable_names_the_default_database(
@@ -125,18 +124,7 @@ def test_processes_opening_one_empty_database_at_once_create_one_schema(
     database_url: str, raw_engine: sa.Engine
 ) -> None:
     processes = 6
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(processes)
-    results: Queue[str] = context.Queue()
-    workers = [
-        context.Process(target=_open_and_report, args=(database_url, barrier, results))
-        for _ in range(processes)
-    ]
-    for worker in workers:
-        worker.start()
-    outcomes = [results.get(timeout=180) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=60)
+    outcomes = in_processes(_open_and_report, [(database_url,)] * processes, timeout=180)
     assert outcomes == ["ok 3"] * processes
     with raw_engine.connect() as connection:
         assert connection.execute(

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING
 
 import pytest
 
-from cases import config
+from cases import config, in_threads
 from modelregistry import DatabaseError, ModelNotFoundError, ModelRegistry, SchemaUnknownError
 
 if TYPE_CHECKING:
@@ -25,25 +24,16 @@ def threaded_url(request: pytest.FixtureRequest, database_url: str) -> str:
 
 
 def test_one_registry_serves_many_threads(threaded_url: str) -> None:
-    errors: list[BaseException] = []
     with ModelRegistry(threaded_url) as registry:
 
         def work(thread: int) -> None:
-            try:
-                for i in range(PER_THREAD):
-                    model_id = f"t{thread}-m{i}"
-                    registry.register_model(config(model_id=model_id))
-                    assert registry.get_model_or_raise(model_id).model_id == model_id
-                    registry.get_stats()
-            except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-                errors.append(exc)
+            for i in range(PER_THREAD):
+                model_id = f"t{thread}-m{i}"
+                registry.register_model(config(model_id=model_id))
+                assert registry.get_model_or_raise(model_id).model_id == model_id
+                registry.get_stats()
 
-        threads = [threading.Thread(target=work, args=(n,)) for n in range(THREADS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=300)
-        assert errors == []
+        assert in_threads(work, THREADS) == []
         assert registry.get_stats()["total_models"] == 3 + THREADS * PER_THREAD
         assert len(registry.get_model_history("t0-m0")) == 1
 
