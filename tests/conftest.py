@@ -19,22 +19,31 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
-from modelregistry import ModelRegistry
+from async_bridge import opener
 from modelregistry.cli import app
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
     from typer.testing import Result
 
     from cases import Cli
+    from modelregistry import ModelRegistry
 
 POSTGRES_URL = os.environ.get(
     "MODELREGISTRY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REQUIRE_POSTGRES = os.environ.get("MODELREGISTRY_REQUIRE_POSTGRES") == "1"
 BACKENDS = ("sqlite", "postgresql")
+APIS = ("sync", "async")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run the tests of modules marked ``both_apis`` against ModelRegistry and
+    AsyncModelRegistry alike (the ``api`` fixture; every other test uses the sync API)."""
+    if "api" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_apis"):
+        metafunc.parametrize("api", APIS, indirect=True)
 
 
 def _libpq_url(url: str) -> str:
@@ -91,9 +100,27 @@ def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
 
 
 @pytest.fixture
-def registry(database_url: str) -> Iterator[ModelRegistry]:
+def api(request: pytest.FixtureRequest) -> str:
+    """The API under test: ``sync`` (ModelRegistry) or ``async`` (AsyncModelRegistry)."""
+    name: str = getattr(request, "param", "sync")
+    return name
+
+
+@pytest.fixture
+def open_registry(api: str) -> Callable[..., ModelRegistry]:
+    """Opens a registry with the API under test: ``open_registry(url, **options)``.
+
+    For ``async``, an AsyncModelRegistry driven through blocking calls (tests/async_bridge.py).
+    """
+    return opener(api)
+
+
+@pytest.fixture
+def registry(
+    database_url: str, open_registry: Callable[..., ModelRegistry]
+) -> Iterator[ModelRegistry]:
     """A registry on a fresh catalog (migrated, seeded with the three default models)."""
-    with ModelRegistry(database_url) as opened:
+    with open_registry(database_url) as opened:
         yield opened
 
 

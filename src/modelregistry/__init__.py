@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from modelregistry.cache import CatalogEvent
 from modelregistry.domain import ModelCapabilities, ModelConfig, ModelStatus, QualityScores
 from modelregistry.errors import (
@@ -28,10 +30,14 @@ from modelregistry.errors import (
 from modelregistry.history import ChangeKind, FieldChange, ModelRevision
 from modelregistry.registry import ModelRegistry
 
+if TYPE_CHECKING:
+    from modelregistry.aio import AsyncModelRegistry
+
 __version__ = "0.1.0"
 
 __all__ = [
     "ERROR_CODES",
+    "AsyncModelRegistry",
     "CatalogEvent",
     "ChangeKind",
     "ConcurrentModificationError",
@@ -55,3 +61,19 @@ __all__ = [
     "Violation",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """Import AsyncModelRegistry on first use: asyncio support is an optional extra."""
+    if name == "AsyncModelRegistry":
+        try:
+            from modelregistry.aio import AsyncModelRegistry  # noqa: PLC0415 - on first use
+        except ImportError as exc:
+            msg = (
+                f"AsyncModelRegistry needs the asyncio extra ({exc}): "
+                "pip install 'modelregistry[async]'"
+            )
+            raise ImportError(msg, name=exc.name) from exc
+        return AsyncModelRegistry
+    msg = f"module 'modelregistry' has no attribute {name!r}"
+    raise AttributeError(msg)

@@ -92,3 +92,12 @@ def whole_number(value: object, field: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise InvalidModelConfigError.single(field, "must be an integer >= 0", value)
     return value
+
+
+def poll_seconds(value: object) -> float:
+    """Check the change feed's ``poll_interval``: a number of seconds > 0."""
+    if isinstance(value, bool) or not (isinstance(value, int | float) and value > 0):
+        raise InvalidModelConfigError.single(
+            "poll_interval", "must be a number of seconds > 0", value
+        )
+    return float(value)

@@ -219,7 +219,7 @@ class CatalogCache:
         self._changes_since = changes_since
         # Re-entrant: a subscriber may write, and a write catches its own cache up.
         self._lock = threading.RLock()
-        self._subscribers: list[Callable[[CatalogEvent], None]] = []
+        self._subscribers: list[Callable[[CatalogEvent], object]] = []
         anchor, models = load()
         self._anchor = anchor
         self.snapshot = CatalogSnapshot(anchor[0], models)
@@ -266,7 +266,7 @@ class CatalogCache:
         with self._lock:
             self._error = str(exc)
 
-    def subscribe(self, callback: Callable[[CatalogEvent], None]) -> Callable[[], None]:
+    def subscribe(self, callback: Callable[[CatalogEvent], object]) -> Callable[[], None]:
         """Call ``callback(event)`` for every change, after the snapshot holds it.
 
         Returns:

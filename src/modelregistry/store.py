@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Final, Self, TypeVar
 from sqlalchemy.orm import sessionmaker
 
 from modelregistry import migrate
+from modelregistry.arguments import poll_seconds
 from modelregistry.cache import CatalogCache
 from modelregistry.changes import CatalogChanges
 from modelregistry.db.engine import (
@@ -33,7 +34,6 @@ from modelregistry.db.engine import (
 from modelregistry.db.errors import translating
 from modelregistry.errors import (
     DatabaseUnavailableError,
-    InvalidModelConfigError,
     ModelRegistryError,
 )
 from modelregistry.feed import ChangeFeed
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from types import TracebackType
 
+    from sqlalchemy.engine import Engine
     from sqlalchemy.orm import Session
 
     from modelregistry.cache import CatalogEvent, CatalogReader
@@ -78,14 +79,11 @@ class CatalogStore:
         poll_interval: float = DEFAULT_POLL_INTERVAL,
     ) -> None:
         """Open (and if empty, initialise) the catalog at ``url``."""
-        if not (isinstance(poll_interval, int | float) and poll_interval > 0):
-            raise InvalidModelConfigError.single(
-                "poll_interval", "must be a number of seconds > 0", poll_interval
-            )
+        poll_interval = poll_seconds(poll_interval)
         resolved = resolve_database_url(url)
         self._url = safe_url(resolved)
         with translating(database=self._url):
-            self._engine = make_engine(resolved)
+            self._engine = self._create_engine(resolved)
             try:
                 migrate.ensure_schema(self._engine, auto_migrate=auto_migrate)
             except BaseException:
@@ -94,28 +92,51 @@ class CatalogStore:
         self._read_session: sessionmaker[Session] = sessionmaker(reader(self._engine))
         self._snapshot_session: sessionmaker[Session] = sessionmaker(snapshot_reader(self._engine))
         self._write_session: sessionmaker[Session] = sessionmaker(writer(self._engine))
+        # The cache and its change feed may read through another engine (see AsyncModelRegistry).
+        self._cache_engine = self._engine
+        self._cache_read_session = self._read_session
+        self._cache_snapshot_session = self._snapshot_session
         self._cache: CatalogCache | None = None
         self._feed: ChangeFeed | None = None
+        self._poll_interval = poll_interval
         if cache:
-            try:
-                self._cache = CatalogCache(self._load_catalog, self._changes_since)
-            except BaseException:
-                self._engine.dispose()
-                raise
-            self._poll_interval = poll_interval
-            self._start_feed()
+            self._open_cache()
         _OPEN.add(self)
+
+    def _create_engine(self, url: str) -> Engine:
+        """The engine every call of the public API goes through."""
+        return make_engine(url)
+
+    def _use_cache_engine(self, engine: Engine) -> None:
+        """Make the cache and the change feed read through ``engine`` (a thread-safe one)."""
+        self._cache_engine = engine
+        self._cache_read_session = sessionmaker(reader(engine))
+        self._cache_snapshot_session = sessionmaker(snapshot_reader(engine))
+
+    def _open_cache(self) -> None:
+        """Load the cache and start following changes."""
+        try:
+            self._cache = CatalogCache(self._load_catalog, self._changes_since)
+        except BaseException:
+            self._dispose_engines()
+            raise
+        self._start_feed()
 
     def _start_feed(self) -> None:
         if self._cache is not None and not is_memory_sqlite(self._engine.url):
             # A private in-memory catalog has no other writer to follow.
             self._feed = ChangeFeed(
-                self._engine, self._cache.refresh, self._cache.mark_failed, self._poll_interval
+                self._cache_engine,
+                self._cache.refresh,
+                self._cache.mark_failed,
+                self._poll_interval,
             )
 
     def _after_fork(self) -> None:
         """In a forked child: new connections and a new change feed (threads don't fork)."""
         self._engine.dispose(close=False)
+        if self._cache_engine is not self._engine:
+            self._cache_engine.dispose(close=False)
         if self._feed is not None:
             self._feed.abandon()
             self._start_feed()
@@ -132,9 +153,14 @@ class CatalogStore:
         _OPEN.discard(self)
         if self._feed is not None:
             self._feed.close()
-        self._engine.dispose()
+        self._dispose_engines()
 
-    def subscribe(self, callback: Callable[[CatalogEvent], None]) -> Callable[[], None]:
+    def _dispose_engines(self) -> None:
+        self._engine.dispose()
+        if self._cache_engine is not self._engine:
+            self._cache_engine.dispose()
+
+    def subscribe(self, callback: Callable[[CatalogEvent], object]) -> Callable[[], None]:
         """Call ``callback(event)`` for every change of the catalog, from any process.
 
         Each :class:`~modelregistry.cache.CatalogEvent` (``model_id``, ``change``,
@@ -189,8 +215,17 @@ class CatalogStore:
             return query(self._cache.snapshot)
         return self._query_db(query, snapshot=snapshot)
 
-    def _query_db(self, query: Callable[[CatalogRepository], T], *, snapshot: bool = False) -> T:
-        sessions = self._snapshot_session if snapshot else self._read_session
+    def _query_db(
+        self,
+        query: Callable[[CatalogRepository], T],
+        *,
+        snapshot: bool = False,
+        for_cache: bool = False,
+    ) -> T:
+        if for_cache:
+            sessions = self._cache_snapshot_session if snapshot else self._cache_read_session
+        else:
+            sessions = self._snapshot_session if snapshot else self._read_session
         try:
             with translating(database=self._url), sessions() as session:
                 return query(CatalogRepository(session))
@@ -206,10 +241,10 @@ class CatalogStore:
             models = repository.list_models()
             return repository.catalog_anchor(), {model.model_id: model for model in models}
 
-        return self._query_db(load, snapshot=True)
+        return self._query_db(load, snapshot=True, for_cache=True)
 
     def _changes_since(self, anchor: Anchor) -> list[tuple[int, ModelRevision]] | None:
-        return self._query_db(lambda repository: repository.changes_since(anchor))
+        return self._query_db(lambda repository: repository.changes_since(anchor), for_cache=True)
 
     def _catch_up(self) -> None:
         """After a write: make this process's cache hold it before the write returns.
@@ -239,6 +274,10 @@ class CatalogStore:
             yield changes
             if changes.last_revision is not None:
                 repository.announce()
+        self._after_commit()
+
+    def _after_commit(self) -> None:
+        """Run after each write transaction commits: by default, catch the cache up."""
         self._catch_up()
 
 

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
     from modelregistry import CatalogEvent
 
+pytestmark = pytest.mark.both_apis
+
 DEADLINE = 60.0  # generous: only a broken feed takes this long
 
 
@@ -34,8 +36,8 @@ def wait_for(predicate: Any, what: str, deadline: float = DEADLINE) -> None:
 
 
 @pytest.fixture
-def catalog(database_url: str) -> str:
-    with ModelRegistry(database_url) as registry:
+def catalog(open_registry: Callable[..., ModelRegistry], database_url: str) -> str:
+    with open_registry(database_url) as registry:
         registry.register_model(GPT4_TURBO)
         registry.register_model(
             config(model_id="claude-3-opus", provider="anthropic", status="deprecated")
@@ -45,10 +47,12 @@ def catalog(database_url: str) -> str:
     return database_url
 
 
-def test_cached_and_uncached_registries_answer_alike(catalog: str) -> None:
+def test_cached_and_uncached_registries_answer_alike(
+    open_registry: Callable[..., ModelRegistry], catalog: str
+) -> None:
     with (
-        ModelRegistry(catalog) as cached,
-        ModelRegistry(catalog, cache=False) as direct,
+        open_registry(catalog) as cached,
+        open_registry(catalog, cache=False) as direct,
     ):
         for registry in (cached, direct):
             registry.update_model_status("llama3.2:3b", "maintenance")
@@ -87,9 +91,11 @@ def test_a_write_is_in_the_writers_cache_when_it_returns(registry: ModelRegistry
     assert cache["staleness_seconds"] < DEADLINE
 
 
-def test_subscribe_needs_the_cache(database_url: str) -> None:
+def test_subscribe_needs_the_cache(
+    open_registry: Callable[..., ModelRegistry], database_url: str
+) -> None:
     with (
-        ModelRegistry(database_url, cache=False) as registry,
+        open_registry(database_url, cache=False) as registry,
         pytest.raises(RuntimeError, match="cache"),
     ):
         registry.subscribe(print)
@@ -119,7 +125,9 @@ def _watch(url: str, poll_interval: float, ready: Queue[Any], report: Queue[Any]
 
 
 @pytest.mark.slow
-def test_a_change_reaches_other_processes_and_their_subscribers(catalog: str, backend: str) -> None:
+def test_a_change_reaches_other_processes_and_their_subscribers(
+    open_registry: Callable[..., ModelRegistry], catalog: str, backend: str
+) -> None:
     # PostgreSQL: a poll interval far beyond the deadline, so only NOTIFY can be in time.
     poll_interval = 3600.0 if backend == "postgresql" else 0.05
     context = multiprocessing.get_context("spawn")
@@ -129,7 +137,7 @@ def test_a_change_reaches_other_processes_and_their_subscribers(catalog: str, ba
     watcher.start()
     try:
         assert ready.get(timeout=DEADLINE) == "active"
-        with ModelRegistry(catalog) as writer:
+        with open_registry(catalog) as writer:
             writer.update_model_status("gpt-4-turbo", "deprecated", reason="test")
         assert report.get(timeout=DEADLINE) == ("gpt-4-turbo", "status_changed", 2, "deprecated")
     finally:
@@ -139,14 +147,16 @@ def test_a_change_reaches_other_processes_and_their_subscribers(catalog: str, ba
 
 
 @pytest.mark.slow
-def test_reads_survive_a_database_outage_and_the_cache_resynchronises() -> None:
+def test_reads_survive_a_database_outage_and_the_cache_resynchronises(
+    open_registry: Callable[..., ModelRegistry],
+) -> None:
     with throwaway_postgres() as server:
         if server is None:
             pytest.skip("no PostgreSQL server binaries (initdb) on this machine")
         with (
-            ModelRegistry(server.url, poll_interval=0.05) as reader,
-            ModelRegistry(server.url, poll_interval=3600) as listener,  # only LISTEN to go on
-            ModelRegistry(server.url, cache=False) as writer,
+            open_registry(server.url, poll_interval=0.05) as reader,
+            open_registry(server.url, poll_interval=3600) as listener,  # only LISTEN to go on
+            open_registry(server.url, cache=False) as writer,
         ):
             writer.register_model(GPT4_TURBO)
             wait_for(lambda: reader.get_model("gpt-4-turbo") is not None, "the first change")
@@ -190,14 +200,15 @@ def test_reads_survive_a_database_outage_and_the_cache_resynchronises() -> None:
 
 @pytest.mark.slow
 def test_sqlite_writes_fail_retryably_while_another_process_holds_the_lock(
+    open_registry: Callable[..., ModelRegistry],
     tmp_path: Path,
 ) -> None:
     # SQLite has no server to lose: the nearest thing to an outage is a writer that holds the
     # lock (a hung admin script). WAL readers are never blocked, so reads and the cache go on.
     url = f"sqlite:///{tmp_path / 'catalog.db'}?timeout=0.2"
     with (
-        ModelRegistry(url, poll_interval=0.05) as reader,
-        ModelRegistry(url, cache=False) as writer,
+        open_registry(url, poll_interval=0.05) as reader,
+        open_registry(url, cache=False) as writer,
     ):
         writer.register_model(GPT4_TURBO)
         wait_for(lambda: reader.get_model("gpt-4-turbo") is not None, "the first change")
@@ -221,8 +232,10 @@ def test_sqlite_writes_fail_retryably_while_another_process_holds_the_lock(
         assert reader.get_stats()["cache"]["state"] == "live"
 
 
-def test_a_database_replaced_under_a_running_cache_is_reloaded(database_url: str) -> None:
-    with ModelRegistry(database_url, poll_interval=3600) as reader:
+def test_a_database_replaced_under_a_running_cache_is_reloaded(
+    open_registry: Callable[..., ModelRegistry], database_url: str
+) -> None:
+    with open_registry(database_url, poll_interval=3600) as reader:
         reader.register_model(GPT4_TURBO)
         seen: list[CatalogEvent] = []
         reader.subscribe(seen.append)
@@ -233,7 +246,7 @@ def test_a_database_replaced_under_a_running_cache_is_reloaded(database_url: str
             migrate.upgrade(engine)
         finally:
             engine.dispose()
-        with ModelRegistry(database_url, cache=False) as other:
+        with open_registry(database_url, cache=False) as other:
             for n in range(6):
                 other.register_model(config(model_id=f"restored-{n}", provider="anthropic"))
             expected = other.list_models()
@@ -246,9 +259,10 @@ def test_a_database_replaced_under_a_running_cache_is_reloaded(database_url: str
 
 
 def test_subscribers_get_events_in_revision_order_from_concurrent_writers(
+    open_registry: Callable[..., ModelRegistry],
     database_url: str,
 ) -> None:
-    with ModelRegistry(database_url, poll_interval=0.01) as registry:
+    with open_registry(database_url, poll_interval=0.01) as registry:
         revisions: list[int] = []
         registry.subscribe(lambda event: revisions.append(event.revision))
 
@@ -282,6 +296,7 @@ def _read_after_fork(registry: ModelRegistry, report: Queue[Any]) -> None:
 def test_a_registry_opened_before_fork_keeps_following_changes_in_the_child(
     catalog: str,
 ) -> None:
+    # ModelRegistry only: an event loop (the async API's) does not survive fork().
     context = multiprocessing.get_context("fork")
     report: Queue[Any] = context.Queue()
     with ModelRegistry(catalog, poll_interval=0.05) as registry:

@@ -14,9 +14,13 @@ from modelregistry.catalog_file import dump_catalog
 from modelregistry.history import ChangeKind
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     import sqlalchemy as sa
+
+
+pytestmark = pytest.mark.both_apis
 
 
 def catalog_of(size: int) -> list[ModelConfig]:
@@ -99,7 +103,7 @@ def test_an_invalid_file_changes_nothing(
 
 
 def test_export_then_import_into_an_empty_database_gives_the_same_catalog(
-    registry: ModelRegistry, tmp_path: Path
+    open_registry: Callable[..., ModelRegistry], registry: ModelRegistry, tmp_path: Path
 ) -> None:
     for model in catalog_of(30):
         registry.register_model(model)
@@ -108,7 +112,7 @@ def test_export_then_import_into_an_empty_database_gives_the_same_catalog(
         path = tmp_path / f"export.{kind}"
         text = registry.export_catalog(path)
         assert path.read_text() == text
-        with ModelRegistry("sqlite://") as empty:
+        with open_registry("sqlite://") as empty:
             empty.import_catalog(path, prune=True)
             assert empty.list_models() == registry.list_models()
     only = yaml.safe_load(registry.export_catalog(provider="bedrock", status="active"))

@@ -12,8 +12,11 @@ from modelregistry import ModelRegistry
 from modelregistry.history import ChangeKind
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from multiprocessing.queues import Queue
     from multiprocessing.synchronize import Barrier
+
+pytestmark = pytest.mark.both_apis
 
 PROCESSES = 8
 CHANGES = 200
@@ -36,15 +39,17 @@ def _write_changes(url: str, worker: int, barrier: Barrier, results: Queue[str])
 
 
 @pytest.mark.slow
-def test_concurrent_writers_lose_no_change(database_url: str) -> None:
-    with ModelRegistry(database_url) as registry:
+def test_concurrent_writers_lose_no_change(
+    open_registry: Callable[..., ModelRegistry], database_url: str
+) -> None:
+    with open_registry(database_url) as registry:
         assert registry.register_model(GPT4_TURBO).version == 1
     outcomes = in_processes(
         _write_changes, [(database_url, n) for n in range(PROCESSES)], timeout=600
     )
     assert outcomes == ["ok"] * PROCESSES
 
-    with ModelRegistry(database_url) as registry:
+    with open_registry(database_url) as registry:
         history = registry.get_model_history(MODEL)
         final = registry.get_model_or_raise(MODEL)
     effective = PROCESSES * CHANGES
@@ -75,12 +80,14 @@ def _race_with_expected_version(url: str, barrier: Barrier, results: Queue[str])
 
 
 @pytest.mark.slow
-def test_of_writers_expecting_the_same_version_exactly_one_wins(database_url: str) -> None:
-    with ModelRegistry(database_url) as registry:
+def test_of_writers_expecting_the_same_version_exactly_one_wins(
+    open_registry: Callable[..., ModelRegistry], database_url: str
+) -> None:
+    with open_registry(database_url) as registry:
         registry.register_model(GPT4_TURBO)
     outcomes = sorted(in_processes(_race_with_expected_version, [(database_url,)] * 4, timeout=300))
     assert outcomes == ["E4030", "E4030", "E4030", "won"]
-    with ModelRegistry(database_url) as registry:
+    with open_registry(database_url) as registry:
         assert registry.get_model_or_raise(MODEL).version == 2
 
 
@@ -96,10 +103,10 @@ def _isolation(url: str, level: str) -> str:
 
 @pytest.mark.parametrize("level", ["repeatable\\ read", "serializable"])
 def test_writers_stay_serialised_whatever_the_servers_default_isolation(
-    postgres_schema_url: str, level: str
+    open_registry: Callable[..., ModelRegistry], postgres_schema_url: str, level: str
 ) -> None:
     url = _isolation(postgres_schema_url, level)
-    with ModelRegistry(url) as registry:
+    with open_registry(url) as registry:
         registry.register_model(GPT4_TURBO)
 
         def write(thread: int) -> None:

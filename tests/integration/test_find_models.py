@@ -13,7 +13,9 @@ from modelregistry import InvalidModelConfigError, ModelConfig, ModelRegistry
 from modelregistry.query import ORDER_FIELDS, QUALITY_DIMENSIONS
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
+
+pytestmark = pytest.mark.both_apis
 
 PROVIDERS = ["openai", "anthropic", "ollama"]
 CAPABILITIES = ["streaming", "vision", "tool_use", "reasoning"]
@@ -71,10 +73,12 @@ queries = st.lists(st.sampled_from(sorted(CRITERIA)), max_size=3, unique=True).f
 
 
 @pytest.fixture
-def pair(database_url: str) -> Iterator[tuple[ModelRegistry, ModelRegistry]]:
+def pair(
+    open_registry: Callable[..., ModelRegistry], database_url: str
+) -> Iterator[tuple[ModelRegistry, ModelRegistry]]:
     with (
-        ModelRegistry(database_url, poll_interval=3600) as cached,
-        ModelRegistry(database_url, cache=False) as direct,
+        open_registry(database_url, poll_interval=3600) as cached,
+        open_registry(database_url, cache=False) as direct,
     ):
         yield cached, direct
 
@@ -101,9 +105,11 @@ def test_cache_and_sql_answer_every_query_alike(
 
 
 @pytest.fixture(params=["cached", "sql"])
-def router(request: pytest.FixtureRequest, database_url: str) -> Iterator[ModelRegistry]:
+def router(
+    open_registry: Callable[..., ModelRegistry], request: pytest.FixtureRequest, database_url: str
+) -> Iterator[ModelRegistry]:
     """The same small catalog, read from the cache or with SQL."""
-    with ModelRegistry(database_url, cache=request.param == "cached") as registry:
+    with open_registry(database_url, cache=request.param == "cached") as registry:
         yield _seed(registry)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
@@ -23,6 +24,12 @@ from modelregistry import (
 from modelregistry.db.engine import make_engine
 from modelregistry.defaults import DEFAULT_MODELS
 from modelregistry.history import ChangeKind, FieldChange
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+pytestmark = pytest.mark.both_apis
 
 
 def kinds(registry: ModelRegistry, model_id: str) -> list[tuple[int, str]]:
@@ -236,9 +243,9 @@ def test_restore_brings_back_a_removed_model(registry: ModelRegistry) -> None:
 
 
 def test_expected_version_refuses_a_stale_write_and_changes_nothing(
-    database_url: str, raw_engine: sa.Engine
+    open_registry: Callable[..., ModelRegistry], database_url: str, raw_engine: sa.Engine
 ) -> None:
-    with ModelRegistry(database_url) as alice, ModelRegistry(database_url) as bob:
+    with open_registry(database_url) as alice, open_registry(database_url) as bob:
         seen = alice.register_model(GPT4_TURBO)
         bob.update_model_status("gpt-4-turbo", "deprecated", expected_version=seen.version)
         before = snapshot(raw_engine)
@@ -308,14 +315,16 @@ def test_status_changes_record_their_reason(registry: ModelRegistry) -> None:
     assert (last.change, last.reason) == (ChangeKind.STATUS_CHANGED, "superseded by 3.3")
 
 
-def test_existing_models_get_their_first_revision_from_the_migration(database_url: str) -> None:
+def test_existing_models_get_their_first_revision_from_the_migration(
+    open_registry: Callable[..., ModelRegistry], database_url: str
+) -> None:
     engine = make_engine(database_url)
     try:
         migrate.upgrade(engine, "0002")
         migrate.upgrade(engine)
     finally:
         engine.dispose()
-    with ModelRegistry(database_url) as registry:
+    with open_registry(database_url) as registry:
         for default in DEFAULT_MODELS:
             (revision,) = registry.get_model_history(default.model_id)
             assert (revision.version, revision.change) == (1, ChangeKind.CREATED)
@@ -422,7 +431,9 @@ def test_as_of_outside_utc_years_is_e4003(registry: ModelRegistry) -> None:
         registry.get_model("llama3.1:8b", as_of=early)
 
 
-def test_migration_backfill_records_custom_models_exactly(database_url: str) -> None:
+def test_migration_backfill_records_custom_models_exactly(
+    open_registry: Callable[..., ModelRegistry], database_url: str
+) -> None:
     engine = make_engine(database_url)
     try:
         migrate.upgrade(engine, "0002")
@@ -450,7 +461,7 @@ def test_migration_backfill_records_custom_models_exactly(database_url: str) -> 
         migrate.upgrade(engine)
     finally:
         engine.dispose()
-    with ModelRegistry(database_url) as registry:
+    with open_registry(database_url) as registry:
         current = registry.get_model_or_raise("mistral-large")
         (revision,) = registry.get_model_history("mistral-large")
         assert revision.config == current

@@ -22,53 +22,61 @@ from modelregistry.db.engine import make_engine
 from modelregistry.settings import default_database_path
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from multiprocessing.queues import Queue
     from multiprocessing.synchronize import Barrier
     from pathlib import Path
 
 from cases import GPT4_TURBO, in_processes
 
+pytestmark = pytest.mark.both_apis
+
 
 def test_environment_variable_names_the_default_database(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    open_registry: Callable[..., ModelRegistry], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "from-env.db"
     monkeypatch.setenv("MODELREGISTRY_DATABASE_URL", f"sqlite:///{path}")
-    with ModelRegistry() as registry:
+    with open_registry() as registry:
         registry.register_model(GPT4_TURBO)
         assert registry.url == f"sqlite:///{path}"
     assert path.exists()
-    with ModelRegistry(f"sqlite:///{path}") as registry:
+    with open_registry(f"sqlite:///{path}") as registry:
         assert registry.get_model("gpt-4-turbo") is not None
 
 
 def test_without_a_url_an_embedded_sqlite_file_is_created_in_the_user_data_dir(
+    open_registry: Callable[..., ModelRegistry],
     tmp_path: Path,
 ) -> None:
     expected = tmp_path / "xdg-data" / "modelregistry" / "catalog.db"
     assert default_database_path() == expected
     assert not expected.exists()
-    with ModelRegistry() as registry:
+    with open_registry() as registry:
         registry.update_model_status("llama3.1:8b", "maintenance")
     assert expected.exists()
-    with ModelRegistry() as registry:
+    with open_registry() as registry:
         assert registry.get_model_or_raise("llama3.1:8b").status.value == "maintenance"
 
 
-def test_in_memory_sqlite_is_private_to_its_registry() -> None:
-    with ModelRegistry("sqlite://") as first, ModelRegistry("sqlite://") as second:
+def test_in_memory_sqlite_is_private_to_its_registry(
+    open_registry: Callable[..., ModelRegistry],
+) -> None:
+    with open_registry("sqlite://") as first, open_registry("sqlite://") as second:
         first.register_model(GPT4_TURBO)
         assert first.get_model("gpt-4-turbo") is not None
         assert second.get_model("gpt-4-turbo") is None
         assert second.get_stats()["total_models"] == 3
 
 
-def test_an_older_schema_is_refused_and_left_unchanged(database_url: str) -> None:
+def test_an_older_schema_is_refused_and_left_unchanged(
+    open_registry: Callable[..., ModelRegistry], database_url: str
+) -> None:
     engine = make_engine(database_url)
     try:
         migrate.upgrade(engine, "0001")
         with pytest.raises(SchemaOutdatedError, match="modelregistry db upgrade") as raised:
-            ModelRegistry(database_url)
+            open_registry(database_url)
         assert raised.value.code == "E4010"
         assert migrate.current(engine) == "0001"
         with engine.connect() as connection:
@@ -77,27 +85,29 @@ def test_an_older_schema_is_refused_and_left_unchanged(database_url: str) -> Non
         engine.dispose()
 
 
-def test_auto_migrate_upgrades_an_older_schema(database_url: str) -> None:
+def test_auto_migrate_upgrades_an_older_schema(
+    open_registry: Callable[..., ModelRegistry], database_url: str
+) -> None:
     engine = make_engine(database_url)
     try:
         migrate.upgrade(engine, "0001")
     finally:
         engine.dispose()
-    with ModelRegistry(database_url, auto_migrate=True) as registry:
+    with open_registry(database_url, auto_migrate=True) as registry:
         assert registry.is_initialized()
         assert registry.get_stats()["total_models"] == 3
 
 
 def test_an_unknown_newer_revision_is_refused_and_nothing_is_touched(
-    database_url: str, raw_engine: sa.Engine
+    open_registry: Callable[..., ModelRegistry], database_url: str, raw_engine: sa.Engine
 ) -> None:
-    ModelRegistry(database_url).close()
+    open_registry(database_url).close()
     with raw_engine.begin() as connection:
         connection.execute(sa.text("UPDATE modelregistry_alembic_version SET version_num = '9999'"))
         before = connection.execute(sa.text("SELECT * FROM models ORDER BY id")).all()
     for auto_migrate in (False, True):
         with pytest.raises(SchemaUnknownError, match="9999") as raised:
-            ModelRegistry(database_url, auto_migrate=auto_migrate)
+            open_registry(database_url, auto_migrate=auto_migrate)
         assert raised.value.code == "E4011"
     engine = make_engine(database_url)
     try:
@@ -135,9 +145,11 @@ def test_processes_opening_one_empty_database_at_once_create_one_schema(
         assert connection.execute(sa.text("SELECT COUNT(*) FROM capabilities")).scalar() == 3
 
 
-def test_an_unreachable_database_is_e4020_without_the_password() -> None:
+def test_an_unreachable_database_is_e4020_without_the_password(
+    open_registry: Callable[..., ModelRegistry],
+) -> None:
     with pytest.raises(DatabaseUnavailableError) as raised:
-        ModelRegistry("postgresql://admin:s3cr3t-pw@127.0.0.1:1/catalog?connect_timeout=5")
+        open_registry("postgresql://admin:s3cr3t-pw@127.0.0.1:1/catalog?connect_timeout=5")
     error = raised.value
     assert error.code == "E4020"
     assert error.retryable is True
@@ -146,24 +158,29 @@ def test_an_unreachable_database_is_e4020_without_the_password() -> None:
     assert "admin:***@127.0.0.1:1" in str(error)
 
 
-def test_a_malformed_url_is_e4021() -> None:
+def test_a_malformed_url_is_e4021(open_registry: Callable[..., ModelRegistry]) -> None:
     with pytest.raises(DatabaseError) as raised:
-        ModelRegistry("this is not a database url")
+        open_registry("this is not a database url")
     assert raised.value.code == "E4021"
 
 
-def test_repr_and_url_mask_the_password(tmp_path: Path) -> None:
-    with ModelRegistry(f"sqlite:///{tmp_path / 'r.db'}") as registry:
-        assert repr(registry) == f"ModelRegistry('sqlite:///{tmp_path / 'r.db'}')"
+def test_repr_and_url_mask_the_password(
+    api: str, open_registry: Callable[..., ModelRegistry], tmp_path: Path
+) -> None:
+    name = "AsyncModelRegistry" if api == "async" else "ModelRegistry"
+    with open_registry(f"sqlite:///{tmp_path / 'r.db'}") as registry:
+        assert repr(registry) == f"{name}('sqlite:///{tmp_path / 'r.db'}')"
 
 
-def test_close_releases_every_connection(postgres_schema_url: str, postgres_url: str) -> None:
+def test_close_releases_every_connection(
+    open_registry: Callable[..., ModelRegistry], postgres_schema_url: str, postgres_url: str
+) -> None:
     name = f"mr-close-{uuid.uuid4().hex[:8]}"
     url = make_url(postgres_schema_url).update_query_dict({"application_name": name})
     count = sa.text("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = :name")
     observer = sa.create_engine(postgres_url)
     try:
-        with ModelRegistry(url.render_as_string(hide_password=False)) as registry:
+        with open_registry(url.render_as_string(hide_password=False)) as registry:
             registry.get_stats()
             with observer.connect() as connection:
                 assert connection.execute(count, {"name": name}).scalar_one() >= 1
@@ -180,7 +197,7 @@ def test_close_releases_every_connection(postgres_schema_url: str, postgres_url:
 
 
 def test_reads_survive_the_server_dropping_pooled_connections(
-    postgres_schema_url: str, postgres_url: str
+    open_registry: Callable[..., ModelRegistry], postgres_schema_url: str, postgres_url: str
 ) -> None:
     name = f"mr-drop-{uuid.uuid4().hex[:8]}"
     url = make_url(postgres_schema_url).update_query_dict({"application_name": name})
@@ -190,7 +207,7 @@ def test_reads_survive_the_server_dropping_pooled_connections(
     )
     count = sa.text("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = :name")
     try:
-        with ModelRegistry(url.render_as_string(hide_password=False)) as registry:
+        with open_registry(url.render_as_string(hide_password=False)) as registry:
             registry.register_model(GPT4_TURBO)
             assert registry.get_model("gpt-4-turbo") is not None
             with observer.begin() as connection:

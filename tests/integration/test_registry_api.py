@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
@@ -21,6 +22,11 @@ from modelregistry import (
 from modelregistry.db.engine import make_engine
 from modelregistry.db.tables import ModelRow
 from modelregistry.defaults import DEFAULT_MODELS
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+pytestmark = pytest.mark.both_apis
 
 DEFAULT_IDS = ["llama3.1:8b", "llama3.2:3b", "llava-llama3:latest"]
 
@@ -411,7 +417,7 @@ def test_load_default_models_inserts_nothing_when_all_exist(registry: ModelRegis
 
 
 def test_load_default_models_never_overwrites_an_admin_change(
-    database_url: str, registry: ModelRegistry
+    open_registry: Callable[..., ModelRegistry], database_url: str, registry: ModelRegistry
 ) -> None:
     registry.update_model_status("llama3.1:8b", "maintenance")
     registry.register_model(
@@ -419,7 +425,7 @@ def test_load_default_models_never_overwrites_an_admin_change(
     )
     assert registry.load_default_models() == 0
     registry.close()
-    with ModelRegistry(database_url) as reopened:  # a restart
+    with open_registry(database_url) as reopened:  # a restart
         assert reopened.load_default_models() == 0
         assert reopened.get_model_or_raise("llama3.1:8b").status is ModelStatus.MAINTENANCE
         assert reopened.get_model_or_raise("llama3.2:3b").display_name == "Our Llama"
@@ -434,7 +440,9 @@ def test_load_default_models_does_not_bring_back_a_removed_default(
     assert registry.get_model("llava-llama3:latest") is None
 
 
-def test_load_default_models_inserts_a_default_the_catalog_never_had(database_url: str) -> None:
+def test_load_default_models_inserts_a_default_the_catalog_never_had(
+    open_registry: Callable[..., ModelRegistry], database_url: str
+) -> None:
     engine = make_engine(database_url)
     try:
         migrate.upgrade(engine, "0002")
@@ -448,7 +456,7 @@ def test_load_default_models_inserts_a_default_the_catalog_never_had(database_ur
             connection.execute(sa.text("DELETE FROM models WHERE model_id = 'llava-llama3:latest'"))
     finally:
         engine.dispose()
-    with ModelRegistry(database_url, auto_migrate=True) as registry:
+    with open_registry(database_url, auto_migrate=True) as registry:
         assert registry.get_model("llava-llama3:latest") is None
         assert registry.load_default_models() == 1
         assert registry.get_model("llava-llama3:latest") == DEFAULT_MODELS[2]
@@ -458,17 +466,21 @@ def test_load_default_models_inserts_a_default_the_catalog_never_had(database_ur
 # -- persistence and lifecycle -------------------------------------------------------------
 
 
-def test_models_persist_across_registries(database_url: str) -> None:
-    with ModelRegistry(database_url) as first:
+def test_models_persist_across_registries(
+    open_registry: Callable[..., ModelRegistry], database_url: str
+) -> None:
+    with open_registry(database_url) as first:
         first.register_model(GPT4_TURBO)
-    with ModelRegistry(database_url) as second:
+    with open_registry(database_url) as second:
         assert second.get_model("gpt-4-turbo") == ModelConfig(**GPT4_TURBO)
 
 
-def test_two_uncached_registries_see_each_others_writes_at_once(database_url: str) -> None:
+def test_two_uncached_registries_see_each_others_writes_at_once(
+    open_registry: Callable[..., ModelRegistry], database_url: str
+) -> None:
     with (
-        ModelRegistry(database_url, cache=False) as writer,
-        ModelRegistry(database_url, cache=False) as reader,
+        open_registry(database_url, cache=False) as writer,
+        open_registry(database_url, cache=False) as reader,
     ):
         writer.register_model(GPT4_TURBO)
         assert reader.get_model("gpt-4-turbo") is not None

@@ -10,9 +10,12 @@ from cases import config, in_threads
 from modelregistry import DatabaseError, ModelNotFoundError, ModelRegistry, SchemaUnknownError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     import sqlalchemy as sa
+
+pytestmark = pytest.mark.both_apis
 
 THREADS = 8
 PER_THREAD = 20
@@ -23,8 +26,10 @@ def threaded_url(request: pytest.FixtureRequest, database_url: str) -> str:
     return "sqlite://" if request.param == "memory" else database_url
 
 
-def test_one_registry_serves_many_threads(threaded_url: str) -> None:
-    with ModelRegistry(threaded_url) as registry:
+def test_one_registry_serves_many_threads(
+    open_registry: Callable[..., ModelRegistry], threaded_url: str
+) -> None:
+    with open_registry(threaded_url) as registry:
 
         def work(thread: int) -> None:
             for i in range(PER_THREAD):
@@ -61,9 +66,11 @@ def test_capabilities_and_providers_no_model_can_have_match_nothing(
     assert registry.list_models(provider=name, status="active") == []
 
 
-def test_a_refused_sqlite_database_is_left_byte_for_byte_untouched(tmp_path: Path) -> None:
+def test_a_refused_sqlite_database_is_left_byte_for_byte_untouched(
+    open_registry: Callable[..., ModelRegistry], tmp_path: Path
+) -> None:
     path = tmp_path / "newer.db"
-    ModelRegistry(f"sqlite:///{path}").close()
+    open_registry(f"sqlite:///{path}").close()
     import sqlite3  # noqa: PLC0415 - a plain connection, outside modelregistry
 
     with sqlite3.connect(path) as connection:
@@ -72,7 +79,7 @@ def test_a_refused_sqlite_database_is_left_byte_for_byte_untouched(tmp_path: Pat
     connection.close()
     before = path.read_bytes()
     with pytest.raises(SchemaUnknownError):
-        ModelRegistry(f"sqlite:///{path}")
+        open_registry(f"sqlite:///{path}")
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["newer.db"]
 
@@ -80,21 +87,25 @@ def test_a_refused_sqlite_database_is_left_byte_for_byte_untouched(tmp_path: Pat
 @pytest.mark.parametrize(
     "url", ["mysql://user@127.0.0.1/catalog", "postgresql+psycopg2://user@127.0.0.1/catalog"]
 )
-def test_a_url_whose_driver_is_not_installed_is_e4021(url: str) -> None:
+def test_a_url_whose_driver_is_not_installed_is_e4021(
+    open_registry: Callable[..., ModelRegistry], url: str
+) -> None:
     with pytest.raises(DatabaseError, match="driver is not installed") as raised:
-        ModelRegistry(url)
+        open_registry(url)
     assert raised.value.code == "E4021"
 
 
-def test_an_empty_url_is_refused_rather_than_guessed() -> None:
+def test_an_empty_url_is_refused_rather_than_guessed(
+    open_registry: Callable[..., ModelRegistry],
+) -> None:
     with pytest.raises(DatabaseError, match="empty"):
-        ModelRegistry("")
+        open_registry("")
 
 
 def test_sqlite_errors_that_are_not_about_reachability_are_not_retryable(
-    database_url: str, raw_engine: sa.Engine
+    open_registry: Callable[..., ModelRegistry], database_url: str, raw_engine: sa.Engine
 ) -> None:
-    with ModelRegistry(database_url, cache=False) as registry:
+    with open_registry(database_url, cache=False) as registry:
         with raw_engine.begin() as connection:
             connection.exec_driver_sql("DROP TABLE model_capabilities")
         with pytest.raises(DatabaseError) as raised:

@@ -5,13 +5,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 
 import modelregistry
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "seed_workflow.py"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLE = EXAMPLES / "seed_workflow.py"
+USE_CASE_7 = EXAMPLES / "seed_use_case_7.py"
+SEED = Path(__file__).resolve().parents[3] / "shared" / "seed" / "ModelRegistry.md"
 
 # What the seed's block prints on a new catalog, from the seed's own data.
 EXPECTED = """\
@@ -44,10 +48,10 @@ llama3.2:3b status: deprecated
 """
 
 
-def run_example(database_url: str) -> str:
+def run_example(database_url: str, example: Path = EXAMPLE) -> str:
     env = {**os.environ, "MODELREGISTRY_DATABASE_URL": database_url}
     completed = subprocess.run(
-        [sys.executable, str(EXAMPLE)], env=env, capture_output=True, text=True, check=False
+        [sys.executable, str(example)], env=env, capture_output=True, text=True, check=False
     )
     assert completed.returncode == 0, completed.stderr
     assert completed.stderr == ""
@@ -83,9 +87,22 @@ def test_seed_import_paths_re_export_the_same_objects() -> None:
     assert ModelStatus is modelregistry.ModelStatus
 
 
+def seed_block(heading: str) -> str:
+    if not SEED.exists():
+        pytest.skip(f"the seed specification is not beside this checkout ({SEED})")
+    return SEED.read_text().split(heading)[1].split("```python\n")[1].split("```")[0]
+
+
 def test_example_is_the_seed_block_verbatim() -> None:
-    seed = Path(__file__).resolve().parents[3] / "shared" / "seed" / "ModelRegistry.md"
-    if not seed.exists():
-        pytest.skip(f"the seed specification is not beside this checkout ({seed})")
-    block = seed.read_text().split("## Execution Examples")[1].split("```python\n")[1]
-    assert EXAMPLE.read_text().endswith(block.split("```")[0])
+    assert EXAMPLE.read_text().endswith(seed_block("## Execution Examples"))
+
+
+def test_seed_use_case_7_awaits_the_async_registry(database_url: str) -> None:
+    # Two Anthropic models, one deprecated: the seed's filter lists the active one only.
+    assert run_example(database_url, USE_CASE_7) == "- Claude 3 Opus\n"
+
+
+def test_use_case_7_example_holds_the_seed_block_verbatim() -> None:
+    example = USE_CASE_7.read_text().split("        # The seed's use case 7:\n")[1]
+    example = example.split("\n\n\nasyncio.run")[0] + "\n"
+    assert textwrap.dedent(example) == seed_block("### 7. List with Filters")

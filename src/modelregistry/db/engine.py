@@ -17,6 +17,7 @@ from sqlalchemy.pool import QueuePool
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 SQLITE_BUSY_TIMEOUT_SECONDS: Final = 60.0
 """How long a SQLite connection waits for another process's lock before giving up, unless
@@ -34,8 +35,25 @@ def normalise_url(url: str | URL) -> URL:
         sqlalchemy.exc.ArgumentError: when ``url`` is not a database URL.
     """
     parsed = make_url(url)
-    if parsed.drivername in {"postgresql", "postgres"}:
+    if parsed.drivername in {"postgresql", "postgres", "postgresql+psycopg_async"}:
         parsed = parsed.set(drivername="postgresql+psycopg")
+    elif parsed.drivername == "sqlite+aiosqlite":
+        parsed = parsed.set(drivername="sqlite")
+    return parsed
+
+
+def normalise_async_url(url: str | URL) -> URL:
+    """Parse ``url`` and pick the asyncio driver: psycopg 3 (async) or aiosqlite.
+
+    The same URL thus opens a :class:`~modelregistry.ModelRegistry` and an
+    :class:`~modelregistry.AsyncModelRegistry`.
+
+    Raises:
+        sqlalchemy.exc.ArgumentError: when ``url`` is not a database URL.
+    """
+    parsed = normalise_url(url)
+    if parsed.drivername in {"sqlite", "sqlite+pysqlite"}:
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
     return parsed
 
 
@@ -68,12 +86,45 @@ def make_engine(url: str | URL) -> Engine:
         ImportError: the URL's driver is not installed.
     """
     parsed = normalise_url(url)
+    kwargs, timeout = _engine_arguments(parsed)
+    if timeout is not None and is_memory_sqlite(parsed):
+        kwargs["poolclass"] = QueuePool
+    engine = sa.create_engine(parsed, **kwargs)
+    if timeout is not None:
+        _configure_sqlite(engine, timeout)
+    return engine
+
+
+def make_async_engine(url: str | URL) -> AsyncEngine:
+    """Create an asyncio engine for ``url``, set up as :func:`make_engine` does.
+
+    ``sqlite://`` (in memory) keeps one connection, which coroutines take turns on.
+
+    Raises:
+        sqlalchemy.exc.ArgumentError: ``url`` is not a database URL.
+        ImportError: the asyncio driver (or greenlet) is not installed.
+    """
+    from sqlalchemy.ext.asyncio import create_async_engine  # noqa: PLC0415 - only for asyncio
+    from sqlalchemy.pool import AsyncAdaptedQueuePool  # noqa: PLC0415 - only for asyncio
+
+    parsed = normalise_async_url(url)
+    kwargs, timeout = _engine_arguments(parsed)
+    if timeout is not None and is_memory_sqlite(parsed):
+        kwargs["poolclass"] = AsyncAdaptedQueuePool
+    engine = create_async_engine(parsed, **kwargs)
+    if timeout is not None:
+        _configure_sqlite(engine.sync_engine, timeout)
+    return engine
+
+
+def _engine_arguments(parsed: URL) -> tuple[dict[str, Any], float | None]:
+    """``create_engine`` keywords for ``parsed``, and the SQLite busy timeout (None: server)."""
     if parsed.get_backend_name() != "sqlite":
         # No pre-ping: it costs a round trip per checkout. A connection found dead is
         # invalidated with the whole pool, and the registry retries a read once (see
         # ``was_disconnected``). Connecting gives up after 10 s unless the URL says otherwise.
         connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": 10}
-        return sa.create_engine(parsed, connect_args=connect_args)
+        return {"connect_args": connect_args}, None
     try:
         timeout = float(str(parsed.query.get("timeout", SQLITE_BUSY_TIMEOUT_SECONDS)))
     except ValueError as exc:
@@ -81,12 +132,10 @@ def make_engine(url: str | URL) -> Engine:
         raise sa.exc.ArgumentError(msg) from exc
     kwargs: dict[str, Any] = {"connect_args": {"timeout": timeout}}
     if is_memory_sqlite(parsed):
-        # One connection is the whole database; a pool of one makes threads take turns.
-        kwargs.update(poolclass=QueuePool, pool_size=1, max_overflow=0, pool_timeout=3600)
+        # One connection is the whole database; a pool of one makes callers take turns.
+        kwargs.update(pool_size=1, max_overflow=0, pool_timeout=3600)
         kwargs["connect_args"]["check_same_thread"] = False
-    engine = sa.create_engine(parsed, **kwargs)
-    _configure_sqlite(engine, timeout)
-    return engine
+    return kwargs, timeout
 
 
 def use_wal(engine: Engine) -> None:
@@ -99,8 +148,13 @@ def use_wal(engine: Engine) -> None:
         return
     raw = engine.raw_connection()
     try:
-        # Outside any transaction: SQLite refuses to change the journal mode inside one.
-        raw.driver_connection.execute("PRAGMA journal_mode = WAL")  # type: ignore[union-attr]
+        # Outside any transaction: SQLite refuses to change the journal mode inside one. The
+        # DB-API cursor, not the driver's connection: that one may be aiosqlite's (coroutines).
+        cursor = raw.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+        finally:
+            cursor.close()
     finally:
         raw.close()
 

@@ -1,0 +1,488 @@
+"""AsyncModelRegistry: the catalog's API as coroutines, for asyncio programs.
+
+Every coroutine runs the very code of :class:`~modelregistry.ModelRegistry` (the same checks,
+transactions and queries) inside SQLAlchemy's asyncio bridge (``greenlet_spawn``, on which
+``AsyncSession.run_sync`` is built), so each statement goes through an asyncio driver (psycopg
+3's async connection, aiosqlite) and the event loop never waits on the database.
+
+Reads the cache answers return without touching the database or leaving the event loop. The
+cache itself, and the change feed that keeps it current, are the ones the synchronous registry
+uses: they run on a background thread with a synchronous connection of their own, and after a
+write the cache is caught up in a worker thread, so neither blocks the event loop. A private
+in-memory catalog (``sqlite://``) has one connection, reached through the asyncio engine only.
+
+Needs the ``async`` extra: ``pip install 'modelregistry[async]'``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+
+from sqlalchemy.util import greenlet_spawn
+
+from modelregistry.arguments import poll_seconds
+from modelregistry.db.engine import is_memory_sqlite, make_async_engine, make_engine, safe_url
+from modelregistry.domain import ModelStatus
+from modelregistry.registry import ModelRegistry
+from modelregistry.settings import resolve_database_url
+from modelregistry.store import DEFAULT_POLL_INTERVAL
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable, Iterable, Mapping
+    from datetime import datetime
+    from types import TracebackType
+
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from modelregistry.cache import CatalogEvent, CatalogSnapshot
+    from modelregistry.catalog_file import Format, ImportResult
+    from modelregistry.domain import ModelConfig
+    from modelregistry.history import FieldChange, ModelRevision
+
+__all__ = ["AsyncModelRegistry"]
+
+T = TypeVar("T")
+
+
+class _BridgedRegistry(ModelRegistry):
+    """A ModelRegistry whose engine is an asyncio engine's synchronous facade.
+
+    Its methods must run inside ``greenlet_spawn``. The cache is opened separately (see
+    :meth:`AsyncModelRegistry.open`) and caught up by the caller after each write, so that
+    neither happens on the event loop.
+    """
+
+    def __init__(self, url: str, *, auto_migrate: bool, poll_interval: float) -> None:
+        super().__init__(url, auto_migrate=auto_migrate, cache=False, poll_interval=poll_interval)
+        if not is_memory_sqlite(self.async_engine.url):
+            # The cache and its feed run on threads: they get a synchronous engine of their own.
+            self._use_cache_engine(make_engine(url))
+
+    def _create_engine(self, url: str) -> Engine:
+        self.async_engine: AsyncEngine = make_async_engine(url)
+        return self.async_engine.sync_engine
+
+    def _after_commit(self) -> None:
+        """Nothing here: :class:`AsyncModelRegistry` catches the cache up off the loop."""
+
+    @property
+    def cache_on_threads(self) -> bool:
+        """Whether the cache reads through its own synchronous engine (else: the bridge)."""
+        return self._cache_engine is not self._engine
+
+    @property
+    def snapshot(self) -> CatalogSnapshot | None:
+        """The cache's current snapshot, or None without a cache."""
+        return None if self._cache is None else self._cache.snapshot
+
+    def open_cache(self) -> None:
+        """Load the cache and start the change feed."""
+        self._open_cache()
+
+    def catch_up(self) -> None:
+        """Bring the cache up to date after a write."""
+        self._catch_up()
+
+    def stop_feed(self) -> None:
+        """Stop the change feed's thread (it may take a moment: run it off the loop)."""
+        if self._feed is not None:
+            self._feed.close()
+
+
+class AsyncModelRegistry:
+    """The catalog of models, for asyncio: every method of ModelRegistry, as a coroutine.
+
+    The arguments, results and errors are those of :class:`~modelregistry.ModelRegistry`.
+    Creating the object does no I/O: the catalog is opened (schema checked, cache loaded) by
+    ``async with``, by :meth:`open`, or by the first call.
+
+    Example:
+        >>> import asyncio
+        >>> async def main() -> list[str]:
+        ...     async with AsyncModelRegistry("sqlite://") as registry:
+        ...         return [m.model_id for m in await registry.list_models(provider="ollama")]
+        >>> asyncio.run(main())
+        ['llama3.1:8b', 'llama3.2:3b', 'llava-llama3:latest']
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        auto_migrate: bool = False,
+        cache: bool = True,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+    ) -> None:
+        """Remember where the catalog is; nothing is opened yet."""
+        self._target = resolve_database_url(url)
+        self._url = safe_url(self._target)
+        self._auto_migrate = auto_migrate
+        self._cache = cache
+        self._poll_interval = poll_seconds(poll_interval)
+        self._store: _BridgedRegistry | None = None
+        self._closed = False
+        self._opening: asyncio.Lock | None = None
+        # In-memory catalogs catch their cache up through the bridge, one refresh at a time.
+        self._refreshing: asyncio.Lock | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The catalog's database URL, password masked."""
+        return self._url
+
+    async def open(self) -> Self:
+        """Open the catalog (again: nothing); see :class:`~modelregistry.ModelRegistry`.
+
+        Raises:
+            SchemaOutdatedError: E4010, and the other errors of opening a ModelRegistry.
+        """
+        await self._opened()
+        return self
+
+    async def close(self) -> None:
+        """Stop the change feed and release every database connection."""
+        self._closed = True
+        store, self._store = self._store, None
+        if store is not None:
+            await asyncio.to_thread(store.stop_feed)
+            await greenlet_spawn(store.close)
+            await store.async_engine.dispose()
+
+    async def __aenter__(self) -> Self:
+        """Open the catalog and return the registry."""
+        return await self.open()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Close the registry."""
+        await self.close()
+
+    def __repr__(self) -> str:
+        """Show the database URL with its password masked."""
+        return f"AsyncModelRegistry({self._url!r})"
+
+    def subscribe(self, callback: Callable[[CatalogEvent], object]) -> Callable[[], None]:
+        """Call ``callback(event)`` for every change of the catalog, from any process.
+
+        As :meth:`ModelRegistry.subscribe <modelregistry.ModelRegistry.subscribe>`; the
+        callback runs on a background thread, so hand events to the event loop with
+        ``loop.call_soon_threadsafe``. The registry must be open.
+
+        Raises:
+            RuntimeError: the registry is not open, or was opened with ``cache=False``.
+        """
+        if self._store is None:
+            msg = "subscribe() needs an open registry: await registry.open() first"
+            raise RuntimeError(msg)
+        return self._store.subscribe(callback)
+
+    async def refresh(self) -> None:
+        """Bring the cache up to date now (see ModelRegistry.refresh)."""
+        store = await self._opened()
+        await self._catch_up(store, strict=True)
+
+    # -- writes ----------------------------------------------------------------------------
+
+    async def register_model(
+        self,
+        model: ModelConfig | Mapping[str, Any],
+        *,
+        expected_version: int | None = None,
+        actor: str | None = None,
+        reason: str | None = None,
+    ) -> ModelConfig:
+        """Create or replace a model (see ModelRegistry.register_model)."""
+        return await self._write(
+            ModelRegistry.register_model,
+            model,
+            expected_version=expected_version,
+            actor=actor,
+            reason=reason,
+        )
+
+    async def update_model_status(
+        self,
+        model_id: str,
+        status: ModelStatus | str,
+        *,
+        expected_version: int | None = None,
+        actor: str | None = None,
+        reason: str | None = None,
+    ) -> ModelConfig:
+        """Set the status of a model (see ModelRegistry.update_model_status)."""
+        return await self._write(
+            ModelRegistry.update_model_status,
+            model_id,
+            status,
+            expected_version=expected_version,
+            actor=actor,
+            reason=reason,
+        )
+
+    async def remove_model(
+        self,
+        model_id: str,
+        *,
+        expected_version: int | None = None,
+        actor: str | None = None,
+        reason: str | None = None,
+    ) -> ModelRevision:
+        """Remove a model (see ModelRegistry.remove_model)."""
+        return await self._write(
+            ModelRegistry.remove_model,
+            model_id,
+            expected_version=expected_version,
+            actor=actor,
+            reason=reason,
+        )
+
+    async def restore_model(
+        self,
+        model_id: str,
+        version: int,
+        *,
+        expected_version: int | None = None,
+        actor: str | None = None,
+        reason: str | None = None,
+    ) -> ModelConfig:
+        """Write an older version as the next one (see ModelRegistry.restore_model)."""
+        return await self._write(
+            ModelRegistry.restore_model,
+            model_id,
+            version,
+            expected_version=expected_version,
+            actor=actor,
+            reason=reason,
+        )
+
+    async def load_default_models(
+        self, *, actor: str | None = None, reason: str | None = None
+    ) -> int:
+        """Insert the defaults the catalog never had (see ModelRegistry.load_default_models)."""
+        return await self._write(ModelRegistry.load_default_models, actor=actor, reason=reason)
+
+    async def import_catalog(  # noqa: PLR0913 - keyword-only options, as in ModelRegistry
+        self,
+        source: str | os.PathLike[str] | Mapping[str, Any],
+        *,
+        prune: bool = False,
+        dry_run: bool = False,
+        actor: str | None = None,
+        reason: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> ImportResult:
+        """Apply a catalog file or mapping, all or nothing (see ModelRegistry.import_catalog)."""
+        return await self._write(
+            ModelRegistry.import_catalog,
+            source,
+            prune=prune,
+            dry_run=dry_run,
+            actor=actor,
+            reason=reason,
+            progress=progress,
+        )
+
+    async def export_catalog(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        format: Format | None = None,  # noqa: A002 - as in ModelRegistry
+        provider: str | None = None,
+        status: ModelStatus | str | None = None,
+    ) -> str:
+        """Render the catalog as a catalog file (see ModelRegistry.export_catalog)."""
+        return await self._run(
+            ModelRegistry.export_catalog, path, format=format, provider=provider, status=status
+        )
+
+    # -- reads -----------------------------------------------------------------------------
+
+    async def get_model(
+        self, model_id: str, *, as_of: datetime | None = None
+    ) -> ModelConfig | None:
+        """Return the model with this id, or None (see ModelRegistry.get_model)."""
+        store = self._store
+        if store is not None and as_of is None and isinstance(model_id, str):
+            snapshot = store.snapshot
+            if snapshot is not None:  # the hot path: one lookup, no I/O
+                return snapshot.get(model_id)
+        return await self._run(ModelRegistry.get_model, model_id, as_of=as_of)
+
+    async def get_model_or_raise(
+        self, model_id: str, *, as_of: datetime | None = None
+    ) -> ModelConfig:
+        """Return the model with this id (see ModelRegistry.get_model_or_raise)."""
+        return await self._read(ModelRegistry.get_model_or_raise, model_id, as_of=as_of)
+
+    async def list_models(
+        self,
+        provider: str | None = None,
+        status: ModelStatus | str | None = None,
+        *,
+        capabilities: Iterable[str] = (),
+        as_of: datetime | None = None,
+    ) -> list[ModelConfig]:
+        """Return the models matching every filter (see ModelRegistry.list_models)."""
+        return await self._read(
+            ModelRegistry.list_models, provider, status, capabilities=capabilities, as_of=as_of
+        )
+
+    async def find_models(  # noqa: PLR0913 - the router's selection criteria, keyword-only
+        self,
+        *,
+        capabilities: Iterable[str] = (),
+        any_capabilities: Iterable[str] = (),
+        providers: Iterable[str] | None = None,
+        statuses: Iterable[ModelStatus | str] | None = (ModelStatus.ACTIVE,),
+        min_context_window: int | None = None,
+        min_max_output_tokens: int | None = None,
+        max_cost_per_1m_input: float | None = None,
+        max_cost_per_1m_output: float | None = None,
+        min_quality: Mapping[str, float] | None = None,
+        max_latency_p50_ms: int | None = None,
+        order_by: str | None = None,
+        limit: int | None = None,
+    ) -> list[ModelConfig]:
+        """Select models for a request (see ModelRegistry.find_models)."""
+        return await self._read(
+            ModelRegistry.find_models,
+            capabilities=capabilities,
+            any_capabilities=any_capabilities,
+            providers=providers,
+            statuses=statuses,
+            min_context_window=min_context_window,
+            min_max_output_tokens=min_max_output_tokens,
+            max_cost_per_1m_input=max_cost_per_1m_input,
+            max_cost_per_1m_output=max_cost_per_1m_output,
+            min_quality=min_quality,
+            max_latency_p50_ms=max_latency_p50_ms,
+            order_by=order_by,
+            limit=limit,
+        )
+
+    async def select_model(self, **criteria: Any) -> ModelConfig | None:  # noqa: ANN401 - find_models' keywords
+        """The first model find_models gives, or None (see ModelRegistry.select_model)."""
+        return await self._read(ModelRegistry.select_model, **criteria)
+
+    async def get_models_by_capability(self, capability: str) -> list[ModelConfig]:
+        """Return the models having the capability (see the synchronous method)."""
+        return await self._read(ModelRegistry.get_models_by_capability, capability)
+
+    async def get_models_by_capabilities(self, capabilities: Iterable[str]) -> list[ModelConfig]:
+        """Return the models having every named capability (see the synchronous method)."""
+        return await self._read(ModelRegistry.get_models_by_capabilities, capabilities)
+
+    async def get_models_by_provider(self, provider: str) -> list[ModelConfig]:
+        """Return every model of ``provider`` (any case), any status."""
+        return await self._read(ModelRegistry.get_models_by_provider, provider)
+
+    async def get_available_models(self) -> list[ModelConfig]:
+        """Return every active model."""
+        return await self._read(ModelRegistry.get_available_models)
+
+    async def get_providers(self) -> list[str]:
+        """Return the names of providers that have at least one model, sorted."""
+        return await self._read(ModelRegistry.get_providers)
+
+    async def get_capabilities(self) -> list[str]:
+        """Return the names of capabilities that at least one model has, sorted."""
+        return await self._read(ModelRegistry.get_capabilities)
+
+    async def is_initialized(self) -> bool:
+        """Tell whether the schema is at the newest revision (see the synchronous method)."""
+        return await self._run(ModelRegistry.is_initialized)
+
+    async def get_stats(self) -> dict[str, Any]:
+        """Return counts of the catalog (see ModelRegistry.get_stats)."""
+        return await self._read(ModelRegistry.get_stats)
+
+    async def get_model_history(self, model_id: str) -> list[ModelRevision]:
+        """Return every revision of the model, oldest first (see the synchronous method)."""
+        return await self._run(ModelRegistry.get_model_history, model_id)
+
+    async def get_model_version(self, model_id: str, version: int) -> ModelRevision:
+        """Return one revision of the model (see ModelRegistry.get_model_version)."""
+        return await self._run(ModelRegistry.get_model_version, model_id, version)
+
+    async def diff_versions(self, model_id: str, a: int, b: int) -> list[FieldChange]:
+        """Return the fields that differ between two versions (see the synchronous method)."""
+        return await self._run(ModelRegistry.diff_versions, model_id, a, b)
+
+    async def get_models_retiring(self, within_days: int = 30) -> list[ModelConfig]:
+        """Return the models retiring within ``within_days`` days (see the synchronous one)."""
+        return await self._read(ModelRegistry.get_models_retiring, within_days)
+
+    # -- running the synchronous code ------------------------------------------------------
+
+    async def _opened(self) -> _BridgedRegistry:
+        if self._store is not None:
+            return self._store
+        if self._closed:
+            msg = "this AsyncModelRegistry is closed"
+            raise RuntimeError(msg)
+        if self._opening is None:
+            self._opening = asyncio.Lock()
+        async with self._opening:
+            if self._store is None:
+                self._store = await self._open_store()
+        return self._store
+
+    async def _open_store(self) -> _BridgedRegistry:
+        store = await greenlet_spawn(
+            _BridgedRegistry,
+            self._target,
+            auto_migrate=self._auto_migrate,
+            poll_interval=self._poll_interval,
+        )
+        if self._cache:
+            try:
+                # The first load reads and validates the whole catalog: off the event loop.
+                if store.cache_on_threads:
+                    await asyncio.to_thread(store.open_cache)
+                else:
+                    await greenlet_spawn(store.open_cache)
+            except BaseException:
+                await store.async_engine.dispose()
+                raise
+        return store
+
+    async def _run(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:  # noqa: ANN401 - the method's own arguments
+        """Run a ModelRegistry method in the asyncio bridge."""
+        store = await self._opened()
+        return await greenlet_spawn(method, store, *args, **kwargs)
+
+    async def _read(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:  # noqa: ANN401 - the method's own arguments
+        """Run a read: straight from the cache when it answers, else in the bridge."""
+        store = self._store
+        if store is not None and store.snapshot is not None and kwargs.get("as_of") is None:
+            # A read of the present with a cache does no I/O: no bridge, no thread.
+            return method(store, *args, **kwargs)
+        return await self._run(method, *args, **kwargs)
+
+    async def _write(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:  # noqa: ANN401 - the method's own arguments
+        """Run a write, then make this process's cache hold it before returning."""
+        store = await self._opened()
+        result = await greenlet_spawn(method, store, *args, **kwargs)
+        await self._catch_up(store)
+        return result
+
+    async def _catch_up(self, store: _BridgedRegistry, *, strict: bool = False) -> None:
+        if store.snapshot is None:
+            return
+        refresh = store.refresh if strict else store.catch_up
+        if store.cache_on_threads:
+            await asyncio.to_thread(refresh)
+            return
+        if self._refreshing is None:
+            self._refreshing = asyncio.Lock()
+        async with self._refreshing:
+            await greenlet_spawn(refresh)
