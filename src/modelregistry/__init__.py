@@ -23,11 +23,13 @@ from modelregistry.errors import (
     ModelNotFoundError,
     ModelRegistryError,
     ModelVersionNotFoundError,
+    PriceNotFoundError,
     SchemaOutdatedError,
     SchemaUnknownError,
     Violation,
 )
 from modelregistry.history import ChangeKind, FieldChange, ModelRevision
+from modelregistry.pricing import Price
 from modelregistry.registry import ModelRegistry
 
 if TYPE_CHECKING:
@@ -55,6 +57,8 @@ __all__ = [
     "ModelRevision",
     "ModelStatus",
     "ModelVersionNotFoundError",
+    "Price",
+    "PriceNotFoundError",
     "QualityScores",
     "SchemaOutdatedError",
     "SchemaUnknownError",

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import os
     from collections.abc import Callable, Iterable, Mapping
     from datetime import datetime
+    from decimal import Decimal
     from types import TracebackType
 
     from sqlalchemy.engine import Engine
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from modelregistry.catalog_file import Format, ImportResult
     from modelregistry.domain import ModelConfig
     from modelregistry.history import FieldChange, ModelRevision
+    from modelregistry.pricing import Price
 
 __all__ = ["AsyncModelRegistry"]
 
@@ -76,7 +78,7 @@ class _BridgedRegistry(ModelRegistry):
     @property
     def snapshot(self) -> CatalogSnapshot | None:
         """The cache's current snapshot, or None without a cache."""
-        return None if self._cache is None else self._cache.snapshot
+        return None if self._cache is None else self._cache.current()
 
     def open_cache(self) -> None:
         """Load the cache and start the change feed."""
@@ -304,7 +306,59 @@ class AsyncModelRegistry:
             ModelRegistry.export_catalog, path, format=format, provider=provider, status=status
         )
 
+    async def set_price(  # noqa: PLR0913 - as in ModelRegistry
+        self,
+        model_id: str,
+        input_per_1m: Decimal | float | str,
+        output_per_1m: Decimal | float | str,
+        *,
+        cached_input_per_1m: Decimal | float | str | None = None,
+        effective_from: datetime | None = None,
+        expected_version: int | None = None,
+        actor: str | None = None,
+        reason: str | None = None,
+    ) -> Price:
+        """Record the model's price from ``effective_from`` (see ModelRegistry.set_price)."""
+        return await self._write(
+            ModelRegistry.set_price,
+            model_id,
+            input_per_1m,
+            output_per_1m,
+            cached_input_per_1m=cached_input_per_1m,
+            effective_from=effective_from,
+            expected_version=expected_version,
+            actor=actor,
+            reason=reason,
+        )
+
     # -- reads -----------------------------------------------------------------------------
+
+    async def get_price(self, model_id: str, at: datetime | None = None) -> Price:
+        """Return the price in effect at ``at`` (see ModelRegistry.get_price)."""
+        return await self._read(ModelRegistry.get_price, model_id, at)
+
+    async def get_price_history(self, model_id: str) -> list[Price]:
+        """Return every price of the model (see ModelRegistry.get_price_history)."""
+        return await self._read(ModelRegistry.get_price_history, model_id)
+
+    async def estimate_cost(
+        self,
+        model_id: str,
+        input_tokens: int,
+        output_tokens: int,
+        *,
+        cached_input_tokens: int = 0,
+        at: datetime | None = None,
+    ) -> Decimal:
+        """Return the exact cost of a request (see ModelRegistry.estimate_cost)."""
+        return await self._read(
+            ModelRegistry.estimate_cost,
+            model_id,
+            input_tokens,
+            output_tokens,
+            cached_input_tokens=cached_input_tokens,
+            at=at,
+        )
 
     async def get_model(
         self, model_id: str, *, as_of: datetime | None = None

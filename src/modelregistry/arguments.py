@@ -66,19 +66,19 @@ def capability_names(capabilities: Iterable[str]) -> set[str] | None:
     return names if all(is_capability_name(name) for name in names) else None
 
 
-def instant(value: datetime | None) -> datetime | None:
-    """An ``as_of`` time in UTC; it must be timezone-aware (E4003 otherwise)."""
+def instant(value: datetime | None, field: str = "as_of") -> datetime | None:
+    """A time argument (``as_of`` unless named) in UTC; it must be timezone-aware (E4003)."""
     if value is None:
         return None
     if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
         raise InvalidModelConfigError.single(
-            "as_of", "must be a timezone-aware datetime (e.g. datetime.now(UTC))", value
+            field, "must be a timezone-aware datetime (e.g. datetime.now(UTC))", value
         )
     try:
         return value.astimezone(UTC)
     except OverflowError as exc:
         raise InvalidModelConfigError.single(
-            "as_of", "must be a time that exists in UTC (years 1-9999)", value
+            field, "must be a time that exists in UTC (years 1-9999)", value
         ) from exc
 
 

@@ -15,9 +15,10 @@ import time
 from bisect import bisect_left, insort
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from modelregistry.history import ChangeKind
+from modelregistry.pricing import next_change, priced
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable, Mapping
@@ -25,8 +26,16 @@ if TYPE_CHECKING:
 
     from modelregistry.domain import ModelConfig, ModelStatus
     from modelregistry.history import ModelRevision
+    from modelregistry.pricing import Price
     from modelregistry.query import ModelQuery
     from modelregistry.repository import Anchor
+
+    Timelines: TypeAlias = dict[str, tuple[Price, ...]]
+    # What the cache reads through (see CatalogCache).
+    Loader: TypeAlias = Callable[[], tuple[Anchor, dict[str, ModelConfig], Timelines, datetime]]
+    ChangeReader: TypeAlias = Callable[
+        [Anchor], tuple[list[tuple[int, ModelRevision]], Timelines] | None
+    ]
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +73,9 @@ class CatalogReader(Protocol):
     def find(self, query: ModelQuery) -> list[ModelConfig]:
         """Answer the selection query ``find_models`` asks."""
 
+    def timeline(self, model_id: str) -> tuple[Price, ...]:
+        """Every price of the model, in effect order (empty: never priced)."""
+
 
 @dataclass(frozen=True, slots=True)
 class CatalogEvent:
@@ -92,12 +104,28 @@ class CatalogSnapshot:
         "_ids",
         "_memo",
         "_models",
+        "_prices",
+        "expires_at",
+        "priced_at",
         "revision",
     )
 
-    def __init__(self, revision: int, models: Mapping[str, ModelConfig]) -> None:
-        """Index ``models`` (the catalog at ``revision``)."""
+    def __init__(
+        self,
+        revision: int,
+        models: Mapping[str, ModelConfig],
+        prices: Mapping[str, tuple[Price, ...]] | None = None,
+        priced_at: datetime | None = None,
+    ) -> None:
+        """Index ``models`` (the catalog at ``revision``, showing the prices at ``priced_at``).
+
+        ``prices`` holds every model's price timeline; the snapshot is good until the next
+        instant at which one of them takes effect (``expires_at``, a POSIX timestamp).
+        """
         self.revision = revision
+        self.priced_at = datetime.now(UTC) if priced_at is None else priced_at
+        self._prices: dict[str, tuple[Price, ...]] = dict(prices or {})
+        self.expires_at = _next_instant(self._prices.values(), self.priced_at)
         self._models: dict[str, ModelConfig] = dict(models)
         self._ids: list[str] = sorted(self._models)
         self._by_provider: dict[str, list[str]] = {}
@@ -114,12 +142,41 @@ class CatalogSnapshot:
         for name in model.capabilities.names():
             yield self._by_capability, name
 
-    def apply(self, revision: int, changes: Iterable[ModelRevision]) -> CatalogSnapshot:
+    def apply(
+        self,
+        revision: int,
+        changes: Iterable[ModelRevision],
+        prices: Mapping[str, tuple[Price, ...]] | None = None,
+    ) -> CatalogSnapshot:
         """Return the snapshot at ``revision``: this one with ``changes`` applied in order.
 
-        Only the index lists the changes touch are copied; this snapshot stays as it was.
+        ``prices`` are the new price timelines of the changed models; their configs show the
+        prices in effect at this snapshot's ``priced_at``. Only the index lists the changes
+        touch are copied; this snapshot stays as it was.
         """
-        return _Successor(self, revision).apply(changes)
+        return _Successor(self, revision).apply(changes, prices or {})
+
+    def rolled(self, now: datetime) -> CatalogSnapshot:
+        """This snapshot, or once a scheduled price took effect by ``now``, its successor.
+
+        The successor shows the prices in effect at ``now`` (same revision, same indexes:
+        prices are not indexed).
+        """
+        if self.expires_at is None or now.timestamp() < self.expires_at:
+            return self
+        successor = _Successor(self, self.revision).snapshot
+        successor.priced_at = now
+        models = successor._models
+        for model_id, timeline in self._prices.items():
+            model = models.get(model_id)
+            if model is not None and next_change(timeline, self.priced_at) is not None:
+                models[model_id] = priced(model, timeline, now)
+        successor.expires_at = _next_instant(self._prices.values(), now)
+        return successor
+
+    def timeline(self, model_id: str) -> tuple[Price, ...]:
+        """Every price of the model, in effect order (empty: never priced)."""
+        return self._prices.get(model_id, ())
 
     # -- the repository's read methods, answered from memory -------------------------------
 
@@ -202,30 +259,42 @@ class CatalogCache:
     """The current snapshot, refreshed one change set at a time, with subscribers.
 
     Args:
-        load: Reads the whole catalog: ``(anchor, models)``, where the anchor is the catalog
-            revision with the ``(model_id, version)`` of its change.
-        changes_since: Reads the changes after an anchor, oldest first:
-            ``[(revision, ModelRevision), ...]``; None when the database is not the one the
-            anchor came from (replaced or restored), which forces a full load.
+        load: Reads the whole catalog: ``(anchor, models, prices, at)``, where the anchor is
+            the catalog revision with the ``(model_id, version)`` of its change, ``prices``
+            every model's price timeline and ``at`` the instant whose prices the models show.
+        changes_since: Reads the changes after an anchor, oldest first, with the price
+            timelines of the models they touch: ``([(revision, ModelRevision), ...],
+            prices)``; None when the database is not the one the anchor came from (replaced
+            or restored), which forces a full load.
     """
 
-    def __init__(
-        self,
-        load: Callable[[], tuple[Anchor, dict[str, ModelConfig]]],
-        changes_since: Callable[[Anchor], list[tuple[int, ModelRevision]] | None],
-    ) -> None:
+    def __init__(self, load: Loader, changes_since: ChangeReader) -> None:
         """Load the catalog once; later refreshes read only what changed."""
         self._load = load
         self._changes_since = changes_since
         # Re-entrant: a subscriber may write, and a write catches its own cache up.
         self._lock = threading.RLock()
         self._subscribers: list[Callable[[CatalogEvent], object]] = []
-        anchor, models = load()
-        self._anchor = anchor
-        self.snapshot = CatalogSnapshot(anchor[0], models)
+        self._anchor, self.snapshot = self._full_load()
         self._synced_at = time.monotonic()
         self._synced_wall = datetime.now(UTC)
         self._error: str | None = None
+
+    def _full_load(self) -> tuple[Anchor, CatalogSnapshot]:
+        anchor, models, prices, at = self._load()
+        return anchor, CatalogSnapshot(anchor[0], models, prices, at)
+
+    def current(self) -> CatalogSnapshot:
+        """The current snapshot, showing the prices in effect now.
+
+        When a scheduled price has taken effect since the snapshot was made, its successor
+        (same revision, new prices) replaces it first.
+        """
+        snapshot = self.snapshot
+        if snapshot.expires_at is not None and time.time() >= snapshot.expires_at:
+            with self._lock:
+                snapshot = self.snapshot = self.snapshot.rolled(datetime.now(UTC))
+        return snapshot
 
     def refresh(self) -> list[CatalogEvent]:
         """Bring the snapshot up to date with the database; return what changed.
@@ -239,15 +308,17 @@ class CatalogCache:
         with self._lock:
             current = self.snapshot
             try:
-                changes = self._changes_since(self._anchor)
-                if changes is None:
-                    anchor, models = self._load()
-                    self.snapshot = CatalogSnapshot(anchor[0], models)
+                delta = self._changes_since(self._anchor)
+                if delta is None:
+                    anchor, self.snapshot = self._full_load()
                     events = _differences(current, self.snapshot)
-                elif changes:
+                elif delta[0]:
+                    changes, prices = delta
                     number, last = changes[-1]
                     anchor = (number, (last.model_id, last.version))
-                    self.snapshot = current.apply(number, (change for _, change in changes))
+                    self.snapshot = current.rolled(datetime.now(UTC)).apply(
+                        number, (change for _, change in changes), prices
+                    )
                     events = [CatalogEvent(c.model_id, c.change, c.version, n) for n, c in changes]
                 else:
                     anchor, events = self._anchor, []
@@ -313,11 +384,28 @@ class _Successor:
         snapshot._by_capability = dict(previous._by_capability)
         snapshot._by_status = dict(previous._by_status)
         snapshot._memo = {}
+        snapshot._prices = previous._prices
+        snapshot.priced_at = previous.priced_at
+        snapshot.expires_at = previous.expires_at
         self._snapshot = snapshot
         self._copied: set[tuple[int, str]] = set()
         self._ids_copied = False
 
-    def apply(self, changes: Iterable[ModelRevision]) -> CatalogSnapshot:
+    @property
+    def snapshot(self) -> CatalogSnapshot:
+        """The snapshot being built."""
+        return self._snapshot
+
+    def apply(
+        self, changes: Iterable[ModelRevision], prices: Mapping[str, tuple[Price, ...]]
+    ) -> CatalogSnapshot:
+        snapshot = self._snapshot
+        if prices:
+            snapshot._prices = {**snapshot._prices, **prices}
+            instants = [snapshot.expires_at, _next_instant(prices.values(), snapshot.priced_at)]
+            known = [instant for instant in instants if instant is not None]
+            snapshot.expires_at = min(known) if known else None
+        at = snapshot.priced_at
         for change in changes:
             old = self._snapshot._models.pop(change.model_id, None)
             if old is not None:
@@ -326,10 +414,12 @@ class _Successor:
                 if old is not None:
                     self._own_ids().pop(bisect_left(self._snapshot._ids, change.model_id))
                 continue
-            self._snapshot._models[change.model_id] = change.config
+            # A revision shows the prices of its write: bring them to this snapshot's instant.
+            config = priced(change.config, snapshot.timeline(change.model_id), at)
+            self._snapshot._models[change.model_id] = config
             if old is None:
                 insort(self._own_ids(), change.model_id)
-            self._index(change.config)
+            self._index(config)
         return self._snapshot
 
     def _own_ids(self) -> list[str]:
@@ -371,3 +461,13 @@ def _differences(old: CatalogSnapshot, new: CatalogSnapshot) -> list[CatalogEven
             kind = ChangeKind.CREATED if before is None else ChangeKind.UPDATED
             events.append(CatalogEvent(model_id, kind, after.version or 0, new.revision))
     return events
+
+
+def _next_instant(timelines: Iterable[tuple[Price, ...]], after: datetime) -> float | None:
+    """The first instant after ``after`` at which a price takes effect (POSIX time), or None."""
+    instants = [
+        instant
+        for instant in (next_change(timeline, after) for timeline in timelines)
+        if instant is not None
+    ]
+    return min(instants).timestamp() if instants else None

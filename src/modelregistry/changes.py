@@ -12,14 +12,17 @@ from typing import TYPE_CHECKING
 
 from modelregistry.errors import (
     ConcurrentModificationError,
+    InvalidModelConfigError,
     ModelNotFoundError,
     ModelVersionNotFoundError,
 )
 from modelregistry.history import ChangeKind, ChangeNote, ModelRevision
+from modelregistry.pricing import Price, in_effect, money, next_change
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from datetime import datetime
+    from decimal import Decimal
 
     from modelregistry.domain import ModelConfig
     from modelregistry.repository import CatalogRepository
@@ -88,6 +91,11 @@ class CatalogChanges:
         if current is None and kind is not ChangeKind.RESTORED:
             kind = ChangeKind.CREATED
         self._repository.save(config, version=last + 1, now=self._now)
+        self._repository.add_prices(
+            self._new_prices(
+                [config], {config.model_id: self._repository.timeline(config.model_id)}
+            )
+        )
         self._record(config, version=last + 1, kind=kind)
         stored = self._repository.get(config.model_id)
         if stored is None:  # pragma: no cover - written in this very transaction
@@ -104,9 +112,13 @@ class CatalogChanges:
         changed = [config for config in configs if current.get(config.model_id) != config]
         if not changed:
             return
-        versions = self._repository.last_versions([config.model_id for config in changed])
+        ids = [config.model_id for config in changed]
+        versions = self._repository.last_versions(ids)
         items = [(config, versions.get(config.model_id, 0) + 1) for config in changed]
         self._repository.save_many(items, now=self._now)
+        self._repository.add_prices(
+            self._new_prices(changed, self._repository.price_timelines(ids))
+        )
         self.last_revision = self._repository.append_revisions(
             [
                 (
@@ -133,6 +145,98 @@ class CatalogChanges:
         self._record(current, version=last + 1, kind=ChangeKind.REMOVED)
         return self.revision(model_id, last + 1)
 
+    def set_price(  # noqa: PLR0913 - the price's parts, keyword-only
+        self,
+        model_id: str,
+        *,
+        input_per_1m: Decimal,
+        output_per_1m: Decimal,
+        cached_input_per_1m: Decimal | None,
+        effective_from: datetime | None,
+        expected_version: int | None = None,
+    ) -> Price:
+        """Record a price of the model from ``effective_from`` (None: now), a new version.
+
+        A price in effect now also becomes the costs of the model's config; a later one
+        changes them by itself when its time comes. Setting, for now, the price already in
+        effect writes nothing.
+
+        Raises:
+            ModelNotFoundError: E4001, no such model.
+            InvalidModelConfigError: E4003, ``effective_from`` is before now.
+            ConcurrentModificationError: E4030, ``expected_version`` is not the stored version.
+        """
+        current = self.current(model_id)
+        last = self._check_version(model_id, expected_version)
+        start = self._now if effective_from is None else effective_from
+        if start < self._now:
+            raise InvalidModelConfigError.single(
+                "effective_from",
+                "must not be in the past (a price never changes what was already charged)",
+                effective_from.isoformat() if effective_from is not None else None,
+            )
+        price = Price(
+            model_id=model_id,
+            input_per_1m=input_per_1m,
+            output_per_1m=output_per_1m,
+            cached_input_per_1m=cached_input_per_1m,
+            effective_from=start,
+            recorded_at=self._now,
+            actor=self._note.actor,
+            reason=self._note.reason,
+        )
+        timeline = self._repository.timeline(model_id)
+        in_force = in_effect(timeline, self._now)
+        if (
+            effective_from is None
+            and in_force is not None
+            and _amounts(in_force) == _amounts(price)
+            and next_change(timeline, self._now) is None
+        ):
+            return in_force
+        self._repository.add_prices([price])
+        config = current
+        if start == self._now:
+            config = current.model_copy(
+                update={
+                    "cost_per_1m_input_tokens": float(input_per_1m),
+                    "cost_per_1m_output_tokens": float(output_per_1m),
+                }
+            )
+        self._repository.save(config, version=last + 1, now=self._now)
+        self._record(config, version=last + 1, kind=ChangeKind.REPRICED)
+        return price
+
+    def _new_prices(
+        self, configs: list[ModelConfig], timelines: Mapping[str, tuple[Price, ...]]
+    ) -> list[Price]:
+        """Prices from now for the configs whose costs differ from the price in effect.
+
+        The cached-input price carries over from the price in effect.
+        """
+        prices = []
+        for config in configs:
+            in_force = in_effect(timelines.get(config.model_id, ()), self._now)
+            costs = (
+                money(config.cost_per_1m_input_tokens, "cost_per_1m_input_tokens"),
+                money(config.cost_per_1m_output_tokens, "cost_per_1m_output_tokens"),
+            )
+            if in_force is not None and (in_force.input_per_1m, in_force.output_per_1m) == costs:
+                continue
+            prices.append(
+                Price(
+                    model_id=config.model_id,
+                    input_per_1m=costs[0],
+                    output_per_1m=costs[1],
+                    cached_input_per_1m=None if in_force is None else in_force.cached_input_per_1m,
+                    effective_from=self._now,
+                    recorded_at=self._now,
+                    actor=self._note.actor,
+                    reason=self._note.reason,
+                )
+            )
+        return prices
+
     def _check_version(self, model_id: str, expected: int | None) -> int:
         last = self._repository.last_version(model_id)
         if expected is not None and expected != last:
@@ -143,3 +247,7 @@ class CatalogChanges:
         self.last_revision = self._repository.append_revisions(
             [(config, version, kind)], now=self._now, note=self._note
         )
+
+
+def _amounts(price: Price) -> tuple[Decimal, Decimal, Decimal | None]:
+    return (price.input_per_1m, price.output_per_1m, price.cached_input_per_1m)

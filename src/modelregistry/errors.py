@@ -8,6 +8,7 @@ reused. Every class is also a builtin exception where one fits, so callers can c
     ├── InvalidModelConfigError     E4003   (ValueError)        not retryable
     ├── ModelVersionNotFoundError   E4004   (LookupError)       not retryable
     ├── InvalidCatalogFileError     E4005   (ValueError)        not retryable
+    ├── PriceNotFoundError          E4006   (LookupError)       not retryable
     ├── SchemaOutdatedError         E4010   (RuntimeError)      not retryable
     ├── SchemaUnknownError          E4011   (RuntimeError)      not retryable
     ├── MigrationError              E4012   (RuntimeError)      not retryable
@@ -139,6 +140,21 @@ class ModelVersionNotFoundError(ModelRegistryError, LookupError):
         )
 
 
+class PriceNotFoundError(ModelRegistryError, LookupError):
+    """E4006: the model has prices, but none in effect at the instant asked about."""
+
+    code = "E4006"
+
+    def __init__(self, model_id: str, at: str, first: str) -> None:
+        """Create the error naming the model, the instant and its first price's start."""
+        super().__init__(
+            f"model {model_id!r} has no price in effect at {at} (its first price starts {first})",
+            model_id=model_id,
+            at=at,
+            first_price_from=first,
+        )
+
+
 class InvalidCatalogFileError(ModelRegistryError, ValueError):
     """E4005: a catalog file (or mapping) cannot be imported; nothing was written.
 
@@ -237,6 +253,7 @@ ERROR_CODES: dict[str, type[ModelRegistryError]] = {
         InvalidModelConfigError,
         ModelVersionNotFoundError,
         InvalidCatalogFileError,
+        PriceNotFoundError,
         SchemaOutdatedError,
         SchemaUnknownError,
         MigrationError,

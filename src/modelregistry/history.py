@@ -38,6 +38,8 @@ class ChangeKind(StrEnum):
     """``remove_model``; the revision keeps the config the model had."""
     RESTORED = "restored"
     """``restore_model`` wrote the config of an older version as a new version."""
+    REPRICED = "repriced"
+    """``set_price`` recorded a price (in effect now, or scheduled for later)."""
 
 
 def _no_nul(value: str) -> str:

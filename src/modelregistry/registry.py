@@ -7,6 +7,7 @@ cache.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -41,9 +42,11 @@ from modelregistry.errors import (
     ModelVersionNotFoundError,
 )
 from modelregistry.history import ChangeKind, FieldChange, ModelRevision, diff_configs
+from modelregistry.pricing import priced
 from modelregistry.query import build_query
+from modelregistry.registry_prices import PriceMethods
 from modelregistry.repository import CatalogRepository
-from modelregistry.store import DEFAULT_POLL_INTERVAL, CatalogStore
+from modelregistry.store import DEFAULT_POLL_INTERVAL
 
 if TYPE_CHECKING:
     import os
@@ -60,7 +63,7 @@ _IMPORT_BATCH: Final = 500
 """Entries an import writes per batch (the progress bar moves between batches)."""
 
 
-class ModelRegistry(CatalogStore):
+class ModelRegistry(PriceMethods):
     """The catalog of models, stored in SQLite or PostgreSQL.
 
     Args:
@@ -330,17 +333,25 @@ class ModelRegistry(CatalogStore):
         """
         cache = self._cache
         if as_of is None and cache is not None and isinstance(model_id, str):
-            # The hot path: one dictionary lookup in the current snapshot.
-            return cache.snapshot.get(model_id)
+            # The hot path: one dictionary lookup in the current snapshot (and a clock read
+            # only while a price is scheduled).
+            snapshot = cache.snapshot
+            if snapshot.expires_at is not None and time.time() >= snapshot.expires_at:
+                snapshot = cache.current()
+            return snapshot.get(model_id)
         when = instant(as_of)
         if not is_findable_id(model_id):
             return None
         if when is None:
             return self._read(lambda catalog: catalog.get(model_id))
-        revision = self._query_db(lambda repository: repository.revision_as_of(model_id, when))
-        if revision is None or revision.change is ChangeKind.REMOVED:
-            return None
-        return revision.config
+
+        def read(repository: CatalogRepository) -> ModelConfig | None:
+            revision = repository.revision_as_of(model_id, when)
+            if revision is None or revision.change is ChangeKind.REMOVED:
+                return None
+            return priced(revision.config, repository.timeline(model_id), when)
+
+        return self._query_db(read, snapshot=True)
 
     def get_model_or_raise(self, model_id: str, *, as_of: datetime | None = None) -> ModelConfig:
         """Return the model with this id (at ``as_of``, as in :meth:`get_model`).
@@ -381,10 +392,16 @@ class ModelRegistry(CatalogStore):
         if names is None or (provider is not None and name is None):
             return []
         if when is not None:
-            revisions = self._query_db(lambda repository: repository.revisions_as_of(when))
+            revisions, timelines = self._query_db(
+                lambda repository: (
+                    repository.revisions_as_of(when),
+                    repository.price_timelines(),
+                ),
+                snapshot=True,
+            )
             # The past catalog lives in revision documents: filtered here, not in SQL.
             return [
-                revision.config
+                priced(revision.config, timelines.get(revision.model_id, ()), when)
                 for revision in revisions
                 if revision.change is not ChangeKind.REMOVED
                 and (name is None or revision.config.provider == name)

@@ -19,14 +19,18 @@ from modelregistry.db.mapping import (
     config_document,
     model_from_row,
     model_values,
+    price_from_row,
+    price_values,
     revision_from_row,
 )
 from modelregistry.db.tables import (
     CapabilityRow,
     ModelCapabilityRow,
+    ModelPriceRow,
     ModelRevisionRow,
     ModelRow,
     ProviderRow,
+    UTCDateTime,
 )
 from modelregistry.query import COST_SCALE, UNKNOWN_LATENCY
 
@@ -37,6 +41,7 @@ if TYPE_CHECKING:
 
     from modelregistry.domain import ModelConfig, ModelStatus
     from modelregistry.history import ChangeKind, ChangeNote, ModelRevision
+    from modelregistry.pricing import Price
     from modelregistry.query import ModelQuery
 
 
@@ -51,12 +56,40 @@ def _capability_names() -> sa.ScalarSelect[str]:
     )
 
 
+def _price_in_effect(column: sa.orm.InstrumentedAttribute[Any]) -> sa.ScalarSelect[Any]:
+    """The model's price column in effect at the ``at`` parameter (the newest started)."""
+    return (
+        sa.select(column)
+        .where(
+            ModelPriceRow.model_id == ModelRow.model_id,
+            ModelPriceRow.effective_from <= sa.bindparam("at", type_=UTCDateTime()),
+        )
+        .order_by(ModelPriceRow.effective_from.desc(), ModelPriceRow.id.desc())
+        .limit(1)
+        .correlate(ModelRow)
+        .scalar_subquery()
+    )
+
+
+# The costs a model shows are the prices in effect at the read's instant (``at``); the costs
+# of the config as last written stand in only for a model without any price.
+_PRICES: Final = {
+    "cost_per_1m_input_tokens": sa.func.coalesce(
+        _price_in_effect(ModelPriceRow.input_per_1m), ModelRow.cost_per_1m_input_tokens
+    ),
+    "cost_per_1m_output_tokens": sa.func.coalesce(
+        _price_in_effect(ModelPriceRow.output_per_1m), ModelRow.cost_per_1m_output_tokens
+    ),
+}
+
 _MODELS: Final = sa.select(
-    *ModelRow.__table__.columns,
+    *(column for column in ModelRow.__table__.columns if column.name not in _PRICES),
+    *(price.label(name) for name, price in _PRICES.items()),
     ProviderRow.name.label("provider"),
     _capability_names().label("capabilities"),
 ).join(ProviderRow, ProviderRow.id == ModelRow.provider_id)
-"""Every column a ModelConfig needs, one row per model (capabilities aggregated)."""
+"""Every column a ModelConfig needs, one row per model (capabilities aggregated, prices in
+effect at the ``at`` parameter)."""
 
 T = TypeVar("T")
 
@@ -108,10 +141,10 @@ def _conditions(query: ModelQuery, *, sqlite: bool) -> list[sa.ColumnElement[boo
     if query.min_max_output_tokens is not None:
         conditions.append(ModelRow.max_output_tokens >= query.min_max_output_tokens)
     if query.max_cost_per_1m_input is not None:
-        cost = _money(_COLUMNS.cost_per_1m_input_tokens, sqlite=sqlite)
+        cost = _money(_PRICES["cost_per_1m_input_tokens"], sqlite=sqlite)
         conditions.append(cost <= query.max_cost_per_1m_input)
     if query.max_cost_per_1m_output is not None:
-        cost = _money(_COLUMNS.cost_per_1m_output_tokens, sqlite=sqlite)
+        cost = _money(_PRICES["cost_per_1m_output_tokens"], sqlite=sqlite)
         conditions.append(cost <= query.max_cost_per_1m_output)
     conditions.extend(
         _COLUMNS[f"quality_{dimension}"] >= low for dimension, low in query.min_quality
@@ -143,11 +176,12 @@ def _membership_conditions(query: ModelQuery) -> list[sa.ColumnElement[bool]]:
 
 def _order_key(field: str, *, sqlite: bool) -> sa.ColumnElement[Any]:
     if field == "cost":
-        return _scaled_money(_COLUMNS.cost_per_1m_input_tokens, sqlite=sqlite) + _scaled_money(
-            _COLUMNS.cost_per_1m_output_tokens, sqlite=sqlite
+        return sum(
+            (_scaled_money(price, sqlite=sqlite) for price in _PRICES.values()),
+            start=sa.literal(0),
         )
-    if field in {"cost_per_1m_input_tokens", "cost_per_1m_output_tokens"}:
-        return _scaled_money(_COLUMNS[field], sqlite=sqlite)
+    if field in _PRICES:
+        return _scaled_money(_PRICES[field], sqlite=sqlite)
     if field == "latency_p50_ms":
         return sa.case(
             (ModelRow.latency_p50_ms == 0, sa.literal(UNKNOWN_LATENCY, sa.BigInteger)),
@@ -166,12 +200,22 @@ class CatalogRepository:
     def __init__(self, session: Session) -> None:
         """Wrap ``session``; nothing is executed yet."""
         self._session = session
+        self._read_at: datetime | None = None
+
+    @property
+    def read_at(self) -> datetime:
+        """The instant whose prices models show: the write's time in a write, else now."""
+        return datetime.now(UTC) if self._read_at is None else self._read_at
+
+    def _at(self) -> dict[str, datetime]:
+        return {"at": self.read_at}
 
     # -- reads -----------------------------------------------------------------------------
 
     def get(self, model_id: str) -> ModelConfig | None:
         """Return the model ``model_id`` (exact, case-sensitive), or None."""
-        row = self._session.execute(_MODEL_BY_ID, {"model_id": model_id}).mappings().one_or_none()
+        parameters = {"model_id": model_id, "at": self.read_at}
+        row = self._session.execute(_MODEL_BY_ID, parameters).mappings().one_or_none()
         return None if row is None else model_from_row(row)
 
     def list_models(
@@ -195,7 +239,7 @@ class CatalogRepository:
             query = query.where(ModelRow.status == status.value)
         if capabilities:
             query = query.where(ModelRow.id.in_(_with_capability_ids(set(capabilities))))
-        rows = self._session.execute(query.order_by(ModelRow.model_id)).mappings()
+        rows = self._session.execute(query.order_by(ModelRow.model_id), self._at()).mappings()
         return [model_from_row(row) for row in rows]
 
     def find(self, query: ModelQuery) -> list[ModelConfig]:
@@ -210,14 +254,15 @@ class CatalogRepository:
         statement = statement.order_by(ModelRow.model_id)
         if query.limit is not None:
             statement = statement.limit(query.limit)
-        return [model_from_row(row) for row in self._session.execute(statement).mappings()]
+        rows = self._session.execute(statement, self._at()).mappings()
+        return [model_from_row(row) for row in rows]
 
     def retiring(self, until: date) -> list[ModelConfig]:
         """Models whose retirement date is on or before ``until``, soonest first."""
         query = _MODELS.where(ModelRow.retirement_date <= until).order_by(
             ModelRow.retirement_date, ModelRow.model_id
         )
-        return [model_from_row(row) for row in self._session.execute(query).mappings()]
+        return [model_from_row(row) for row in self._session.execute(query, self._at()).mappings()]
 
     def providers_in_use(self) -> list[str]:
         """Names of providers that have at least one model, sorted."""
@@ -266,7 +311,8 @@ class CatalogRepository:
         previous = self._session.scalar(sa.select(sa.func.max(ModelRevisionRow.changed_at)))
         if previous is not None and now <= previous:
             now = previous + timedelta(microseconds=1)
-        return now.astimezone(UTC)
+        self._read_at = now.astimezone(UTC)
+        return self._read_at
 
     def save(self, config: ModelConfig, *, version: int, now: datetime) -> None:
         """Insert ``config`` at ``version``, or replace the stored model with the same id."""
@@ -390,6 +436,35 @@ class CatalogRepository:
                 return None
             rows = rows[1:]
         return [(row["id"], revision_from_row(row)) for row in rows]
+
+    # -- prices ----------------------------------------------------------------------------
+
+    def price_timelines(self, model_ids: list[str] | None = None) -> dict[str, tuple[Price, ...]]:
+        """Every price of each model (of ``model_ids``, or of all), in effect order."""
+        query = sa.select(*ModelPriceRow.__table__.columns).order_by(
+            ModelPriceRow.model_id, ModelPriceRow.effective_from, ModelPriceRow.id
+        )
+        timelines: dict[str, list[Price]] = {}
+        chunks = (
+            [query]
+            if model_ids is None
+            else [query.where(ModelPriceRow.model_id.in_(chunk)) for chunk in _chunks(model_ids)]
+        )
+        for statement in chunks:
+            for row in self._session.execute(statement).mappings():
+                timelines.setdefault(row["model_id"], []).append(price_from_row(row))
+        return {model_id: tuple(prices) for model_id, prices in timelines.items()}
+
+    def timeline(self, model_id: str) -> tuple[Price, ...]:
+        """Every price of ``model_id``, in effect order (empty: never priced)."""
+        return self.price_timelines([model_id]).get(model_id, ())
+
+    def add_prices(self, prices: list[Price]) -> None:
+        """Record ``prices`` (each applies from its ``effective_from``)."""
+        if prices:
+            self._session.execute(
+                sa.insert(ModelPriceRow), [price_values(price) for price in prices]
+            )
 
     # -- history ---------------------------------------------------------------------------
 

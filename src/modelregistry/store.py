@@ -43,12 +43,13 @@ from modelregistry.settings import default_actor, resolve_database_url
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from datetime import datetime
     from types import TracebackType
 
     from sqlalchemy.engine import Engine
     from sqlalchemy.orm import Session
 
-    from modelregistry.cache import CatalogEvent, CatalogReader
+    from modelregistry.cache import CatalogEvent, CatalogReader, Timelines
     from modelregistry.domain import ModelConfig
     from modelregistry.history import ModelRevision
     from modelregistry.repository import Anchor
@@ -212,7 +213,7 @@ class CatalogStore:
     def _read(self, query: Callable[[CatalogReader], T], *, snapshot: bool = False) -> T:
         """Answer a catalog query from the cache, or from the database without one."""
         if self._cache is not None:
-            return query(self._cache.snapshot)
+            return query(self._cache.current())
         return self._query_db(query, snapshot=snapshot)
 
     def _query_db(
@@ -236,15 +237,34 @@ class CatalogStore:
         with translating(database=self._url), sessions() as session:
             return query(CatalogRepository(session))
 
-    def _load_catalog(self) -> tuple[Anchor, dict[str, ModelConfig]]:
-        def load(repository: CatalogRepository) -> tuple[Anchor, dict[str, ModelConfig]]:
+    def _load_catalog(self) -> tuple[Anchor, dict[str, ModelConfig], Timelines, datetime]:
+        def load(
+            repository: CatalogRepository,
+        ) -> tuple[Anchor, dict[str, ModelConfig], Timelines, datetime]:
             models = repository.list_models()
-            return repository.catalog_anchor(), {model.model_id: model for model in models}
+            prices = repository.price_timelines()
+            return (
+                repository.catalog_anchor(),
+                {m.model_id: m for m in models},
+                prices,
+                repository.read_at,
+            )
 
         return self._query_db(load, snapshot=True, for_cache=True)
 
-    def _changes_since(self, anchor: Anchor) -> list[tuple[int, ModelRevision]] | None:
-        return self._query_db(lambda repository: repository.changes_since(anchor), for_cache=True)
+    def _changes_since(
+        self, anchor: Anchor
+    ) -> tuple[list[tuple[int, ModelRevision]], Timelines] | None:
+        def read(
+            repository: CatalogRepository,
+        ) -> tuple[list[tuple[int, ModelRevision]], Timelines] | None:
+            changes = repository.changes_since(anchor)
+            if not changes:
+                return changes if changes is None else (changes, {})
+            ids = sorted({change.model_id for _, change in changes})
+            return changes, dict.fromkeys(ids, ()) | repository.price_timelines(ids)
+
+        return self._query_db(read, snapshot=True, for_cache=True)
 
     def _catch_up(self) -> None:
         """After a write: make this process's cache hold it before the write returns.

@@ -22,7 +22,15 @@ from modelregistry.defaults import DEFAULT_MODELS
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-CATALOG_TABLES = {"providers", "capabilities", "models", "model_capabilities", "model_revisions"}
+CATALOG_TABLES = {
+    "providers",
+    "capabilities",
+    "models",
+    "model_capabilities",
+    "model_revisions",
+    "model_prices",
+    "model_aliases",
+}
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -50,7 +58,7 @@ def schema_diff(engine: sa.Engine) -> list[object]:
 def test_known_revisions_match_alembics_graph() -> None:
     script = ScriptDirectory.from_config(migrate.alembic_config())
     walked = [rev.revision for rev in reversed(list(script.walk_revisions()))]
-    assert list(migrate.known_revisions()) == walked == ["0001", "0002", "0003"]
+    assert list(migrate.known_revisions()) == walked == ["0001", "0002", "0003", "0004"]
     assert migrate.head_revision() == script.get_current_head()
 
 

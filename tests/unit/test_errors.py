@@ -26,6 +26,7 @@ def test_error_codes_are_pinned() -> None:
         "E4003": "InvalidModelConfigError",
         "E4004": "ModelVersionNotFoundError",
         "E4005": "InvalidCatalogFileError",
+        "E4006": "PriceNotFoundError",
         "E4010": "SchemaOutdatedError",
         "E4011": "SchemaUnknownError",
         "E4012": "MigrationError",

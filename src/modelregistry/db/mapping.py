@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from modelregistry.domain import CAPABILITY_PREFIX, ModelConfig
 from modelregistry.history import ChangeKind, ModelRevision
+from modelregistry.pricing import Price
 
 if TYPE_CHECKING:
     from sqlalchemy import RowMapping
@@ -93,3 +94,33 @@ def revision_from_row(row: RowMapping) -> ModelRevision:
         actor=row["actor"],
         reason=row["reason"],
     )
+
+
+def price_from_row(row: RowMapping) -> Price:
+    """Build a Price (without ``effective_until``) from a ``model_prices`` row."""
+    return Price(
+        model_id=row["model_id"],
+        input_per_1m=row["input_per_1m"],
+        output_per_1m=row["output_per_1m"],
+        cached_input_per_1m=row["cached_input_per_1m"],
+        effective_from=row["effective_from"],
+        recorded_at=row["recorded_at"],
+        actor=row["actor"],
+        reason=row["reason"],
+        currency=row["currency"],
+    )
+
+
+def price_values(price: Price) -> dict[str, Any]:
+    """Column values of ``model_prices`` for ``price``."""
+    return {
+        "model_id": price.model_id,
+        "input_per_1m": price.input_per_1m,
+        "output_per_1m": price.output_per_1m,
+        "cached_input_per_1m": price.cached_input_per_1m,
+        "currency": price.currency,
+        "effective_from": price.effective_from,
+        "recorded_at": price.recorded_at,
+        "actor": price.actor,
+        "reason": price.reason,
+    }

@@ -222,3 +222,45 @@ class ModelRevisionRow(Base):
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(sa.String(256))
     reason: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class ModelPriceRow(Base):
+    """One price of a model, effective from an instant until the model's next price.
+
+    Never updated or deleted. Of two prices of a model effective at the same instant, the one
+    recorded later (higher ``id``) applies. Not tied to ``models``: a removed model's prices
+    stay, like its history.
+    """
+
+    __tablename__ = "model_prices"
+    __table_args__ = (
+        sa.Index("ix_model_prices_model_id_effective_from_id", "model_id", "effective_from", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    model_id: Mapped[str] = mapped_column(code_point_string(256))
+    input_per_1m: Mapped[Decimal] = mapped_column(Money)
+    output_per_1m: Mapped[Decimal] = mapped_column(Money)
+    cached_input_per_1m: Mapped[Decimal | None] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(sa.String(3), server_default="USD")
+    effective_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(sa.String(256))
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class ModelAliasRow(Base):
+    """One setting (``model_id``) or removal (``model_id`` NULL) of an alias.
+
+    Never updated or deleted: an alias's newest row is its current state.
+    """
+
+    __tablename__ = "model_aliases"
+    __table_args__ = (sa.Index("ix_model_aliases_alias_id", "alias", "id"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    alias: Mapped[str] = mapped_column(code_point_string(256))
+    model_id: Mapped[str | None] = mapped_column(code_point_string(256))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(sa.String(256))
+    reason: Mapped[str | None] = mapped_column(sa.Text)

@@ -1,0 +1,181 @@
+"""Prices with the period they apply to, and exact cost estimates.
+
+A model's prices form a timeline: each :class:`Price` applies from its ``effective_from``
+until the next price of the same model takes effect. Money is :class:`~decimal.Decimal`
+throughout, and estimates are computed without rounding.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from dataclasses import dataclass, replace
+from decimal import Context, Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Final
+
+from modelregistry.domain import MAX_COST_DECIMAL_PLACES, MAX_COST_PER_1M, MAX_INTEGER
+from modelregistry.errors import InvalidModelConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import datetime
+
+    from modelregistry.domain import ModelConfig
+
+__all__ = ["CURRENCY", "Price", "estimate", "in_effect", "money", "next_change", "with_periods"]
+
+CURRENCY: Final = "USD"
+"""The currency of every price."""
+
+TOKENS_PER_PRICE_UNIT: Final = 1_000_000
+"""Prices are per this many tokens."""
+
+# Enough digits that no estimate is ever rounded: tokens (<= 19 digits) times a price
+# (<= 15 significant digits), summed three times.
+_EXACT: Final = Context(prec=60)
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """A model's price over a period: USD per 1M tokens.
+
+    Attributes:
+        model_id: The model priced.
+        input_per_1m: Input (prompt) tokens.
+        output_per_1m: Output (completion) tokens.
+        cached_input_per_1m: Input tokens read from the provider's prompt cache (None: such
+            tokens cost the input price).
+        effective_from: The instant the price takes effect.
+        effective_until: The instant the next price takes effect (None: no later price yet).
+        recorded_at: When the price was recorded.
+        actor: Who recorded it.
+        reason: Why.
+        currency: Always ``USD``.
+    """
+
+    model_id: str
+    input_per_1m: Decimal
+    output_per_1m: Decimal
+    cached_input_per_1m: Decimal | None
+    effective_from: datetime
+    recorded_at: datetime
+    actor: str
+    reason: str | None = None
+    effective_until: datetime | None = None
+    currency: str = CURRENCY
+
+    def cost(self, input_tokens: int, output_tokens: int, cached_input_tokens: int = 0) -> Decimal:
+        """The exact cost in USD of the tokens at this price (see :func:`estimate`)."""
+        return estimate(self, input_tokens, output_tokens, cached_input_tokens)
+
+
+def money(value: object, field: str) -> Decimal:
+    """Check a price given as a Decimal, int, float or decimal text; return its Decimal.
+
+    Rules: a finite number, >= 0, at most 10,000 (USD per 1M tokens), at most 10 decimal
+    places. A float means the decimal it prints as (``0.1`` is 0.1, exactly).
+
+    Raises:
+        InvalidModelConfigError: E4003 naming ``field`` and the broken rule.
+    """
+    if isinstance(value, bool) or not isinstance(value, Decimal | int | float | str):
+        raise InvalidModelConfigError.single(field, "must be a number", value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidModelConfigError.single(field, "must be a finite number", value)
+    try:
+        amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    except InvalidOperation as exc:
+        raise InvalidModelConfigError.single(field, "must be a number", value) from exc
+    if not amount.is_finite():
+        raise InvalidModelConfigError.single(field, "must be a finite number", value)
+    if amount < 0 or amount > MAX_COST_PER_1M:
+        rule = f"must be >= 0 and <= {MAX_COST_PER_1M}"
+        raise InvalidModelConfigError.single(field, rule, value)
+    exponent = amount.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_COST_DECIMAL_PLACES:
+        rule = f"must have at most {MAX_COST_DECIMAL_PLACES} decimal places"
+        raise InvalidModelConfigError.single(field, rule, value)
+    return plain(amount)
+
+
+def tokens(value: object, field: str) -> int:
+    """Check a token count: an integer >= 0.
+
+    Raises:
+        InvalidModelConfigError: E4003 naming ``field``.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INTEGER:
+        rule = f"must be an integer >= 0 and <= {MAX_INTEGER}"
+        raise InvalidModelConfigError.single(field, rule, value)
+    return value
+
+
+def plain(amount: Decimal) -> Decimal:
+    """``amount`` without trailing zeros and never in exponent form (``15``, ``0.015``)."""
+    if amount == amount.to_integral_value():
+        return amount.quantize(Decimal(1))
+    return amount.normalize()
+
+
+def estimate(
+    price: Price, input_tokens: int, output_tokens: int, cached_input_tokens: int = 0
+) -> Decimal:
+    """The exact cost in USD of a request at ``price``, never rounded.
+
+    ``input_tokens`` are the input tokens billed at the input price; ``cached_input_tokens``
+    are those read from the provider's prompt cache, billed at the cached-input price (the
+    input price if the model has none). Count each token once.
+    """
+    cached_rate = (
+        price.input_per_1m if price.cached_input_per_1m is None else price.cached_input_per_1m
+    )
+    total = _EXACT.add(
+        _EXACT.add(
+            _EXACT.multiply(Decimal(input_tokens), price.input_per_1m),
+            _EXACT.multiply(Decimal(cached_input_tokens), cached_rate),
+        ),
+        _EXACT.multiply(Decimal(output_tokens), price.output_per_1m),
+    )
+    return plain(total.scaleb(-6, _EXACT))
+
+
+def in_effect(timeline: Sequence[Price], at: datetime) -> Price | None:
+    """The price of ``timeline`` in effect at ``at`` (None: the first comes later).
+
+    ``timeline`` is ordered by ``effective_from``, then by recording; of two prices taking
+    effect at the same instant, the one recorded later wins.
+    """
+    index = bisect_right(timeline, at, key=lambda price: price.effective_from)
+    return timeline[index - 1] if index else None
+
+
+def next_change(timeline: Sequence[Price], after: datetime) -> datetime | None:
+    """The first instant after ``after`` at which a price of ``timeline`` takes effect."""
+    index = bisect_right(timeline, after, key=lambda price: price.effective_from)
+    return timeline[index].effective_from if index < len(timeline) else None
+
+
+def with_periods(timeline: Sequence[Price]) -> list[Price]:
+    """``timeline`` with each price's ``effective_until`` set to the next one's start.
+
+    A price superseded at its own instant (another recorded later for the same instant) gets
+    ``effective_until == effective_from``: it never applied.
+    """
+    periods = []
+    for index, price in enumerate(timeline):
+        until = timeline[index + 1].effective_from if index + 1 < len(timeline) else None
+        periods.append(replace(price, effective_until=until))
+    return periods
+
+
+def priced(config: ModelConfig, timeline: Sequence[Price], at: datetime) -> ModelConfig:
+    """``config`` showing the prices of ``timeline`` in effect at ``at`` (as is if none)."""
+    price = in_effect(timeline, at)
+    if price is None:
+        return config
+    costs = (float(price.input_per_1m), float(price.output_per_1m))
+    if costs == (config.cost_per_1m_input_tokens, config.cost_per_1m_output_tokens):
+        return config
+    return config.model_copy(
+        update={"cost_per_1m_input_tokens": costs[0], "cost_per_1m_output_tokens": costs[1]}
+    )
