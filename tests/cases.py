@@ -211,7 +211,15 @@ INVALID: dict[str, Invalid] = {
 
 def snapshot(engine: sa.Engine) -> dict[str, list[tuple[object, ...]]]:
     """Every row of every catalog table, to prove that nothing was written."""
-    tables = ("providers", "capabilities", "models", "model_capabilities", "model_revisions")
+    tables = (
+        "providers",
+        "capabilities",
+        "models",
+        "model_capabilities",
+        "model_revisions",
+        "model_prices",
+        "model_aliases",
+    )
     with engine.connect() as connection:
         return {
             table: [

@@ -7,14 +7,16 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy.engine import make_url
 
+from async_bridge import opener
 from cases import GPT4_TURBO, config, in_processes, in_threads
-from modelregistry import ModelRegistry
 from modelregistry.history import ChangeKind
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from multiprocessing.queues import Queue
     from multiprocessing.synchronize import Barrier
+
+    from modelregistry import ModelRegistry
 
 pytestmark = pytest.mark.both_apis
 
@@ -23,9 +25,9 @@ CHANGES = 200
 MODEL = "gpt-4-turbo"
 
 
-def _write_changes(url: str, worker: int, barrier: Barrier, results: Queue[str]) -> None:
+def _write_changes(url: str, api: str, worker: int, barrier: Barrier, results: Queue[str]) -> None:
     try:
-        with ModelRegistry(url) as registry:
+        with opener(api)(url) as registry:
             barrier.wait(timeout=120)
             for change in range(CHANGES):
                 # A value no other write uses, so every write is a real change.
@@ -40,12 +42,13 @@ def _write_changes(url: str, worker: int, barrier: Barrier, results: Queue[str])
 
 @pytest.mark.slow
 def test_concurrent_writers_lose_no_change(
-    open_registry: Callable[..., ModelRegistry], database_url: str
+    api: str, open_registry: Callable[..., ModelRegistry], database_url: str
 ) -> None:
     with open_registry(database_url) as registry:
         assert registry.register_model(GPT4_TURBO).version == 1
+    # Each process writes through the API under test.
     outcomes = in_processes(
-        _write_changes, [(database_url, n) for n in range(PROCESSES)], timeout=600
+        _write_changes, [(database_url, api, n) for n in range(PROCESSES)], timeout=600
     )
     assert outcomes == ["ok"] * PROCESSES
 
@@ -69,9 +72,9 @@ def test_concurrent_writers_lose_no_change(
     assert final.context_window == history[-1].config.context_window
 
 
-def _race_with_expected_version(url: str, barrier: Barrier, results: Queue[str]) -> None:
+def _race_with_expected_version(url: str, api: str, barrier: Barrier, results: Queue[str]) -> None:
     try:
-        with ModelRegistry(url) as registry:
+        with opener(api)(url) as registry:
             barrier.wait(timeout=120)
             registry.update_model_status(MODEL, "deprecated", expected_version=1)
         results.put("won")
@@ -81,11 +84,13 @@ def _race_with_expected_version(url: str, barrier: Barrier, results: Queue[str])
 
 @pytest.mark.slow
 def test_of_writers_expecting_the_same_version_exactly_one_wins(
-    open_registry: Callable[..., ModelRegistry], database_url: str
+    api: str, open_registry: Callable[..., ModelRegistry], database_url: str
 ) -> None:
     with open_registry(database_url) as registry:
         registry.register_model(GPT4_TURBO)
-    outcomes = sorted(in_processes(_race_with_expected_version, [(database_url,)] * 4, timeout=300))
+    outcomes = sorted(
+        in_processes(_race_with_expected_version, [(database_url, api)] * 4, timeout=300)
+    )
     assert outcomes == ["E4030", "E4030", "E4030", "won"]
     with open_registry(database_url) as registry:
         assert registry.get_model_or_raise(MODEL).version == 2
