@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from modelregistry.aliases import AliasState
 from modelregistry.cache import CatalogEvent
 from modelregistry.domain import ModelCapabilities, ModelConfig, ModelStatus, QualityScores
 from modelregistry.errors import (
@@ -39,6 +40,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ERROR_CODES",
+    "AliasState",
     "AsyncModelRegistry",
     "CatalogEvent",
     "ChangeKind",

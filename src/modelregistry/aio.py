@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlalchemy.ext.asyncio import AsyncEngine
 
+    from modelregistry.aliases import AliasState
     from modelregistry.cache import CatalogEvent, CatalogSnapshot
     from modelregistry.catalog_file import Format, ImportResult
     from modelregistry.domain import ModelConfig
@@ -331,7 +332,30 @@ class AsyncModelRegistry:
             reason=reason,
         )
 
+    async def set_alias(
+        self,
+        alias: str,
+        model_id: str,
+        *,
+        actor: str | None = None,
+        reason: str | None = None,
+    ) -> AliasState:
+        """Make ``alias`` another name of the model (see ModelRegistry.set_alias)."""
+        return await self._write(
+            ModelRegistry.set_alias, alias, model_id, actor=actor, reason=reason
+        )
+
+    async def remove_alias(
+        self, alias: str, *, actor: str | None = None, reason: str | None = None
+    ) -> str:
+        """Remove ``alias`` (see ModelRegistry.remove_alias)."""
+        return await self._write(ModelRegistry.remove_alias, alias, actor=actor, reason=reason)
+
     # -- reads -----------------------------------------------------------------------------
+
+    async def list_aliases(self) -> list[AliasState]:
+        """Every alias, sorted (see ModelRegistry.list_aliases)."""
+        return await self._run(ModelRegistry.list_aliases)
 
     async def get_price(self, model_id: str, at: datetime | None = None) -> Price:
         """Return the price in effect at ``at`` (see ModelRegistry.get_price)."""

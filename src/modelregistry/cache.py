@@ -31,11 +31,6 @@ if TYPE_CHECKING:
     from modelregistry.repository import Anchor
 
     Timelines: TypeAlias = dict[str, tuple[Price, ...]]
-    # What the cache reads through (see CatalogCache).
-    Loader: TypeAlias = Callable[[], tuple[Anchor, dict[str, ModelConfig], Timelines, datetime]]
-    ChangeReader: TypeAlias = Callable[
-        [Anchor], tuple[list[tuple[int, ModelRevision]], Timelines] | None
-    ]
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +71,50 @@ class CatalogReader(Protocol):
     def timeline(self, model_id: str) -> tuple[Price, ...]:
         """Every price of the model, in effect order (empty: never priced)."""
 
+    def resolve(self, name: str) -> str:
+        """The model id an alias names; any other name as it is."""
+
+    def aliases(self) -> dict[str, str]:
+        """Every alias and the model id it names, by alias."""
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogLoad:
+    """The whole catalog, as the cache loads it.
+
+    Attributes:
+        anchor: The catalog revision and the ``(model_id, version)`` of its change.
+        models: Every model, by id, showing the prices in effect at ``at``.
+        prices: Every model's price timeline.
+        aliases: Every alias and the model it names.
+        alias_cursor: The newest alias change (0: none).
+        at: The instant whose prices the models show.
+    """
+
+    anchor: Anchor
+    models: dict[str, ModelConfig]
+    prices: dict[str, tuple[Price, ...]]
+    aliases: dict[str, str]
+    alias_cursor: int
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogDelta:
+    """What changed after an anchor, as the cache reads it.
+
+    Attributes:
+        changes: ``(revision, ModelRevision)`` pairs, oldest first.
+        prices: The price timelines of the models the changes touch.
+        aliases: Every alias and its model, when an alias changed (else None).
+        alias_cursor: The newest alias change.
+    """
+
+    changes: list[tuple[int, ModelRevision]]
+    prices: dict[str, tuple[Price, ...]]
+    aliases: dict[str, str] | None
+    alias_cursor: int
+
 
 @dataclass(frozen=True, slots=True)
 class CatalogEvent:
@@ -98,6 +137,7 @@ class CatalogSnapshot:
     """The whole catalog at one revision, indexed by provider, capability and status."""
 
     __slots__ = (
+        "_aliases",
         "_by_capability",
         "_by_provider",
         "_by_status",
@@ -116,6 +156,7 @@ class CatalogSnapshot:
         models: Mapping[str, ModelConfig],
         prices: Mapping[str, tuple[Price, ...]] | None = None,
         priced_at: datetime | None = None,
+        aliases: Mapping[str, str] | None = None,
     ) -> None:
         """Index ``models`` (the catalog at ``revision``, showing the prices at ``priced_at``).
 
@@ -125,6 +166,7 @@ class CatalogSnapshot:
         self.revision = revision
         self.priced_at = datetime.now(UTC) if priced_at is None else priced_at
         self._prices: dict[str, tuple[Price, ...]] = dict(prices or {})
+        self._aliases: dict[str, str] = dict(aliases or {})
         self.expires_at = _next_instant(self._prices.values(), self.priced_at)
         self._models: dict[str, ModelConfig] = dict(models)
         self._ids: list[str] = sorted(self._models)
@@ -147,14 +189,20 @@ class CatalogSnapshot:
         revision: int,
         changes: Iterable[ModelRevision],
         prices: Mapping[str, tuple[Price, ...]] | None = None,
+        aliases: Mapping[str, str] | None = None,
     ) -> CatalogSnapshot:
         """Return the snapshot at ``revision``: this one with ``changes`` applied in order.
+
+        ``aliases``, when given, replace the alias map.
 
         ``prices`` are the new price timelines of the changed models; their configs show the
         prices in effect at this snapshot's ``priced_at``. Only the index lists the changes
         touch are copied; this snapshot stays as it was.
         """
-        return _Successor(self, revision).apply(changes, prices or {})
+        successor = _Successor(self, revision).apply(changes, prices or {})
+        if aliases is not None:
+            successor._aliases = dict(aliases)
+        return successor
 
     def rolled(self, now: datetime) -> CatalogSnapshot:
         """This snapshot, or once a scheduled price took effect by ``now``, its successor.
@@ -177,6 +225,14 @@ class CatalogSnapshot:
     def timeline(self, model_id: str) -> tuple[Price, ...]:
         """Every price of the model, in effect order (empty: never priced)."""
         return self._prices.get(model_id, ())
+
+    def resolve(self, name: str) -> str:
+        """The model id an alias names; any other name as it is."""
+        return self._aliases.get(name, name)
+
+    def aliases(self) -> dict[str, str]:
+        """Every alias and the model id it names, by alias."""
+        return dict(sorted(self._aliases.items()))
 
     # -- the repository's read methods, answered from memory -------------------------------
 
@@ -259,30 +315,34 @@ class CatalogCache:
     """The current snapshot, refreshed one change set at a time, with subscribers.
 
     Args:
-        load: Reads the whole catalog: ``(anchor, models, prices, at)``, where the anchor is
-            the catalog revision with the ``(model_id, version)`` of its change, ``prices``
-            every model's price timeline and ``at`` the instant whose prices the models show.
-        changes_since: Reads the changes after an anchor, oldest first, with the price
-            timelines of the models they touch: ``([(revision, ModelRevision), ...],
-            prices)``; None when the database is not the one the anchor came from (replaced
-            or restored), which forces a full load.
+        load: Reads the whole catalog (:class:`CatalogLoad`).
+        changes_since: Reads what changed after an anchor and an alias cursor
+            (:class:`CatalogDelta`); None when the database is not the one the anchor came
+            from (replaced or restored), which forces a full load.
     """
 
-    def __init__(self, load: Loader, changes_since: ChangeReader) -> None:
+    def __init__(
+        self,
+        load: Callable[[], CatalogLoad],
+        changes_since: Callable[[Anchor, int], CatalogDelta | None],
+    ) -> None:
         """Load the catalog once; later refreshes read only what changed."""
         self._load = load
         self._changes_since = changes_since
         # Re-entrant: a subscriber may write, and a write catches its own cache up.
         self._lock = threading.RLock()
         self._subscribers: list[Callable[[CatalogEvent], object]] = []
-        self._anchor, self.snapshot = self._full_load()
+        self._anchor, self._alias_cursor, self.snapshot = self._full_load()
         self._synced_at = time.monotonic()
         self._synced_wall = datetime.now(UTC)
         self._error: str | None = None
 
-    def _full_load(self) -> tuple[Anchor, CatalogSnapshot]:
-        anchor, models, prices, at = self._load()
-        return anchor, CatalogSnapshot(anchor[0], models, prices, at)
+    def _full_load(self) -> tuple[Anchor, int, CatalogSnapshot]:
+        loaded = self._load()
+        snapshot = CatalogSnapshot(
+            loaded.anchor[0], loaded.models, loaded.prices, loaded.at, loaded.aliases
+        )
+        return loaded.anchor, loaded.alias_cursor, snapshot
 
     def current(self) -> CatalogSnapshot:
         """The current snapshot, showing the prices in effect now.
@@ -308,24 +368,34 @@ class CatalogCache:
         with self._lock:
             current = self.snapshot
             try:
-                delta = self._changes_since(self._anchor)
+                delta = self._changes_since(self._anchor, self._alias_cursor)
+                cursor = self._alias_cursor
                 if delta is None:
-                    anchor, self.snapshot = self._full_load()
+                    anchor, cursor, self.snapshot = self._full_load()
                     events = _differences(current, self.snapshot)
-                elif delta[0]:
-                    changes, prices = delta
-                    number, last = changes[-1]
-                    anchor = (number, (last.model_id, last.version))
+                elif delta.changes or delta.aliases is not None:
+                    anchor, events = self._anchor, []
+                    if delta.changes:
+                        number, last = delta.changes[-1]
+                        anchor = (number, (last.model_id, last.version))
+                        events = [
+                            CatalogEvent(c.model_id, c.change, c.version, n)
+                            for n, c in delta.changes
+                        ]
                     self.snapshot = current.rolled(datetime.now(UTC)).apply(
-                        number, (change for _, change in changes), prices
+                        anchor[0],
+                        (change for _, change in delta.changes),
+                        delta.prices,
+                        delta.aliases,
                     )
-                    events = [CatalogEvent(c.model_id, c.change, c.version, n) for n, c in changes]
+                    cursor = delta.alias_cursor
                 else:
                     anchor, events = self._anchor, []
             except Exception as exc:
                 self._error = str(exc)
                 raise
             self._anchor = anchor
+            self._alias_cursor = cursor
             self._synced_at = time.monotonic()
             self._synced_wall = datetime.now(UTC)
             self._error = None
@@ -385,6 +455,7 @@ class _Successor:
         snapshot._by_status = dict(previous._by_status)
         snapshot._memo = {}
         snapshot._prices = previous._prices
+        snapshot._aliases = previous._aliases
         snapshot.priced_at = previous.priced_at
         snapshot.expires_at = previous.expires_at
         self._snapshot = snapshot

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from datetime import datetime
     from decimal import Decimal
 
+    from modelregistry.aliases import AliasState
     from modelregistry.domain import ModelConfig
     from modelregistry.repository import CatalogRepository
 
@@ -38,6 +39,60 @@ class CatalogChanges:
         self._note = note
         self.last_revision: int | None = None
         """The catalog revision of the last change made here (None: nothing changed)."""
+        self.aliases_changed = False
+        """Whether an alias was set or removed here."""
+
+    @property
+    def changed(self) -> bool:
+        """Whether anything was written (other processes are then told)."""
+        return self.last_revision is not None or self.aliases_changed
+
+    def resolve(self, name: str) -> str:
+        """The model id an alias names; any other name as it is."""
+        return self._repository.resolve(name)
+
+    def set_alias(self, alias: str, target: str) -> AliasState:
+        """Make ``alias`` name the model ``target`` (a model id, or an alias of one).
+
+        Raises:
+            InvalidModelConfigError: E4003, ``alias`` is the id of a model, past or present.
+            ModelNotFoundError: E4001, ``target`` names no model.
+        """
+        if self._repository.last_version(alias) > 0:
+            raise InvalidModelConfigError.single(
+                "alias", "is the id of a model (past or present), so it cannot be an alias", alias
+            )
+        model_id = self._repository.resolve(target)
+        if self._repository.get(model_id) is None:
+            raise ModelNotFoundError(target)
+        current = self._repository.alias_target(alias)
+        if current != model_id:
+            self._repository.add_alias_change(alias, model_id, now=self._now, note=self._note)
+            self.aliases_changed = True
+        return next(state for state in self._repository.alias_states() if state.alias == alias)
+
+    def remove_alias(self, alias: str) -> str:
+        """Remove ``alias``; return the model id it named.
+
+        Raises:
+            ModelNotFoundError: E4001, no such alias.
+        """
+        target = self._repository.alias_target(alias)
+        if target is None:
+            raise ModelNotFoundError(alias)
+        self._repository.add_alias_change(alias, None, now=self._now, note=self._note)
+        self.aliases_changed = True
+        return target
+
+    def _refuse_alias_ids(self, model_ids: list[str]) -> None:
+        aliases = self._repository.aliases()
+        for model_id in model_ids:
+            if model_id in aliases:
+                raise InvalidModelConfigError.single(
+                    "model_id",
+                    f"is an alias of {aliases[model_id]!r}; remove the alias to use it as an id",
+                    model_id,
+                )
 
     def current(self, model_id: str) -> ModelConfig:
         """The model as stored now.
@@ -88,6 +143,8 @@ class CatalogChanges:
         current = self._repository.get(config.model_id)
         if current is not None and current == config:
             return current
+        if current is None:
+            self._refuse_alias_ids([config.model_id])
         if current is None and kind is not ChangeKind.RESTORED:
             kind = ChangeKind.CREATED
         self._repository.save(config, version=last + 1, now=self._now)
@@ -113,6 +170,7 @@ class CatalogChanges:
         if not changed:
             return
         ids = [config.model_id for config in changed]
+        self._refuse_alias_ids([model_id for model_id in ids if model_id not in current])
         versions = self._repository.last_versions(ids)
         items = [(config, versions.get(config.model_id, 0) + 1) for config in changed]
         self._repository.save_many(items, now=self._now)

@@ -44,6 +44,7 @@ from modelregistry.errors import (
 from modelregistry.history import ChangeKind, FieldChange, ModelRevision, diff_configs
 from modelregistry.pricing import priced
 from modelregistry.query import build_query
+from modelregistry.registry_aliases import AliasMethods
 from modelregistry.registry_prices import PriceMethods
 from modelregistry.repository import CatalogRepository
 from modelregistry.store import DEFAULT_POLL_INTERVAL
@@ -63,7 +64,7 @@ _IMPORT_BATCH: Final = 500
 """Entries an import writes per batch (the progress bar moves between batches)."""
 
 
-class ModelRegistry(PriceMethods):
+class ModelRegistry(AliasMethods, PriceMethods):
     """The catalog of models, stored in SQLite or PostgreSQL.
 
     Args:
@@ -150,7 +151,7 @@ class ModelRegistry(PriceMethods):
         new_status = parse_status(status)
         model_id = existing_id(model_id)
         with self._changes(actor, reason) as changes:
-            current = changes.current(model_id)
+            current = changes.current(changes.resolve(model_id))
             return changes.write(
                 current.model_copy(update={"status": new_status}),
                 kind=ChangeKind.STATUS_CHANGED,
@@ -180,7 +181,9 @@ class ModelRegistry(PriceMethods):
         """
         model_id = existing_id(model_id)
         with self._changes(actor, reason) as changes:
-            return changes.remove(model_id, expected_version=version_guard(expected_version))
+            return changes.remove(
+                changes.resolve(model_id), expected_version=version_guard(expected_version)
+            )
 
     def restore_model(
         self,
@@ -207,7 +210,7 @@ class ModelRegistry(PriceMethods):
         model_id = existing_id(model_id)
         wanted = whole_number(version, "version")
         with self._changes(actor, reason) as changes:
-            revision = changes.revision(model_id, wanted)
+            revision = changes.revision(changes.resolve(model_id), wanted)
             return changes.write(
                 revision.config,
                 kind=ChangeKind.RESTORED,
@@ -338,18 +341,20 @@ class ModelRegistry(PriceMethods):
             snapshot = cache.snapshot
             if snapshot.expires_at is not None and time.time() >= snapshot.expires_at:
                 snapshot = cache.current()
-            return snapshot.get(model_id)
+            model = snapshot.get(model_id)
+            return snapshot.get(snapshot.resolve(model_id)) if model is None else model
         when = instant(as_of)
         if not is_findable_id(model_id):
             return None
         if when is None:
-            return self._read(lambda catalog: catalog.get(model_id))
+            return self._read(lambda catalog: catalog.get(catalog.resolve(model_id)))
 
         def read(repository: CatalogRepository) -> ModelConfig | None:
-            revision = repository.revision_as_of(model_id, when)
+            name = repository.resolve(model_id)
+            revision = repository.revision_as_of(name, when)
             if revision is None or revision.change is ChangeKind.REMOVED:
                 return None
-            return priced(revision.config, repository.timeline(model_id), when)
+            return priced(revision.config, repository.timeline(name), when)
 
         return self._query_db(read, snapshot=True)
 
@@ -565,6 +570,7 @@ class ModelRegistry(PriceMethods):
         """
         if not is_findable_id(model_id):
             raise ModelNotFoundError(model_id)
+        model_id = self._resolve(model_id)
         history = self._query_db(lambda repository: repository.history(model_id))
         if not history:
             raise ModelNotFoundError(model_id)
@@ -580,6 +586,7 @@ class ModelRegistry(PriceMethods):
         wanted = whole_number(version, "version")
         if not is_findable_id(model_id):
             raise ModelNotFoundError(model_id)
+        model_id = self._resolve(model_id)
         revision = self._query_db(lambda repository: repository.revision(model_id, wanted))
         if revision is not None:
             return revision

@@ -77,7 +77,7 @@ class PriceMethods(CatalogStore):
         guard = version_guard(expected_version)
         with self._changes(actor, reason) as changes:
             return changes.set_price(
-                model_id,
+                changes.resolve(model_id),
                 input_per_1m=prices[0],
                 output_per_1m=prices[1],
                 cached_input_per_1m=prices[2],
@@ -154,7 +154,7 @@ class PriceMethods(CatalogStore):
         """
         if not is_findable_id(model_id):
             raise ModelNotFoundError(model_id)
-        timeline = self._read(lambda catalog: catalog.timeline(model_id))
+        timeline = self._read(lambda catalog: catalog.timeline(catalog.resolve(model_id)))
         if not timeline:
             raise ModelNotFoundError(model_id)
         return timeline

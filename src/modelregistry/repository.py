@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from modelregistry.db.engine import lock_for_writes
 from modelregistry.db.mapping import (
     CAPABILITY_SEPARATOR,
+    alias_from_row,
     config_document,
     model_from_row,
     model_values,
@@ -25,6 +26,7 @@ from modelregistry.db.mapping import (
 )
 from modelregistry.db.tables import (
     CapabilityRow,
+    ModelAliasRow,
     ModelCapabilityRow,
     ModelPriceRow,
     ModelRevisionRow,
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.orm import Session
 
+    from modelregistry.aliases import AliasState
     from modelregistry.domain import ModelConfig, ModelStatus
     from modelregistry.history import ChangeKind, ChangeNote, ModelRevision
     from modelregistry.pricing import Price
@@ -465,6 +468,56 @@ class CatalogRepository:
             self._session.execute(
                 sa.insert(ModelPriceRow), [price_values(price) for price in prices]
             )
+
+    # -- aliases ---------------------------------------------------------------------------
+
+    def alias_states(self) -> list[AliasState]:
+        """The newest change of every alias that is set, by alias."""
+        newest = (
+            sa.select(sa.func.max(ModelAliasRow.id)).group_by(ModelAliasRow.alias).scalar_subquery()
+        )
+        query = (
+            sa.select(*ModelAliasRow.__table__.columns)
+            .where(ModelAliasRow.id.in_(newest), ModelAliasRow.model_id.is_not(None))
+            .order_by(ModelAliasRow.alias)
+        )
+        return [alias_from_row(row) for row in self._session.execute(query).mappings()]
+
+    def aliases(self) -> dict[str, str]:
+        """Every alias that is set and the model id it names, by alias."""
+        return {state.alias: state.model_id for state in self.alias_states()}
+
+    def alias_target(self, alias: str) -> str | None:
+        """The model id ``alias`` names now, or None."""
+        query = (
+            sa.select(ModelAliasRow.model_id)
+            .where(ModelAliasRow.alias == alias)
+            .order_by(ModelAliasRow.id.desc())
+            .limit(1)
+        )
+        return self._session.scalar(query)
+
+    def resolve(self, name: str) -> str:
+        """The model id an alias names; any other name as it is."""
+        return self.alias_target(name) or name
+
+    def alias_cursor(self) -> int:
+        """The number of the newest alias change (0: none ever)."""
+        return self._session.scalar(sa.select(sa.func.max(ModelAliasRow.id))) or 0
+
+    def add_alias_change(
+        self, alias: str, model_id: str | None, *, now: datetime, note: ChangeNote
+    ) -> None:
+        """Record that ``alias`` names ``model_id`` from ``now`` (None: removed)."""
+        self._session.execute(
+            sa.insert(ModelAliasRow).values(
+                alias=alias,
+                model_id=model_id,
+                changed_at=now,
+                actor=note.actor,
+                reason=note.reason,
+            )
+        )
 
     # -- history ---------------------------------------------------------------------------
 

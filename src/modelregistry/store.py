@@ -20,7 +20,7 @@ from sqlalchemy.orm import sessionmaker
 
 from modelregistry import migrate
 from modelregistry.arguments import poll_seconds
-from modelregistry.cache import CatalogCache
+from modelregistry.cache import CatalogCache, CatalogDelta, CatalogLoad
 from modelregistry.changes import CatalogChanges
 from modelregistry.db.engine import (
     is_memory_sqlite,
@@ -43,15 +43,12 @@ from modelregistry.settings import default_actor, resolve_database_url
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
-    from datetime import datetime
     from types import TracebackType
 
     from sqlalchemy.engine import Engine
     from sqlalchemy.orm import Session
 
-    from modelregistry.cache import CatalogEvent, CatalogReader, Timelines
-    from modelregistry.domain import ModelConfig
-    from modelregistry.history import ModelRevision
+    from modelregistry.cache import CatalogEvent, CatalogReader
     from modelregistry.repository import Anchor
 
 T = TypeVar("T")
@@ -216,6 +213,10 @@ class CatalogStore:
             return query(self._cache.current())
         return self._query_db(query, snapshot=snapshot)
 
+    def _resolve(self, name: str) -> str:
+        """The model id an alias names; any other name as it is."""
+        return self._read(lambda catalog: catalog.resolve(name))
+
     def _query_db(
         self,
         query: Callable[[CatalogRepository], T],
@@ -237,32 +238,35 @@ class CatalogStore:
         with translating(database=self._url), sessions() as session:
             return query(CatalogRepository(session))
 
-    def _load_catalog(self) -> tuple[Anchor, dict[str, ModelConfig], Timelines, datetime]:
-        def load(
-            repository: CatalogRepository,
-        ) -> tuple[Anchor, dict[str, ModelConfig], Timelines, datetime]:
+    def _load_catalog(self) -> CatalogLoad:
+        def load(repository: CatalogRepository) -> CatalogLoad:
             models = repository.list_models()
-            prices = repository.price_timelines()
-            return (
-                repository.catalog_anchor(),
-                {m.model_id: m for m in models},
-                prices,
-                repository.read_at,
+            return CatalogLoad(
+                anchor=repository.catalog_anchor(),
+                models={model.model_id: model for model in models},
+                prices=repository.price_timelines(),
+                aliases=repository.aliases(),
+                alias_cursor=repository.alias_cursor(),
+                at=repository.read_at,
             )
 
         return self._query_db(load, snapshot=True, for_cache=True)
 
-    def _changes_since(
-        self, anchor: Anchor
-    ) -> tuple[list[tuple[int, ModelRevision]], Timelines] | None:
-        def read(
-            repository: CatalogRepository,
-        ) -> tuple[list[tuple[int, ModelRevision]], Timelines] | None:
+    def _changes_since(self, anchor: Anchor, alias_cursor: int) -> CatalogDelta | None:
+        def read(repository: CatalogRepository) -> CatalogDelta | None:
             changes = repository.changes_since(anchor)
-            if not changes:
-                return changes if changes is None else (changes, {})
+            if changes is None:
+                return None
+            cursor = repository.alias_cursor()
+            aliases = None if cursor == alias_cursor else repository.aliases()
             ids = sorted({change.model_id for _, change in changes})
-            return changes, dict.fromkeys(ids, ()) | repository.price_timelines(ids)
+            prices = repository.price_timelines(ids) if ids else {}
+            return CatalogDelta(
+                changes=changes,
+                prices=dict.fromkeys(ids, ()) | prices,
+                aliases=aliases,
+                alias_cursor=cursor,
+            )
 
         return self._query_db(read, snapshot=True, for_cache=True)
 
@@ -292,7 +296,7 @@ class CatalogStore:
             now = repository.lock_for_write()
             changes = CatalogChanges(repository, now=now, note=note)
             yield changes
-            if changes.last_revision is not None:
+            if changes.changed:
                 repository.announce()
         self._after_commit()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
+from modelregistry.aliases import AliasState
 from modelregistry.domain import CAPABILITY_PREFIX, ModelConfig
 from modelregistry.history import ChangeKind, ModelRevision
 from modelregistry.pricing import Price
@@ -124,3 +125,14 @@ def price_values(price: Price) -> dict[str, Any]:
         "actor": price.actor,
         "reason": price.reason,
     }
+
+
+def alias_from_row(row: RowMapping) -> AliasState:
+    """Build an AliasState from a ``model_aliases`` row that sets an alias."""
+    return AliasState(
+        alias=row["alias"],
+        model_id=row["model_id"],
+        changed_at=row["changed_at"],
+        actor=row["actor"],
+        reason=row["reason"],
+    )
