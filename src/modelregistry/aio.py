@@ -392,7 +392,8 @@ class AsyncModelRegistry:
         if store is not None and as_of is None and isinstance(model_id, str):
             snapshot = store.snapshot
             if snapshot is not None:  # the hot path: one lookup, no I/O
-                return snapshot.get(model_id)
+                model = snapshot.get(model_id)
+                return snapshot.get(snapshot.resolve(model_id)) if model is None else model
         return await self._run(ModelRegistry.get_model, model_id, as_of=as_of)
 
     async def get_model_or_raise(
