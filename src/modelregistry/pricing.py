@@ -111,10 +111,16 @@ def tokens(value: object, field: str) -> int:
 
 
 def plain(amount: Decimal) -> Decimal:
-    """``amount`` without trailing zeros and never in exponent form (``15``, ``0.015``)."""
+    """``amount`` without trailing zeros (``15``, not ``1.5E+1``; ``0.015``, not ``0.0150``)."""
     if amount == amount.to_integral_value():
         return amount.quantize(Decimal(1))
     return amount.normalize()
+
+
+def decimal_text(amount: Decimal) -> str:
+    """``amount`` as plain decimal text, never in exponent form: ``0.0000000001``, ``15``."""
+    text = format(plain(amount), "f")
+    return "0" if text in {"-0", "0"} else text
 
 
 def estimate(

@@ -10,7 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cases import config
-from modelregistry.cache import CatalogCache, CatalogEvent, CatalogSnapshot
+from modelregistry.cache import (
+    CatalogCache,
+    CatalogDelta,
+    CatalogEvent,
+    CatalogLoad,
+    CatalogSnapshot,
+)
 from modelregistry.domain import ModelConfig, ModelStatus
 from modelregistry.history import ChangeKind, ModelRevision
 
@@ -114,7 +120,7 @@ def fake_database(log: Log) -> tuple[Any, Any]:
     """load and changes_since over an in-memory change log, as the repository answers them."""
     loads: list[int] = []
 
-    def load() -> tuple[Anchor, dict[str, ModelConfig]]:
+    def load() -> CatalogLoad:
         loads.append(1)
         models: dict[str, ModelConfig] = {}
         for _, change in log:
@@ -122,12 +128,13 @@ def fake_database(log: Log) -> tuple[Any, Any]:
                 models.pop(change.model_id, None)
             else:
                 models[change.model_id] = change.config
-        if not log:
-            return (0, None), models
-        number, last = log[-1]
-        return (number, (last.model_id, last.version)), models
+        anchor: Anchor = (0, None)
+        if log:
+            number, last = log[-1]
+            anchor = (number, (last.model_id, last.version))
+        return CatalogLoad(anchor, models, {}, {}, 0, datetime.now(UTC))
 
-    def since(anchor: Anchor) -> Log | None:
+    def since(anchor: Anchor, alias_cursor: int) -> CatalogDelta | None:
         revision, change = anchor
         rows = [(n, r) for n, r in log if n >= revision]
         if revision:
@@ -136,7 +143,7 @@ def fake_database(log: Log) -> tuple[Any, Any]:
             if (rows[0][1].model_id, rows[0][1].version) != change:
                 return None
             rows = rows[1:]
-        return rows
+        return CatalogDelta(rows, {}, None, alias_cursor)
 
     load.calls = loads  # type: ignore[attr-defined]
     return load, since

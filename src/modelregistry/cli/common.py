@@ -34,8 +34,12 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Schema migrations of the catalog database.", no_args_is_help=True)
 models_app = typer.Typer(help="List, show and change models.", no_args_is_help=True)
+prices_app = typer.Typer(help="Prices of models over time.", no_args_is_help=True)
+aliases_app = typer.Typer(help="Other names of models.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(models_app, name="models")
+app.add_typer(prices_app, name="prices")
+app.add_typer(aliases_app, name="aliases")
 
 out = Console(highlight=False, markup=False, emoji=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap=True)
@@ -53,21 +57,21 @@ ExpectedVersionOption = typer.Option(
 )
 
 
-def parse_instant(value: str | None) -> datetime | None:
-    """Parse ``--as-of``: ISO 8601, UTC when no offset is given."""
+def parse_instant(value: str | None, option: str = "--as-of") -> datetime | None:
+    """Parse a time option: ISO 8601, UTC when no offset is given."""
     if value is None:
         return None
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError as exc:
         msg = f"{value!r} is not an ISO 8601 time (e.g. 2026-01-01T00:00:00Z)"
-        raise typer.BadParameter(msg, param_hint="'--as-of'") from exc
+        raise typer.BadParameter(msg, param_hint=f"'{option}'") from exc
     parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
     try:
         return parsed.astimezone(UTC)
     except OverflowError as exc:
         msg = f"{value!r} is outside the years 1-9999 in UTC"
-        raise typer.BadParameter(msg, param_hint="'--as-of'") from exc
+        raise typer.BadParameter(msg, param_hint=f"'{option}'") from exc
 
 
 AsOfOption = typer.Option(

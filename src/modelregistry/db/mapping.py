@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Final
 from modelregistry.aliases import AliasState
 from modelregistry.domain import CAPABILITY_PREFIX, ModelConfig
 from modelregistry.history import ChangeKind, ModelRevision
-from modelregistry.pricing import Price
+from modelregistry.pricing import Price, plain
 
 if TYPE_CHECKING:
     from sqlalchemy import RowMapping
@@ -101,9 +101,11 @@ def price_from_row(row: RowMapping) -> Price:
     """Build a Price (without ``effective_until``) from a ``model_prices`` row."""
     return Price(
         model_id=row["model_id"],
-        input_per_1m=row["input_per_1m"],
-        output_per_1m=row["output_per_1m"],
-        cached_input_per_1m=row["cached_input_per_1m"],
+        input_per_1m=plain(row["input_per_1m"]),
+        output_per_1m=plain(row["output_per_1m"]),
+        cached_input_per_1m=None
+        if row["cached_input_per_1m"] is None
+        else plain(row["cached_input_per_1m"]),
         effective_from=row["effective_from"],
         recorded_at=row["recorded_at"],
         actor=row["actor"],
