@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,10 +15,11 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.dialects.postgresql import JSONB
 
 from modelregistry import ModelRegistry, migrate
 from modelregistry.db.engine import make_engine
-from modelregistry.db.tables import Base
+from modelregistry.db.tables import Base, UTCDateTime
 from modelregistry.defaults import DEFAULT_MODELS
 
 if TYPE_CHECKING:
@@ -162,3 +165,55 @@ def test_constraints_and_collations_autogenerate_cannot_see(engine: sa.Engine) -
                 assert collations[key] == "C", key
         with pytest.raises(sa.exc.IntegrityError):
             connection.execute(sa.text("UPDATE models SET status = 'retired'"))
+
+
+def test_0004_rebuilds_the_price_history_from_the_model_history(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        migrate.upgrade(engine, "0003")
+        revisions = sa.table(
+            "model_revisions",
+            *(sa.column(name) for name in ("model_id", "version", "change", "actor", "reason")),
+            sa.column("config", sa.JSON().with_variant(JSONB(), "postgresql")),
+            sa.column("changed_at", UTCDateTime()),
+        )
+        base = dict(DEFAULT_MODELS[0].model_dump(mode="json"), model_id="x")
+        t = [datetime(2026, 1, day, tzinfo=UTC) for day in (1, 2, 3, 4)]
+        steps = [  # (change, costs): only the first and third change the price
+            ("created", (1.5, 2.0)),
+            ("status_changed", (1.5, 2.0)),
+            ("updated", (0.1, 4.0)),
+            ("removed", (0.1, 4.0)),
+        ]
+        with engine.begin() as connection:
+            connection.execute(
+                sa.insert(revisions),
+                [
+                    {
+                        "model_id": "x",
+                        "version": number + 1,
+                        "change": change,
+                        "actor": "alice",
+                        "reason": None,
+                        "config": base
+                        | {"cost_per_1m_input_tokens": i, "cost_per_1m_output_tokens": o},
+                        "changed_at": t[number],
+                    }
+                    for number, (change, (i, o)) in enumerate(steps)
+                ],
+            )
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    with ModelRegistry(database_url, cache=False) as registry:
+        history = registry.get_price_history("x")
+        assert [
+            (p.input_per_1m, p.output_per_1m, p.effective_from, p.effective_until, p.actor)
+            for p in history
+        ] == [
+            (Decimal("1.5"), Decimal(2), t[0], t[2], "alice"),
+            (Decimal("0.1"), Decimal(4), t[2], None, "alice"),
+        ]
+        # Estimates for the past use the price of then; the model itself is gone.
+        assert registry.estimate_cost("x", 10**6, 10**6, at=t[1]) == Decimal("3.5")
+        assert registry.get_model("x") is None
