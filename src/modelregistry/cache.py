@@ -190,16 +190,23 @@ class CatalogSnapshot:
         changes: Iterable[ModelRevision],
         prices: Mapping[str, tuple[Price, ...]] | None = None,
         aliases: Mapping[str, str] | None = None,
+        *,
+        at: datetime | None = None,
     ) -> CatalogSnapshot:
         """Return the snapshot at ``revision``: this one with ``changes`` applied in order.
 
-        ``aliases``, when given, replace the alias map.
+        ``aliases``, when given, replace the alias map. ``at`` (default: this snapshot's
+        ``priced_at``) is the instant whose prices the successor shows; no price may take
+        effect between ``priced_at`` and ``at`` (see :meth:`rolled`, which ensures it).
 
         ``prices`` are the new price timelines of the changed models; their configs show the
         prices in effect at this snapshot's ``priced_at``. Only the index lists the changes
         touch are copied; this snapshot stays as it was.
         """
-        successor = _Successor(self, revision).apply(changes, prices or {})
+        builder = _Successor(self, revision)
+        if at is not None:
+            builder.snapshot.priced_at = at
+        successor = builder.apply(changes, prices or {})
         if aliases is not None:
             successor._aliases = dict(aliases)
         return successor
@@ -382,11 +389,13 @@ class CatalogCache:
                             CatalogEvent(c.model_id, c.change, c.version, n)
                             for n, c in delta.changes
                         ]
-                    self.snapshot = current.rolled(datetime.now(UTC)).apply(
+                    now = datetime.now(UTC)
+                    self.snapshot = current.rolled(now).apply(
                         anchor[0],
                         (change for _, change in delta.changes),
                         delta.prices,
                         delta.aliases,
+                        at=now,
                     )
                     cursor = delta.alias_cursor
                 else:

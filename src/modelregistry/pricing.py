@@ -112,9 +112,10 @@ def tokens(value: object, field: str) -> int:
 
 def plain(amount: Decimal) -> Decimal:
     """``amount`` without trailing zeros (``15``, not ``1.5E+1``; ``0.015``, not ``0.0150``)."""
-    if amount == amount.to_integral_value():
-        return amount.quantize(Decimal(1))
-    return amount.normalize()
+    # In the exact context: the default one (28 digits) would round an estimate.
+    if amount == amount.to_integral_value(context=_EXACT):
+        return amount.quantize(Decimal(1), context=_EXACT)
+    return amount.normalize(_EXACT)
 
 
 def decimal_text(amount: Decimal) -> str:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Context, Decimal, localcontext
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from modelregistry import InvalidModelConfigError, Price
@@ -52,6 +52,7 @@ def test_money_refuses_what_is_not_a_price(value: object) -> None:
     assert raised.value.violations[0].field == "output_per_1m"
 
 
+@example(0, 9_223_372_032_477_931_586, Decimal("0.1084202173"))  # 31 digits: was rounded
 @given(
     st.integers(min_value=0, max_value=2**63 - 1),
     st.integers(min_value=0, max_value=2**63 - 1),
