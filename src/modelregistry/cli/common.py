@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from modelregistry import __version__, migrate
-from modelregistry.errors import InvalidCatalogFileError, ModelRegistryError
+from modelregistry.errors import MAX_LISTED_PROBLEMS, InvalidCatalogFileError, ModelRegistryError
 from modelregistry.registry import ModelRegistry
 from modelregistry.settings import ACTOR_VARIABLE, DATABASE_URL_VARIABLE
 
@@ -118,8 +118,10 @@ def report(exc: ModelRegistryError) -> None:
     if isinstance(exc, InvalidCatalogFileError) and len(violations) > 1:
         source = exc.context.get("source")
         err.print(f"error: {exc.code}: invalid catalog {source}: {len(violations)} problems")
-        for violation in violations:
+        for violation in violations[:MAX_LISTED_PROBLEMS]:
             err.print(f"  {violation}".replace("\n", " "))
+        if len(violations) > MAX_LISTED_PROBLEMS:
+            err.print(f"  ... and {len(violations) - MAX_LISTED_PROBLEMS} more")
         return
     err.print(f"error: {exc}".replace("\n", " "))
 
