@@ -24,7 +24,8 @@ from modelregistry.errors import InvalidModelConfigError, ModelNotFoundError
 def checked_config(model: ModelConfig | Mapping[str, Any]) -> ModelConfig:
     """Validate a config or mapping again (a ``model_copy`` may have bypassed the rules)."""
     if isinstance(model, ModelConfig):
-        return ModelConfig.model_validate(model.model_dump())
+        # No serializer warnings: a value planted by model_copy is reported by validation.
+        return ModelConfig.model_validate(model.model_dump(warnings=False))
     if isinstance(model, Mapping):
         return ModelConfig.model_validate(dict(model))
     raise InvalidModelConfigError.single(
