@@ -150,6 +150,17 @@ def schema(ctx: typer.Context) -> Iterator[Engine]:
         fail(exc)
 
 
+def printable(text: str) -> str:
+    """``text`` with its control characters escaped, as Python writes them.
+
+    For free text such as a change's reason: what a writer typed must not drive the terminal
+    of whoever reads the history (an escape sequence, a line break).
+    """
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
 def print_json(data: object) -> None:
     """Print ``data`` as indented JSON."""
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
