@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import sqlite3
 import threading
 from decimal import Decimal
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    import sqlalchemy as sa
     from typer.testing import Result
 
 
@@ -221,6 +225,39 @@ def snapshot(engine: sa.Engine) -> dict[str, list[tuple[object, ...]]]:
             ]
             for table in tables
         }
+
+
+def database_dump(url: str) -> list[str]:
+    """The whole database behind ``url``, schema and rows, in a fixed order.
+
+    Equal dumps mean an unchanged database. SQLite: ``iterdump`` of the file. PostgreSQL:
+    every table of the URL's schema with its columns and rows (ordered by every column), and
+    every sequence's position, so that even a rolled-back insert would show.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        with contextlib.closing(sqlite3.connect(str(parsed.database))) as connection:
+            return list(connection.iterdump())
+    engine = sa.create_engine(parsed.set(drivername="postgresql+psycopg"))
+    lines: list[str] = []
+    try:
+        with engine.connect() as connection:
+            inspector = sa.inspect(connection)
+            for table in sorted(inspector.get_table_names()):
+                columns = [column["name"] for column in inspector.get_columns(table)]
+                lines.append(f"TABLE {table} {columns}")
+                every_column = ", ".join(str(n) for n in range(1, len(columns) + 1))
+                # Names come from the catalog of the test's own schema, not from input.
+                query = f'SELECT * FROM "{table}" ORDER BY {every_column}'  # noqa: S608
+                lines.extend(repr(tuple(row)) for row in connection.exec_driver_sql(query))
+            for sequence in sorted(inspector.get_sequence_names()):
+                position = connection.exec_driver_sql(
+                    f'SELECT last_value, is_called FROM "{sequence}"'  # noqa: S608 - ditto
+                ).one()
+                lines.append(f"SEQUENCE {sequence} {tuple(position)}")
+    finally:
+        engine.dispose()
+    return lines
 
 
 def in_threads(work: Callable[[int], object], count: int) -> list[BaseException]:
