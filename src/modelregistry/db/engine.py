@@ -33,7 +33,11 @@ def normalise_url(url: str | URL) -> URL:
     Raises:
         sqlalchemy.exc.ArgumentError: when ``url`` is not a database URL.
     """
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ValueError as exc:  # a port that is not a number, an unclosed [IPv6 address
+        msg = f"the database URL is not valid: {exc}"
+        raise sa.exc.ArgumentError(msg) from exc
     if parsed.drivername in {"postgresql", "postgres"}:
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed
@@ -97,12 +101,19 @@ def use_wal(engine: Engine) -> None:
     """
     if not is_sqlite(engine) or is_memory_sqlite(engine.url):
         return
-    raw = engine.raw_connection()
+    statement = "PRAGMA journal_mode = WAL"
+    dbapi_error = engine.dialect.loaded_dbapi.Error
     try:
-        # Outside any transaction: SQLite refuses to change the journal mode inside one.
-        raw.driver_connection.execute("PRAGMA journal_mode = WAL")  # type: ignore[union-attr]
-    finally:
-        raw.close()
+        # A raw connection, outside any transaction: SQLite refuses to change the journal
+        # mode inside one. Its errors are the driver's own, so they are wrapped here as
+        # SQLAlchemy wraps the rest (a file that cannot be created is "unable to open").
+        raw = engine.raw_connection()
+        try:
+            raw.driver_connection.execute(statement)  # type: ignore[union-attr]
+        finally:
+            raw.close()
+    except dbapi_error as exc:
+        raise sa.exc.DBAPIError.instance(statement, None, exc, dbapi_error) from exc
 
 
 def writer(engine: Engine) -> Engine:
