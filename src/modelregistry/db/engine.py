@@ -44,11 +44,18 @@ def normalise_url(url: str | URL) -> URL:
 
 
 def safe_url(url: str | URL) -> str:
-    """Render ``url`` with its password masked, fit for logs, errors and ``repr``."""
+    """Render ``url`` with its password masked, fit for logs, errors and ``repr``.
+
+    libpq also takes the password as a query parameter (``?password=...``): masked too.
+    """
     try:
-        return normalise_url(url).render_as_string(hide_password=True)
+        parsed = normalise_url(url)
     except sa.exc.ArgumentError:
         return "<unparseable database URL>"
+    hidden = {key: "***" for key in parsed.query if key.lower() == "password"}
+    if hidden:
+        parsed = parsed.update_query_dict(hidden)
+    return parsed.render_as_string(hide_password=True)
 
 
 def is_sqlite(engine: Engine | Connection) -> bool:
