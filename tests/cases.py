@@ -243,19 +243,27 @@ def database_dump(url: str, *, sequences: bool = True) -> list[str]:
     lines: list[str] = []
     try:
         with engine.connect() as connection:
-            inspector = sa.inspect(connection)
-            for table in sorted(inspector.get_table_names()):
-                columns = [column["name"] for column in inspector.get_columns(table)]
-                lines.append(f"TABLE {table} {columns}")
-                every_column = ", ".join(str(n) for n in range(1, len(columns) + 1))
+            columns: dict[str, list[str]] = {}
+            for table, column in connection.exec_driver_sql(
+                "SELECT table_name, column_name FROM information_schema.columns"
+                " WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
+            ):
+                columns.setdefault(table, []).append(column)
+            for table, names in columns.items():
+                lines.append(f"TABLE {table} {names}")
+                every_column = ", ".join(str(n) for n in range(1, len(names) + 1))
                 # Names come from the catalog of the test's own schema, not from input.
                 query = f'SELECT * FROM "{table}" ORDER BY {every_column}'  # noqa: S608
                 lines.extend(repr(tuple(row)) for row in connection.exec_driver_sql(query))
-            for sequence in sorted(inspector.get_sequence_names()) if sequences else ():
-                position = connection.exec_driver_sql(
-                    f'SELECT last_value, is_called FROM "{sequence}"'  # noqa: S608 - ditto
-                ).one()
-                lines.append(f"SEQUENCE {sequence} {tuple(position)}")
+            if sequences:
+                for (sequence,) in connection.exec_driver_sql(
+                    "SELECT sequence_name FROM information_schema.sequences"
+                    " WHERE sequence_schema = current_schema() ORDER BY sequence_name"
+                ).all():
+                    position = connection.exec_driver_sql(
+                        f'SELECT last_value, is_called FROM "{sequence}"'  # noqa: S608 - ditto
+                    ).one()
+                    lines.append(f"SEQUENCE {sequence} {tuple(position)}")
     finally:
         engine.dispose()
     return lines
