@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import sqlite3
 import threading
 from decimal import Decimal
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    import sqlalchemy as sa
     from typer.testing import Result
 
 
@@ -229,6 +233,48 @@ def snapshot(engine: sa.Engine) -> dict[str, list[tuple[object, ...]]]:
             ]
             for table in tables
         }
+
+
+def database_dump(url: str, *, sequences: bool = True) -> list[str]:
+    """The whole database behind ``url``, schema and rows, in a fixed order.
+
+    Equal dumps mean an unchanged database. SQLite: ``iterdump`` of the file. PostgreSQL:
+    every table of the URL's schema with its columns and rows (ordered by every column), and
+    unless ``sequences`` is False every sequence's position, so that even a rolled-back
+    insert shows (sequences are not transactional: an aborted write moves them on).
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        with contextlib.closing(sqlite3.connect(str(parsed.database))) as connection:
+            return list(connection.iterdump())
+    engine = sa.create_engine(parsed.set(drivername="postgresql+psycopg"))
+    lines: list[str] = []
+    try:
+        with engine.connect() as connection:
+            columns: dict[str, list[str]] = {}
+            for table, column in connection.exec_driver_sql(
+                "SELECT table_name, column_name FROM information_schema.columns"
+                " WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
+            ):
+                columns.setdefault(table, []).append(column)
+            for table, names in columns.items():
+                lines.append(f"TABLE {table} {names}")
+                every_column = ", ".join(str(n) for n in range(1, len(names) + 1))
+                # Names come from the catalog of the test's own schema, not from input.
+                query = f'SELECT * FROM "{table}" ORDER BY {every_column}'  # noqa: S608
+                lines.extend(repr(tuple(row)) for row in connection.exec_driver_sql(query))
+            if sequences:
+                for (sequence,) in connection.exec_driver_sql(
+                    "SELECT sequence_name FROM information_schema.sequences"
+                    " WHERE sequence_schema = current_schema() ORDER BY sequence_name"
+                ).all():
+                    position = connection.exec_driver_sql(
+                        f'SELECT last_value, is_called FROM "{sequence}"'  # noqa: S608 - ditto
+                    ).one()
+                    lines.append(f"SEQUENCE {sequence} {tuple(position)}")
+    finally:
+        engine.dispose()
+    return lines
 
 
 def in_threads(work: Callable[[int], object], count: int) -> list[BaseException]:

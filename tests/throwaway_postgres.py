@@ -16,6 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -38,15 +39,20 @@ def _free_port() -> int:
 
 @dataclass
 class ThrowawayPostgres:
-    """A private PostgreSQL server: ``url``, and ``stop()``/``start()`` to cut it off."""
+    """A private PostgreSQL server: ``url``, and ``stop()``/``start()``/``kill()``.
+
+    With a ``password``, TCP connections must give it (scram-sha-256) and ``url`` carries it.
+    """
 
     bin_dir: Path
     data_dir: Path
     port: int
+    password: str | None = None
 
     @property
     def url(self) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres?connect_timeout=5"
+        user = "postgres" if self.password is None else f"postgres:{quote(self.password, safe='')}"
+        return f"postgresql+psycopg://{user}@127.0.0.1:{self.port}/postgres?connect_timeout=5"
 
     def run(self, *args: str) -> None:
         """Run one of the server's programs (as ``postgres`` when we are root)."""
@@ -66,10 +72,17 @@ class ThrowawayPostgres:
     def stop(self) -> None:
         self.run("pg_ctl", "-D", str(self.data_dir), "-w", "-t", "60", "-m", "fast", "stop")
 
+    def kill(self) -> None:
+        """Stop at once, as a crash would: no checkpoint, recovery from the WAL at restart."""
+        self.run("pg_ctl", "-D", str(self.data_dir), "-w", "-t", "60", "-m", "immediate", "stop")
+
 
 @contextlib.contextmanager
-def throwaway_postgres() -> Iterator[ThrowawayPostgres | None]:
-    """Yield a running private server, or None when no PostgreSQL binaries are installed."""
+def throwaway_postgres(password: str | None = None) -> Iterator[ThrowawayPostgres | None]:
+    """Yield a running private server, or None when no PostgreSQL binaries are installed.
+
+    With ``password``, the ``postgres`` role has it and TCP connections must give it.
+    """
     bin_dir = _binaries()
     if bin_dir is None:
         yield None
@@ -77,13 +90,21 @@ def throwaway_postgres() -> Iterator[ThrowawayPostgres | None]:
     root = Path(tempfile.mkdtemp(prefix="mr-pg-"))
     data_dir = root / "data"
     data_dir.mkdir()
-    if os.geteuid() == 0:
-        user = pwd.getpwnam("postgres")
+    # As root, the server runs as postgres: it must own what it reads.
+    owner = pwd.getpwnam("postgres") if os.geteuid() == 0 else None
+    if owner is not None:
         for path in (root, data_dir):
-            os.chown(path, user.pw_uid, user.pw_gid)
-    server = ThrowawayPostgres(bin_dir, data_dir, _free_port())
+            os.chown(path, owner.pw_uid, owner.pw_gid)
+    server = ThrowawayPostgres(bin_dir, data_dir, _free_port(), password)
+    auth = ["-A", "trust"]
+    if password is not None:
+        password_file = root / "password"
+        password_file.write_text(password)
+        if owner is not None:
+            os.chown(password_file, owner.pw_uid, owner.pw_gid)
+        auth = ["--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={password_file}"]
     try:
-        server.run("initdb", "-D", str(data_dir), "-U", "postgres", "-A", "trust", "--no-sync")
+        server.run("initdb", "-D", str(data_dir), "-U", "postgres", *auth, "--no-sync")
         server.start()
         yield server
     finally:

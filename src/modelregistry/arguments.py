@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from modelregistry.domain import (
+    MAX_INTEGER,
     ModelConfig,
     capability_name,
     is_capability_name,
@@ -23,7 +24,8 @@ from modelregistry.errors import InvalidModelConfigError, ModelNotFoundError
 def checked_config(model: ModelConfig | Mapping[str, Any]) -> ModelConfig:
     """Validate a config or mapping again (a ``model_copy`` may have bypassed the rules)."""
     if isinstance(model, ModelConfig):
-        return ModelConfig.model_validate(model.model_dump())
+        # No serializer warnings: a value planted by model_copy is reported by validation.
+        return ModelConfig.model_validate(model.model_dump(warnings=False))
     if isinstance(model, Mapping):
         return ModelConfig.model_validate(dict(model))
     raise InvalidModelConfigError.single(
@@ -88,9 +90,15 @@ def version_guard(value: int | None) -> int | None:
 
 
 def whole_number(value: object, field: str) -> int:
-    """``value``, which must be an integer >= 0 (E4003 naming ``field`` otherwise)."""
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise InvalidModelConfigError.single(field, "must be an integer >= 0", value)
+    """``value``, which must be an integer from 0 to 2**63 - 1 (E4003 naming ``field``).
+
+    The bound is the database's: a larger number would fail there (or overflow SQLite's
+    driver) instead of being refused here.
+    """
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_INTEGER:
+        raise InvalidModelConfigError.single(
+            field, f"must be an integer from 0 to {MAX_INTEGER}", value
+        )
     return value
 
 

@@ -24,7 +24,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from modelregistry.domain import ModelConfig
-from modelregistry.errors import InvalidCatalogFileError, InvalidModelConfigError, Violation
+from modelregistry.errors import (
+    InvalidCatalogFileError,
+    InvalidModelConfigError,
+    Violation,
+    cut,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -183,7 +188,7 @@ def parse_catalog(data: object, *, source: str = "<mapping>") -> list[ModelConfi
 
 def _entry_name(index: int, entry: object) -> str:
     model_id = entry.get("model_id") if isinstance(entry, dict) else None
-    return f"models[{index}]({model_id})" if isinstance(model_id, str) else f"models[{index}]"
+    return f"models[{index}]({cut(model_id)})" if isinstance(model_id, str) else f"models[{index}]"
 
 
 def dump_catalog(models: Iterable[ModelConfig], kind: Format) -> str:

@@ -255,6 +255,13 @@ def config_error(exc: ValidationError, data: object) -> InvalidModelConfigError:
     )
 
 
+def _check_keys(data: Mapping[Any, Any], field: str) -> None:
+    """E4003 when a mapping of fields has a key that is not a string (YAML allows them)."""
+    bad = [key for key in data if not isinstance(key, str)]
+    if bad:
+        raise InvalidModelConfigError.single(field, "field names must be strings", bad)
+
+
 class DomainModel(BaseModel):
     """Frozen pydantic model whose validation errors are E4003."""
 
@@ -278,6 +285,8 @@ class DomainModel(BaseModel):
         Raises:
             InvalidModelConfigError: E4003, naming every offending field and rule.
         """
+        if isinstance(obj, Mapping):
+            _check_keys(obj, "")
         try:
             return super().model_validate(obj, **kwargs)
         except ValidationError as exc:
@@ -466,6 +475,15 @@ class ModelConfig(DomainModel):
         # Checked here too: pydantic would call ModelCapabilities(**value), and a key that is
         # not a string would fail as a TypeError instead of a rule.
         return normalise_flags(value)
+
+    @field_validator("quality_scores", mode="before")
+    @classmethod
+    def _score_names_are_strings(cls, value: object) -> object:
+        # QualityScores is built by calling its __init__(**value), where a key that is not a
+        # string (YAML allows them) would be a TypeError rather than a broken rule.
+        if isinstance(value, Mapping):
+            _check_keys(value, "")  # reported under the field's own name
+        return value
 
     @field_validator("version", mode="before")
     @classmethod

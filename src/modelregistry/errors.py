@@ -22,8 +22,64 @@ documents may have used it.
 
 from __future__ import annotations
 
+import reprlib
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
+
+MAX_SHOWN_CHARACTERS: Final = 200
+"""Longest rendering of an offending value (or id) in a message; longer ones are cut."""
+MAX_LISTED_PROBLEMS: Final = 100
+"""Most problems a message spells out; ``violations`` keeps every one."""
+
+_LARGEST_ECHOED_INT_BITS: Final = 128
+
+_SHOWN = reprlib.Repr()
+_SHOWN.maxstring = MAX_SHOWN_CHARACTERS
+_SHOWN.maxother = MAX_SHOWN_CHARACTERS
+_SHOWN.maxlong = 40
+_SHOWN.maxlevel = 3
+
+
+def shown(value: object) -> str:
+    """``repr(value)``, bounded in length and nesting depth.
+
+    Hostile input (a 10 MB string, an integer of 5,000 digits, a list nested 100,000 deep)
+    must neither make an error message huge nor fail to render.
+    """
+    try:
+        text = _SHOWN.repr(value)
+    except (ValueError, RecursionError):  # int too long for str(), a repr that recurses
+        text = f"<{type(value).__name__} too large to show>"
+    return cut(text)
+
+
+def cut(text: str) -> str:
+    """``text`` fit for a message: control characters escaped, cut short with ``...``.
+
+    Names taken from input (a field, a model id) are shown this way: a terminal escape
+    sequence in a catalog file must not reach the admin's terminal.
+    """
+    if not text.isprintable():
+        text = repr(text[: MAX_SHOWN_CHARACTERS * 2])[1:-1]
+    if len(text) <= MAX_SHOWN_CHARACTERS:
+        return text
+    return text[: MAX_SHOWN_CHARACTERS - 3] + "..."
+
+
+def _listed(violations: list[Violation]) -> str:
+    """The violations, ``; ``-separated, the first :data:`MAX_LISTED_PROBLEMS` of them."""
+    details = "; ".join(str(v) for v in violations[:MAX_LISTED_PROBLEMS])
+    more = len(violations) - MAX_LISTED_PROBLEMS
+    return f"{details}; ... and {more} more" if more > 0 else details
+
+
+def _echoable(value: object) -> bool:
+    """Whether ``value`` goes into JSON as itself: a scalar of modest size."""
+    if isinstance(value, str):
+        return len(value) <= MAX_SHOWN_CHARACTERS
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value.bit_length() <= _LARGEST_ECHOED_INT_BITS
+    return value is None or isinstance(value, bool | float)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,15 +99,13 @@ class Violation:
 
     def __str__(self) -> str:
         """Render as ``field: rule (got value)``."""
-        where = f"{self.field}: " if self.field else ""
-        got = "" if self.value is None else f" (got {self.value!r})"
+        where = f"{cut(self.field)}: " if self.field else ""
+        got = "" if self.value is None else f" (got {shown(self.value)})"
         return f"{where}{self.rule}{got}"
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-friendly mapping of the violation."""
-        value = self.value
-        if not isinstance(value, str | int | float | bool | type(None)):
-            value = repr(value)
+        value = self.value if _echoable(self.value) else shown(self.value)
         return {"field": self.field, "rule": self.rule, "value": value}
 
 
@@ -94,7 +148,7 @@ class ModelNotFoundError(ModelRegistryError, LookupError):
 
     def __init__(self, model_id: str) -> None:
         """Create the error for the missing ``model_id``."""
-        super().__init__(f"model not found: {model_id!r}", model_id=model_id)
+        super().__init__(f"model not found: {shown(model_id)}", model_id=model_id)
         self.model_id = model_id
 
 
@@ -109,8 +163,8 @@ class InvalidModelConfigError(ModelRegistryError, ValueError):
 
     def __init__(self, violations: list[Violation], *, model_id: str | None = None) -> None:
         """Create the error from the list of broken rules."""
-        subject = f" for {model_id!r}" if model_id else ""
-        details = "; ".join(str(v) for v in violations)
+        subject = f" for {shown(model_id)}" if model_id else ""
+        details = _listed(violations)
         super().__init__(
             f"invalid model config{subject}: {details}",
             model_id=model_id,
@@ -133,7 +187,7 @@ class ModelVersionNotFoundError(ModelRegistryError, LookupError):
     def __init__(self, model_id: str, version: int, latest: int) -> None:
         """Create the error naming the model, the missing version and the newest one."""
         super().__init__(
-            f"model {model_id!r} has no version {version} (versions 1-{latest})",
+            f"model {shown(model_id)} has no version {version} (versions 1-{latest})",
             model_id=model_id,
             version=version,
             latest_version=latest,
@@ -166,7 +220,7 @@ class InvalidCatalogFileError(ModelRegistryError, ValueError):
 
     def __init__(self, violations: list[Violation], *, source: str) -> None:
         """Create the error listing every problem found in ``source``."""
-        details = "; ".join(str(v) for v in violations)
+        details = _listed(violations)
         super().__init__(
             f"invalid catalog {source}: {details}",
             source=source,
@@ -236,7 +290,8 @@ class ConcurrentModificationError(ModelRegistryError, RuntimeError):
     def __init__(self, model_id: str, expected: int, actual: int) -> None:
         """Create the error naming both versions."""
         super().__init__(
-            f"model {model_id!r} is at version {actual}, not the expected version {expected}; "
+            f"model {shown(model_id)} is at version {actual}, not the expected version "
+            f"{shown(expected)}; "
             "nothing was written",
             model_id=model_id,
             expected_version=expected,

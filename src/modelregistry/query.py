@@ -194,7 +194,10 @@ def _optional_number(value: float | None, field: str) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or value != value:  # noqa: PLR0124 - NaN
         raise InvalidModelConfigError.single(field, "must be a number", value)
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError as exc:  # an int beyond any float
+        raise InvalidModelConfigError.single(field, "must be a number", value) from exc
 
 
 def _quality(bounds: Mapping[str, float] | None) -> tuple[tuple[str, float], ...]:

@@ -143,6 +143,10 @@ def test_processes_opening_one_empty_database_at_once_create_one_schema(
         assert connection.execute(sa.text("SELECT COUNT(*) FROM models")).scalar() == 3
         assert connection.execute(sa.text("SELECT COUNT(*) FROM providers")).scalar() == 1
         assert connection.execute(sa.text("SELECT COUNT(*) FROM capabilities")).scalar() == 3
+        # Seeded once: one revision per default model, each version 1.
+        assert connection.execute(
+            sa.text("SELECT model_id, version FROM model_revisions ORDER BY model_id")
+        ).all() == [("llama3.1:8b", 1), ("llama3.2:3b", 1), ("llava-llama3:latest", 1)]
 
 
 def test_an_unreachable_database_is_e4020_without_the_password(

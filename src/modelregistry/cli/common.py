@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from modelregistry import __version__, migrate
-from modelregistry.errors import InvalidCatalogFileError, ModelRegistryError
+from modelregistry.errors import MAX_LISTED_PROBLEMS, InvalidCatalogFileError, ModelRegistryError
 from modelregistry.registry import ModelRegistry
 from modelregistry.settings import ACTOR_VARIABLE, DATABASE_URL_VARIABLE
 
@@ -122,8 +122,10 @@ def report(exc: ModelRegistryError) -> None:
     if isinstance(exc, InvalidCatalogFileError) and len(violations) > 1:
         source = exc.context.get("source")
         err.print(f"error: {exc.code}: invalid catalog {source}: {len(violations)} problems")
-        for violation in violations:
+        for violation in violations[:MAX_LISTED_PROBLEMS]:
             err.print(f"  {violation}".replace("\n", " "))
+        if len(violations) > MAX_LISTED_PROBLEMS:
+            err.print(f"  ... and {len(violations) - MAX_LISTED_PROBLEMS} more")
         return
     err.print(f"error: {exc}".replace("\n", " "))
 
@@ -150,6 +152,17 @@ def schema(ctx: typer.Context) -> Iterator[Engine]:
             yield engine
     except ModelRegistryError as exc:
         fail(exc)
+
+
+def printable(text: str) -> str:
+    """``text`` with its control characters escaped, as Python writes them.
+
+    For free text such as a change's reason: what a writer typed must not drive the terminal
+    of whoever reads the history (an escape sequence, a line break).
+    """
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 def print_json(data: object) -> None:

@@ -20,6 +20,7 @@ from modelregistry.cli.common import (
     parse_instant,
     print_json,
     print_models,
+    printable,
     simple_table,
 )
 from modelregistry.domain import ModelStatus
@@ -154,7 +155,7 @@ def models_history(
     previous = None
     for revision in history:
         stamp = revision.changed_at.strftime("%Y-%m-%d %H:%M:%S.%f")
-        why = f": {revision.reason}" if revision.reason else ""
+        why = f": {printable(revision.reason)}" if revision.reason else ""
         typer.echo(
             f"v{revision.version}  {stamp} UTC  {revision.change.value}  by {revision.actor}{why}"
         )

@@ -34,7 +34,11 @@ def normalise_url(url: str | URL) -> URL:
     Raises:
         sqlalchemy.exc.ArgumentError: when ``url`` is not a database URL.
     """
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ValueError as exc:  # a port that is not a number, an unclosed [IPv6 address
+        msg = f"the database URL is not valid: {exc}"
+        raise sa.exc.ArgumentError(msg) from exc
     if parsed.drivername in {"postgresql", "postgres", "postgresql+psycopg_async"}:
         parsed = parsed.set(drivername="postgresql+psycopg")
     elif parsed.drivername == "sqlite+aiosqlite":
@@ -58,11 +62,18 @@ def normalise_async_url(url: str | URL) -> URL:
 
 
 def safe_url(url: str | URL) -> str:
-    """Render ``url`` with its password masked, fit for logs, errors and ``repr``."""
+    """Render ``url`` with its password masked, fit for logs, errors and ``repr``.
+
+    libpq also takes the password as a query parameter (``?password=...``): masked too.
+    """
     try:
-        return normalise_url(url).render_as_string(hide_password=True)
+        parsed = normalise_url(url)
     except sa.exc.ArgumentError:
         return "<unparseable database URL>"
+    hidden = {key: "***" for key in parsed.query if key.lower() == "password"}
+    if hidden:
+        parsed = parsed.update_query_dict(hidden)
+    return parsed.render_as_string(hide_password=True)
 
 
 def is_sqlite(engine: Engine | Connection) -> bool:
@@ -146,17 +157,24 @@ def use_wal(engine: Engine) -> None:
     """
     if not is_sqlite(engine) or is_memory_sqlite(engine.url):
         return
-    raw = engine.raw_connection()
+    statement = "PRAGMA journal_mode = WAL"
+    dbapi_error = engine.dialect.loaded_dbapi.Error
     try:
-        # Outside any transaction: SQLite refuses to change the journal mode inside one. The
-        # DB-API cursor, not the driver's connection: that one may be aiosqlite's (coroutines).
-        cursor = raw.cursor()
+        # A raw connection, outside any transaction: SQLite refuses to change the journal
+        # mode inside one. The DB-API cursor, not the driver's connection (that one may be
+        # aiosqlite's, with coroutines). Its errors are the driver's own, so they are wrapped
+        # here as SQLAlchemy wraps the rest (a file that cannot be created is "unable to open").
+        raw = engine.raw_connection()
         try:
-            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor = raw.cursor()
+            try:
+                cursor.execute(statement)
+            finally:
+                cursor.close()
         finally:
-            cursor.close()
-    finally:
-        raw.close()
+            raw.close()
+    except dbapi_error as exc:
+        raise sa.exc.DBAPIError.instance(statement, None, exc, dbapi_error) from exc
 
 
 def writer(engine: Engine) -> Engine:

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Final
 
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from modelregistry.errors import DatabaseError, DatabaseUnavailableError, ModelRegistryError
 
@@ -18,6 +19,8 @@ _UNAVAILABLE: Final = (
     sa.exc.DisconnectionError,
     sa.exc.TimeoutError,
 )
+_INSUFFICIENT_PRIVILEGE: Final = "42501"
+"""PostgreSQL's SQLSTATE for a privilege the role lacks (a read-only role writing)."""
 # SQLite reports missing tables and the like as OperationalError too; only these mean that
 # the database could not be used right now.
 _SQLITE_UNAVAILABLE: Final = ("locked", "busy", "unable to open", "disk i/o", "readonly")
@@ -41,6 +44,14 @@ def translate(exc: Exception, *, database: str) -> ModelRegistryError:
         return DatabaseUnavailableError(
             f"database unavailable ({database}): {detail}", database=database
         )
+    if _sqlstate(exc) == _INSUFFICIENT_PRIVILEGE:
+        return DatabaseError(
+            f"permission denied ({database}): the database role {_role(database)} may not do "
+            f"this ({detail}); a role granted only SELECT can read the catalog but not change "
+            "it or its schema",
+            database=database,
+            sqlstate=_INSUFFICIENT_PRIVILEGE,
+        )
     return DatabaseError(f"database error ({database}): {detail}", database=database)
 
 
@@ -63,6 +74,19 @@ def _is_unavailable(exc: Exception, detail: str) -> bool:
     if original is not None and type(original).__module__.startswith("sqlite3"):
         return any(marker in detail.lower() for marker in _SQLITE_UNAVAILABLE)
     return True
+
+
+def _sqlstate(exc: Exception) -> str | None:
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return sqlstate if isinstance(sqlstate, str) else None
+
+
+def _role(database: str) -> str:
+    try:
+        user = make_url(database).username
+    except sa.exc.ArgumentError:
+        user = None
+    return repr(user) if user else "of this connection"
 
 
 def _first_line(exc: Exception) -> str:
