@@ -44,7 +44,10 @@ def test_export_prints_or_writes_a_catalog_file(cli: Cli, tmp_path: Path) -> Non
 def test_import_reports_what_it_did_and_dry_run_writes_nothing(
     cli: Cli, database_url: str, tmp_path: Path
 ) -> None:
-    path = tmp_path / "catalog.yaml"
+    # The watched directory holds the catalog file alone: the database's files and the
+    # watcher's output live elsewhere, so their changes never crowd its events.
+    (tmp_path / "watched").mkdir()
+    path = tmp_path / "watched" / "catalog.yaml"
     path.write_text(dump_catalog([ModelConfig(**GPT4_TURBO)], "yaml"))
     dry = cli("import", str(path), "--prune", "--dry-run")
     assert dry.exit_code == 0
@@ -83,7 +86,10 @@ def test_an_invalid_file_lists_every_problem_and_changes_nothing(
 def test_watch_applies_each_edit_and_rejects_an_invalid_one(
     database_url: str, tmp_path: Path
 ) -> None:
-    path = tmp_path / "catalog.yaml"
+    # The watched directory holds the catalog file alone: the database's files and the
+    # watcher's output live elsewhere, so their changes never crowd its events.
+    (tmp_path / "watched").mkdir()
+    path = tmp_path / "watched" / "catalog.yaml"
     path.write_text(dump_catalog([ModelConfig(**GPT4_TURBO)], "yaml"))
     env = {**os.environ, "MODELREGISTRY_DATABASE_URL": database_url}
     out_path, err_path = tmp_path / "watch.out", tmp_path / "watch.err"
@@ -101,7 +107,8 @@ def test_watch_applies_each_edit_and_rejects_an_invalid_one(
         while not predicate():  # type: ignore[operator]
             assert watcher.poll() is None, err_path.read_text()
             if time.monotonic() > deadline:
-                pytest.fail(f"timed out waiting for {what}")
+                output = f"stdout: {out_path.read_text()!r}; stderr: {err_path.read_text()!r}"
+                pytest.fail(f"timed out waiting for {what} ({output})")
             time.sleep(0.05)
 
     def window() -> int | None:
@@ -120,7 +127,12 @@ def test_watch_applies_each_edit_and_rejects_an_invalid_one(
         wait_until(lambda: window() == 32000, "the edit after the invalid one")
     finally:
         watcher.send_signal(signal.SIGINT)
-        watcher.wait(timeout=60)
+        try:
+            watcher.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            watcher.kill()  # never leave it behind for the next test
+            watcher.wait(timeout=60)
+            pytest.fail(f"watch did not stop on SIGINT; stderr: {err_path.read_text()!r}")
     out, err = out_path.read_text(), err_path.read_text()
     assert "rejected; the catalog is unchanged" in err
     assert "context_window" in err
