@@ -9,10 +9,12 @@ one at a time, tracks staleness and tells subscribers what changed.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
 from bisect import bisect_left, insort
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from modelregistry.history import ChangeKind
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Iterable, Mapping
+    from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
     from datetime import date
 
     from modelregistry.domain import ModelConfig, ModelStatus
@@ -29,6 +31,26 @@ if TYPE_CHECKING:
     from modelregistry.repository import Anchor
 
 logger = logging.getLogger(__name__)
+
+
+@contextmanager
+def bulk_building() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while many long-lived objects are built.
+
+    Loading a catalog builds a few objects per model, all kept: each automatic collection
+    would walk every one built so far, which doubles the time to load 100,000 models. What is
+    built is kept or freed by reference counting; anything cyclic waits for the next
+    collection after the block. The collector is switched back on at exit if it was on
+    (a thread that enters meanwhile finds it off and leaves it to the first one).
+    """
+    enabled = gc.isenabled()
+    if enabled:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class CatalogReader(Protocol):
@@ -92,6 +114,7 @@ class CatalogSnapshot:
         "_ids",
         "_memo",
         "_models",
+        "lookup",
         "revision",
     )
 
@@ -99,6 +122,8 @@ class CatalogSnapshot:
         """Index ``models`` (the catalog at ``revision``)."""
         self.revision = revision
         self._models: dict[str, ModelConfig] = dict(models)
+        self.lookup: Callable[[str], ModelConfig | None] = self._models.get
+        """The model with this id, or None: the dict's own ``get`` (the fastest path)."""
         self._ids: list[str] = sorted(self._models)
         self._by_provider: dict[str, list[str]] = {}
         self._by_capability: dict[str, list[str]] = {}
@@ -220,7 +245,8 @@ class CatalogCache:
         # Re-entrant: a subscriber may write, and a write catches its own cache up.
         self._lock = threading.RLock()
         self._subscribers: list[Callable[[CatalogEvent], None]] = []
-        anchor, models = load()
+        with bulk_building():
+            anchor, models = load()
         self._anchor = anchor
         self.snapshot = CatalogSnapshot(anchor[0], models)
         self._synced_at = time.monotonic()
@@ -239,9 +265,11 @@ class CatalogCache:
         with self._lock:
             current = self.snapshot
             try:
-                changes = self._changes_since(self._anchor)
+                with bulk_building():
+                    changes = self._changes_since(self._anchor)
                 if changes is None:
-                    anchor, models = self._load()
+                    with bulk_building():
+                        anchor, models = self._load()
                     self.snapshot = CatalogSnapshot(anchor[0], models)
                     events = _differences(current, self.snapshot)
                 elif changes:
@@ -307,11 +335,14 @@ class _Successor:
     def __init__(self, previous: CatalogSnapshot, revision: int) -> None:
         snapshot = object.__new__(CatalogSnapshot)
         snapshot.revision = revision
-        snapshot._models = dict(previous._models)
+        # dict.copy(), not dict(): once a refresh has removed a key, dict() re-inserts every
+        # entry one by one (9 ms for 100,000 models) where copy() clones the table (0.8 ms).
+        snapshot._models = previous._models.copy()
+        snapshot.lookup = snapshot._models.get
         snapshot._ids = previous._ids
-        snapshot._by_provider = dict(previous._by_provider)
-        snapshot._by_capability = dict(previous._by_capability)
-        snapshot._by_status = dict(previous._by_status)
+        snapshot._by_provider = previous._by_provider.copy()
+        snapshot._by_capability = previous._by_capability.copy()
+        snapshot._by_status = previous._by_status.copy()
         snapshot._memo = {}
         self._snapshot = snapshot
         self._copied: set[tuple[int, str]] = set()

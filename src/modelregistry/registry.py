@@ -23,6 +23,7 @@ from modelregistry.arguments import (
     version_guard,
     whole_number,
 )
+from modelregistry.cache import bulk_building
 from modelregistry.catalog_file import (
     Format,
     ImportResult,
@@ -259,11 +260,12 @@ class ModelRegistry(CatalogStore):
             InvalidCatalogFileError: E4005, listing every problem (entry index, model_id,
                 field, rule); nothing is written.
         """
-        models = (
-            parse_catalog(source)
-            if isinstance(source, Mapping)
-            else read_catalog_file(Path(source))
-        )
+        with bulk_building():
+            models = (
+                parse_catalog(source)
+                if isinstance(source, Mapping)
+                else read_catalog_file(Path(source))
+            )
         if dry_run:
             current = self._query_db(
                 lambda repository: {m.model_id: m for m in repository.list_models()}
@@ -331,7 +333,7 @@ class ModelRegistry(CatalogStore):
         cache = self._cache
         if as_of is None and cache is not None and isinstance(model_id, str):
             # The hot path: one dictionary lookup in the current snapshot.
-            return cache.snapshot.get(model_id)
+            return cache.snapshot.lookup(model_id)
         when = instant(as_of)
         if not is_findable_id(model_id):
             return None
