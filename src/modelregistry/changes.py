@@ -106,7 +106,7 @@ class CatalogChanges:
             return
         versions = self._repository.last_versions([config.model_id for config in changed])
         items = [(config, versions.get(config.model_id, 0) + 1) for config in changed]
-        self._repository.save_many(items, now=self._now)
+        self._repository.save_many(items, now=self._now, existing=current.keys())
         self.last_revision = self._repository.append_revisions(
             [
                 (

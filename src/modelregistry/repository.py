@@ -272,15 +272,31 @@ class CatalogRepository:
         """Insert ``config`` at ``version``, or replace the stored model with the same id."""
         self.save_many([(config, version)], now=now)
 
-    def save_many(self, items: list[tuple[ModelConfig, int]], *, now: datetime) -> None:
-        """Insert or replace each ``(config, version)``, in a few statements for all of them."""
+    def save_many(
+        self,
+        items: list[tuple[ModelConfig, int]],
+        *,
+        now: datetime,
+        existing: Collection[str] | None = None,
+    ) -> None:
+        """Insert or replace each ``(config, version)``, in a few statements for all of them.
+
+        ``existing``: the ids of every model stored now, when the caller has read them in this
+        transaction (an import has); the others are inserted without being looked up first.
+        """
         if not items:
             return
         providers = self._name_ids(ProviderRow, {config.provider for config, _ in items})
         capabilities = self._name_ids(
             CapabilityRow, {name for config, _ in items for name in config.capabilities.names()}
         )
-        keys = self._model_keys([config.model_id for config, _ in items])
+        keys = self._model_keys(
+            [
+                config.model_id
+                for config, _ in items
+                if existing is None or config.model_id in existing
+            ]
+        )
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         for config, version in items:
