@@ -272,7 +272,7 @@ class ModelRegistry(CatalogStore):
             )
             return plan_import(current, models, prune=prune, dry_run=True)
         total = len(models)
-        with self._changes(actor, reason) as changes:
+        with bulk_building(), self._changes(actor, reason) as changes:
             current = changes.all_models()
             result = plan_import(current, models, prune=prune, dry_run=False)
             for start in range(0, total, _IMPORT_BATCH):
