@@ -35,6 +35,8 @@ class CatalogChanges:
         self._note = note
         self.last_revision: int | None = None
         """The catalog revision of the last change made here (None: nothing changed)."""
+        # The model current() read, until a change: write() need not read it again.
+        self._read: ModelConfig | None = None
 
     def current(self, model_id: str) -> ModelConfig:
         """The model as stored now.
@@ -45,6 +47,7 @@ class CatalogChanges:
         model = self._repository.get(model_id)
         if model is None:
             raise ModelNotFoundError(model_id)
+        self._read = model
         return model
 
     def all_models(self) -> dict[str, ModelConfig]:
@@ -82,7 +85,12 @@ class CatalogChanges:
             ConcurrentModificationError: E4030, ``expected_version`` is not the stored version.
         """
         last = self._check_version(config.model_id, expected_version)
-        current = self._repository.get(config.model_id)
+        read, self._read = self._read, None
+        current = (
+            read
+            if read is not None and read.model_id == config.model_id
+            else self._repository.get(config.model_id)
+        )
         if current is not None and current == config:
             return current
         if current is None and kind is not ChangeKind.RESTORED:
@@ -128,6 +136,7 @@ class CatalogChanges:
             ConcurrentModificationError: E4030, ``expected_version`` is not the stored version.
         """
         current = self.current(model_id)
+        self._read = None
         last = self._check_version(model_id, expected_version)
         self._repository.delete(model_id)
         self._record(current, version=last + 1, kind=ChangeKind.REMOVED)

@@ -257,13 +257,17 @@ class CatalogRepository:
         """
         connection = self._session.connection()
         lock_for_writes(connection)
+        last_change = sa.select(sa.func.max(ModelRevisionRow.changed_at)).scalar_subquery()
         if connection.dialect.name == "sqlite":
             now = datetime.now(UTC)
+            previous = self._session.scalar(sa.select(last_change))
         else:
-            now = self._session.execute(sa.select(sa.func.clock_timestamp())).scalar_one()
+            # One round trip for both, after the lock.
+            now, previous = self._session.execute(
+                sa.select(sa.func.clock_timestamp(), last_change)
+            ).one()
         # Never before the previous change, even if the clock stepped back: point-in-time
         # reads rely on change times growing with the change sequence.
-        previous = self._session.scalar(sa.select(sa.func.max(ModelRevisionRow.changed_at)))
         if previous is not None and now <= previous:
             now = previous + timedelta(microseconds=1)
         return now.astimezone(UTC)
