@@ -511,6 +511,16 @@ def build_catalog(db: Database, size: int) -> Iterator[Row]:
     yield Row(db.backend, size, f"import_catalog ({len(entries):,} more models)", figure([took], 1))
 
 
+def opening(db: Database, size: int, effort: Effort) -> Row:
+    """Open a registry on the catalog: check the schema and load the whole cache."""
+
+    def open_and_close() -> None:
+        ModelRegistry(db.url).close()
+
+    samples = [timed_ns(open_and_close) for _ in range(effort.imports)]
+    return Row(db.backend, size, "open (load the cache)", figure(samples, 1))
+
+
 def run_backend(
     backend: str, sizes: list[int], options: argparse.Namespace, effort: Effort
 ) -> Iterator[Row]:
@@ -525,7 +535,8 @@ def run_backend(
             with database(backend, options.postgres_url, directory) as db:
                 _say(f"[{backend}] {size:,} models: building the catalog")
                 yield from build_catalog(db, size)
-                _say(f"[{backend}] {size:,} models: reads")
+                _say(f"[{backend}] {size:,} models: opening, reads")
+                yield opening(db, size, effort)
                 with ModelRegistry(db.url) as registry:
                     yield from cached_reads(registry, backend, size, effort)
                     yield from database_reads(db, backend, size, effort)

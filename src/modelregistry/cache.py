@@ -229,7 +229,8 @@ class CatalogCache:
     Args:
         load: Reads the whole catalog: ``(anchor, models)``, where the anchor is the catalog
             revision with the ``(model_id, version)`` of its change.
-        changes_since: Reads the changes after an anchor, oldest first:
+        changes_since: Reads the changes after an anchor (given configs this process wrote,
+            by ``(model_id, version)``, to reuse), oldest first:
             ``[(revision, ModelRevision), ...]``; None when the database is not the one the
             anchor came from (replaced or restored), which forces a full load.
     """
@@ -237,7 +238,10 @@ class CatalogCache:
     def __init__(
         self,
         load: Callable[[], tuple[Anchor, dict[str, ModelConfig]]],
-        changes_since: Callable[[Anchor], list[tuple[int, ModelRevision]] | None],
+        changes_since: Callable[
+            [Anchor, Mapping[tuple[str, int], ModelConfig] | None],
+            list[tuple[int, ModelRevision]] | None,
+        ],
     ) -> None:
         """Load the catalog once; later refreshes read only what changed."""
         self._load = load
@@ -253,8 +257,13 @@ class CatalogCache:
         self._synced_wall = datetime.now(UTC)
         self._error: str | None = None
 
-    def refresh(self) -> list[CatalogEvent]:
+    def refresh(
+        self, known: Mapping[tuple[str, int], ModelConfig] | None = None
+    ) -> list[CatalogEvent]:
         """Bring the snapshot up to date with the database; return what changed.
+
+        ``known``: configs this process just wrote, by ``(model_id, version)`` (a writer
+        catching up on its own changes need not validate them again).
 
         Subscribers are told, in revision order and one refresh at a time, after the new
         snapshot is in place.
@@ -266,7 +275,7 @@ class CatalogCache:
             current = self.snapshot
             try:
                 with bulk_building():
-                    changes = self._changes_since(self._anchor)
+                    changes = self._changes_since(self._anchor, known)
                 if changes is None:
                     with bulk_building():
                         anchor, models = self._load()

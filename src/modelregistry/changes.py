@@ -35,6 +35,8 @@ class CatalogChanges:
         self._note = note
         self.last_revision: int | None = None
         """The catalog revision of the last change made here (None: nothing changed)."""
+        self.written: dict[tuple[str, int], ModelConfig] = {}
+        """The configs written here, by ``(model_id, version)``: the cache reuses them."""
         # The model current() read, until a change: write() need not read it again.
         self._read: ModelConfig | None = None
 
@@ -97,6 +99,7 @@ class CatalogChanges:
             kind = ChangeKind.CREATED
         self._repository.save(config, version=last + 1, now=self._now)
         self._record(config, version=last + 1, kind=kind)
+        self.written[config.model_id, last + 1] = config
         stored = self._repository.get(config.model_id)
         if stored is None:  # pragma: no cover - written in this very transaction
             raise ModelNotFoundError(config.model_id)
@@ -115,6 +118,7 @@ class CatalogChanges:
         versions = self._repository.last_versions([config.model_id for config in changed])
         items = [(config, versions.get(config.model_id, 0) + 1) for config in changed]
         self._repository.save_many(items, now=self._now, existing=current.keys())
+        self.written.update(((config.model_id, version), config) for config, version in items)
         self.last_revision = self._repository.append_revisions(
             [
                 (

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import sqlalchemy as sa
 
-from modelregistry.db.engine import lock_for_writes
+from modelregistry.db.engine import insert_many, lock_for_writes
 from modelregistry.db.mapping import (
     CAPABILITY_SEPARATOR,
     config_document,
@@ -31,7 +31,7 @@ from modelregistry.db.tables import (
 from modelregistry.query import COST_SCALE, UNKNOWN_LATENCY
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterator
+    from collections.abc import Collection, Iterator, Mapping
 
     from sqlalchemy.orm import Session
 
@@ -84,6 +84,9 @@ def _with_capability_ids(names: Collection[str]) -> sa.Select[int]:
 
 
 _COLUMNS: Final = ModelRow.__table__.columns
+_MODELS_TABLE: Final = ModelRow.metadata.tables[ModelRow.__tablename__]
+_LINKS_TABLE: Final = ModelRow.metadata.tables[ModelCapabilityRow.__tablename__]
+_REVISIONS_TABLE: Final = ModelRow.metadata.tables[ModelRevisionRow.__tablename__]
 
 
 def _money(column: sa.ColumnElement[Any], *, sqlite: bool) -> sa.ColumnElement[Any]:
@@ -316,10 +319,10 @@ class CatalogRepository:
             )
             keys.update(dict(added.all()))
         elif inserts:
-            # A plain executemany (psycopg pipelines it), then the new keys. With RETURNING,
-            # SQLAlchemy would send one VALUES list per 1,000 rows, and psycopg parses their
-            # tens of thousands of placeholders in Python: 0.5 s of a 3,000-model import.
-            self._session.execute(sa.insert(ModelRow), inserts)
+            # Without RETURNING (then one query for the new keys): with it, SQLAlchemy sends
+            # one VALUES list per 1,000 rows, and psycopg parses their tens of thousands of
+            # placeholders in Python (0.5 s of a 3,000-model import).
+            insert_many(self._session.connection(), _MODELS_TABLE, inserts)
             keys.update(self._model_keys([row["model_id"] for row in inserts]))
         if updates:
             self._session.execute(sa.update(ModelRow), updates)
@@ -332,8 +335,7 @@ class CatalogRepository:
             for config, _ in items
             for name in sorted(config.capabilities.names())
         ]
-        if links:
-            self._session.execute(sa.insert(ModelCapabilityRow), links)
+        insert_many(self._session.connection(), _LINKS_TABLE, links)
 
     def delete(self, model_id: str) -> None:
         """Delete the model (its capability links go with it); its revisions stay."""
@@ -362,7 +364,7 @@ class CatalogRepository:
         insert = sa.insert(ModelRevisionRow)
         if len(rows) == 1:
             return self._session.scalars(insert.returning(ModelRevisionRow.id), rows[0]).one()
-        self._session.execute(insert, rows)  # without RETURNING: see save_many
+        insert_many(self._session.connection(), _REVISIONS_TABLE, rows)  # see save_many
         # Writers hold the catalog's write lock: the newest revision is the one just added.
         return int(self._session.scalar(sa.select(sa.func.max(ModelRevisionRow.id))) or 0)
 
@@ -401,8 +403,13 @@ class CatalogRepository:
         ).one_or_none()
         return (0, None) if row is None else (row.id, (row.model_id, row.version))
 
-    def changes_since(self, anchor: Anchor) -> list[tuple[int, ModelRevision]] | None:
+    def changes_since(
+        self, anchor: Anchor, known: Mapping[tuple[str, int], ModelConfig] | None = None
+    ) -> list[tuple[int, ModelRevision]] | None:
         """Every change after the anchor's revision, oldest first, with its sequence number.
+
+        ``known``: configs this process just wrote, by ``(model_id, version)``; their
+        revisions reuse them instead of validating the stored documents again.
 
         None when the change numbered like the anchor is not the anchor's change (or is
         gone): this is not the database the anchor came from (restored, replaced, recreated),
@@ -417,7 +424,11 @@ class CatalogRepository:
             if (rows[0]["model_id"], rows[0]["version"]) != change:
                 return None
             rows = rows[1:]
-        return [(row["id"], revision_from_row(row)) for row in rows]
+        known = known or {}
+        return [
+            (row["id"], revision_from_row(row, known.get((row["model_id"], row["version"]))))
+            for row in rows
+        ]
 
     # -- history ---------------------------------------------------------------------------
 

@@ -42,7 +42,7 @@ from modelregistry.repository import CatalogRepository
 from modelregistry.settings import default_actor, resolve_database_url
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Mapping
     from types import TracebackType
 
     from sqlalchemy.orm import Session
@@ -208,10 +208,12 @@ class CatalogStore:
 
         return self._query_db(load, snapshot=True)
 
-    def _changes_since(self, anchor: Anchor) -> list[tuple[int, ModelRevision]] | None:
-        return self._query_db(lambda repository: repository.changes_since(anchor))
+    def _changes_since(
+        self, anchor: Anchor, known: Mapping[tuple[str, int], ModelConfig] | None = None
+    ) -> list[tuple[int, ModelRevision]] | None:
+        return self._query_db(lambda repository: repository.changes_since(anchor, known))
 
-    def _catch_up(self) -> None:
+    def _catch_up(self, known: Mapping[tuple[str, int], ModelConfig] | None = None) -> None:
         """After a write: make this process's cache hold it before the write returns.
 
         The write has committed whatever happens here; if the database cannot be read back
@@ -221,7 +223,7 @@ class CatalogStore:
             return
         for attempt in range(_CATCH_UP_ATTEMPTS):
             try:
-                self._cache.refresh()
+                self._cache.refresh(known)
             except ModelRegistryError as exc:
                 self._cache.mark_failed(exc)
                 time.sleep(0.05 * (attempt + 1))
@@ -239,7 +241,7 @@ class CatalogStore:
             yield changes
             if changes.last_revision is not None:
                 repository.announce()
-        self._catch_up()
+        self._catch_up(changes.written)
 
 
 def _after_fork_in_child() -> None:

@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = {
     "cold start (import, open, read)",
     "import_catalog (3,000 models)",
+    "open (load the cache)",
     "get_model",
     "get_model miss",
     "get_models_by_capability",
