@@ -26,8 +26,10 @@ COPY_FROM_ROWS: Final = 100
 """From this many rows, :func:`insert_many` uses COPY on PostgreSQL."""
 
 _WRITE_OPTION: Final = "modelregistry_write"
-# pg_advisory_xact_lock(classid, objid): "mr" and 1, so other applications' locks don't collide.
-_PG_WRITE_LOCK: Final = (0x6D72, 1)
+# pg_advisory_xact_lock(classid, objid): "mr" and the catalog's schema, hashed. Other
+# applications' locks don't collide, and catalogs in other schemas of the same database don't
+# wait for each other's writes (they did with one key for the whole database).
+_PG_LOCK_CLASS: Final = 0x6D72
 
 
 def normalise_url(url: str | URL) -> URL:
@@ -151,14 +153,18 @@ def was_disconnected(exc: BaseException) -> bool:
 
 
 def lock_for_writes(connection: Connection) -> None:
-    """Serialise the current transaction with every other catalog writer and migration.
+    """Serialise the current transaction with every other writer and migration of the catalog.
 
-    PostgreSQL: a transaction-scoped advisory lock, released at commit or rollback. SQLite:
+    PostgreSQL: a transaction-scoped advisory lock on the catalog's schema (so catalogs in
+    other schemas of the database are not held up), released at commit or rollback. SQLite:
     nothing to do, a write transaction holds the database's write lock from its ``BEGIN
     IMMEDIATE`` (see :func:`writer`).
     """
     if not is_sqlite(connection):
-        connection.execute(sa.select(sa.func.pg_advisory_xact_lock(*_PG_WRITE_LOCK)))
+        schema = sa.func.coalesce(sa.func.current_schema(), "")
+        connection.execute(
+            sa.select(sa.func.pg_advisory_xact_lock(_PG_LOCK_CLASS, sa.func.hashtext(schema)))
+        )
 
 
 def insert_many(connection: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
