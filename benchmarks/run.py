@@ -31,19 +31,14 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import multiprocessing
 import os
-import random
-import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-import psycopg
 from bench_data import (
     Database,
     RawCatalog,
@@ -53,9 +48,10 @@ from bench_data import (
     postgres_reachable,
     timed_ns,
 )
+from bench_processes import COLD_REFERENCE, cold_start_figures, propagation_latencies
 from bench_timing import Figure, compare, figure, machine, one_by_one
 
-from modelregistry import CatalogEvent, ModelConfig, ModelRegistry, ModelStatus
+from modelregistry import ModelConfig, ModelRegistry, ModelStatus
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -65,12 +61,6 @@ DEFAULT_POSTGRES: Final = os.environ.get(
 )
 RESULTS: Final = Path(__file__).resolve().parent / "results"
 IMPORT_SIZE: Final = 3000
-COLD_START: Final = (
-    "import modelregistry; r = modelregistry.ModelRegistry(); r.get_model('llama3.1:8b'); r.close()"
-)
-COLD_REFERENCE: Final = "import sqlalchemy, pydantic"
-SQLITE_POLL: Final = 0.05
-"""The SQLite subscriber's poll interval (seconds): SQLite has no notifications."""
 PROBE_PROVIDER: Final = "provider-03"
 
 
@@ -360,140 +350,31 @@ def imports(backend: str, postgres_url: str, directory: Path, effort: Effort) ->
     )
 
 
-# -- propagation -------------------------------------------------------------------------
-
-
-def _subscriber(url: str, poll: float, ready: Any, arrivals: Any, stop: Any) -> None:
-    """In another process: a registry whose subscriber reports when each change arrives."""
-    with ModelRegistry(url, poll_interval=poll) as registry:
-
-        def on_change(event: CatalogEvent) -> None:
-            arrivals.put((time.perf_counter_ns(), event.version))
-
-        registry.subscribe(on_change)
-        ready.put(len(registry.get_stats()["providers"]))
-        stop.wait(3600)
-
-
-def _raw_listener(url: str, ready: Any, arrivals: Any, stop: Any) -> None:
-    """In another process: a bare psycopg LISTEN that reports when each NOTIFY arrives."""
-    with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute("LISTEN mr_bench_reference")
-        ready.put(0)
-        while not stop.is_set():
-            for note in connection.notifies(timeout=0.5):
-                arrivals.put((time.perf_counter_ns(), int(note.payload)))
-
-
-def _latencies(change: Callable[[int], int], count: int, arrivals: Any) -> list[float]:
-    """Nanoseconds from each change's start to its arrival in the other process.
-
-    Changes come at random moments (0-10 ms after the previous one arrived). Both processes
-    read ``time.perf_counter_ns`` (CLOCK_MONOTONIC on Linux: one clock for the machine).
-    """
-    rng = random.Random(5)  # noqa: S311 - jitter, not secrets
-    latencies = []
-    for number in range(count):
-        time.sleep(rng.uniform(0, 0.01))
-        started = time.perf_counter_ns()
-        expected = change(number)
-        arrived, seen = arrivals.get(timeout=60)
-        while seen != expected:
-            arrived, seen = arrivals.get(timeout=60)
-        latencies.append(float(arrived - started))
-    return latencies
+# -- processes ---------------------------------------------------------------------------
 
 
 def propagation(db: Database, size: int, effort: Effort) -> Iterator[Row]:
-    """A status change in this process, until the other process's cache holds it."""
-    context = multiprocessing.get_context("spawn")
-    ready, arrivals, stop = context.Queue(), context.Queue(), context.Event()
-    poll = SQLITE_POLL if db.backend == "sqlite" else 1.0
-    process = context.Process(target=_subscriber, args=(db.url, poll, ready, arrivals, stop))
-    process.start()
-    try:
-        ready.get(timeout=600)
-        with ModelRegistry(db.url, cache=False) as writer:
-            model = writer.list_models()[size // 2]
-            statuses = [ModelStatus.MAINTENANCE, model.status]
-
-            def change(number: int) -> int:
-                changed = writer.update_model_status(model.model_id, statuses[number % 2])
-                return changed.version or 0
-
-            ours = _latencies(change, effort.changes, arrivals)
-    finally:
-        stop.set()
-        process.join(timeout=60)
-    theirs = _raw_propagation(db, effort) if db.backend == "postgresql" else None
-    reference = None if theirs is None else "bare NOTIFY -> LISTEN, two processes"
+    """A status change in this process, until another process's cache holds it."""
+    ours, theirs = propagation_latencies(db, size, effort.changes)
     yield Row(
         db.backend,
         size,
         "propagation to another process",
         figure(ours, 1),
-        reference,
+        None if theirs is None else "bare NOTIFY -> LISTEN, two processes",
         None if theirs is None else figure(theirs, 1),
     )
 
 
-def _raw_propagation(db: Database, effort: Effort) -> list[float]:
-    context = multiprocessing.get_context("spawn")
-    ready, arrivals, stop = context.Queue(), context.Queue(), context.Event()
-    process = context.Process(target=_raw_listener, args=(db.raw, ready, arrivals, stop))
-    process.start()
-    try:
-        ready.get(timeout=120)
-        with psycopg.connect(db.raw, autocommit=True) as connection:
-
-            def change(number: int) -> int:
-                connection.execute(f"NOTIFY mr_bench_reference, '{number}'")
-                return number
-
-            return _latencies(change, effort.changes, arrivals)
-    finally:
-        stop.set()
-        process.join(timeout=60)
-
-
-# -- cold start --------------------------------------------------------------------------
-
-
 def cold_start(backend: str, postgres_url: str, directory: Path, effort: Effort) -> Iterator[Row]:
-    """``python -c`` importing, opening and reading one model, next to importing the stack.
-
-    SQLite: the embedded default catalog (no URL; a private data directory). Bytecode is
-    written and both commands run twice before timing, as an installed package would be.
-    """
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"PYTHONDONTWRITEBYTECODE", "MODELREGISTRY_DATABASE_URL"}
-    }
-    environment["XDG_DATA_HOME"] = str(directory / f"xdg-{backend}")
-    with database(backend, postgres_url, directory) as db:
-        if backend == "postgresql":
-            environment["MODELREGISTRY_DATABASE_URL"] = db.url
-
-        def run(code: str) -> float:
-            started = time.perf_counter_ns()
-            subprocess.run(  # noqa: S603 - our own interpreter and code
-                [sys.executable, "-c", code], check=True, env=environment
-            )
-            return float(time.perf_counter_ns() - started)
-
-        for _ in range(2):
-            run(COLD_START)
-            run(COLD_REFERENCE)
-        mine, reference = one_by_one(
-            lambda: run(COLD_START), lambda: run(COLD_REFERENCE), repeats=effort.cold_starts
-        )
+    """``python -c`` importing, opening and reading one model, next to importing the stack."""
+    mine, reference = cold_start_figures(backend, postgres_url, directory, effort.cold_starts)
     yield Row(
         backend,
         3,
         "cold start (import, open, read)",
         mine,
-        "python -c 'import sqlalchemy, pydantic'",
+        f"python -c '{COLD_REFERENCE}'",
         reference,
     )
 
