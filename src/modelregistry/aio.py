@@ -71,7 +71,7 @@ class _BridgedRegistry(ModelRegistry):
         self.async_engine: AsyncEngine = make_async_engine(url)
         return self.async_engine.sync_engine
 
-    def _after_commit(self) -> None:
+    def _after_commit(self, written: Mapping[tuple[str, int], ModelConfig]) -> None:
         """Nothing here: :class:`AsyncModelRegistry` catches the cache up off the loop."""
 
     @property

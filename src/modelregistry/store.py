@@ -42,13 +42,14 @@ from modelregistry.repository import CatalogRepository
 from modelregistry.settings import default_actor, resolve_database_url
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Mapping
     from types import TracebackType
 
     from sqlalchemy.engine import Engine
     from sqlalchemy.orm import Session
 
     from modelregistry.cache import CatalogEvent, CatalogReader
+    from modelregistry.domain import ModelConfig
     from modelregistry.repository import Anchor
 
 T = TypeVar("T")
@@ -252,9 +253,14 @@ class CatalogStore:
 
         return self._query_db(load, snapshot=True, for_cache=True)
 
-    def _changes_since(self, anchor: Anchor, alias_cursor: int) -> CatalogDelta | None:
+    def _changes_since(
+        self,
+        anchor: Anchor,
+        alias_cursor: int,
+        known: Mapping[tuple[str, int], ModelConfig] | None = None,
+    ) -> CatalogDelta | None:
         def read(repository: CatalogRepository) -> CatalogDelta | None:
-            changes = repository.changes_since(anchor)
+            changes = repository.changes_since(anchor, known)
             if changes is None:
                 return None
             cursor = repository.alias_cursor()
@@ -270,7 +276,7 @@ class CatalogStore:
 
         return self._query_db(read, snapshot=True, for_cache=True)
 
-    def _catch_up(self) -> None:
+    def _catch_up(self, known: Mapping[tuple[str, int], ModelConfig] | None = None) -> None:
         """After a write: make this process's cache hold it before the write returns.
 
         The write has committed whatever happens here; if the database cannot be read back
@@ -280,7 +286,7 @@ class CatalogStore:
             return
         for attempt in range(_CATCH_UP_ATTEMPTS):
             try:
-                self._cache.refresh()
+                self._cache.refresh(known)
             except ModelRegistryError as exc:
                 self._cache.mark_failed(exc)
                 time.sleep(0.05 * (attempt + 1))
@@ -298,11 +304,14 @@ class CatalogStore:
             yield changes
             if changes.changed:
                 repository.announce()
-        self._after_commit()
+        self._after_commit(changes.written)
 
-    def _after_commit(self) -> None:
-        """Run after each write transaction commits: by default, catch the cache up."""
-        self._catch_up()
+    def _after_commit(self, written: Mapping[tuple[str, int], ModelConfig]) -> None:
+        """Run after each write transaction commits: by default, catch the cache up.
+
+        ``written``: the configs the write stored, which the cache reuses.
+        """
+        self._catch_up(written)
 
 
 def _after_fork_in_child() -> None:
