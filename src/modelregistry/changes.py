@@ -158,11 +158,10 @@ class CatalogChanges:
         if current is None and kind is not ChangeKind.RESTORED:
             kind = ChangeKind.CREATED
         self._repository.save(config, version=last + 1, now=self._now)
-        self._repository.add_prices(
-            self._new_prices(
-                [config], {config.model_id: self._repository.timeline(config.model_id)}
-            )
-        )
+        if current is None or _costs(current) != _costs(config):
+            # (A stored model shows the price in effect now: equal costs need no new price.)
+            timeline = self._repository.timeline(config.model_id)
+            self._repository.add_prices(self._new_prices([config], {config.model_id: timeline}))
         self._record(config, version=last + 1, kind=kind)
         self.written[config.model_id, last + 1] = config
         stored = self._repository.get(config.model_id)
@@ -185,9 +184,14 @@ class CatalogChanges:
         versions = self._repository.last_versions(ids)
         items = [(config, versions.get(config.model_id, 0) + 1) for config in changed]
         self._repository.save_many(items, now=self._now, existing=current.keys())
-        self._repository.add_prices(
-            self._new_prices(changed, self._repository.price_timelines(ids))
-        )
+        repriced = [
+            config
+            for config in changed
+            if config.model_id not in current or _costs(current[config.model_id]) != _costs(config)
+        ]
+        if repriced:
+            timelines = self._repository.price_timelines([c.model_id for c in repriced])
+            self._repository.add_prices(self._new_prices(repriced, timelines))
         self.written.update(((config.model_id, version), config) for config, version in items)
         self.last_revision = self._repository.append_revisions(
             [
@@ -323,3 +327,7 @@ class CatalogChanges:
 
 def _amounts(price: Price) -> tuple[Decimal, Decimal, Decimal | None]:
     return (price.input_per_1m, price.output_per_1m, price.cached_input_per_1m)
+
+
+def _costs(config: ModelConfig) -> tuple[float, float]:
+    return (config.cost_per_1m_input_tokens, config.cost_per_1m_output_tokens)

@@ -349,7 +349,10 @@ class ModelRegistry(AliasMethods, PriceMethods):
         if not is_findable_id(model_id):
             return None
         if when is None:
-            return self._read(lambda catalog: catalog.get(catalog.resolve(model_id)))
+            # An alias costs a second lookup (a second query without the cache), a hit none.
+            return self._read(
+                lambda catalog: catalog.get(model_id) or catalog.get(catalog.resolve(model_id))
+            )
 
         def read(repository: CatalogRepository) -> ModelConfig | None:
             name = repository.resolve(model_id)

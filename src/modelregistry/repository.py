@@ -100,6 +100,7 @@ Anchor = tuple[int, tuple[str, int] | None]
 """A catalog revision and the ``(model_id, version)`` of its change: which database it is."""
 
 _REVISIONS: Final = sa.select(*ModelRevisionRow.__table__.columns)
+_ALIAS_CURSOR: Final = sa.select(sa.func.max(ModelAliasRow.id)).scalar_subquery()
 
 CHANGES_CHANNEL: Final = "modelregistry_changes"
 """PostgreSQL NOTIFY channel on which writers announce new catalog revisions."""
@@ -455,10 +456,12 @@ class CatalogRepository:
 
     def changes_since(
         self, anchor: Anchor, known: Mapping[tuple[str, int], ModelConfig] | None = None
-    ) -> list[tuple[int, ModelRevision]] | None:
-        """Every change after the anchor's revision, oldest first, with its sequence number.
+    ) -> tuple[list[tuple[int, ModelRevision]], int] | None:
+        """Every change after the anchor's revision, and the newest alias change's number.
 
-        ``known``: configs this process just wrote, by ``(model_id, version)``; their
+        Changes come oldest first, each with its sequence number; the alias change's number
+        is the cache's alias cursor. One statement, which is all a poll that finds nothing
+        costs. ``known``: configs this process just wrote, by ``(model_id, version)``; their
         revisions reuse them instead of validating the stored documents again.
 
         None when the change numbered like the anchor is not the anchor's change (or is
@@ -466,8 +469,13 @@ class CatalogRepository:
         so only a full reload is right.
         """
         revision, change = anchor
-        query = _REVISIONS.where(ModelRevisionRow.id >= revision).order_by(ModelRevisionRow.id)
+        query = (
+            sa.select(*_REVISIONS.selected_columns, _ALIAS_CURSOR.label("alias_cursor"))
+            .where(ModelRevisionRow.id >= revision)
+            .order_by(ModelRevisionRow.id)
+        )
         rows = self._session.execute(query).mappings().all()
+        cursor = int(rows[0]["alias_cursor"] or 0) if rows else self.alias_cursor()
         if revision > 0:
             if not rows or rows[0]["id"] != revision:
                 return None
@@ -475,10 +483,11 @@ class CatalogRepository:
                 return None
             rows = rows[1:]
         known = known or {}
-        return [
+        changes = [
             (row["id"], revision_from_row(row, known.get((row["model_id"], row["version"]))))
             for row in rows
         ]
+        return changes, cursor
 
     # -- prices ----------------------------------------------------------------------------
 

@@ -260,10 +260,12 @@ class CatalogStore:
         known: Mapping[tuple[str, int], ModelConfig] | None = None,
     ) -> CatalogDelta | None:
         def read(repository: CatalogRepository) -> CatalogDelta | None:
-            changes = repository.changes_since(anchor, known)
-            if changes is None:
+            found = repository.changes_since(anchor, known)
+            if found is None:
                 return None
-            cursor = repository.alias_cursor()
+            changes, cursor = found
+            # Separate statements, only when there is something to read: prices only grow,
+            # and an alias map newer than its cursor is read again at the next refresh.
             aliases = None if cursor == alias_cursor else repository.aliases()
             ids = sorted({change.model_id for _, change in changes})
             prices = repository.price_timelines(ids) if ids else {}
@@ -274,7 +276,7 @@ class CatalogStore:
                 alias_cursor=cursor,
             )
 
-        return self._query_db(read, snapshot=True, for_cache=True)
+        return self._query_db(read, for_cache=True)
 
     def _catch_up(self, known: Mapping[tuple[str, int], ModelConfig] | None = None) -> None:
         """After a write: make this process's cache hold it before the write returns.
