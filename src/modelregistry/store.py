@@ -4,13 +4,15 @@ The base of :class:`~modelregistry.registry.ModelRegistry`, which adds the publi
 owns every transaction: a read is one snapshot (from the cache when there is one), a write is
 one transaction that commits or rolls back as a whole and holds the catalog's write lock, and
 after it commits this process's cache is brought up to date. It writes no SQL itself (see
-:mod:`modelregistry.repository`).
+:mod:`modelregistry.repository`). It also keeps the registry's telemetry (what it did, see
+:mod:`modelregistry.telemetry`) and, once asked for, its Prometheus metrics.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 import weakref
 from contextlib import contextmanager
@@ -38,18 +40,25 @@ from modelregistry.errors import (
 )
 from modelregistry.feed import ChangeFeed
 from modelregistry.history import ChangeNote
+from modelregistry.reports import count_in_views, count_models
 from modelregistry.repository import CatalogRepository
 from modelregistry.settings import default_actor, resolve_database_url
+from modelregistry.telemetry import Telemetry, operation
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from datetime import date
     from types import TracebackType
 
+    from prometheus_client import CollectorRegistry
     from sqlalchemy.engine import Engine
     from sqlalchemy.orm import Session
 
     from modelregistry.cache import CatalogEvent, CatalogReader
+    from modelregistry.metrics import RegistryMetrics
+    from modelregistry.reports import CatalogCounts
     from modelregistry.repository import Anchor
+    from modelregistry.telemetry import Trigger
 
 T = TypeVar("T")
 
@@ -75,9 +84,13 @@ class CatalogStore:
         auto_migrate: bool = False,
         cache: bool = True,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
+        metrics: CollectorRegistry | None = None,
     ) -> None:
         """Open (and if empty, initialise) the catalog at ``url``."""
         poll_interval = poll_seconds(poll_interval)
+        self._telemetry = Telemetry()
+        self._metrics: RegistryMetrics | None = None
+        self._metrics_lock = threading.Lock()
         resolved = resolve_database_url(url)
         self._url = safe_url(resolved)
         with translating(database=self._url):
@@ -99,6 +112,12 @@ class CatalogStore:
         self._poll_interval = poll_interval
         if cache:
             self._open_cache()
+        if metrics is not None:
+            try:
+                self._metrics = self._new_metrics(metrics)
+            except BaseException:
+                self.close()
+                raise
         _OPEN.add(self)
 
     def _create_engine(self, url: str) -> Engine:
@@ -125,7 +144,7 @@ class CatalogStore:
             # A private in-memory catalog has no other writer to follow.
             self._feed = ChangeFeed(
                 self._cache_engine,
-                self._cache.refresh,
+                self._refresh_cache,
                 self._cache.mark_failed,
                 self._poll_interval,
             )
@@ -147,8 +166,13 @@ class CatalogStore:
         return self._url
 
     def close(self) -> None:
-        """Stop the change feed and release every database connection held by the registry."""
+        """Stop the change feed and release every database connection held by the registry.
+
+        Its metrics leave the CollectorRegistry they were on.
+        """
         _OPEN.discard(self)
+        if self._metrics is not None:
+            self._metrics.unregister()
         if self._feed is not None:
             self._feed.close()
         self._dispose_engines()
@@ -178,6 +202,7 @@ class CatalogStore:
             raise RuntimeError(msg)
         return self._cache.subscribe(callback)
 
+    @operation
     def refresh(self) -> None:
         """Bring the cache up to date now, without waiting for the change feed.
 
@@ -186,7 +211,33 @@ class CatalogStore:
                 its last snapshot).
         """
         if self._cache is not None:
-            self._cache.refresh()
+            self._refresh_cache("manual")
+
+    @property
+    def metrics(self) -> RegistryMetrics:
+        """The registry's Prometheus metrics (see :class:`~modelregistry.metrics.RegistryMetrics`).
+
+        On the ``CollectorRegistry`` given as ``metrics=`` when the registry was opened, else
+        on a registry of their own, made on first use (``registry.metrics.registry``), which a
+        host process can serve or collect from in its own exporter.
+        """
+        with self._metrics_lock:
+            if self._metrics is None:
+                from prometheus_client import CollectorRegistry  # noqa: PLC0415 - on first use
+
+                self._metrics = self._new_metrics(CollectorRegistry(auto_describe=True))
+            return self._metrics
+
+    def _new_metrics(self, registry: CollectorRegistry) -> RegistryMetrics:
+        from modelregistry.metrics import RegistryMetrics  # noqa: PLC0415 - loads prometheus_client
+
+        return RegistryMetrics(
+            self._telemetry,
+            catalog=self._catalog_counts,
+            cache=lambda: None if self._cache is None else self._cache.state(),
+            schema_revision=self._schema_revision,
+            registry=registry,
+        )
 
     def __enter__(self) -> Self:
         """Return the registry itself."""
@@ -224,19 +275,47 @@ class CatalogStore:
         snapshot: bool = False,
         for_cache: bool = False,
     ) -> T:
+        return self._query_session(
+            lambda session: query(CatalogRepository(session)),
+            snapshot=snapshot,
+            for_cache=for_cache,
+        )
+
+    def _query_session(
+        self, query: Callable[[Session], T], *, snapshot: bool = False, for_cache: bool = False
+    ) -> T:
         if for_cache:
             sessions = self._cache_snapshot_session if snapshot else self._cache_read_session
         else:
             sessions = self._snapshot_session if snapshot else self._read_session
         try:
             with translating(database=self._url), sessions() as session:
-                return query(CatalogRepository(session))
+                return query(session)
         except DatabaseUnavailableError as exc:
             if not was_disconnected(exc):
                 raise
         # The pool held a connection the server had dropped (a restart): one fresh try.
         with translating(database=self._url), sessions() as session:
-            return query(CatalogRepository(session))
+            return query(session)
+
+    def _refresh_cache(self, trigger: Trigger) -> None:
+        """Bring the cache up to date (``trigger``: what asked), and count it."""
+        if self._cache is not None:
+            self._cache.refresh()
+            self._telemetry.refreshed(trigger)
+
+    # -- what the metrics read (from any thread: the cache's engine is thread-safe) --------
+
+    def _catalog_counts(self, retiring_by: date) -> CatalogCounts:
+        if self._cache is not None:
+            return count_models(self._cache.current().list_models(), retiring_by)
+        return self._query_session(
+            lambda session: count_in_views(session, retiring_by), snapshot=True, for_cache=True
+        )
+
+    def _schema_revision(self) -> str | None:
+        with translating(database=self._url):
+            return migrate.current(self._cache_engine)
 
     def _load_catalog(self) -> CatalogLoad:
         def load(repository: CatalogRepository) -> CatalogLoad:
@@ -250,7 +329,9 @@ class CatalogStore:
                 at=repository.read_at,
             )
 
-        return self._query_db(load, snapshot=True, for_cache=True)
+        loaded = self._query_db(load, snapshot=True, for_cache=True)
+        self._telemetry.refreshed("reload")
+        return loaded
 
     def _changes_since(self, anchor: Anchor, alias_cursor: int) -> CatalogDelta | None:
         def read(repository: CatalogRepository) -> CatalogDelta | None:
@@ -280,7 +361,7 @@ class CatalogStore:
             return
         for attempt in range(_CATCH_UP_ATTEMPTS):
             try:
-                self._cache.refresh()
+                self._refresh_cache("write")
             except ModelRegistryError as exc:
                 self._cache.mark_failed(exc)
                 time.sleep(0.05 * (attempt + 1))
@@ -298,6 +379,7 @@ class CatalogStore:
             yield changes
             if changes.changed:
                 repository.announce()
+        self._telemetry.changed(changes.kinds)
         self._after_commit()
 
     def _after_commit(self) -> None:
