@@ -84,12 +84,19 @@ def count_in_views(session: Session, retiring_by: date) -> CatalogCounts:
     )
     by_provider_status = Counter({(provider, status): n for provider, status, n in rows})
     summary = _CAPABILITY_SUMMARY.c
-    by_capability = session.execute(
-        sa.select(summary.capability, summary.models).order_by(summary.capability)
-    ).tuples()
+    by_capability = {
+        row.capability: row.models
+        for row in session.execute(
+            sa.select(summary.capability, summary.models).order_by(summary.capability)
+        )
+    }
     retiring = session.scalar(
         sa.select(sa.func.count())
         .select_from(_MODEL_CATALOG)
         .where(catalog.retirement_date <= retiring_by)
     )
-    return CatalogCounts(_every_status(by_provider_status), dict(by_capability), retiring or 0)
+    return CatalogCounts(
+        _every_status(by_provider_status),
+        by_capability,
+        retiring or 0,
+    )
