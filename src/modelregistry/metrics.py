@@ -192,21 +192,23 @@ class _RegistryCollector(Collector):
         return list(_families().values())
 
     def collect(self) -> Iterable[Metric]:
-        """Every family with its samples."""
+        """Every family with its samples (values as floats, like prometheus_client's own)."""
         families = _families()
         record = self._telemetry.record()
         self._add_catalog(families)
         _add_operations(families, record)
         changes = families["changes"]
         for kind in ChangeKind:
-            changes.add_metric([kind.value], record.changes.get(kind.value, 0))
+            changes.add_metric([kind.value], float(record.changes.get(kind.value, 0)))
         cache = self._cache()
         if cache is None:
             return [family for key, family in families.items() if not key.startswith("cache")]
-        families["cache_revision"].add_metric([], cache["revision"])
-        families["cache_staleness"].add_metric([], cache["staleness_seconds"])
+        families["cache_revision"].add_metric([], float(cache["revision"]))
+        families["cache_staleness"].add_metric([], float(cache["staleness_seconds"]))
         for trigger in _TRIGGERS:
-            families["cache_refreshes"].add_metric([trigger], record.refreshes.get(trigger, 0))
+            families["cache_refreshes"].add_metric(
+                [trigger], float(record.refreshes.get(trigger, 0))
+            )
         return list(families.values())
 
     def _add_catalog(self, families: dict[str, Any]) -> None:
@@ -219,10 +221,10 @@ class _RegistryCollector(Collector):
             logger.debug("modelregistry metrics: the catalog could not be counted: %s", exc)
             return
         for (provider, status), count in counts.by_provider_status.items():
-            families["models"].add_metric([provider, status], count)
+            families["models"].add_metric([provider, status], float(count))
         for capability, count in counts.by_capability.items():
-            families["capability_models"].add_metric([capability], count)
-        families["retiring"].add_metric([str(RETIRING_WITHIN_DAYS)], counts.retiring)
+            families["capability_models"].add_metric([capability], float(count))
+        families["retiring"].add_metric([str(RETIRING_WITHIN_DAYS)], float(counts.retiring))
 
 
 def _add_operations(families: dict[str, Any], record: TelemetryRecord) -> None:
@@ -231,7 +233,7 @@ def _add_operations(families: dict[str, Any], record: TelemetryRecord) -> None:
     for name in sorted(record.operations):
         stats = record.operations[name]
         for outcome in sorted(stats.outcomes):
-            families["operations"].add_metric([name, outcome], stats.outcomes[outcome])
+            families["operations"].add_metric([name, outcome], float(stats.outcomes[outcome]))
         cumulative, running = [], 0
         for bound, count in zip(bounds, stats.buckets, strict=True):
             running += count
