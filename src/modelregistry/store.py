@@ -150,7 +150,13 @@ class CatalogStore:
             )
 
     def _after_fork(self) -> None:
-        """In a forked child: new connections and a new change feed (threads don't fork)."""
+        """In a forked child: new connections and a new change feed (threads don't fork).
+
+        The child is a process of its own: its telemetry starts from zero (and its locks are
+        new: another thread of the parent may have held one at the fork).
+        """
+        self._telemetry.restart()
+        self._metrics_lock = threading.Lock()
         self._engine.dispose(close=False)
         if self._cache_engine is not self._engine:
             self._cache_engine.dispose(close=False)

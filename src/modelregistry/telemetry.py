@@ -123,6 +123,13 @@ class Telemetry:
         self._changes: dict[str, int] = {}
         self._refreshes: dict[str, int] = {}
 
+    def restart(self) -> None:
+        """Start again from zero with a new lock (in a forked child: a process of its own)."""
+        self._lock = threading.Lock()
+        self._operations = {}
+        self._changes = {}
+        self._refreshes = {}
+
     def finished(self, operation: str, outcome: str, seconds: float) -> None:
         """Record one call of ``operation`` that took ``seconds`` and ended with ``outcome``."""
         bucket = bisect_left(DURATION_BUCKETS, seconds)  # the first bound >= seconds

@@ -34,6 +34,7 @@ UNUSED_PASSWORD = "s3cr3t"  # noqa: S105 - the test server trusts: a password it
 
 READS = {
     "info",
+    "export",
     "stats",
     "cost",
     "db current",
@@ -47,7 +48,7 @@ READS = {
     "prices history",
     "aliases list",
 }
-"""Commands that only read the catalog (``export`` writes a catalog file: --format json)."""
+"""Commands that only read the catalog."""
 
 # Run as long-lived processes by their own tests (test_cli_catalog_files, test_cli_metrics).
 RUN_ELSEWHERE = {"watch", "metrics serve"}
@@ -86,6 +87,7 @@ def test_every_command_explains_itself_with_an_example() -> None:
         ("models", "list", "--format", "xml"),
         ("models", "list", "--columns", "model_id,colour"),
         ("models", "list", "--json", "--format", "csv"),
+        ("export", "--json", "--format", "yaml"),
         ("info", "extra"),
         ("metrics", "serve", "--port", "70000"),
         ("nonsense",),
@@ -278,6 +280,8 @@ def test_an_admin_drives_every_command(cli: Cli, tmp_path: Path) -> None:
     assert user.json("import", str(catalog), "--dry-run")["added"] == ["gpt-4o"]
     assert "added 1" in user("import", str(catalog), "--reason", "onboarding").stdout
     assert "gpt-4o" in user("export", "--provider", "openai").stdout
+    exported = user.json("export", "--provider", "openai")["models"]
+    assert [model["model_id"] for model in exported] == ["gpt-4o"]
 
     listed = user("models", "list").stdout
     assert "gpt-4o" in listed

@@ -6,6 +6,7 @@ The metrics registry is the one thing faked: each test gives the registry a fres
 
 from __future__ import annotations
 
+import multiprocessing
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ from modelregistry import ConcurrentModificationError, ModelNotFoundError, Model
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from multiprocessing.queues import Queue
     from pathlib import Path
 
 pytestmark = pytest.mark.both_apis
@@ -305,3 +307,34 @@ def test_importing_modelregistry_does_not_load_prometheus_client() -> None:
         "    assert 'prometheus_client' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
+
+
+def _count_in_child(registry: ModelRegistry, report: Queue[object]) -> None:
+    try:
+        metrics = registry.metrics
+        before = metrics.registry.get_sample_value(
+            "modelregistry_operations_total", {"operation": "list_models", "outcome": "ok"}
+        )
+        registry.list_models()
+        after = metrics.registry.get_sample_value(
+            "modelregistry_operations_total", {"operation": "list_models", "outcome": "ok"}
+        )
+        report.put((before, after))
+    except Exception as exc:  # noqa: BLE001 - the parent reports it
+        report.put(repr(exc))
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # fork with threads (3.12+ warns)
+def test_a_forked_child_counts_from_zero(database_url: str) -> None:
+    context = multiprocessing.get_context("fork")
+    report: Queue[object] = context.Queue()
+    with ModelRegistry(database_url, metrics=CollectorRegistry()) as registry:
+        registry.list_models()
+        registry.list_models()
+        child = context.Process(target=_count_in_child, args=(registry, report))
+        child.start()
+        try:
+            assert report.get(timeout=DEADLINE) == (None, 1.0)
+        finally:
+            child.join(timeout=DEADLINE)
+        assert operations(registry.metrics.registry) == {("list_models", "ok"): 2}
