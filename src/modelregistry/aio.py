@@ -17,6 +17,7 @@ Needs the ``async`` extra: ``pip install 'modelregistry[async]'``.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from sqlalchemy.util import greenlet_spawn
@@ -51,6 +52,8 @@ __all__ = ["AsyncModelRegistry"]
 
 T = TypeVar("T")
 
+logger = logging.getLogger(__name__)
+
 
 class _BridgedRegistry(ModelRegistry):
     """A ModelRegistry whose engine is an asyncio engine's synchronous facade.
@@ -83,7 +86,7 @@ class _BridgedRegistry(ModelRegistry):
         self.async_engine: AsyncEngine = make_async_engine(url)
         return self.async_engine.sync_engine
 
-    def _after_commit(self) -> None:
+    def _after_commit(self, written: Mapping[tuple[str, int], ModelConfig]) -> None:
         """Nothing here: :class:`AsyncModelRegistry` catches the cache up off the loop."""
 
     @property
@@ -152,6 +155,7 @@ class AsyncModelRegistry:
         self._opening: asyncio.Lock | None = None
         # In-memory catalogs catch their cache up through the bridge, one refresh at a time.
         self._refreshing: asyncio.Lock | None = None
+        self._in_flight: set[asyncio.Future[Any]] = set()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -172,6 +176,8 @@ class AsyncModelRegistry:
     async def close(self) -> None:
         """Stop the change feed and release every database connection."""
         self._closed = True
+        if self._in_flight:  # calls whose callers were cancelled: let them finish
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
         store, self._store = self._store, None
         if store is not None:
             await asyncio.to_thread(store.stop_feed)
@@ -553,7 +559,7 @@ class AsyncModelRegistry:
         return self._store
 
     async def _open_store(self) -> _BridgedRegistry:
-        store = await greenlet_spawn(
+        store = await self._bridge(
             _BridgedRegistry,
             self._target,
             auto_migrate=self._auto_migrate,
@@ -573,10 +579,29 @@ class AsyncModelRegistry:
                 raise
         return store
 
+    async def _bridge(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:  # noqa: ANN401 - the function's own arguments
+        """Run ``function`` in the asyncio bridge, to its end even if the caller is cancelled.
+
+        A statement cannot be taken back halfway: aiosqlite's thread goes on with it, and a
+        connection abandoned there would keep SQLite's write lock. So a cancelled caller
+        stops waiting at once, while the call itself finishes (a write commits or rolls back
+        as a whole) on its own; :meth:`close` waits for such calls.
+        """
+        task = asyncio.ensure_future(greenlet_spawn(function, *args, **kwargs))
+        self._in_flight.add(task)
+        task.add_done_callback(self._settled)
+        return await asyncio.shield(task)
+
+    def _settled(self, task: asyncio.Future[Any]) -> None:
+        self._in_flight.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # Retrieved here, so a call whose caller was cancelled raises into no one's log.
+            logger.debug("modelregistry: a call ended in %r", task.exception())
+
     async def _run(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:  # noqa: ANN401 - the method's own arguments
         """Run a ModelRegistry method in the asyncio bridge."""
         store = await self._opened()
-        return await greenlet_spawn(method, store, *args, **kwargs)
+        return await self._bridge(method, store, *args, **kwargs)
 
     async def _read(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:  # noqa: ANN401 - the method's own arguments
         """Run a read: straight from the cache when it answers, else in the bridge."""
@@ -589,7 +614,7 @@ class AsyncModelRegistry:
     async def _write(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:  # noqa: ANN401 - the method's own arguments
         """Run a write, then make this process's cache hold it before returning."""
         store = await self._opened()
-        result = await greenlet_spawn(method, store, *args, **kwargs)
+        result = await self._bridge(method, store, *args, **kwargs)
         await self._catch_up(store)
         return result
 
@@ -603,4 +628,4 @@ class AsyncModelRegistry:
         if self._refreshing is None:
             self._refreshing = asyncio.Lock()
         async with self._refreshing:
-            await greenlet_spawn(refresh)
+            await self._bridge(refresh)

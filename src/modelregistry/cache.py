@@ -9,10 +9,12 @@ one at a time, tracks staleness and tells subscribers what changed.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
 from bisect import bisect_left, insort
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
@@ -21,7 +23,7 @@ from modelregistry.history import ChangeKind
 from modelregistry.pricing import next_change, priced
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Iterable, Mapping
+    from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
     from datetime import date
 
     from modelregistry.domain import ModelConfig, ModelStatus
@@ -33,6 +35,26 @@ if TYPE_CHECKING:
     Timelines: TypeAlias = dict[str, tuple[Price, ...]]
 
 logger = logging.getLogger(__name__)
+
+
+@contextmanager
+def bulk_building() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while many long-lived objects are built.
+
+    Loading a catalog builds a few objects per model, all kept: each automatic collection
+    would walk every one built so far, which doubles the time to load 100,000 models. What is
+    built is kept or freed by reference counting; anything cyclic waits for the next
+    collection after the block. The collector is switched back on at exit if it was on
+    (a thread that enters meanwhile finds it off and leaves it to the first one).
+    """
+    enabled = gc.isenabled()
+    if enabled:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class CatalogReader(Protocol):
@@ -146,6 +168,7 @@ class CatalogSnapshot:
         "_models",
         "_prices",
         "expires_at",
+        "lookup",
         "priced_at",
         "revision",
     )
@@ -169,6 +192,8 @@ class CatalogSnapshot:
         self._aliases: dict[str, str] = dict(aliases or {})
         self.expires_at = _next_instant(self._prices.values(), self.priced_at)
         self._models: dict[str, ModelConfig] = dict(models)
+        self.lookup: Callable[[str], ModelConfig | None] = self._models.get
+        """The model with this id, or None: the dict's own ``get`` (the fastest path)."""
         self._ids: list[str] = sorted(self._models)
         self._by_provider: dict[str, list[str]] = {}
         self._by_capability: dict[str, list[str]] = {}
@@ -324,14 +349,17 @@ class CatalogCache:
     Args:
         load: Reads the whole catalog (:class:`CatalogLoad`).
         changes_since: Reads what changed after an anchor and an alias cursor
-            (:class:`CatalogDelta`); None when the database is not the one the anchor came
-            from (replaced or restored), which forces a full load.
+            (:class:`CatalogDelta`), given the configs this process just wrote, by
+            ``(model_id, version)``, to reuse; None when the database is not the one the
+            anchor came from (replaced or restored), which forces a full load.
     """
 
     def __init__(
         self,
         load: Callable[[], CatalogLoad],
-        changes_since: Callable[[Anchor, int], CatalogDelta | None],
+        changes_since: Callable[
+            [Anchor, int, Mapping[tuple[str, int], ModelConfig] | None], CatalogDelta | None
+        ],
     ) -> None:
         """Load the catalog once; later refreshes read only what changed."""
         self._load = load
@@ -345,10 +373,11 @@ class CatalogCache:
         self._error: str | None = None
 
     def _full_load(self) -> tuple[Anchor, int, CatalogSnapshot]:
-        loaded = self._load()
-        snapshot = CatalogSnapshot(
-            loaded.anchor[0], loaded.models, loaded.prices, loaded.at, loaded.aliases
-        )
+        with bulk_building():
+            loaded = self._load()
+            snapshot = CatalogSnapshot(
+                loaded.anchor[0], loaded.models, loaded.prices, loaded.at, loaded.aliases
+            )
         return loaded.anchor, loaded.alias_cursor, snapshot
 
     def current(self) -> CatalogSnapshot:
@@ -363,8 +392,13 @@ class CatalogCache:
                 snapshot = self.snapshot = self.snapshot.rolled(datetime.now(UTC))
         return snapshot
 
-    def refresh(self) -> list[CatalogEvent]:
+    def refresh(
+        self, known: Mapping[tuple[str, int], ModelConfig] | None = None
+    ) -> list[CatalogEvent]:
         """Bring the snapshot up to date with the database; return what changed.
+
+        ``known``: configs this process just wrote, by ``(model_id, version)`` (a writer
+        catching up on its own changes need not validate them again).
 
         Subscribers are told, in revision order and one refresh at a time, after the new
         snapshot is in place.
@@ -375,7 +409,8 @@ class CatalogCache:
         with self._lock:
             current = self.snapshot
             try:
-                delta = self._changes_since(self._anchor, self._alias_cursor)
+                with bulk_building():
+                    delta = self._changes_since(self._anchor, self._alias_cursor, known)
                 cursor = self._alias_cursor
                 if delta is None:
                     anchor, cursor, self.snapshot = self._full_load()
@@ -457,11 +492,14 @@ class _Successor:
     def __init__(self, previous: CatalogSnapshot, revision: int) -> None:
         snapshot = object.__new__(CatalogSnapshot)
         snapshot.revision = revision
-        snapshot._models = dict(previous._models)
+        # dict.copy(), not dict(): once a refresh has removed a key, dict() re-inserts every
+        # entry one by one (9 ms for 100,000 models) where copy() clones the table (0.8 ms).
+        snapshot._models = previous._models.copy()
+        snapshot.lookup = snapshot._models.get
         snapshot._ids = previous._ids
-        snapshot._by_provider = dict(previous._by_provider)
-        snapshot._by_capability = dict(previous._by_capability)
-        snapshot._by_status = dict(previous._by_status)
+        snapshot._by_provider = previous._by_provider.copy()
+        snapshot._by_capability = previous._by_capability.copy()
+        snapshot._by_status = previous._by_status.copy()
         snapshot._memo = {}
         snapshot._prices = previous._prices
         snapshot._aliases = previous._aliases

@@ -43,6 +43,10 @@ class CatalogChanges:
         """Whether an alias was set or removed here."""
         self.kinds: list[ChangeKind] = []
         """The kind of each revision recorded here, in order (for the registry's metrics)."""
+        self.written: dict[tuple[str, int], ModelConfig] = {}
+        """The configs written here, by ``(model_id, version)``: the cache reuses them."""
+        # The model current() read, until a change: write() need not read it again.
+        self._read: ModelConfig | None = None
 
     @property
     def changed(self) -> bool:
@@ -105,6 +109,7 @@ class CatalogChanges:
         model = self._repository.get(model_id)
         if model is None:
             raise ModelNotFoundError(model_id)
+        self._read = model
         return model
 
     def all_models(self) -> dict[str, ModelConfig]:
@@ -142,7 +147,12 @@ class CatalogChanges:
             ConcurrentModificationError: E4030, ``expected_version`` is not the stored version.
         """
         last = self._check_version(config.model_id, expected_version)
-        current = self._repository.get(config.model_id)
+        read, self._read = self._read, None
+        current = (
+            read
+            if read is not None and read.model_id == config.model_id
+            else self._repository.get(config.model_id)
+        )
         if current is not None and current == config:
             return current
         if current is None:
@@ -156,6 +166,7 @@ class CatalogChanges:
             )
         )
         self._record(config, version=last + 1, kind=kind)
+        self.written[config.model_id, last + 1] = config
         stored = self._repository.get(config.model_id)
         if stored is None:  # pragma: no cover - written in this very transaction
             raise ModelNotFoundError(config.model_id)
@@ -175,10 +186,11 @@ class CatalogChanges:
         self._refuse_alias_ids([model_id for model_id in ids if model_id not in current])
         versions = self._repository.last_versions(ids)
         items = [(config, versions.get(config.model_id, 0) + 1) for config in changed]
-        self._repository.save_many(items, now=self._now)
+        self._repository.save_many(items, now=self._now, existing=current.keys())
         self._repository.add_prices(
             self._new_prices(changed, self._repository.price_timelines(ids))
         )
+        self.written.update(((config.model_id, version), config) for config, version in items)
         self.last_revision = self._repository.append_revisions(
             [
                 (
@@ -204,6 +216,7 @@ class CatalogChanges:
             ConcurrentModificationError: E4030, ``expected_version`` is not the stored version.
         """
         current = self.current(model_id)
+        self._read = None
         last = self._check_version(model_id, expected_version)
         self._repository.delete(model_id)
         self._record(current, version=last + 1, kind=ChangeKind.REMOVED)
@@ -269,6 +282,7 @@ class CatalogChanges:
             )
         self._repository.save(config, version=last + 1, now=self._now)
         self._record(config, version=last + 1, kind=ChangeKind.REPRICED)
+        self.written[model_id, last + 1] = config
         return price
 
     def _new_prices(

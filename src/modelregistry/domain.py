@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Any, Final, Self
 
 from pydantic import (
@@ -135,6 +136,10 @@ def capability_name(name: str) -> str:
 
 
 def _bad_character(text: str, *, allow_spaces: bool) -> str | None:
+    if text.isascii() and text.isprintable() and (allow_spaces or " " not in text):
+        # The common case, without a lookup per character: printable ASCII holds no control
+        # character and no whitespace but the space.
+        return None
     for char in text:
         if allow_spaces and char == " ":
             continue
@@ -195,7 +200,10 @@ def _finite_float(value: object) -> object:
 
 
 def _check_cost_places(value: float) -> float:
-    exponent = Decimal(repr(value)).normalize().as_tuple().exponent
+    text = repr(value)
+    if "e" not in text and len(text.partition(".")[2]) <= MAX_COST_DECIMAL_PLACES:
+        return value  # the shortest repr shows at most that many places: no Decimal needed
+    exponent = Decimal(text).normalize().as_tuple().exponent
     if isinstance(exponent, int) and exponent < -MAX_COST_DECIMAL_PLACES:
         raise PydanticCustomError(
             "cost_decimal_places",
@@ -319,10 +327,8 @@ def normalise_flags(data: object) -> object:
     normalised: dict[str, object] = {}
     unknown: list[str] = []
     for key, value in data.items():
-        name = key.lower() if isinstance(key, str) else ""
-        if not name.startswith(CAPABILITY_PREFIX) or not is_capability_name(
-            name.removeprefix(CAPABILITY_PREFIX)
-        ):
+        name = _flag_name(key) if isinstance(key, str) else None
+        if name is None:
             unknown.append(repr(key))
             continue
         if name in normalised and normalised[name] != value:
@@ -343,8 +349,22 @@ def normalise_flags(data: object) -> object:
     return {
         name: value
         for name, value in normalised.items()
-        if name in ModelCapabilities.model_fields or value is not False
+        if name in _STANDARD_FLAGS or value is not False
     }
+
+
+@lru_cache(maxsize=1024)
+def _flag_name(key: str) -> str | None:
+    """``key`` as a flag name (lowercase ``supports_<name>``), or None if it cannot be one.
+
+    Memoised: catalogs use a handful of flag names, and every model validation checks them.
+    """
+    name = key.lower()
+    if name.startswith(CAPABILITY_PREFIX) and is_capability_name(
+        name.removeprefix(CAPABILITY_PREFIX)
+    ):
+        return name
+    return None
 
 
 class ModelCapabilities(DomainModel):
@@ -400,6 +420,10 @@ class ModelCapabilities(DomainModel):
     def from_names(cls, names: Iterable[str]) -> ModelCapabilities:
         """Build the capabilities with exactly the named flags True."""
         return cls(**{CAPABILITY_PREFIX + capability_name(name): True for name in names})
+
+
+_STANDARD_FLAGS: Final = frozenset(ModelCapabilities.model_fields)
+"""The seed's four flags, which always exist (read once: pydantic computes model_fields)."""
 
 
 class QualityScores(DomainModel):

@@ -24,6 +24,7 @@ from modelregistry.arguments import (
     version_guard,
     whole_number,
 )
+from modelregistry.cache import bulk_building
 from modelregistry.catalog_file import (
     Format,
     ImportResult,
@@ -278,18 +279,19 @@ class ModelRegistry(AliasMethods, PriceMethods):
             InvalidCatalogFileError: E4005, listing every problem (entry index, model_id,
                 field, rule); nothing is written.
         """
-        models = (
-            parse_catalog(source)
-            if isinstance(source, Mapping)
-            else read_catalog_file(Path(source))
-        )
+        with bulk_building():
+            models = (
+                parse_catalog(source)
+                if isinstance(source, Mapping)
+                else read_catalog_file(Path(source))
+            )
         if dry_run:
             current = self._query_db(
                 lambda repository: {m.model_id: m for m in repository.list_models()}
             )
             return plan_import(current, models, prune=prune, dry_run=True)
         total = len(models)
-        with self._changes(actor, reason) as changes:
+        with bulk_building(), self._changes(actor, reason) as changes:
             current = changes.all_models()
             result = plan_import(current, models, prune=prune, dry_run=False)
             for start in range(0, total, _IMPORT_BATCH):
@@ -351,13 +353,13 @@ class ModelRegistry(AliasMethods, PriceMethods):
         cache = self._cache
         if as_of is None and cache is not None and isinstance(model_id, str):
             # The hot path: one dictionary lookup in the current snapshot (and a clock read
-            # only while a price is scheduled). Not timed for the metrics: that would double
-            # its cost (modelregistry.telemetry).
+            # only while a price is scheduled; an alias costs a second lookup). Not timed for
+            # the metrics: that would double its cost (modelregistry.telemetry).
             snapshot = cache.snapshot
             if snapshot.expires_at is not None and time.time() >= snapshot.expires_at:
                 snapshot = cache.current()
-            model = snapshot.get(model_id)
-            return snapshot.get(snapshot.resolve(model_id)) if model is None else model
+            model = snapshot.lookup(model_id)
+            return snapshot.lookup(snapshot.resolve(model_id)) if model is None else model
         return self._get_model(model_id, as_of)
 
     @recorded_as("get_model")

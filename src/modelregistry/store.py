@@ -40,13 +40,12 @@ from modelregistry.errors import (
 )
 from modelregistry.feed import ChangeFeed
 from modelregistry.history import ChangeNote
-from modelregistry.reports import count_in_views, count_models
 from modelregistry.repository import CatalogRepository
 from modelregistry.settings import default_actor, resolve_database_url
 from modelregistry.telemetry import Telemetry, operation
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Mapping
     from datetime import date
     from types import TracebackType
 
@@ -55,6 +54,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from modelregistry.cache import CatalogEvent, CatalogReader
+    from modelregistry.domain import ModelConfig
     from modelregistry.metrics import RegistryMetrics
     from modelregistry.reports import CatalogCounts
     from modelregistry.repository import Anchor
@@ -304,15 +304,22 @@ class CatalogStore:
         with translating(database=self._url), sessions() as session:
             return query(session)
 
-    def _refresh_cache(self, trigger: Trigger) -> None:
-        """Bring the cache up to date (``trigger``: what asked), and count it."""
+    def _refresh_cache(
+        self, trigger: Trigger, known: Mapping[tuple[str, int], ModelConfig] | None = None
+    ) -> None:
+        """Bring the cache up to date (``trigger``: what asked), and count it.
+
+        ``known``: configs this process just wrote, which the cache reuses.
+        """
         if self._cache is not None:
-            self._cache.refresh()
+            self._cache.refresh(known)
             self._telemetry.refreshed(trigger)
 
     # -- what the metrics read (from any thread: the cache's engine is thread-safe) --------
 
     def _catalog_counts(self, retiring_by: date) -> CatalogCounts:
+        from modelregistry.reports import count_in_views, count_models  # noqa: PLC0415 - metrics only
+
         if self._cache is not None:
             return count_models(self._cache.current().list_models(), retiring_by)
         return self._query_session(
@@ -339,9 +346,14 @@ class CatalogStore:
         self._telemetry.refreshed("reload")
         return loaded
 
-    def _changes_since(self, anchor: Anchor, alias_cursor: int) -> CatalogDelta | None:
+    def _changes_since(
+        self,
+        anchor: Anchor,
+        alias_cursor: int,
+        known: Mapping[tuple[str, int], ModelConfig] | None = None,
+    ) -> CatalogDelta | None:
         def read(repository: CatalogRepository) -> CatalogDelta | None:
-            changes = repository.changes_since(anchor)
+            changes = repository.changes_since(anchor, known)
             if changes is None:
                 return None
             cursor = repository.alias_cursor()
@@ -357,7 +369,7 @@ class CatalogStore:
 
         return self._query_db(read, snapshot=True, for_cache=True)
 
-    def _catch_up(self) -> None:
+    def _catch_up(self, known: Mapping[tuple[str, int], ModelConfig] | None = None) -> None:
         """After a write: make this process's cache hold it before the write returns.
 
         The write has committed whatever happens here; if the database cannot be read back
@@ -367,7 +379,7 @@ class CatalogStore:
             return
         for attempt in range(_CATCH_UP_ATTEMPTS):
             try:
-                self._refresh_cache("write")
+                self._refresh_cache("write", known)
             except ModelRegistryError as exc:
                 self._cache.mark_failed(exc)
                 time.sleep(0.05 * (attempt + 1))
@@ -386,11 +398,14 @@ class CatalogStore:
             if changes.changed:
                 repository.announce()
         self._telemetry.changed(changes.kinds)
-        self._after_commit()
+        self._after_commit(changes.written)
 
-    def _after_commit(self) -> None:
-        """Run after each write transaction commits: by default, catch the cache up."""
-        self._catch_up()
+    def _after_commit(self, written: Mapping[tuple[str, int], ModelConfig]) -> None:
+        """Run after each write transaction commits: by default, catch the cache up.
+
+        ``written``: the configs the write stored, which the cache reuses.
+        """
+        self._catch_up(written)
 
 
 def _after_fork_in_child() -> None:

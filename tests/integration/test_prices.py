@@ -280,3 +280,15 @@ def test_prices_and_aliases_cannot_be_rewritten_even_in_sql(
     with pytest.raises(sa.exc.DatabaseError, match="append-only"), raw_engine.begin() as c:
         c.execute(sa.text(statement.format(table=table)))
     assert snapshot(raw_engine) == before
+
+
+def test_an_import_that_changes_costs_records_prices_from_then(priced: ModelRegistry) -> None:
+    before = datetime.now(UTC)
+    result = priced.import_catalog(
+        {"models": [config(cost_per_1m_input_tokens=9.5), config(model_id="new", provider="x")]}
+    )
+    assert (result.added, result.changed) == (["new"], ["gpt-4-turbo"])
+    history = priced.get_price_history("gpt-4-turbo")
+    assert [p.input_per_1m for p in history] == [Decimal(10), Decimal("9.5")]
+    assert priced.get_price("gpt-4-turbo", at=before).input_per_1m == 10
+    assert priced.get_price("new").input_per_1m == 10  # a new model starts priced

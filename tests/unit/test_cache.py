@@ -134,7 +134,8 @@ def fake_database(log: Log) -> tuple[Any, Any]:
             anchor = (number, (last.model_id, last.version))
         return CatalogLoad(anchor, models, {}, {}, 0, datetime.now(UTC))
 
-    def since(anchor: Anchor, alias_cursor: int) -> CatalogDelta | None:
+    def since(anchor: Anchor, alias_cursor: int, known: object = None) -> CatalogDelta | None:
+        del known  # a writer's own configs: the fake log holds them already
         revision, change = anchor
         rows = [(n, r) for n, r in log if n >= revision]
         if revision:

@@ -23,9 +23,14 @@ SQLITE_BUSY_TIMEOUT_SECONDS: Final = 60.0
 """How long a SQLite connection waits for another process's lock before giving up, unless
 the URL says otherwise (``sqlite:///catalog.db?timeout=5``)."""
 
+COPY_FROM_ROWS: Final = 100
+"""From this many rows, :func:`insert_many` uses COPY on PostgreSQL."""
+
 _WRITE_OPTION: Final = "modelregistry_write"
-# pg_advisory_xact_lock(classid, objid): "mr" and 1, so other applications' locks don't collide.
-_PG_WRITE_LOCK: Final = (0x6D72, 1)
+# pg_advisory_xact_lock(classid, objid): "mr" and the catalog's schema, hashed. Other
+# applications' locks don't collide, and catalogs in other schemas of the same database don't
+# wait for each other's writes (they did with one key for the whole database).
+_PG_LOCK_CLASS: Final = 0x6D72
 
 
 def normalise_url(url: str | URL) -> URL:
@@ -220,14 +225,63 @@ def was_disconnected(exc: BaseException) -> bool:
 
 
 def lock_for_writes(connection: Connection) -> None:
-    """Serialise the current transaction with every other catalog writer and migration.
+    """Serialise the current transaction with every other writer and migration of the catalog.
 
-    PostgreSQL: a transaction-scoped advisory lock, released at commit or rollback. SQLite:
+    PostgreSQL: a transaction-scoped advisory lock on the catalog's schema (so catalogs in
+    other schemas of the database are not held up), released at commit or rollback. SQLite:
     nothing to do, a write transaction holds the database's write lock from its ``BEGIN
     IMMEDIATE`` (see :func:`writer`).
     """
     if not is_sqlite(connection):
-        connection.execute(sa.select(sa.func.pg_advisory_xact_lock(*_PG_WRITE_LOCK)))
+        schema = sa.func.coalesce(sa.func.current_schema(), "")
+        connection.execute(
+            sa.select(sa.func.pg_advisory_xact_lock(_PG_LOCK_CLASS, sa.func.hashtext(schema)))
+        )
+
+
+def insert_many(connection: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (dicts with the same keys) into ``table``, in the transaction.
+
+    PostgreSQL, from :data:`COPY_FROM_ROWS` rows: ``COPY ... FROM STDIN`` through psycopg,
+    with each value passed through its column type's bind processor first, as an INSERT
+    would. Elsewhere, or for fewer rows: an executemany. (An INSERT of 3,000 models takes
+    psycopg about 4x as long as COPY: every row's parameters are adapted and sent one
+    statement at a time.) Driver errors come out as SQLAlchemy's, like any statement's.
+    """
+    if not rows:
+        return
+    if is_sqlite(connection) or connection.dialect.is_async or len(rows) < COPY_FROM_ROWS:
+        # (psycopg's async connection, under AsyncModelRegistry, has no blocking COPY.)
+        connection.execute(sa.insert(table), rows)
+        return
+    import psycopg  # noqa: PLC0415 - PostgreSQL only, where the driver is already loaded
+
+    dialect = connection.dialect
+    names = list(rows[0])
+    processors = [
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+    ]
+    quote = dialect.identifier_preparer.quote
+    statement = (
+        f"COPY {dialect.identifier_preparer.format_table(table)} "
+        f"({', '.join(quote(name) for name in names)}) FROM STDIN"
+    )
+    driver = connection.connection.driver_connection
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+            for row in rows:
+                copy.write_row(
+                    [
+                        value if process is None else process(value)
+                        for process, value in zip(
+                            processors, (row[name] for name in names), strict=True
+                        )
+                    ]
+                )
+    except psycopg.Error as exc:
+        raise sa.exc.DBAPIError.instance(
+            statement, None, exc, psycopg.Error, dialect=dialect
+        ) from exc
 
 
 def _configure_sqlite(engine: Engine, timeout: float) -> None:

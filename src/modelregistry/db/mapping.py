@@ -83,13 +83,18 @@ def config_document(config: ModelConfig) -> dict[str, Any]:
     return config.model_dump(mode="json")
 
 
-def revision_from_row(row: RowMapping) -> ModelRevision:
-    """Build a ModelRevision from a ``model_revisions`` row."""
+def revision_from_row(row: RowMapping, known: ModelConfig | None = None) -> ModelRevision:
+    """Build a ModelRevision from a ``model_revisions`` row.
+
+    ``known``: the config this process validated and wrote as that revision, used instead of
+    validating its document again (the document is that config's JSON form).
+    """
     version: int = row["version"]
+    config = ModelConfig.model_validate(row["config"]) if known is None else known
     return ModelRevision(
         model_id=row["model_id"],
         version=version,
-        config=ModelConfig.model_validate(row["config"]).with_version(version),
+        config=config.with_version(version),
         change=ChangeKind(row["change"]),
         changed_at=row["changed_at"],
         actor=row["actor"],

@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Any, Final
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -91,6 +90,26 @@ class Money(TypeDecorator[Decimal]):
         if value is None:
             return None
         return Decimal(str(value)).normalize()
+
+
+class JSONDocument(TypeDecorator[dict[str, Any]]):
+    """A JSON document: ``JSONB`` on PostgreSQL, SQLite's JSON (text) elsewhere.
+
+    The same as ``sa.JSON().with_variant(JSONB(), "postgresql")``, except that the PostgreSQL
+    dialect (and its drivers' modules, about 25 ms) is imported only when it is used: opening
+    a SQLite catalog never loads it.
+    """
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
+        """JSONB on PostgreSQL, JSON elsewhere."""
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB  # noqa: PLC0415 - see above
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(sa.JSON())
 
 
 def decimal_text(value: Decimal) -> str:
@@ -218,7 +237,7 @@ class ModelRevisionRow(Base):
     model_id: Mapped[str] = mapped_column(code_point_string(256))
     version: Mapped[int] = mapped_column(sa.BigInteger)
     change: Mapped[str] = mapped_column(sa.String(32))
-    config: Mapped[dict[str, Any]] = mapped_column(sa.JSON().with_variant(JSONB(), "postgresql"))
+    config: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(sa.String(256))
     reason: Mapped[str | None] = mapped_column(sa.Text)

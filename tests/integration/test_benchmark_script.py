@@ -1,0 +1,58 @@
+"""benchmarks/run.py keeps running: a quick pass writes a results file with every operation.
+
+Only that it runs and reports is checked; its figures are never asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXPECTED = {
+    "cold start (import, open, read)",
+    "import_catalog (3,000 models)",
+    "open (load the cache)",
+    "get_model",
+    "get_model miss",
+    "get_models_by_capability",
+    "get_models_by_capabilities (2)",
+    "get_models_by_provider",
+    "get_available_models",
+    "find_models",
+    "get_model (cache=False)",
+    "register_model",
+    "update_model_status",
+    "propagation to another process",
+}
+
+
+@pytest.mark.slow
+def test_quick_benchmark_writes_every_operation_to_its_results_file(tmp_path: Path) -> None:
+    output = tmp_path / "results.json"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "run.py"),
+            "--quick",
+            "--sizes",
+            "3",
+            "--backend",
+            "sqlite",
+            "--output",
+            str(output),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr
+    results = json.loads(output.read_text(encoding="utf-8"))
+    assert {row["operation"] for row in results["results"]} == EXPECTED
+    assert all(row["median_us"] > 0 for row in results["results"])
+    assert "| sqlite | 3 | get_model |" in completed.stdout
