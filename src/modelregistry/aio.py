@@ -234,6 +234,9 @@ class AsyncModelRegistry:
     async def refresh(self) -> None:
         """Bring the cache up to date now (see ModelRegistry.refresh)."""
         store = await self._opened()
+        if store.snapshot is None:
+            store.refresh()  # no cache: nothing to do (and recorded, as the synchronous one)
+            return
         await self._catch_up(store, strict=True)
 
     # -- writes ----------------------------------------------------------------------------

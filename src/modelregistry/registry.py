@@ -49,7 +49,7 @@ from modelregistry.registry_aliases import AliasMethods
 from modelregistry.registry_prices import PriceMethods
 from modelregistry.repository import CatalogRepository
 from modelregistry.store import DEFAULT_POLL_INTERVAL
-from modelregistry.telemetry import operation, recorded_as
+from modelregistry.telemetry import operation, recorded_as, unrecorded
 
 if TYPE_CHECKING:
     import os
@@ -331,7 +331,7 @@ class ModelRegistry(AliasMethods, PriceMethods):
         kind: Format = format or (format_of(target) if target is not None else "yaml")
         if kind not in {"yaml", "json"}:
             raise InvalidModelConfigError.single("format", "must be yaml or json", kind)
-        text = dump_catalog(self.list_models(provider, status), kind)
+        text = dump_catalog(unrecorded(ModelRegistry.list_models)(self, provider, status), kind)
         if target is not None:
             target.write_text(text, encoding="utf-8")
         return text
@@ -394,7 +394,7 @@ class ModelRegistry(AliasMethods, PriceMethods):
 
     @recorded_as("get_model_or_raise")
     def _get_model_or_raise(self, model_id: str, as_of: datetime | None) -> ModelConfig:
-        model = self.get_model(model_id, as_of=as_of)
+        model = unrecorded(ModelRegistry._get_model)(self, model_id, as_of)
         if model is None:
             raise ModelNotFoundError(model_id)
         return model
@@ -514,7 +514,7 @@ class ModelRegistry(AliasMethods, PriceMethods):
 
         Example: ``registry.select_model(capabilities=["vision"], order_by="cost")``.
         """
-        found = self.find_models(**{**criteria, "limit": 1})
+        found = unrecorded(ModelRegistry.find_models)(self, **{**criteria, "limit": 1})
         return found[0] if found else None
 
     @operation
@@ -524,7 +524,7 @@ class ModelRegistry(AliasMethods, PriceMethods):
         ``capability`` is ``vision`` or ``supports_vision``, any case; an unknown capability
         gives an empty list, as in the seed.
         """
-        return self.get_models_by_capabilities([capability])
+        return unrecorded(ModelRegistry.get_models_by_capabilities)(self, [capability])
 
     @operation
     def get_models_by_capabilities(self, capabilities: Iterable[str]) -> list[ModelConfig]:
@@ -539,18 +539,21 @@ class ModelRegistry(AliasMethods, PriceMethods):
         if names is None:
             return []
         if not names:
-            return self.get_available_models()
+            return self._read(lambda catalog: catalog.list_models(status=ModelStatus.ACTIVE))
         return self._read(lambda catalog: catalog.list_models(capabilities=names))
 
     @operation
     def get_models_by_provider(self, provider: str) -> list[ModelConfig]:
         """Return every model of ``provider`` (any case), any status."""
-        return self.list_models(provider=provider)
+        name = provider_name(provider)
+        if name is None:  # not a provider name: no provider has it
+            return []
+        return self._read(lambda catalog: catalog.list_models(provider=name))
 
     @operation
     def get_available_models(self) -> list[ModelConfig]:
         """Return every active model."""
-        return self.list_models(status=ModelStatus.ACTIVE)
+        return self._read(lambda catalog: catalog.list_models(status=ModelStatus.ACTIVE))
 
     @operation
     def get_providers(self) -> list[str]:
@@ -649,8 +652,8 @@ class ModelRegistry(AliasMethods, PriceMethods):
             ModelNotFoundError: E4001, the model has no history.
             ModelVersionNotFoundError: E4004, either version does not exist.
         """
-        old = self.get_model_version(model_id, a)
-        new = self.get_model_version(model_id, b)
+        version_of = unrecorded(ModelRegistry.get_model_version)
+        old, new = version_of(self, model_id, a), version_of(self, model_id, b)
         return diff_configs(old.config, new.config)
 
     @operation

@@ -13,7 +13,7 @@ from modelregistry.arguments import existing_id, instant, is_findable_id, versio
 from modelregistry.errors import ModelNotFoundError, PriceNotFoundError
 from modelregistry.pricing import estimate, in_effect, money, tokens, with_periods
 from modelregistry.store import CatalogStore
-from modelregistry.telemetry import operation
+from modelregistry.telemetry import operation, unrecorded
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -148,7 +148,7 @@ class PriceMethods(CatalogStore):
             tokens(output_tokens, "output_tokens"),
             tokens(cached_input_tokens, "cached_input_tokens"),
         )
-        price = self.get_price(model_id, at)
+        price = unrecorded(PriceMethods.get_price)(self, model_id, at)
         return estimate(price, *counts)
 
     def _timeline(self, model_id: str) -> tuple[Price, ...]:

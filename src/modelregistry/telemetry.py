@@ -6,11 +6,16 @@ Recording costs a few hundred nanoseconds and imports nothing beyond the standar
 ``prometheus_client``.
 
 Every public method of :class:`~modelregistry.ModelRegistry` is an *operation*, recorded by
-the :func:`operation` decorator once per call made by the application: a method another one
-calls on its way (``select_model`` calls ``find_models``) is part of the outer operation, not
-one more. ``get_model`` and ``get_model_or_raise`` finding the model in the cache are not
-recorded: that is a dictionary lookup of about 0.2 µs, which timing would multiply; their
-database reads (``as_of``, ``cache=False``) and the cache's misses are.
+the :func:`operation` decorator at each call. A public method that uses another calls it
+through :func:`unrecorded`, so a call the application makes is recorded once, under its own
+name, not also under the names of what it uses (``select_model`` is not also a
+``find_models``); a test calls every method and checks it. ``get_model`` and
+``get_model_or_raise`` finding the model in the cache are not recorded: that is a dictionary
+lookup of about 0.1 µs, which timing would multiply; their database reads (``as_of``,
+``cache=False``) and the cache's misses are.
+
+Each thread records into a shard of its own, without a lock (a scrape adds the shards up), so
+threads never wait on one another to record.
 """
 
 from __future__ import annotations
@@ -18,8 +23,8 @@ from __future__ import annotations
 import functools
 import threading
 import time
+import weakref
 from bisect import bisect_left
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Concatenate, Final, Literal, ParamSpec, Protocol, TypeVar
 
@@ -67,7 +72,6 @@ OK: Final = "ok"
 UNEXPECTED: Final = "error"
 """The outcome of an operation that raised something other than a ModelRegistryError."""
 
-_INSIDE: ContextVar[bool] = ContextVar("modelregistry_operation", default=False)
 _clock = time.perf_counter
 
 
@@ -105,6 +109,14 @@ class _Operation:
         self.buckets = [0] * (len(DURATION_BUCKETS) + 1)
         self.seconds = 0.0
 
+    def add(self, other: _Operation) -> None:
+        buckets = list(other.buckets)
+        failures = dict(other.failures)
+        self.buckets = [mine + theirs for mine, theirs in zip(self.buckets, buckets, strict=True)]
+        self.seconds += other.seconds
+        for outcome, count in failures.items():
+            self.failures[outcome] = self.failures.get(outcome, 0) + count
+
     def stats(self) -> OperationStats:
         outcomes = dict(self.failures)
         returned = sum(self.buckets) - sum(outcomes.values())
@@ -113,34 +125,71 @@ class _Operation:
         return OperationStats(outcomes, tuple(self.buckets), self.seconds)
 
 
+class _Shard:
+    """One thread's operations (only that thread writes them) and whether it still runs."""
+
+    __slots__ = ("operations", "thread")
+
+    def __init__(self, thread: threading.Thread) -> None:
+        self.operations: dict[str, _Operation] = {}
+        self.thread = weakref.ref(thread)
+
+    def alive(self) -> bool:
+        thread = self.thread()
+        return thread is not None and thread.is_alive()
+
+
 class Telemetry:
     """Counters of one registry, safe to update from any thread."""
 
     def __init__(self) -> None:
         """Start with every count at zero."""
+        self.restart()
+
+    def restart(self) -> None:
+        """Start again from zero, with a new lock (also in a forked child: a new process)."""
         self._lock = threading.Lock()
-        self._operations: dict[str, _Operation] = {}
+        self._local = threading.local()
+        self._shards: list[_Shard] = []
+        self._ended: dict[str, _Operation] = {}  # the shards of threads that have ended
         self._changes: dict[str, int] = {}
         self._refreshes: dict[str, int] = {}
 
-    def restart(self) -> None:
-        """Start again from zero with a new lock (in a forked child: a process of its own)."""
-        self._lock = threading.Lock()
-        self._operations = {}
-        self._changes = {}
-        self._refreshes = {}
-
     def finished(self, operation: str, outcome: str, seconds: float) -> None:
         """Record one call of ``operation`` that took ``seconds`` and ended with ``outcome``."""
-        bucket = bisect_left(DURATION_BUCKETS, seconds)  # the first bound >= seconds
+        try:
+            operations: dict[str, _Operation] = self._local.operations
+        except AttributeError:
+            operations = self._new_shard()
+        stats = operations.get(operation)
+        if stats is None:
+            stats = operations[operation] = _Operation()
+        stats.buckets[bisect_left(DURATION_BUCKETS, seconds)] += 1  # the first bound >= it
+        stats.seconds += seconds
+        if outcome is not OK:
+            stats.failures[outcome] = stats.failures.get(outcome, 0) + 1
+
+    def _new_shard(self) -> dict[str, _Operation]:
+        shard = _Shard(threading.current_thread())
         with self._lock:
-            stats = self._operations.get(operation)
-            if stats is None:
-                stats = self._operations[operation] = _Operation()
-            stats.buckets[bucket] += 1
-            stats.seconds += seconds
-            if outcome is not OK:
-                stats.failures[outcome] = stats.failures.get(outcome, 0) + 1
+            self._retire_ended()
+            self._shards.append(shard)
+        self._local.operations = shard.operations
+        return shard.operations
+
+    def _retire_ended(self) -> None:
+        """Fold the shards of ended threads into one (under the lock).
+
+        A thread per request must not leave a shard per request behind.
+        """
+        running = []
+        for shard in self._shards:
+            if shard.alive():
+                running.append(shard)
+            else:
+                for name, stats in shard.operations.items():
+                    self._ended.setdefault(name, _Operation()).add(stats)
+        self._shards = running
 
     def changed(self, kinds: Iterable[ChangeKind]) -> None:
         """Record the revisions a write committed, by kind."""
@@ -154,10 +203,20 @@ class Telemetry:
             self._refreshes[trigger] = self._refreshes.get(trigger, 0) + 1
 
     def record(self) -> TelemetryRecord:
-        """Copy every count at once."""
+        """Add every count up, at once.
+
+        A shard may take a call more while it is read (its thread does not wait): the record
+        is as of some instant during the reading, as a scrape is anyway.
+        """
         with self._lock:
+            self._retire_ended()
+            totals: dict[str, _Operation] = {}
+            for source in (self._ended, *(shard.operations for shard in self._shards)):
+                # dict() and list() copy at once under the GIL, while the owner writes on.
+                for name, stats in dict(source).items():
+                    totals.setdefault(name, _Operation()).add(stats)
             return TelemetryRecord(
-                operations={name: stats.stats() for name, stats in self._operations.items()},
+                operations={name: totals[name].stats() for name in sorted(totals)},
                 changes=dict(self._changes),
                 refreshes=dict(self._refreshes),
             )
@@ -175,8 +234,8 @@ S = TypeVar("S", bound=Instrumented)
 def operation(method: Callable[Concatenate[S, P], T]) -> Callable[Concatenate[S, P], T]:
     """Record each call of the public method ``method``, under its name.
 
-    Only the outermost recorded call of a thread (or task) counts; the outcome is ``ok``, the
-    error code of a :class:`~modelregistry.ModelRegistryError`, or ``error``.
+    The outcome is ``ok``, the error code of a :class:`~modelregistry.ModelRegistryError`, or
+    ``error``. A recorded method must not call another (see the module's docstring).
     """
     return recorded_as(method.__name__)(method)
 
@@ -189,21 +248,26 @@ def recorded_as(
     def decorate(method: Callable[Concatenate[S, P], T]) -> Callable[Concatenate[S, P], T]:
         @functools.wraps(method)
         def recorded(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
-            if _INSIDE.get():
-                return method(self, *args, **kwargs)
-            token = _INSIDE.set(True)
             started = _clock()
             try:
                 result = method(self, *args, **kwargs)
             except BaseException as exc:
-                _INSIDE.reset(token)
                 outcome = exc.code if isinstance(exc, ModelRegistryError) else UNEXPECTED
                 self._telemetry.finished(name, outcome, _clock() - started)
                 raise
-            _INSIDE.reset(token)
             self._telemetry.finished(name, OK, _clock() - started)
             return result
 
         return recorded
 
     return decorate
+
+
+def unrecorded(method: Callable[Concatenate[S, P], T]) -> Callable[Concatenate[S, P], T]:
+    """The function a recorded method runs, without the recording.
+
+    For a public method that uses another: ``unrecorded(ModelRegistry.list_models)(self)``
+    is part of the caller's operation, not an operation of its own.
+    """
+    inner: Callable[Concatenate[S, P], T] = getattr(method, "__wrapped__", method)
+    return inner

@@ -166,6 +166,62 @@ def test_operations_are_counted_once_by_outcome_and_timed(
         assert total > 0
 
 
+PUBLIC_CALLS: dict[str, Callable[[ModelRegistry], object]] = {
+    "register_model": lambda r: r.register_model(GPT4_TURBO),
+    "update_model_status": lambda r: r.update_model_status("gpt-4-turbo", "deprecated"),
+    "set_price": lambda r: r.set_price("gpt-4-turbo", "9", "27"),
+    "set_alias": lambda r: r.set_alias("turbo", "gpt-4-turbo"),
+    "list_aliases": lambda r: r.list_aliases(),
+    "remove_alias": lambda r: r.remove_alias("turbo"),
+    "get_model": lambda r: r.get_model("gpt-4-turbo", as_of=datetime.now(UTC)),
+    "get_model_or_raise": lambda r: r.get_model_or_raise("llama3.1:8b", as_of=datetime.now(UTC)),
+    "list_models": lambda r: r.list_models(provider="ollama"),
+    "find_models": lambda r: r.find_models(capabilities=["vision"], order_by="cost"),
+    "select_model": lambda r: r.select_model(capabilities=["vision"]),
+    "get_models_by_capability": lambda r: r.get_models_by_capability("vision"),
+    "get_models_by_capabilities": lambda r: r.get_models_by_capabilities([]),
+    "get_models_by_provider": lambda r: r.get_models_by_provider("ollama"),
+    "get_available_models": lambda r: r.get_available_models(),
+    "get_providers": lambda r: r.get_providers(),
+    "get_capabilities": lambda r: r.get_capabilities(),
+    "get_stats": lambda r: r.get_stats(),
+    "is_initialized": lambda r: r.is_initialized(),
+    "get_model_history": lambda r: r.get_model_history("gpt-4-turbo"),
+    "get_model_version": lambda r: r.get_model_version("gpt-4-turbo", 1),
+    "diff_versions": lambda r: r.diff_versions("gpt-4-turbo", 1, 2),
+    "get_models_retiring": lambda r: r.get_models_retiring(30),
+    "get_price": lambda r: r.get_price("gpt-4-turbo"),
+    "get_price_history": lambda r: r.get_price_history("gpt-4-turbo"),
+    "estimate_cost": lambda r: r.estimate_cost("gpt-4-turbo", 1000, 10),
+    "export_catalog": lambda r: r.export_catalog(provider="ollama"),
+    "import_catalog": lambda r: r.import_catalog({"models": [GPT4_TURBO]}, dry_run=True),
+    "load_default_models": lambda r: r.load_default_models(),
+    "remove_model": lambda r: r.remove_model("gpt-4-turbo"),
+    "restore_model": lambda r: r.restore_model("gpt-4-turbo", 1),
+    "refresh": lambda r: r.refresh(),
+}
+"""A call of every recorded public method (in an order in which each succeeds)."""
+
+
+def test_every_public_method_is_one_operation_under_its_own_name(
+    measured: ModelRegistry, collectors: CollectorRegistry
+) -> None:
+    public = {
+        name
+        for name in dir(ModelRegistry)
+        if not name.startswith("_") and callable(getattr(ModelRegistry, name))
+    }
+    assert set(PUBLIC_CALLS) == public - {"subscribe", "close"}
+    for name, call in PUBLIC_CALLS.items():
+        before = operations(collectors)
+        call(measured)
+        after = operations(collectors)
+        grown = {
+            key: after[key] - before.get(key, 0) for key in after if after[key] != before.get(key)
+        }
+        assert grown == {(name, "ok"): 1}, name
+
+
 def test_lookups_the_cache_answers_are_not_counted(
     open_registry: Callable[..., ModelRegistry], database_url: str, collectors: CollectorRegistry
 ) -> None:

@@ -14,7 +14,7 @@ from modelregistry import DatabaseUnavailableError, ModelNotFoundError, telemetr
 from modelregistry.history import ChangeKind
 from modelregistry.metrics import RegistryMetrics
 from modelregistry.reports import CatalogCounts
-from modelregistry.telemetry import DURATION_BUCKETS, Telemetry, operation
+from modelregistry.telemetry import DURATION_BUCKETS, Telemetry, operation, unrecorded
 
 
 @pytest.fixture
@@ -45,6 +45,11 @@ class Service:
 
     @operation
     def outer(self, names: list[str]) -> list[str]:
+        lookup = unrecorded(Service.lookup)  # part of this operation, not one more
+        return [lookup(self, name) for name in names]
+
+    @operation
+    def careless(self, names: list[str]) -> list[str]:
         return [self.lookup(name) for name in names]
 
 
@@ -67,17 +72,21 @@ def test_an_operation_is_timed_and_counted_by_outcome(clock: list[float]) -> Non
     assert clock == []
 
 
-def test_only_the_outermost_operation_counts(clock: list[float]) -> None:
+def test_a_method_using_another_unrecorded_is_one_operation(clock: list[float]) -> None:
     service = Service()
     clock.extend([0.0, 0.25])
     assert service.outer(["a", "b", "c"]) == ["A", "B", "C"]
     operations = service.telemetry.record().operations
     assert set(operations) == {"outer"}
     assert operations["outer"].outcomes == {"ok": 1}
-    assert clock == []  # read twice: once for the outer call, never for the inner ones
+    assert clock == []  # read twice: for the outer call only
+    # Calling the recorded method instead records it too: what registry methods never do.
+    clock.extend([1.0, 1.1, 1.2, 1.3, 1.4, 2.0])
+    service.careless(["a", "b"])
+    assert service.telemetry.record().operations["lookup"].outcomes == {"ok": 2}
 
 
-def test_each_thread_records_its_own_calls() -> None:
+def test_each_thread_records_into_its_own_shard_and_ended_threads_are_folded() -> None:
     service = Service()
     started = threading.Barrier(4)
 
@@ -85,15 +94,20 @@ def test_each_thread_records_its_own_calls() -> None:
         started.wait()
         for _ in range(500):
             service.lookup("x")
+        with pytest.raises(ModelNotFoundError):
+            service.lookup("missing")
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    for _ in range(3):  # threads come and go, as a thread per request would
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    service.lookup("main")
     stats = service.telemetry.record().operations["lookup"]
-    assert stats.outcomes == {"ok": 2000}
-    assert sum(stats.buckets) == 2000
+    assert stats.outcomes == {"ok": 6001, "E4001": 12}
+    assert sum(stats.buckets) == 6013
+    assert len(service.telemetry._shards) == 1  # noqa: SLF001 - only this thread's is left
 
 
 def test_changes_and_refreshes_are_counted() -> None:
