@@ -263,7 +263,7 @@ def _families() -> dict[str, Any]:
         "operations": counter(
             "modelregistry_operations",
             "Calls of the registry's public API by operation and outcome (ok, an error code, "
-            "or error); lookups by id that the cache answers are not counted.",
+            "or error); lookups of a model by id that the cache answers are not counted.",
             labels=["operation", "outcome"],
         ),
         "durations": HistogramMetricFamily(

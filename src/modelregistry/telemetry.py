@@ -9,10 +9,10 @@ Every public method of :class:`~modelregistry.ModelRegistry` is an *operation*, 
 the :func:`operation` decorator at each call. A public method that uses another calls it
 through :func:`unrecorded`, so a call the application makes is recorded once, under its own
 name, not also under the names of what it uses (``select_model`` is not also a
-``find_models``); a test calls every method and checks it. ``get_model`` and
-``get_model_or_raise`` finding the model in the cache are not recorded: that is a dictionary
-lookup of about 0.1 µs, which timing would multiply; their database reads (``as_of``,
-``cache=False``) and the cache's misses are.
+``find_models``); a test calls every method and checks it. ``get_model`` answered by the
+cache, and ``get_model_or_raise`` finding the model there, are not recorded: that is a
+dictionary lookup of about 0.1 µs, which timing would multiply; their database reads
+(``as_of``, ``cache=False``) are, and so is ``get_model_or_raise`` not finding the model.
 
 Each thread records into a shard of its own, without a lock (a scrape adds the shards up), so
 threads never wait on one another to record.
