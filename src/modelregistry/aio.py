@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from decimal import Decimal
     from types import TracebackType
 
+    from prometheus_client import CollectorRegistry
     from sqlalchemy.engine import Engine
     from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from modelregistry.catalog_file import Format, ImportResult
     from modelregistry.domain import ModelConfig
     from modelregistry.history import FieldChange, ModelRevision
+    from modelregistry.metrics import RegistryMetrics
     from modelregistry.pricing import Price
 
 __all__ = ["AsyncModelRegistry"]
@@ -61,8 +63,21 @@ class _BridgedRegistry(ModelRegistry):
     neither happens on the event loop.
     """
 
-    def __init__(self, url: str, *, auto_migrate: bool, poll_interval: float) -> None:
-        super().__init__(url, auto_migrate=auto_migrate, cache=False, poll_interval=poll_interval)
+    def __init__(
+        self,
+        url: str,
+        *,
+        auto_migrate: bool,
+        poll_interval: float,
+        metrics: CollectorRegistry | None,
+    ) -> None:
+        super().__init__(
+            url,
+            auto_migrate=auto_migrate,
+            cache=False,
+            poll_interval=poll_interval,
+            metrics=metrics,
+        )
         if not is_memory_sqlite(self.async_engine.url):
             # The cache and its feed run on threads: they get a synchronous engine of their own.
             self._use_cache_engine(make_engine(url))
@@ -91,6 +106,11 @@ class _BridgedRegistry(ModelRegistry):
     def catch_up(self) -> None:
         """Bring the cache up to date after a write."""
         self._catch_up()
+
+    def drop_metrics(self) -> None:
+        """Take the metrics off their CollectorRegistry (an opening that failed)."""
+        if self._metrics is not None:
+            self._metrics.unregister()
 
     def stop_feed(self) -> None:
         """Stop the change feed's thread (it may take a moment: run it off the loop)."""
@@ -121,6 +141,7 @@ class AsyncModelRegistry:
         auto_migrate: bool = False,
         cache: bool = True,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
+        metrics: CollectorRegistry | None = None,
     ) -> None:
         """Remember where the catalog is; nothing is opened yet."""
         self._target = resolve_database_url(url)
@@ -128,6 +149,7 @@ class AsyncModelRegistry:
         self._auto_migrate = auto_migrate
         self._cache = cache
         self._poll_interval = poll_seconds(poll_interval)
+        self._collectors = metrics
         self._store: _BridgedRegistry | None = None
         self._closed = False
         self._opening: asyncio.Lock | None = None
@@ -179,6 +201,21 @@ class AsyncModelRegistry:
         """Show the database URL with its password masked."""
         return f"AsyncModelRegistry({self._url!r})"
 
+    @property
+    def metrics(self) -> RegistryMetrics:
+        """The registry's Prometheus metrics (see ModelRegistry.metrics); the registry must be open.
+
+        The ``metrics=`` CollectorRegistry given to the constructor holds them from the opening.
+        Operations are recorded by the same code as ModelRegistry's.
+
+        Raises:
+            RuntimeError: the registry is not open.
+        """
+        if self._store is None:
+            msg = "metrics need an open registry: await registry.open() first"
+            raise RuntimeError(msg)
+        return self._store.metrics
+
     def subscribe(self, callback: Callable[[CatalogEvent], object]) -> Callable[[], None]:
         """Call ``callback(event)`` for every change of the catalog, from any process.
 
@@ -197,6 +234,9 @@ class AsyncModelRegistry:
     async def refresh(self) -> None:
         """Bring the cache up to date now (see ModelRegistry.refresh)."""
         store = await self._opened()
+        if store.snapshot is None:
+            store.refresh()  # no cache: nothing to do (and recorded, as the synchronous one)
+            return
         await self._catch_up(store, strict=True)
 
     # -- writes ----------------------------------------------------------------------------
@@ -454,7 +494,7 @@ class AsyncModelRegistry:
             limit=limit,
         )
 
-    async def select_model(self, **criteria: Any) -> ModelConfig | None:  # noqa: ANN401 - find_models' keywords
+    async def select_model(self, /, **criteria: Any) -> ModelConfig | None:  # noqa: ANN401 - find_models' keywords
         """The first model find_models gives, or None (see ModelRegistry.select_model)."""
         return await self._read(ModelRegistry.select_model, **criteria)
 
@@ -527,6 +567,7 @@ class AsyncModelRegistry:
             self._target,
             auto_migrate=self._auto_migrate,
             poll_interval=self._poll_interval,
+            metrics=self._collectors,
         )
         if self._cache:
             try:
@@ -536,6 +577,7 @@ class AsyncModelRegistry:
                 else:
                     await greenlet_spawn(store.open_cache)
             except BaseException:
+                store.drop_metrics()
                 await store.async_engine.dispose()
                 raise
         return store

@@ -41,6 +41,8 @@ class CatalogChanges:
         """The catalog revision of the last change made here (None: nothing changed)."""
         self.aliases_changed = False
         """Whether an alias was set or removed here."""
+        self.kinds: list[ChangeKind] = []
+        """The kind of each revision recorded here, in order (for the registry's metrics)."""
         self.written: dict[tuple[str, int], ModelConfig] = {}
         """The configs written here, by ``(model_id, version)``: the cache reuses them."""
         # The model current() read, until a change: write() need not read it again.
@@ -205,6 +207,10 @@ class CatalogChanges:
             now=self._now,
             note=self._note,
         )
+        self.kinds.extend(
+            ChangeKind.UPDATED if config.model_id in current else ChangeKind.CREATED
+            for config in changed
+        )
 
     def remove(self, model_id: str, *, expected_version: int | None = None) -> ModelRevision:
         """Remove the model from the catalog; its history stays.
@@ -323,6 +329,7 @@ class CatalogChanges:
         self.last_revision = self._repository.append_revisions(
             [(config, version, kind)], now=self._now, note=self._note
         )
+        self.kinds.append(kind)
 
 
 def _amounts(price: Price) -> tuple[Decimal, Decimal, Decimal | None]:

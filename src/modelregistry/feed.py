@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     import psycopg
     from sqlalchemy.engine import Engine
 
+    from modelregistry.telemetry import Trigger
+
 logger = logging.getLogger(__name__)
 
 _LONGEST_WAIT: Final = 5.0
@@ -37,7 +39,8 @@ class ChangeFeed:
 
     Args:
         engine: The registry's engine (for the LISTEN connection on PostgreSQL).
-        refresh: Brings the cache up to date; raises ModelRegistryError when it cannot.
+        refresh: Brings the cache up to date, told what asked (``notify`` or ``poll``);
+            raises ModelRegistryError when it cannot.
         on_failure: Told about each failed refresh (the cache records it).
         poll_interval: Seconds between polls of the catalog revision.
     """
@@ -45,7 +48,7 @@ class ChangeFeed:
     def __init__(
         self,
         engine: Engine,
-        refresh: Callable[[], object],
+        refresh: Callable[[Trigger], object],
         on_failure: Callable[[BaseException], None],
         poll_interval: float,
     ) -> None:
@@ -84,14 +87,14 @@ class ChangeFeed:
         next_poll = time.monotonic() + self._poll_interval
         while not self._stop.is_set():
             now = time.monotonic()
-            notified = self._wait(min(_LONGEST_WAIT, max(0.0, next_poll - now)))
+            trigger = self._wait(min(_LONGEST_WAIT, max(0.0, next_poll - now)))
             if self._stop.is_set():
                 break
-            if not notified and time.monotonic() < next_poll:
+            if trigger is None and time.monotonic() < next_poll:
                 continue
             next_poll = time.monotonic() + self._poll_interval
             try:
-                self._refresh()
+                self._refresh(trigger or "poll")
             except ModelRegistryError as exc:
                 self._on_failure(exc)
             except Exception as exc:  # never let the thread die: the cache would freeze
@@ -99,15 +102,19 @@ class ChangeFeed:
                 self._on_failure(exc)
         self._drop_listener()
 
-    def _wait(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for a notification; True if one came."""
+    def _wait(self, timeout: float) -> Trigger | None:
+        """Wait up to ``timeout`` seconds for a notification.
+
+        Returns ``notify`` if one came, ``poll`` when a new LISTEN asks to catch up at once,
+        else None.
+        """
         watched: list[Any] = [self._wake_reader]
         listener = None
         if not is_sqlite(self._engine):
             try:
                 if self._listener is None:
                     self._listen()
-                    return True  # a new LISTEN: catch up on what happened while it was down
+                    return "poll"  # a new LISTEN: catch up on what happened while it was down
                 listener = self._listener
                 watched.append(listener.fileno())
             except Exception as exc:  # noqa: BLE001 - the database is away
@@ -116,7 +123,7 @@ class ChangeFeed:
                 self._on_failure(exc)
         ready, _, _ = select.select(watched, [], [], timeout)
         if listener is None or not any(item is not self._wake_reader for item in ready):
-            return False
+            return None
         try:
             # Writers in every schema of the database notify the channel; ours name our schema.
             payloads = [note.payload for note in listener.notifies(timeout=0)]
@@ -124,8 +131,8 @@ class ChangeFeed:
             logger.debug("modelregistry change feed: reading notifications failed: %s", exc)
             self._drop_listener()
             self._on_failure(exc)
-            return False
-        return self._schema in payloads
+            return None
+        return "notify" if self._schema in payloads else None
 
     def _listen(self) -> None:
         dialect = self._engine.dialect

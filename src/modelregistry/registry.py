@@ -49,6 +49,7 @@ from modelregistry.registry_aliases import AliasMethods
 from modelregistry.registry_prices import PriceMethods
 from modelregistry.repository import CatalogRepository
 from modelregistry.store import DEFAULT_POLL_INTERVAL
+from modelregistry.telemetry import operation, recorded_as, unrecorded
 
 if TYPE_CHECKING:
     import os
@@ -74,6 +75,12 @@ class ModelRegistry(AliasMethods, PriceMethods):
             ``MODELREGISTRY_DATABASE_URL`` environment variable, else an embedded SQLite file
             in the user data directory, created on first use.
         auto_migrate: Upgrade a database at an older schema revision instead of refusing it.
+        cache: Answer reads from an in-memory snapshot kept current by the change feed (False:
+            every read queries the database).
+        poll_interval: Seconds between the change feed's checks of the catalog revision.
+        metrics: A ``prometheus_client.CollectorRegistry`` to put the registry's metrics on
+            (:attr:`metrics`); without one, they get a CollectorRegistry of their own when
+            first asked for.
 
     An empty database is initialised to the newest schema (seeded with the three default
     models). Use the registry as a context manager, or call :meth:`close`, to release its
@@ -94,6 +101,7 @@ class ModelRegistry(AliasMethods, PriceMethods):
 
     # -- writes ----------------------------------------------------------------------------
 
+    @operation
     def register_model(
         self,
         model: ModelConfig | Mapping[str, Any],
@@ -127,6 +135,7 @@ class ModelRegistry(AliasMethods, PriceMethods):
                 config, kind=ChangeKind.UPDATED, expected_version=version_guard(expected_version)
             )
 
+    @operation
     def update_model_status(
         self,
         model_id: str,
@@ -159,6 +168,7 @@ class ModelRegistry(AliasMethods, PriceMethods):
                 expected_version=version_guard(expected_version),
             )
 
+    @operation
     def remove_model(
         self,
         model_id: str,
@@ -186,6 +196,7 @@ class ModelRegistry(AliasMethods, PriceMethods):
                 changes.resolve(model_id), expected_version=version_guard(expected_version)
             )
 
+    @operation
     def restore_model(
         self,
         model_id: str,
@@ -218,6 +229,7 @@ class ModelRegistry(AliasMethods, PriceMethods):
                 expected_version=version_guard(expected_version),
             )
 
+    @operation
     def load_default_models(self, *, actor: str | None = None, reason: str | None = None) -> int:
         """Insert the seed's default models that this catalog never had.
 
@@ -235,6 +247,7 @@ class ModelRegistry(AliasMethods, PriceMethods):
                     inserted += 1
         return inserted
 
+    @operation
     def import_catalog(  # noqa: PLR0913 - keyword-only options
         self,
         source: str | os.PathLike[str] | Mapping[str, Any],
@@ -292,6 +305,7 @@ class ModelRegistry(AliasMethods, PriceMethods):
                 CatalogRepository(session).refresh_statistics()
         return result
 
+    @operation
     def export_catalog(
         self,
         path: str | os.PathLike[str] | None = None,
@@ -317,7 +331,7 @@ class ModelRegistry(AliasMethods, PriceMethods):
         kind: Format = format or (format_of(target) if target is not None else "yaml")
         if kind not in {"yaml", "json"}:
             raise InvalidModelConfigError.single("format", "must be yaml or json", kind)
-        text = dump_catalog(self.list_models(provider, status), kind)
+        text = dump_catalog(unrecorded(ModelRegistry.list_models)(self, provider, status), kind)
         if target is not None:
             target.write_text(text, encoding="utf-8")
         return text
@@ -339,12 +353,18 @@ class ModelRegistry(AliasMethods, PriceMethods):
         cache = self._cache
         if as_of is None and cache is not None and isinstance(model_id, str):
             # The hot path: one dictionary lookup in the current snapshot (and a clock read
-            # only while a price is scheduled; an alias costs a second lookup).
+            # only while a price is scheduled; an alias costs a second lookup). Not timed for
+            # the metrics: that would double its cost (modelregistry.telemetry).
             snapshot = cache.snapshot
             if snapshot.expires_at is not None and time.time() >= snapshot.expires_at:
                 snapshot = cache.current()
             model = snapshot.lookup(model_id)
             return snapshot.lookup(snapshot.resolve(model_id)) if model is None else model
+        return self._get_model(model_id, as_of)
+
+    @recorded_as("get_model")
+    def _get_model(self, model_id: str, as_of: datetime | None) -> ModelConfig | None:
+        """``get_model`` when the cache does not answer (recorded: it reads the database)."""
         when = instant(as_of)
         if not is_findable_id(model_id):
             return None
@@ -369,11 +389,20 @@ class ModelRegistry(AliasMethods, PriceMethods):
         Raises:
             ModelNotFoundError: E4001, no model has this id.
         """
-        model = self.get_model(model_id, as_of=as_of)
+        if as_of is None and self._cache is not None and isinstance(model_id, str):
+            model = self.get_model(model_id)
+            if model is not None:  # the cache's hot path, not timed either (see get_model)
+                return model
+        return self._get_model_or_raise(model_id, as_of)
+
+    @recorded_as("get_model_or_raise")
+    def _get_model_or_raise(self, model_id: str, as_of: datetime | None) -> ModelConfig:
+        model = unrecorded(ModelRegistry._get_model)(self, model_id, as_of)
         if model is None:
             raise ModelNotFoundError(model_id)
         return model
 
+    @operation
     def list_models(
         self,
         provider: str | None = None,
@@ -422,6 +451,7 @@ class ModelRegistry(AliasMethods, PriceMethods):
             lambda catalog: catalog.list_models(provider=name, status=wanted, capabilities=names)
         )
 
+    @operation
     def find_models(  # noqa: PLR0913 - the router's selection criteria, keyword-only
         self,
         *,
@@ -481,22 +511,25 @@ class ModelRegistry(AliasMethods, PriceMethods):
         )
         return self._read(lambda catalog: catalog.find(query))
 
-    def select_model(self, **criteria: Any) -> ModelConfig | None:  # noqa: ANN401 - find_models' keywords
+    @operation
+    def select_model(self, /, **criteria: Any) -> ModelConfig | None:  # noqa: ANN401 - find_models' keywords
         """The first model :meth:`find_models` gives for ``criteria``, or None.
 
         Example: ``registry.select_model(capabilities=["vision"], order_by="cost")``.
         """
-        found = self.find_models(**{**criteria, "limit": 1})
+        found = unrecorded(ModelRegistry.find_models)(self, **{**criteria, "limit": 1})
         return found[0] if found else None
 
+    @operation
     def get_models_by_capability(self, capability: str) -> list[ModelConfig]:
         """Return the models (any status) having the capability.
 
         ``capability`` is ``vision`` or ``supports_vision``, any case; an unknown capability
         gives an empty list, as in the seed.
         """
-        return self.get_models_by_capabilities([capability])
+        return unrecorded(ModelRegistry.get_models_by_capabilities)(self, [capability])
 
+    @operation
     def get_models_by_capabilities(self, capabilities: Iterable[str]) -> list[ModelConfig]:
         """Return the models (any status) having every named capability.
 
@@ -509,25 +542,33 @@ class ModelRegistry(AliasMethods, PriceMethods):
         if names is None:
             return []
         if not names:
-            return self.get_available_models()
+            return self._read(lambda catalog: catalog.list_models(status=ModelStatus.ACTIVE))
         return self._read(lambda catalog: catalog.list_models(capabilities=names))
 
+    @operation
     def get_models_by_provider(self, provider: str) -> list[ModelConfig]:
         """Return every model of ``provider`` (any case), any status."""
-        return self.list_models(provider=provider)
+        name = provider_name(provider)
+        if name is None:  # not a provider name: no provider has it
+            return []
+        return self._read(lambda catalog: catalog.list_models(provider=name))
 
+    @operation
     def get_available_models(self) -> list[ModelConfig]:
         """Return every active model."""
-        return self.list_models(status=ModelStatus.ACTIVE)
+        return self._read(lambda catalog: catalog.list_models(status=ModelStatus.ACTIVE))
 
+    @operation
     def get_providers(self) -> list[str]:
         """Return the names of providers that have at least one model, sorted."""
         return self._read(lambda catalog: catalog.providers_in_use())
 
+    @operation
     def get_capabilities(self) -> list[str]:
         """Return the names of capabilities that at least one model has, sorted."""
         return self._read(lambda catalog: catalog.capabilities_in_use())
 
+    @operation
     def is_initialized(self) -> bool:
         """Tell whether the database schema is at the newest revision this version knows.
 
@@ -537,6 +578,7 @@ class ModelRegistry(AliasMethods, PriceMethods):
         with translating(database=self._url):
             return migrate.is_current(self._engine)
 
+    @operation
     def get_stats(self) -> dict[str, Any]:
         """Return counts of the catalog, from one consistent snapshot.
 
@@ -567,6 +609,7 @@ class ModelRegistry(AliasMethods, PriceMethods):
 
     # -- history and lifecycle -------------------------------------------------------------
 
+    @operation
     def get_model_history(self, model_id: str) -> list[ModelRevision]:
         """Return every revision of the model, oldest first (removed models included).
 
@@ -581,6 +624,7 @@ class ModelRegistry(AliasMethods, PriceMethods):
             raise ModelNotFoundError(model_id)
         return history
 
+    @operation
     def get_model_version(self, model_id: str, version: int) -> ModelRevision:
         """Return one revision of the model.
 
@@ -600,6 +644,7 @@ class ModelRegistry(AliasMethods, PriceMethods):
             raise ModelNotFoundError(model_id)
         raise ModelVersionNotFoundError(model_id, wanted, latest)
 
+    @operation
     def diff_versions(self, model_id: str, a: int, b: int) -> list[FieldChange]:
         """Return the fields that differ from version ``a`` to version ``b``.
 
@@ -610,10 +655,11 @@ class ModelRegistry(AliasMethods, PriceMethods):
             ModelNotFoundError: E4001, the model has no history.
             ModelVersionNotFoundError: E4004, either version does not exist.
         """
-        old = self.get_model_version(model_id, a)
-        new = self.get_model_version(model_id, b)
+        version_of = unrecorded(ModelRegistry.get_model_version)
+        old, new = version_of(self, model_id, a), version_of(self, model_id, b)
         return diff_configs(old.config, new.config)
 
+    @operation
     def get_models_retiring(self, within_days: int = 30) -> list[ModelConfig]:
         """Return the models whose retirement date is past or within ``within_days`` days.
 

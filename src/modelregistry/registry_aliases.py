@@ -12,6 +12,7 @@ from modelregistry.arguments import existing_id, string_argument
 from modelregistry.domain import is_model_id
 from modelregistry.errors import InvalidModelConfigError
 from modelregistry.store import CatalogStore
+from modelregistry.telemetry import operation
 
 if TYPE_CHECKING:
     from modelregistry.aliases import AliasState
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 class AliasMethods(CatalogStore):
     """Aliases of models (see ModelRegistry)."""
 
+    @operation
     def set_alias(
         self,
         alias: str,
@@ -58,6 +60,7 @@ class AliasMethods(CatalogStore):
         with self._changes(actor, reason) as changes:
             return changes.set_alias(name, target)
 
+    @operation
     def remove_alias(
         self, alias: str, *, actor: str | None = None, reason: str | None = None
     ) -> str:
@@ -70,6 +73,7 @@ class AliasMethods(CatalogStore):
         with self._changes(actor, reason) as changes:
             return changes.remove_alias(name)
 
+    @operation
     def list_aliases(self) -> list[AliasState]:
         """Every alias, sorted, with the model it names and who set it when."""
         return self._query_db(lambda repository: repository.alias_states())

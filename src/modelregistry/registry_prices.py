@@ -13,6 +13,7 @@ from modelregistry.arguments import existing_id, instant, is_findable_id, versio
 from modelregistry.errors import ModelNotFoundError, PriceNotFoundError
 from modelregistry.pricing import estimate, in_effect, money, tokens, with_periods
 from modelregistry.store import CatalogStore
+from modelregistry.telemetry import operation, unrecorded
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 class PriceMethods(CatalogStore):
     """Prices with the period they apply to (see ModelRegistry)."""
 
+    @operation
     def set_price(  # noqa: PLR0913 - the price, then the write's usual keywords
         self,
         model_id: str,
@@ -85,6 +87,7 @@ class PriceMethods(CatalogStore):
                 expected_version=guard,
             )
 
+    @operation
     def get_price(self, model_id: str, at: datetime | None = None) -> Price:
         """Return the model's price in effect at ``at`` (an aware datetime; default: now).
 
@@ -105,6 +108,7 @@ class PriceMethods(CatalogStore):
             )
         return price
 
+    @operation
     def get_price_history(self, model_id: str) -> list[Price]:
         """Return every price of the model, oldest first, each with its period.
 
@@ -116,6 +120,7 @@ class PriceMethods(CatalogStore):
         """
         return with_periods(self._timeline(model_id))
 
+    @operation
     def estimate_cost(
         self,
         model_id: str,
@@ -143,7 +148,7 @@ class PriceMethods(CatalogStore):
             tokens(output_tokens, "output_tokens"),
             tokens(cached_input_tokens, "cached_input_tokens"),
         )
-        price = self.get_price(model_id, at)
+        price = unrecorded(PriceMethods.get_price)(self, model_id, at)
         return estimate(price, *counts)
 
     def _timeline(self, model_id: str) -> tuple[Price, ...]:

@@ -4,13 +4,15 @@ The base of :class:`~modelregistry.registry.ModelRegistry`, which adds the publi
 owns every transaction: a read is one snapshot (from the cache when there is one), a write is
 one transaction that commits or rolls back as a whole and holds the catalog's write lock, and
 after it commits this process's cache is brought up to date. It writes no SQL itself (see
-:mod:`modelregistry.repository`).
+:mod:`modelregistry.repository`). It also keeps the registry's telemetry (what it did, see
+:mod:`modelregistry.telemetry`) and, once asked for, its Prometheus metrics.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 import weakref
 from contextlib import contextmanager
@@ -40,17 +42,23 @@ from modelregistry.feed import ChangeFeed
 from modelregistry.history import ChangeNote
 from modelregistry.repository import CatalogRepository
 from modelregistry.settings import default_actor, resolve_database_url
+from modelregistry.telemetry import Telemetry, operation
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
+    from datetime import date
     from types import TracebackType
 
+    from prometheus_client import CollectorRegistry
     from sqlalchemy.engine import Engine
     from sqlalchemy.orm import Session
 
     from modelregistry.cache import CatalogEvent, CatalogReader
     from modelregistry.domain import ModelConfig
+    from modelregistry.metrics import RegistryMetrics
+    from modelregistry.reports import CatalogCounts
     from modelregistry.repository import Anchor
+    from modelregistry.telemetry import Trigger
 
 T = TypeVar("T")
 
@@ -76,9 +84,13 @@ class CatalogStore:
         auto_migrate: bool = False,
         cache: bool = True,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
+        metrics: CollectorRegistry | None = None,
     ) -> None:
         """Open (and if empty, initialise) the catalog at ``url``."""
         poll_interval = poll_seconds(poll_interval)
+        self._telemetry = Telemetry()
+        self._metrics: RegistryMetrics | None = None
+        self._metrics_lock = threading.Lock()
         resolved = resolve_database_url(url)
         self._url = safe_url(resolved)
         with translating(database=self._url):
@@ -100,6 +112,12 @@ class CatalogStore:
         self._poll_interval = poll_interval
         if cache:
             self._open_cache()
+        if metrics is not None:
+            try:
+                self._metrics = self._new_metrics(metrics)
+            except BaseException:
+                self.close()
+                raise
         _OPEN.add(self)
 
     def _create_engine(self, url: str) -> Engine:
@@ -126,13 +144,19 @@ class CatalogStore:
             # A private in-memory catalog has no other writer to follow.
             self._feed = ChangeFeed(
                 self._cache_engine,
-                self._cache.refresh,
+                self._refresh_cache,
                 self._cache.mark_failed,
                 self._poll_interval,
             )
 
     def _after_fork(self) -> None:
-        """In a forked child: new connections and a new change feed (threads don't fork)."""
+        """In a forked child: new connections and a new change feed (threads don't fork).
+
+        The child is a process of its own: its telemetry starts from zero (and its locks are
+        new: another thread of the parent may have held one at the fork).
+        """
+        self._telemetry.restart()
+        self._metrics_lock = threading.Lock()
         self._engine.dispose(close=False)
         if self._cache_engine is not self._engine:
             self._cache_engine.dispose(close=False)
@@ -148,8 +172,13 @@ class CatalogStore:
         return self._url
 
     def close(self) -> None:
-        """Stop the change feed and release every database connection held by the registry."""
+        """Stop the change feed and release every database connection held by the registry.
+
+        Its metrics leave the CollectorRegistry they were on.
+        """
         _OPEN.discard(self)
+        if self._metrics is not None:
+            self._metrics.unregister()
         if self._feed is not None:
             self._feed.close()
         self._dispose_engines()
@@ -179,6 +208,7 @@ class CatalogStore:
             raise RuntimeError(msg)
         return self._cache.subscribe(callback)
 
+    @operation
     def refresh(self) -> None:
         """Bring the cache up to date now, without waiting for the change feed.
 
@@ -187,7 +217,33 @@ class CatalogStore:
                 its last snapshot).
         """
         if self._cache is not None:
-            self._cache.refresh()
+            self._refresh_cache("manual")
+
+    @property
+    def metrics(self) -> RegistryMetrics:
+        """The registry's Prometheus metrics (see :class:`~modelregistry.metrics.RegistryMetrics`).
+
+        On the ``CollectorRegistry`` given as ``metrics=`` when the registry was opened, else
+        on a registry of their own, made on first use (``registry.metrics.registry``), which a
+        host process can serve or collect from in its own exporter.
+        """
+        with self._metrics_lock:
+            if self._metrics is None:
+                from prometheus_client import CollectorRegistry  # noqa: PLC0415 - on first use
+
+                self._metrics = self._new_metrics(CollectorRegistry(auto_describe=True))
+            return self._metrics
+
+    def _new_metrics(self, registry: CollectorRegistry) -> RegistryMetrics:
+        from modelregistry.metrics import RegistryMetrics  # noqa: PLC0415 - loads prometheus_client
+
+        return RegistryMetrics(
+            self._telemetry,
+            catalog=self._catalog_counts,
+            cache=lambda: None if self._cache is None else self._cache.state(),
+            schema_revision=self._schema_revision,
+            registry=registry,
+        )
 
     def __enter__(self) -> Self:
         """Return the registry itself."""
@@ -225,19 +281,54 @@ class CatalogStore:
         snapshot: bool = False,
         for_cache: bool = False,
     ) -> T:
+        return self._query_session(
+            lambda session: query(CatalogRepository(session)),
+            snapshot=snapshot,
+            for_cache=for_cache,
+        )
+
+    def _query_session(
+        self, query: Callable[[Session], T], *, snapshot: bool = False, for_cache: bool = False
+    ) -> T:
         if for_cache:
             sessions = self._cache_snapshot_session if snapshot else self._cache_read_session
         else:
             sessions = self._snapshot_session if snapshot else self._read_session
         try:
             with translating(database=self._url), sessions() as session:
-                return query(CatalogRepository(session))
+                return query(session)
         except DatabaseUnavailableError as exc:
             if not was_disconnected(exc):
                 raise
         # The pool held a connection the server had dropped (a restart): one fresh try.
         with translating(database=self._url), sessions() as session:
-            return query(CatalogRepository(session))
+            return query(session)
+
+    def _refresh_cache(
+        self, trigger: Trigger, known: Mapping[tuple[str, int], ModelConfig] | None = None
+    ) -> None:
+        """Bring the cache up to date (``trigger``: what asked), and count it.
+
+        ``known``: configs this process just wrote, which the cache reuses.
+        """
+        if self._cache is not None:
+            self._cache.refresh(known)
+            self._telemetry.refreshed(trigger)
+
+    # -- what the metrics read (from any thread: the cache's engine is thread-safe) --------
+
+    def _catalog_counts(self, retiring_by: date) -> CatalogCounts:
+        from modelregistry.reports import count_in_views, count_models  # noqa: PLC0415 - metrics only
+
+        if self._cache is not None:
+            return count_models(self._cache.current().list_models(), retiring_by)
+        return self._query_session(
+            lambda session: count_in_views(session, retiring_by), snapshot=True, for_cache=True
+        )
+
+    def _schema_revision(self) -> str | None:
+        with translating(database=self._url):
+            return migrate.current(self._cache_engine)
 
     def _load_catalog(self) -> CatalogLoad:
         def load(repository: CatalogRepository) -> CatalogLoad:
@@ -251,7 +342,9 @@ class CatalogStore:
                 at=repository.read_at,
             )
 
-        return self._query_db(load, snapshot=True, for_cache=True)
+        loaded = self._query_db(load, snapshot=True, for_cache=True)
+        self._telemetry.refreshed("reload")
+        return loaded
 
     def _changes_since(
         self,
@@ -288,7 +381,7 @@ class CatalogStore:
             return
         for attempt in range(_CATCH_UP_ATTEMPTS):
             try:
-                self._cache.refresh(known)
+                self._refresh_cache("write", known)
             except ModelRegistryError as exc:
                 self._cache.mark_failed(exc)
                 time.sleep(0.05 * (attempt + 1))
@@ -306,6 +399,7 @@ class CatalogStore:
             yield changes
             if changes.changed:
                 repository.announce()
+        self._telemetry.changed(changes.kinds)
         self._after_commit(changes.written)
 
     def _after_commit(self, written: Mapping[tuple[str, int], ModelConfig]) -> None:

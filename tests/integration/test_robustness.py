@@ -107,7 +107,9 @@ def test_sqlite_errors_that_are_not_about_reachability_are_not_retryable(
 ) -> None:
     with open_registry(database_url, cache=False) as registry:
         with raw_engine.begin() as connection:
-            connection.exec_driver_sql("DROP TABLE model_capabilities")
+            # PostgreSQL drops the reporting views that read the table too (SQLite leaves them).
+            cascade = " CASCADE" if connection.dialect.name == "postgresql" else ""
+            connection.exec_driver_sql(f"DROP TABLE model_capabilities{cascade}")
         with pytest.raises(DatabaseError) as raised:
             registry.get_model("llama3.1:8b")
         assert raised.value.retryable is False

@@ -34,6 +34,13 @@ CATALOG_TABLES = {
     "model_prices",
     "model_aliases",
 }
+REPORTING_VIEWS = {
+    "model_catalog",
+    "provider_summary",
+    "capability_summary",
+    "price_history",
+    "model_changes",
+}
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -49,6 +56,11 @@ def tables(engine: sa.Engine) -> set[str]:
         return set(sa.inspect(connection).get_table_names()) - {"modelregistry_alembic_version"}
 
 
+def views(engine: sa.Engine) -> set[str]:
+    with engine.connect() as connection:
+        return set(sa.inspect(connection).get_view_names())
+
+
 def schema_diff(engine: sa.Engine) -> list[object]:
     with engine.connect() as connection:
         context = MigrationContext.configure(
@@ -61,16 +73,19 @@ def schema_diff(engine: sa.Engine) -> list[object]:
 def test_known_revisions_match_alembics_graph() -> None:
     script = ScriptDirectory.from_config(migrate.alembic_config())
     walked = [rev.revision for rev in reversed(list(script.walk_revisions()))]
-    assert list(migrate.known_revisions()) == walked == ["0001", "0002", "0003", "0004"]
+    assert list(migrate.known_revisions()) == walked == ["0001", "0002", "0003", "0004", "0005"]
     assert migrate.head_revision() == script.get_current_head()
 
 
 def test_upgrade_downgrade_upgrade_round_trip(engine: sa.Engine) -> None:
     migrate.upgrade(engine)
     assert tables(engine) == CATALOG_TABLES
+    # Autogenerate compares tables only: the views are there, and no difference is reported.
+    assert views(engine) == REPORTING_VIEWS
     assert schema_diff(engine) == []
     migrate.downgrade(engine, "base")
     assert tables(engine) == set()
+    assert views(engine) == set()
     assert migrate.current(engine) is None
     migrate.upgrade(engine)
     assert migrate.current(engine) == migrate.head_revision()
@@ -217,3 +232,24 @@ def test_0004_rebuilds_the_price_history_from_the_model_history(database_url: st
         # Estimates for the past use the price of then; the model itself is gone.
         assert registry.estimate_cost("x", 10**6, 10**6, at=t[1]) == Decimal("3.5")
         assert registry.get_model("x") is None
+
+
+def test_0005_views_come_and_go_and_delete_nothing(database_url: str, engine: sa.Engine) -> None:
+    with ModelRegistry(database_url) as registry:
+        registry.set_price("llama3.1:8b", "0.5", "1.5", reason="hosted")
+        before = registry.get_price_history("llama3.1:8b")
+    migrate.downgrade(engine, "0004")
+    assert views(engine) == set()
+    assert tables(engine) == CATALOG_TABLES
+    assert schema_diff(engine) == []  # tables as at 0004: 0005 added no table
+    migrate.upgrade(engine)
+    assert views(engine) == REPORTING_VIEWS
+    with ModelRegistry(database_url) as registry:
+        assert registry.get_price_history("llama3.1:8b") == before
+    with engine.connect() as connection:
+        prices = connection.execute(
+            sa.text(
+                "SELECT cost_per_1m_input_tokens FROM model_catalog WHERE model_id = 'llama3.1:8b'"
+            )
+        ).scalar_one()
+    assert Decimal(str(prices)) == Decimal("0.5")

@@ -5,8 +5,8 @@ cut off and brought back, and asked with a wrong password; unusable URLs that ca
 password are tried too. Everything the library says on the way is searched for the
 password, in plain and in URL-encoded form: str, repr and to_dict() of every error and of
 every exception chained to it (what a logged traceback shows), every log record at DEBUG
-(SQLAlchemy's and psycopg's included), get_stats() and the CLI's output. modelregistry has
-no metrics yet (docs/reliability.md); get_stats() is what it reports.
+(SQLAlchemy's and psycopg's included), get_stats(), the Prometheus metrics and /healthz, and
+the CLI's output (``info`` included).
 """
 
 from __future__ import annotations
@@ -110,6 +110,7 @@ def test_working_losing_and_regaining_the_database_never_shows_the_password(
     with (
         ModelRegistry(url, poll_interval=0.05) as registry,
         ModelRegistry(url, cache=False) as writer,
+        ModelRegistry(url, cache=False, poll_interval=0.05) as uncached,
     ):
         writer.register_model(GPT4_TURBO)
         wait_for(lambda: registry.get_model("gpt-4-turbo") is not None, "the cache")
@@ -118,6 +119,7 @@ def test_working_losing_and_regaining_the_database_never_shows_the_password(
         assert "***" in registry.url
         assert_secret_free(repr(registry), registry.url, json.dumps(registry.get_stats()))
         assert_secret_free(registry.export_catalog(), registry.get_model_history("gpt-4-turbo"))
+        assert_metrics_secret_free(registry, uncached, healthy=True)
 
         server.stop()
         try:
@@ -125,6 +127,7 @@ def test_working_losing_and_regaining_the_database_never_shows_the_password(
             stats = registry.get_stats()
             assert stats["cache"]["error"]
             assert_secret_free(json.dumps(stats))
+            assert_metrics_secret_free(registry, uncached, healthy=False)
             failures: list[Callable[[], object]] = [
                 lambda: writer.update_model_status("gpt-4-turbo", "disabled"),
                 lambda: writer.get_model("gpt-4-turbo"),
@@ -151,6 +154,7 @@ def test_working_losing_and_regaining_the_database_never_shows_the_password(
         wait_for(write_again, "a write after the restart")
         wait_for(lambda: registry.get_stats()["cache"]["state"] == "live", "the resync")
         assert_secret_free(json.dumps(registry.get_stats()))
+        assert_metrics_secret_free(registry, uncached, healthy=True)
 
     wrong = with_password(server.url, "wrong-" + SECRET)
     with pytest.raises(ModelRegistryError) as refused:
@@ -158,6 +162,15 @@ def test_working_losing_and_regaining_the_database_never_shows_the_password(
     assert "password authentication failed" in str(refused.value)
     assert_error_secret_free(refused.value)
     assert_logs_secret_free(everything_logged)
+
+
+def assert_metrics_secret_free(*registries: ModelRegistry, healthy: bool) -> None:
+    """The exposition and the health check of each registry (cached, uncached)."""
+    for registry in registries:
+        metrics = registry.metrics
+        health = metrics.health()
+        assert health.ok is healthy, health
+        assert_secret_free(metrics.exposition().decode(), health.detail, repr(health))
 
 
 def _cli_outputs(runner: CliRunner, args: list[str], env: dict[str, str] | None = None) -> str:
@@ -181,6 +194,8 @@ def test_the_cli_never_prints_the_password(server: ThrowawayPostgres) -> None:
         ["models", "show", "nope"],
         ["models", "set-status", "nope", "active"],
         ["stats", "--json"],
+        ["info"],
+        ["info", "--json"],
         ["db", "current"],
         ["db", "upgrade"],
         ["export"],

@@ -36,10 +36,15 @@ db_app = typer.Typer(help="Schema migrations of the catalog database.", no_args_
 models_app = typer.Typer(help="List, show and change models.", no_args_is_help=True)
 prices_app = typer.Typer(help="Prices of models over time.", no_args_is_help=True)
 aliases_app = typer.Typer(help="Other names of models.", no_args_is_help=True)
+metrics_app = typer.Typer(
+    help="Prometheus metrics of the catalog. Example: modelregistry metrics serve --port 9464",
+    no_args_is_help=True,
+)
 app.add_typer(db_app, name="db")
 app.add_typer(models_app, name="models")
 app.add_typer(prices_app, name="prices")
 app.add_typer(aliases_app, name="aliases")
+app.add_typer(metrics_app, name="metrics")
 
 out = Console(highlight=False, markup=False, emoji=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap=True)
@@ -82,7 +87,9 @@ AsOfOption = typer.Option(
 
 
 @dataclass(frozen=True, slots=True)
-class _Options:
+class Options:
+    """The options of the root command, for every command (``ctx.obj``)."""
+
     database_url: str | None
 
 
@@ -107,7 +114,7 @@ def _root(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
-    ctx.obj = _Options(database_url=database_url)
+    ctx.obj = Options(database_url=database_url)
 
 
 def fail(exc: ModelRegistryError) -> NoReturn:
@@ -135,7 +142,7 @@ def catalog(ctx: typer.Context) -> Iterator[ModelRegistry]:
     """Open the registry named by ``--database-url`` (errors: one line, exit 1)."""
     # One-shot commands read the database directly: loading the whole catalog into a cache
     # (and starting its change feed) would cost more than the one query they make.
-    options: _Options = ctx.obj
+    options: Options = ctx.obj
     try:
         with ModelRegistry(options.database_url, cache=False) as registry:
             yield registry
@@ -146,7 +153,7 @@ def catalog(ctx: typer.Context) -> Iterator[ModelRegistry]:
 @contextmanager
 def schema(ctx: typer.Context) -> Iterator[Engine]:
     """Open an engine for the ``db`` commands (errors: one line, exit 1)."""
-    options: _Options = ctx.obj
+    options: Options = ctx.obj
     try:
         with migrate.database(options.database_url) as engine:
             yield engine
@@ -191,41 +198,3 @@ def fields_table(rows: dict[str, object]) -> Table:
 def model_json(model: ModelConfig) -> dict[str, object]:
     """A model's JSON form, with its version."""
     return {**model.model_dump(mode="json"), "version": model.version}
-
-
-def print_models(models: list[ModelConfig], *, as_json: bool) -> None:
-    """Print models as a table, or JSON, or "no models match"."""
-    if as_json:
-        print_json([model_json(model) for model in models])
-    elif models:
-        out.print(models_table(models))
-    else:
-        typer.echo("no models match")
-
-
-def money(value: float) -> str:
-    """A price without trailing zeros."""
-    return f"{value:g}"
-
-
-def models_table(models: list[ModelConfig]) -> Table:
-    """The model list table (fits 80 columns)."""
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    # Ids stay whole up to 40 characters; the capabilities column folds first.
-    widest = max((len(model.model_id) for model in models), default=12)
-    table.add_column("MODEL", overflow="fold", min_width=min(max(widest, 12), 40))
-    table.add_column("PROVIDER", overflow="fold")
-    table.add_column("STATUS", no_wrap=True)
-    table.add_column("CONTEXT", justify="right", no_wrap=True)
-    table.add_column("$/1M IN/OUT", justify="right", no_wrap=True)
-    table.add_column("CAPABILITIES", overflow="fold")
-    for model in models:
-        table.add_row(
-            model.model_id,
-            model.provider,
-            model.status.value,
-            f"{model.context_window:,}",
-            f"{money(model.cost_per_1m_input_tokens)}/{money(model.cost_per_1m_output_tokens)}",
-            " ".join(sorted(model.capabilities.names())),
-        )
-    return table

@@ -37,8 +37,9 @@ def db_downgrade(
 ) -> None:
     """Downgrade the database schema to an older revision, deleting what later ones added.
 
-    Below 0004 that is the prices and aliases; below 0003 every model's history, versions
-    and lifecycle dates; 'base' deletes the whole catalog. Refused without --yes.
+    Below 0005 the reporting views go (they hold no data); below 0004 the prices and
+    aliases; below 0003 every model's history, versions and lifecycle dates; 'base' deletes
+    the whole catalog. Refused without --yes.
 
     Example: modelregistry db downgrade 0002 --yes
     """

@@ -86,6 +86,7 @@ def export_file(
     ),
     provider: str | None = typer.Option(None, "--provider", "-p", help="Only this provider."),
     status: str | None = typer.Option(None, "--status", "-s", help="Only this status."),
+    as_json: bool = typer.Option(False, "--json", help="The same as --format json."),
 ) -> None:
     """Write the catalog as a catalog file (to stdout without -o).
 
@@ -94,6 +95,11 @@ def export_file(
     if file_format not in {None, "yaml", "json"}:
         msg = f"{file_format!r} is not yaml or json"
         raise typer.BadParameter(msg, param_hint="'--format'")
+    if as_json:
+        if file_format == "yaml":
+            msg = "--json and --format yaml disagree: give one"
+            raise typer.BadParameter(msg, param_hint="'--format'")
+        file_format = "json"
     kind: Format | None = "json" if file_format == "json" else "yaml" if file_format else None
     with catalog(ctx) as registry:
         text = registry.export_catalog(output, format=kind, provider=provider, status=status)

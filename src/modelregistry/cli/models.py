@@ -19,9 +19,16 @@ from modelregistry.cli.common import (
     out,
     parse_instant,
     print_json,
-    print_models,
     printable,
     simple_table,
+)
+from modelregistry.cli.render import (
+    ColumnsOption,
+    FormatOption,
+    OutputFormat,
+    chosen_columns,
+    chosen_format,
+    print_models,
 )
 from modelregistry.domain import ModelStatus
 from modelregistry.history import diff_configs
@@ -40,16 +47,20 @@ def models_list(
         None, "--capability", "-c", help="Only models with this capability (repeatable)."
     ),
     as_of: str | None = AsOfOption,
+    columns: list[str] | None = ColumnsOption,
+    file_format: OutputFormat | None = FormatOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """List models, ordered by id.
+    """List models, ordered by id: a table, CSV (--format csv) or JSON.
 
-    Example: modelregistry models list --capability vision --status active
+    Example: modelregistry models list --capability vision --columns model_id,price --format csv
     """
     when = parse_instant(as_of)
+    fields = chosen_columns(columns)
+    form = chosen_format(file_format, as_json=as_json)
     with catalog(ctx) as registry:
         models = registry.list_models(provider, status, capabilities=capability or (), as_of=when)
-    print_models(models, as_json=as_json)
+    print_models(models, file_format=form, columns=fields)
 
 
 @models_app.command("find")
@@ -80,6 +91,8 @@ def models_find(
         None, "--order-by", "-o", help="cost, latency_p50_ms, quality.coding, ... (- reverses)."
     ),
     limit: int | None = typer.Option(None, "--limit", "-n", min=0),
+    columns: list[str] | None = ColumnsOption,
+    file_format: OutputFormat | None = FormatOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Select models for a request, the way a router would.
@@ -95,6 +108,8 @@ def models_find(
             msg = f"{item!r} is not DIMENSION=SCORE (e.g. coding=0.8)"
             raise typer.BadParameter(msg, param_hint="'--min-quality'") from exc
     statuses: list[str] | None = None if any_status else (status or ["active"])
+    fields = chosen_columns(columns)
+    form = chosen_format(file_format, as_json=as_json)
     with catalog(ctx) as registry:
         models = registry.find_models(
             capabilities=capability or (),
@@ -110,7 +125,7 @@ def models_find(
             order_by=order_by,
             limit=limit,
         )
-    print_models(models, as_json=as_json)
+    print_models(models, file_format=form, columns=fields)
 
 
 @models_app.command("show")

@@ -1,0 +1,269 @@
+"""Lists of models as a table that fits 80 columns, CSV for spreadsheets, or JSON.
+
+``--columns`` picks the fields (:data:`COLUMNS`), by their names in the catalog file and the
+``model_catalog`` view; ``--format`` picks the form.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+import typer
+from rich import box
+from rich.cells import cell_len
+from rich.table import Table
+
+from modelregistry.cli.common import fields_table, out, print_json
+from modelregistry.pricing import decimal_text
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from modelregistry.domain import ModelConfig
+
+
+class OutputFormat(StrEnum):
+    """How a list of models is printed."""
+
+    TABLE = "table"
+    CSV = "csv"
+    JSON = "json"
+
+
+def money(value: float) -> str:
+    """A price as plain decimal text: every digit, no trailing zeros, no exponent."""
+    return decimal_text(Decimal(repr(value)))
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One field of a model as a column: its header and its value as text and as JSON."""
+
+    header: str
+    text: Callable[[ModelConfig], str]
+    json: Callable[[ModelConfig], Any]
+    numeric: bool = False
+    """Right-justified and never wrapped."""
+    word: bool = False
+    """Never wrapped (a status, a date)."""
+
+
+def _field(
+    name: str, *, numeric: bool = False, word: bool = False, header: str | None = None
+) -> Column:
+    def json_value(model: ModelConfig) -> Any:  # noqa: ANN401 - any JSON value
+        return model.model_dump(mode="json", include={name})[name]
+
+    def text(model: ModelConfig) -> str:
+        value = json_value(model)
+        return "" if value is None else str(value)
+
+    return Column(header or name.upper(), text, json_value, numeric=numeric, word=word)
+
+
+def _money(name: str, header: str) -> Column:
+    return Column(
+        header, lambda m: money(getattr(m, name)), lambda m: getattr(m, name), numeric=True
+    )
+
+
+def _quality(dimension: str) -> Column:
+    return Column(
+        dimension.upper(),
+        lambda m: str(getattr(m.quality_scores, dimension)),
+        lambda m: getattr(m.quality_scores, dimension),
+        numeric=True,
+    )
+
+
+COLUMNS: dict[str, Column] = {
+    "model_id": _field("model_id", header="MODEL"),
+    "provider": _field("provider"),
+    "display_name": _field("display_name", header="NAME"),
+    "status": _field("status", word=True),
+    "capabilities": Column(
+        "CAPABILITIES",
+        lambda m: ",".join(sorted(m.capabilities.names())),
+        lambda m: sorted(m.capabilities.names()),
+    ),
+    "context_window": _field("context_window", numeric=True, header="CONTEXT"),
+    "max_output_tokens": _field("max_output_tokens", numeric=True, header="MAX OUT"),
+    "cost_per_1m_input_tokens": _money("cost_per_1m_input_tokens", "$/1M IN"),
+    "cost_per_1m_output_tokens": _money("cost_per_1m_output_tokens", "$/1M OUT"),
+    "price": Column(
+        "$/1M IN/OUT",
+        lambda m: f"{money(m.cost_per_1m_input_tokens)}/{money(m.cost_per_1m_output_tokens)}",
+        lambda m: [m.cost_per_1m_input_tokens, m.cost_per_1m_output_tokens],
+        numeric=True,
+    ),
+    "rate_limit_rpm": _field("rate_limit_rpm", numeric=True, header="RPM"),
+    "rate_limit_tpm": _field("rate_limit_tpm", numeric=True, header="TPM"),
+    "latency_p50_ms": _field("latency_p50_ms", numeric=True, header="P50 MS"),
+    "latency_p99_ms": _field("latency_p99_ms", numeric=True, header="P99 MS"),
+    **{f"quality.{name}": _quality(name) for name in ("reasoning", "coding", "creative")},
+    "quality.summarization": _quality("summarization"),
+    "deprecation_date": _field("deprecation_date", word=True, header="DEPRECATED"),
+    "retirement_date": _field("retirement_date", word=True, header="RETIRES"),
+    "successor_model_id": _field("successor_model_id", header="SUCCESSOR"),
+    "version": Column("VERSION", lambda m: str(m.version), lambda m: m.version, numeric=True),
+}
+"""Every column ``--columns`` can name."""
+
+TABLE_COLUMNS = ("model_id", "provider", "status", "context_window", "price", "capabilities")
+"""The table's columns unless ``--columns`` says otherwise (they fit 80 columns)."""
+CSV_COLUMNS = tuple(name for name in COLUMNS if name != "price")
+"""The CSV's columns unless ``--columns`` says otherwise: every field, one per column."""
+
+ColumnsOption = typer.Option(
+    None,
+    "--columns",
+    help="Only these fields, comma-separated (or repeated): "
+    + ", ".join(COLUMNS)
+    + ". Default: a table of model_id, provider, status, context, price, capabilities.",
+)
+FormatOption = typer.Option(
+    None, "--format", "-f", help="table (default), csv for spreadsheets, or json."
+)
+
+
+def chosen_columns(requested: list[str] | None) -> list[str] | None:
+    """The column names of ``--columns`` (comma-separated or repeated), checked.
+
+    Raises:
+        typer.BadParameter: an unknown name (usage error, exit 2), naming the valid ones.
+    """
+    if not requested:
+        return None
+    names = [name.strip() for item in requested for name in item.split(",") if name.strip()]
+    unknown = [name for name in names if name not in COLUMNS]
+    if unknown or not names:
+        msg = f"unknown column {', '.join(unknown) or '(none)'}; choose from {', '.join(COLUMNS)}"
+        raise typer.BadParameter(msg, param_hint="'--columns'")
+    return names
+
+
+def chosen_format(file_format: OutputFormat | None, *, as_json: bool) -> OutputFormat:
+    """The output format from ``--format`` and ``--json`` (its shorthand).
+
+    Raises:
+        typer.BadParameter: ``--json`` with another ``--format`` (exit 2).
+    """
+    if as_json and file_format not in {None, OutputFormat.JSON}:
+        msg = f"--json and --format {file_format} disagree: give one"
+        raise typer.BadParameter(msg, param_hint="'--format'")
+    return OutputFormat.JSON if as_json else file_format or OutputFormat.TABLE
+
+
+def print_models(
+    models: list[ModelConfig],
+    *,
+    file_format: OutputFormat = OutputFormat.TABLE,
+    columns: list[str] | None = None,
+) -> None:
+    """Print models in ``file_format``, with ``columns`` (default: the format's own)."""
+    if file_format is OutputFormat.JSON:
+        if columns is None:
+            print_json(
+                [{**model.model_dump(mode="json"), "version": model.version} for model in models]
+            )
+        else:
+            print_json([{name: COLUMNS[name].json(model) for name in columns} for model in models])
+    elif file_format is OutputFormat.CSV:
+        names = columns or list(CSV_COLUMNS)
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(names)
+        writer.writerows([COLUMNS[name].text(model) for name in names] for model in models)
+    elif models:
+        names = columns or list(TABLE_COLUMNS)
+        table = models_table(models, names, out.width)
+        if table is None:
+            print_records(models, names)
+        else:
+            out.print(table)
+    else:
+        typer.echo("no models match")
+
+
+_GAP = 3
+"""Between two columns: a space on each side of the (blank) rule."""
+_LONGEST_WHOLE_ID = 40
+"""Model ids up to this long are never folded; the other text columns fold first."""
+_NARROWEST_FOLD = 8
+"""A folded text column is at least this wide (or its header)."""
+
+
+def models_table(models: list[ModelConfig], columns: list[str], width: int) -> Table | None:
+    """The model list as a table at most ``width`` columns wide (None: it cannot fit).
+
+    The widths are set here, not left to rich: numbers, statuses and dates keep their width,
+    ids stay whole up to 40 characters, and the other text columns fold to share the rest.
+    """
+    cells = [[_cell(name, model) for name in columns] for model in models]
+    headers = [COLUMNS[name].header for name in columns]
+    natural = [
+        max([cell_len(headers[i])] + [cell_len(row[i]) for row in cells])
+        for i in range(len(columns))
+    ]
+    widths = _fit(columns, natural, width - _GAP * (len(columns) - 1))
+    if widths is None:
+        return None
+    table = Table(
+        box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1), expand=False
+    )
+    for name, header, size in zip(columns, headers, widths, strict=True):
+        column = COLUMNS[name]
+        table.add_column(
+            header,
+            width=size,
+            justify="right" if column.numeric else "left",
+            overflow="fold",
+            no_wrap=column.numeric or column.word,
+        )
+    for row in cells:
+        table.add_row(*row)
+    return table
+
+
+def _fit(columns: list[str], natural: list[int], room: int) -> list[int] | None:
+    """Column widths within ``room``: fixed ones whole, foldable ones sharing the rest."""
+    if sum(natural) <= room:
+        return natural
+    fixed = [COLUMNS[name].numeric or COLUMNS[name].word for name in columns]
+    least = [
+        natural[i]
+        if fixed[i]
+        else min(natural[i], _LONGEST_WHOLE_ID)
+        if name == "model_id"
+        else min(natural[i], max(_NARROWEST_FOLD, cell_len(COLUMNS[name].header)))
+        for i, name in enumerate(columns)
+    ]
+    spare = room - sum(least)
+    if spare < 0:
+        return None
+    widths = list(least)
+    for i in range(len(columns)):  # in order: the first text columns unfold first
+        grant = min(spare, natural[i] - widths[i])
+        widths[i] += grant
+        spare -= grant
+    return widths
+
+
+def print_records(models: list[ModelConfig], columns: list[str]) -> None:
+    """One block of FIELD VALUE lines per model: for more columns than the terminal holds."""
+    for number, model in enumerate(models):
+        if number:
+            out.print()
+        out.print(fields_table({name: _cell(name, model) for name in columns}))
+
+
+def _cell(name: str, model: ModelConfig) -> str:
+    if name == "capabilities":
+        return " ".join(sorted(model.capabilities.names()))
+    if name in {"context_window", "max_output_tokens", "rate_limit_rpm", "rate_limit_tpm"}:
+        return f"{getattr(model, name):,}"
+    return COLUMNS[name].text(model) or "-"
