@@ -206,20 +206,23 @@ def test_reads_survive_the_server_dropping_pooled_connections(
     name = f"mr-drop-{uuid.uuid4().hex[:8]}"
     url = make_url(postgres_schema_url).update_query_dict({"application_name": name})
     observer = sa.create_engine(postgres_url)
-    terminate = sa.text(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :name"
-    )
-    count = sa.text("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = :name")
+    sessions = sa.text("SELECT pid FROM pg_stat_activity WHERE application_name = :name")
+    terminate = sa.text("SELECT pg_terminate_backend(pid) FROM unnest(:pids) AS pid")
+    alive = sa.text("SELECT COUNT(*) FROM pg_stat_activity WHERE pid = ANY(:pids)")
     try:
-        with open_registry(url.render_as_string(hide_password=False)) as registry:
+        # Without the cache, so that the reads below need the (dead) pooled connection.
+        with open_registry(url.render_as_string(hide_password=False), cache=False) as registry:
             registry.register_model(GPT4_TURBO)
             assert registry.get_model("gpt-4-turbo") is not None
             with observer.begin() as connection:
-                assert connection.execute(terminate, {"name": name}).all()
+                pids = list(connection.execute(sessions, {"name": name}).scalars())
+                assert pids
+                connection.execute(terminate, {"pids": pids})
+            # Wait for those sessions to end (the change feed may open a new one at once).
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
                 with observer.connect() as connection:
-                    if connection.execute(count, {"name": name}).scalar_one() == 0:
+                    if connection.execute(alive, {"pids": pids}).scalar_one() == 0:
                         break
                 time.sleep(0.05)
             # The pooled connection is dead; the read notices, drops it and retries once.
