@@ -213,17 +213,20 @@ INVALID: dict[str, Invalid] = {
 }
 
 
+CATALOG_TABLES = (
+    "providers",
+    "capabilities",
+    "models",
+    "model_capabilities",
+    "model_revisions",
+    "model_prices",
+    "model_aliases",
+)
+"""Every table of the catalog (views aside), in the order their rows are compared."""
+
+
 def snapshot(engine: sa.Engine) -> dict[str, list[tuple[object, ...]]]:
     """Every row of every catalog table, to prove that nothing was written."""
-    tables = (
-        "providers",
-        "capabilities",
-        "models",
-        "model_capabilities",
-        "model_revisions",
-        "model_prices",
-        "model_aliases",
-    )
     with engine.connect() as connection:
         return {
             table: [
@@ -231,7 +234,7 @@ def snapshot(engine: sa.Engine) -> dict[str, list[tuple[object, ...]]]:
                 # Table names are the constants above, not input.
                 for row in connection.exec_driver_sql(f"SELECT * FROM {table}")  # noqa: S608
             ]
-            for table in tables
+            for table in CATALOG_TABLES
         }
 
 

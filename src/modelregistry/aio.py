@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from modelregistry.aliases import AliasState
-    from modelregistry.cache import CatalogEvent, CatalogSnapshot
+    from modelregistry.cache import CatalogEvent
     from modelregistry.catalog_file import Format, ImportResult
     from modelregistry.domain import ModelConfig
     from modelregistry.history import FieldChange, ModelRevision
@@ -95,9 +95,9 @@ class _BridgedRegistry(ModelRegistry):
         return self._cache_engine is not self._engine
 
     @property
-    def snapshot(self) -> CatalogSnapshot | None:
-        """The cache's current snapshot, or None without a cache."""
-        return None if self._cache is None else self._cache.current()
+    def cached(self) -> bool:
+        """Whether reads of the present are answered by the cache (without I/O)."""
+        return self._cache is not None
 
     def open_cache(self) -> None:
         """Load the cache and start the change feed."""
@@ -234,7 +234,7 @@ class AsyncModelRegistry:
     async def refresh(self) -> None:
         """Bring the cache up to date now (see ModelRegistry.refresh)."""
         store = await self._opened()
-        if store.snapshot is None:
+        if not store.cached:
             store.refresh()  # no cache: nothing to do (and recorded, as the synchronous one)
             return
         await self._catch_up(store, strict=True)
@@ -435,11 +435,9 @@ class AsyncModelRegistry:
     ) -> ModelConfig | None:
         """Return the model with this id, or None (see ModelRegistry.get_model)."""
         store = self._store
-        if store is not None and as_of is None and isinstance(model_id, str):
-            snapshot = store.snapshot
-            if snapshot is not None:  # the hot path: one lookup, no I/O
-                model = snapshot.get(model_id)
-                return snapshot.get(snapshot.resolve(model_id)) if model is None else model
+        if store is not None and store.cached and as_of is None:
+            # ModelRegistry's own hot path answers it from the cache: no bridge, no I/O.
+            return store.get_model(model_id)
         return await self._run(ModelRegistry.get_model, model_id, as_of=as_of)
 
     async def get_model_or_raise(
@@ -609,7 +607,7 @@ class AsyncModelRegistry:
     async def _read(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:  # noqa: ANN401 - the method's own arguments
         """Run a read: straight from the cache when it answers, else in the bridge."""
         store = self._store
-        if store is not None and store.snapshot is not None and kwargs.get("as_of") is None:
+        if store is not None and store.cached and kwargs.get("as_of") is None:
             # A read of the present with a cache does no I/O: no bridge, no thread.
             return method(store, *args, **kwargs)
         return await self._run(method, *args, **kwargs)
@@ -622,7 +620,7 @@ class AsyncModelRegistry:
         return result
 
     async def _catch_up(self, store: _BridgedRegistry, *, strict: bool = False) -> None:
-        if store.snapshot is None:
+        if not store.cached:
             return
         refresh = store.refresh if strict else store.catch_up
         if store.cache_on_threads:

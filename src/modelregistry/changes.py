@@ -17,7 +17,7 @@ from modelregistry.errors import (
     ModelVersionNotFoundError,
 )
 from modelregistry.history import ChangeKind, ChangeNote, ModelRevision
-from modelregistry.pricing import Price, in_effect, money, next_change
+from modelregistry.pricing import Price, in_effect, money, next_change, priced
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -276,14 +276,8 @@ class CatalogChanges:
         ):
             return in_force
         self._repository.add_prices([price])
-        config = current
-        if start == self._now:
-            config = current.model_copy(
-                update={
-                    "cost_per_1m_input_tokens": float(input_per_1m),
-                    "cost_per_1m_output_tokens": float(output_per_1m),
-                }
-            )
+        # A price in effect now shows in the config at once; a later one when its time comes.
+        config = priced(current, (price,), self._now)
         self._repository.save(config, version=last + 1, now=self._now)
         self._record(config, version=last + 1, kind=ChangeKind.REPRICED)
         self.written[model_id, last + 1] = config

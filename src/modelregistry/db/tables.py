@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from modelregistry.pricing import decimal_text
+
 NAMING_CONVENTION: Final = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -110,12 +112,6 @@ class JSONDocument(TypeDecorator[dict[str, Any]]):
 
             return dialect.type_descriptor(JSONB())
         return dialect.type_descriptor(sa.JSON())
-
-
-def decimal_text(value: Decimal) -> str:
-    """The plain decimal form of ``value``: ``0.0000000001``, ``15``, never ``1E-10``."""
-    text = format(value.normalize(), "f")
-    return "0" if text in {"-0", "0"} else text
 
 
 def code_point_string(length: int) -> sa.types.TypeEngine[str]:
