@@ -5,7 +5,7 @@
 Each cached read of a 1,000-model SQLite catalog is timed as the public, recorded method and
 as the same method without its recording (``__wrapped__``, the function the decorator
 wraps), beside a plain dict lookup; best of 40 repeats, in µs per call. ``get_model`` and
-``get_model_or_raise`` finding the model are never recorded (see modelregistry.telemetry).
+``get_model_or_raise`` finding the model are never recorded (see modelregistry.metrics.telemetry).
 Figures only: nothing is asserted.
 """
 

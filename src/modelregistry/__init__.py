@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from modelregistry.aliases import AliasState
-from modelregistry.cache import CatalogEvent
-from modelregistry.domain import ModelCapabilities, ModelConfig, ModelStatus, QualityScores
+from modelregistry.cache.cache import CatalogEvent
+from modelregistry.domain.aliases import AliasState
+from modelregistry.domain.history import ChangeKind, FieldChange, ModelRevision
+from modelregistry.domain.models import ModelCapabilities, ModelConfig, ModelStatus, QualityScores
+from modelregistry.domain.pricing import Price
 from modelregistry.errors import (
     ERROR_CODES,
     ConcurrentModificationError,
@@ -29,8 +31,6 @@ from modelregistry.errors import (
     SchemaUnknownError,
     Violation,
 )
-from modelregistry.history import ChangeKind, FieldChange, ModelRevision
-from modelregistry.pricing import Price
 from modelregistry.registry import ModelRegistry
 
 if TYPE_CHECKING:

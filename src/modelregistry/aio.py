@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from sqlalchemy.util import greenlet_spawn
 
-from modelregistry.arguments import poll_seconds
 from modelregistry.db.engine import is_memory_sqlite, make_async_engine, make_engine, safe_url
-from modelregistry.domain import ModelStatus
+from modelregistry.domain.arguments import poll_seconds
+from modelregistry.domain.models import ModelStatus
 from modelregistry.registry import ModelRegistry
 from modelregistry.settings import resolve_database_url
 from modelregistry.store import DEFAULT_POLL_INTERVAL
@@ -40,13 +40,13 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from modelregistry.aliases import AliasState
-    from modelregistry.cache import CatalogEvent
-    from modelregistry.catalog_file import Format, ImportResult
-    from modelregistry.domain import ModelConfig
-    from modelregistry.history import FieldChange, ModelRevision
-    from modelregistry.metrics import RegistryMetrics
-    from modelregistry.pricing import Price
+    from modelregistry.cache.cache import CatalogEvent
+    from modelregistry.domain.aliases import AliasState
+    from modelregistry.domain.documents import Format, ImportResult
+    from modelregistry.domain.history import FieldChange, ModelRevision
+    from modelregistry.domain.models import ModelConfig
+    from modelregistry.domain.pricing import Price
+    from modelregistry.metrics.prometheus import RegistryMetrics
 
 __all__ = ["AsyncModelRegistry"]
 

@@ -1,6 +1,6 @@
 """ModelRegistry: the public API of the catalog (the seed's 14 methods, and what followed).
 
-Arguments are checked first (:mod:`modelregistry.arguments`); reads and writes then go through
+Arguments are checked first (:mod:`modelregistry.domain.arguments`); reads and writes then go through
 :class:`~modelregistry.store.CatalogStore`, which owns the engine, the transactions and the
 cache.
 """
@@ -13,8 +13,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from modelregistry import migrate
-from modelregistry.arguments import (
+from modelregistry.cache.cache import bulk_building
+from modelregistry.db import migrate
+from modelregistry.db.errors import translating
+from modelregistry.db.repository import CatalogRepository
+from modelregistry.domain.arguments import (
     capability_names,
     checked_config,
     existing_id,
@@ -24,8 +27,8 @@ from modelregistry.arguments import (
     version_guard,
     whole_number,
 )
-from modelregistry.cache import bulk_building
-from modelregistry.catalog_file import (
+from modelregistry.domain.defaults import DEFAULT_MODELS
+from modelregistry.domain.documents import (
     Format,
     ImportResult,
     dump_catalog,
@@ -34,28 +37,25 @@ from modelregistry.catalog_file import (
     plan_import,
     read_catalog_file,
 )
-from modelregistry.db.errors import translating
-from modelregistry.defaults import DEFAULT_MODELS
-from modelregistry.domain import ModelConfig, ModelStatus, parse_status
+from modelregistry.domain.history import ChangeKind, FieldChange, ModelRevision, diff_configs
+from modelregistry.domain.models import ModelConfig, ModelStatus, parse_status
+from modelregistry.domain.pricing import priced
+from modelregistry.domain.query import build_query
 from modelregistry.errors import (
     InvalidModelConfigError,
     ModelNotFoundError,
     ModelVersionNotFoundError,
 )
-from modelregistry.history import ChangeKind, FieldChange, ModelRevision, diff_configs
-from modelregistry.pricing import priced
-from modelregistry.query import build_query
+from modelregistry.metrics.telemetry import operation, recorded_as, unrecorded
 from modelregistry.registry_aliases import AliasMethods
 from modelregistry.registry_prices import PriceMethods
-from modelregistry.repository import CatalogRepository
 from modelregistry.store import DEFAULT_POLL_INTERVAL
-from modelregistry.telemetry import operation, recorded_as, unrecorded
 
 if TYPE_CHECKING:
     import os
     from collections.abc import Callable, Iterable
 
-    from modelregistry.cache import CatalogReader
+    from modelregistry.cache.cache import CatalogReader
 
 __all__ = ["DEFAULT_POLL_INTERVAL", "ModelRegistry"]
 
@@ -354,7 +354,7 @@ class ModelRegistry(AliasMethods, PriceMethods):
         if as_of is None and cache is not None and isinstance(model_id, str):
             # The hot path: one dictionary lookup in the current snapshot (and a clock read
             # only while a price is scheduled; an alias costs a second lookup). Not timed for
-            # the metrics: that would double its cost (modelregistry.telemetry).
+            # the metrics: that would double its cost (modelregistry.metrics.telemetry).
             snapshot = cache.snapshot
             if snapshot.expires_at is not None and time.time() >= snapshot.expires_at:
                 snapshot = cache.current()

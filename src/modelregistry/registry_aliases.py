@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from modelregistry.arguments import existing_id, string_argument
-from modelregistry.domain import is_model_id
+from modelregistry.domain.arguments import existing_id, string_argument
+from modelregistry.domain.models import is_model_id
 from modelregistry.errors import InvalidModelConfigError
+from modelregistry.metrics.telemetry import operation
 from modelregistry.store import CatalogStore
-from modelregistry.telemetry import operation
 
 if TYPE_CHECKING:
-    from modelregistry.aliases import AliasState
+    from modelregistry.domain.aliases import AliasState
 
 
 class AliasMethods(CatalogStore):

@@ -9,16 +9,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from modelregistry.arguments import existing_id, instant, is_findable_id, version_guard
+from modelregistry.domain.arguments import existing_id, instant, is_findable_id, version_guard
+from modelregistry.domain.pricing import estimate, in_effect, money, tokens, with_periods
 from modelregistry.errors import ModelNotFoundError, PriceNotFoundError
-from modelregistry.pricing import estimate, in_effect, money, tokens, with_periods
+from modelregistry.metrics.telemetry import operation, unrecorded
 from modelregistry.store import CatalogStore
-from modelregistry.telemetry import operation, unrecorded
 
 if TYPE_CHECKING:
     from decimal import Decimal
 
-    from modelregistry.pricing import Price
+    from modelregistry.domain.pricing import Price
 
 
 class PriceMethods(CatalogStore):

@@ -4,8 +4,8 @@ The base of :class:`~modelregistry.registry.ModelRegistry`, which adds the publi
 owns every transaction: a read is one snapshot (from the cache when there is one), a write is
 one transaction that commits or rolls back as a whole and holds the catalog's write lock, and
 after it commits this process's cache is brought up to date. It writes no SQL itself (see
-:mod:`modelregistry.repository`). It also keeps the registry's telemetry (what it did, see
-:mod:`modelregistry.telemetry`) and, once asked for, its Prometheus metrics.
+:mod:`modelregistry.db.repository`). It also keeps the registry's telemetry (what it did, see
+:mod:`modelregistry.metrics.telemetry`) and, once asked for, its Prometheus metrics.
 """
 
 from __future__ import annotations
@@ -20,10 +20,9 @@ from typing import TYPE_CHECKING, Final, Self, TypeVar
 
 from sqlalchemy.orm import sessionmaker
 
-from modelregistry import migrate
-from modelregistry.arguments import poll_seconds
-from modelregistry.cache import CatalogCache, CatalogDelta, CatalogLoad
-from modelregistry.changes import CatalogChanges
+from modelregistry.cache.cache import CatalogCache, CatalogDelta, CatalogLoad
+from modelregistry.cache.feed import ChangeFeed
+from modelregistry.db import migrate
 from modelregistry.db.engine import (
     is_memory_sqlite,
     make_engine,
@@ -34,15 +33,16 @@ from modelregistry.db.engine import (
     writer,
 )
 from modelregistry.db.errors import translating
+from modelregistry.db.repository import CatalogRepository
+from modelregistry.domain.arguments import poll_seconds
+from modelregistry.domain.history import ChangeNote
 from modelregistry.errors import (
     DatabaseUnavailableError,
     ModelRegistryError,
 )
-from modelregistry.feed import ChangeFeed
-from modelregistry.history import ChangeNote
-from modelregistry.repository import CatalogRepository
+from modelregistry.metrics.telemetry import Telemetry, operation
+from modelregistry.service.writer import CatalogChanges
 from modelregistry.settings import default_actor, resolve_database_url
-from modelregistry.telemetry import Telemetry, operation
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
@@ -53,12 +53,12 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlalchemy.orm import Session
 
-    from modelregistry.cache import CatalogEvent, CatalogReader
-    from modelregistry.domain import ModelConfig
-    from modelregistry.metrics import RegistryMetrics
-    from modelregistry.reports import CatalogCounts
-    from modelregistry.repository import Anchor
-    from modelregistry.telemetry import Trigger
+    from modelregistry.cache.cache import CatalogEvent, CatalogReader
+    from modelregistry.db.repository import Anchor
+    from modelregistry.domain.counts import CatalogCounts
+    from modelregistry.domain.models import ModelConfig
+    from modelregistry.metrics.prometheus import RegistryMetrics
+    from modelregistry.metrics.telemetry import Trigger
 
 T = TypeVar("T")
 
@@ -191,7 +191,7 @@ class CatalogStore:
     def subscribe(self, callback: Callable[[CatalogEvent], object]) -> Callable[[], None]:
         """Call ``callback(event)`` for every change of the catalog, from any process.
 
-        Each :class:`~modelregistry.cache.CatalogEvent` (``model_id``, ``change``,
+        Each :class:`~modelregistry.cache.cache.CatalogEvent` (``model_id``, ``change``,
         ``version``, ``revision``) arrives after this registry's cache holds the change, so the
         callback reads the new state (a router can rebuild its routing table). Callbacks run
         on the change feed's thread (or, for this process's own writes, the writer's thread);
@@ -221,7 +221,7 @@ class CatalogStore:
 
     @property
     def metrics(self) -> RegistryMetrics:
-        """The registry's Prometheus metrics (see :class:`~modelregistry.metrics.RegistryMetrics`).
+        """The registry's Prometheus metrics (see :class:`~modelregistry.metrics.prometheus.RegistryMetrics`).
 
         On the ``CollectorRegistry`` given as ``metrics=`` when the registry was opened, else
         on a registry of their own, made on first use (``registry.metrics.registry``), which a
@@ -235,7 +235,7 @@ class CatalogStore:
             return self._metrics
 
     def _new_metrics(self, registry: CollectorRegistry) -> RegistryMetrics:
-        from modelregistry.metrics import RegistryMetrics  # noqa: PLC0415 - loads prometheus_client
+        from modelregistry.metrics.prometheus import RegistryMetrics  # noqa: PLC0415 - loads prometheus_client
 
         return RegistryMetrics(
             self._telemetry,
@@ -318,7 +318,8 @@ class CatalogStore:
     # -- what the metrics read (from any thread: the cache's engine is thread-safe) --------
 
     def _catalog_counts(self, retiring_by: date) -> CatalogCounts:
-        from modelregistry.reports import count_in_views, count_models  # noqa: PLC0415 - metrics only
+        from modelregistry.db.reports import count_in_views  # noqa: PLC0415 - metrics only
+        from modelregistry.domain.counts import count_models  # noqa: PLC0415 - metrics only
 
         if self._cache is not None:
             return count_models(self._cache.current().list_models(), retiring_by)

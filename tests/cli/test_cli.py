@@ -13,8 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from cases import GPT4_TURBO
-from modelregistry import ModelRegistry, migrate
+from modelregistry import ModelRegistry
 from modelregistry.cli import app
+from modelregistry.db import migrate
 
 if TYPE_CHECKING:
     from cases import Cli

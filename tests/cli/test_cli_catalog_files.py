@@ -16,7 +16,7 @@ import yaml
 
 from cases import GPT4_TURBO, config
 from modelregistry import ModelConfig, ModelRegistry
-from modelregistry.catalog_file import dump_catalog
+from modelregistry.domain.documents import dump_catalog
 
 if TYPE_CHECKING:
     from cases import Cli

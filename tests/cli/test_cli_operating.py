@@ -18,9 +18,10 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from cases import GPT4_TURBO, config
-from modelregistry import ModelRegistry, __version__, migrate
+from modelregistry import ModelRegistry, __version__
 from modelregistry.cli import app
 from modelregistry.cli.render import COLUMNS
+from modelregistry.db import migrate
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from cases import GPT4_TURBO, config, in_threads
-from modelregistry import DatabaseUnavailableError, ModelRegistry, ModelStatus, migrate
+from modelregistry import DatabaseUnavailableError, ModelRegistry, ModelStatus
+from modelregistry.db import migrate
 from modelregistry.db.engine import make_engine
 from throwaway_postgres import throwaway_postgres
 

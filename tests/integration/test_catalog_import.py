@@ -10,8 +10,8 @@ import yaml
 
 from cases import GPT4_TURBO, config, snapshot
 from modelregistry import InvalidCatalogFileError, ModelConfig, ModelRegistry
-from modelregistry.catalog_file import dump_catalog
-from modelregistry.history import ChangeKind
+from modelregistry.domain.documents import dump_catalog
+from modelregistry.domain.history import ChangeKind
 
 if TYPE_CHECKING:
     from collections.abc import Callable

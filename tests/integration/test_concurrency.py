@@ -9,7 +9,7 @@ from sqlalchemy.engine import make_url
 
 from async_bridge import opener
 from cases import GPT4_TURBO, config, in_processes, in_threads
-from modelregistry.history import ChangeKind
+from modelregistry.domain.history import ChangeKind
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from cases import config
 from modelregistry import InvalidModelConfigError, ModelConfig, ModelRegistry
-from modelregistry.query import ORDER_FIELDS, QUALITY_DIMENSIONS
+from modelregistry.domain.query import ORDER_FIELDS, QUALITY_DIMENSIONS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

@@ -19,11 +19,11 @@ from modelregistry import (
     ModelRegistry,
     ModelStatus,
     ModelVersionNotFoundError,
-    migrate,
 )
+from modelregistry.db import migrate
 from modelregistry.db.engine import make_engine
-from modelregistry.defaults import DEFAULT_MODELS
-from modelregistry.history import ChangeKind, FieldChange
+from modelregistry.domain.defaults import DEFAULT_MODELS
+from modelregistry.domain.history import ChangeKind, FieldChange
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -409,12 +409,12 @@ def test_change_times_never_go_backwards_even_if_the_clock_does(
     if backend == "sqlite":  # the writing process's clock steps back an hour
         past = first - timedelta(hours=1)
         monkeypatch.setattr(
-            "modelregistry.repository.datetime",
+            "modelregistry.db.repository.datetime",
             type("SteppedBack", (datetime,), {"now": staticmethod(lambda _tz=None: past)}),
         )
     else:  # the server's clock can't be moved from here: a change in the same microsecond
         monkeypatch.setattr(
-            "modelregistry.repository.sa.func.clock_timestamp",
+            "modelregistry.db.repository.sa.func.clock_timestamp",
             lambda: sa.literal(first, sa.DateTime(timezone=True)),
         )
     registry.register_model(config(context_window=5))

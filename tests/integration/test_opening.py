@@ -16,8 +16,8 @@ from modelregistry import (
     ModelRegistry,
     SchemaOutdatedError,
     SchemaUnknownError,
-    migrate,
 )
+from modelregistry.db import migrate
 from modelregistry.db.engine import make_engine
 from modelregistry.settings import default_database_path
 

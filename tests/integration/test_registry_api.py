@@ -17,11 +17,11 @@ from modelregistry import (
     ModelNotFoundError,
     ModelRegistry,
     ModelStatus,
-    migrate,
 )
+from modelregistry.db import migrate
 from modelregistry.db.engine import make_engine
 from modelregistry.db.tables import ModelRow
-from modelregistry.defaults import DEFAULT_MODELS
+from modelregistry.domain.defaults import DEFAULT_MODELS
 
 if TYPE_CHECKING:
     from collections.abc import Callable

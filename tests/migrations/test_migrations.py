@@ -18,10 +18,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.dialects.postgresql import JSONB
 
 from cases import CATALOG_TABLES
-from modelregistry import ModelRegistry, migrate
+from modelregistry import ModelRegistry
+from modelregistry.db import migrate
 from modelregistry.db.engine import make_engine
 from modelregistry.db.tables import Base, UTCDateTime
-from modelregistry.defaults import DEFAULT_MODELS
+from modelregistry.domain.defaults import DEFAULT_MODELS
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

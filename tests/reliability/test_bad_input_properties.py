@@ -28,7 +28,7 @@ from modelregistry import (
     ModelStatus,
 )
 from modelregistry.cli import app
-from modelregistry.domain import MAX_INTEGER, ModelConfig
+from modelregistry.domain.models import MAX_INTEGER, ModelConfig
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 
 from cases import config, database_dump
 from modelregistry import ModelConfig, ModelRegistry, ModelRegistryError
-from modelregistry.catalog_file import dump_catalog
+from modelregistry.domain.documents import dump_catalog
 from throwaway_postgres import ThrowawayPostgres, throwaway_postgres
 
 if TYPE_CHECKING:

@@ -22,8 +22,8 @@ from modelregistry import (
     ModelConfig,
     ModelRegistry,
 )
-from modelregistry.catalog_file import read_catalog_file
 from modelregistry.cli import app
+from modelregistry.domain.documents import read_catalog_file
 from modelregistry.errors import MAX_LISTED_PROBLEMS, shown
 
 if TYPE_CHECKING:

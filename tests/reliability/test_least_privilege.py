@@ -26,9 +26,9 @@ from modelregistry import (
     ModelRegistry,
     ModelStatus,
     SchemaOutdatedError,
-    migrate,
 )
 from modelregistry.cli import app
+from modelregistry.db import migrate
 from modelregistry.db.engine import make_engine
 
 if TYPE_CHECKING:

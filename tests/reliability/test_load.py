@@ -23,8 +23,8 @@ import pytest
 
 from cases import config
 from modelregistry import ModelConfig, ModelRegistry, ModelStatus
-from modelregistry.catalog_file import dump_catalog
 from modelregistry.db.engine import make_engine
+from modelregistry.domain.documents import dump_catalog
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -10,18 +10,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cases import config
-from modelregistry.cache import (
+from modelregistry.cache.cache import (
     CatalogCache,
     CatalogDelta,
     CatalogEvent,
     CatalogLoad,
     CatalogSnapshot,
 )
-from modelregistry.domain import ModelConfig, ModelStatus
-from modelregistry.history import ChangeKind, ModelRevision
+from modelregistry.domain.history import ChangeKind, ModelRevision
+from modelregistry.domain.models import ModelConfig, ModelStatus
 
 if TYPE_CHECKING:
-    from modelregistry.repository import Anchor
+    from modelregistry.db.repository import Anchor
 
 IDS = ["a", "B", "c:1", "d/2", "é"]
 PROVIDERS = ["openai", "anthropic", "ollama"]

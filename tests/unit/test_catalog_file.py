@@ -9,7 +9,7 @@ import pytest
 
 from cases import GPT4_TURBO, config
 from modelregistry import InvalidCatalogFileError, ModelConfig
-from modelregistry.catalog_file import (
+from modelregistry.domain.documents import (
     MAX_FILE_BYTES,
     dump_catalog,
     parse_catalog,

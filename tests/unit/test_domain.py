@@ -13,7 +13,7 @@ from modelregistry import (
     ModelStatus,
     QualityScores,
 )
-from modelregistry.domain import capability_name, parse_status
+from modelregistry.domain.models import capability_name, parse_status
 
 
 def test_seed_model_builds_with_seed_field_names_and_types() -> None:

@@ -10,7 +10,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from modelregistry import InvalidModelConfigError, Price
-from modelregistry.pricing import (
+from modelregistry.domain.pricing import (
     decimal_text,
     estimate,
     in_effect,

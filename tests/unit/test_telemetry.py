@@ -10,11 +10,12 @@ from wsgiref.util import setup_testing_defaults
 import pytest
 from prometheus_client import CollectorRegistry
 
-from modelregistry import DatabaseUnavailableError, ModelNotFoundError, telemetry
-from modelregistry.history import ChangeKind
-from modelregistry.metrics import RegistryMetrics
-from modelregistry.reports import CatalogCounts
-from modelregistry.telemetry import DURATION_BUCKETS, Telemetry, operation, unrecorded
+from modelregistry import DatabaseUnavailableError, ModelNotFoundError
+from modelregistry.domain.counts import CatalogCounts
+from modelregistry.domain.history import ChangeKind
+from modelregistry.metrics import telemetry
+from modelregistry.metrics.prometheus import RegistryMetrics
+from modelregistry.metrics.telemetry import DURATION_BUCKETS, Telemetry, operation, unrecorded
 
 
 @pytest.fixture

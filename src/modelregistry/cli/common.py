@@ -13,7 +13,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from modelregistry import __version__, migrate
+from modelregistry import __version__
+from modelregistry.db import migrate
 from modelregistry.errors import MAX_LISTED_PROBLEMS, InvalidCatalogFileError, ModelRegistryError
 from modelregistry.registry import ModelRegistry
 from modelregistry.settings import ACTOR_VARIABLE, DATABASE_URL_VARIABLE
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.engine import Engine
 
-    from modelregistry.domain import ModelConfig
+    from modelregistry.domain.models import ModelConfig
 
 app = typer.Typer(
     name="modelregistry",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from modelregistry import migrate
 from modelregistry.cli.common import (
     JsonOption,
     db_app,
     print_json,
     schema,
 )
+from modelregistry.db import migrate
 
 
 @db_app.command("upgrade")

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.progress import Progress
 
-from modelregistry.catalog_file import format_of, parse_catalog, parse_text
 from modelregistry.cli.common import (
     ActorOption,
     JsonOption,
@@ -19,10 +18,11 @@ from modelregistry.cli.common import (
     print_json,
     report,
 )
+from modelregistry.domain.documents import format_of, parse_catalog, parse_text
 from modelregistry.errors import InvalidCatalogFileError, ModelRegistryError
 
 if TYPE_CHECKING:
-    from modelregistry.catalog_file import Format, ImportResult
+    from modelregistry.domain.documents import Format, ImportResult
     from modelregistry.registry import ModelRegistry
 
 

@@ -8,8 +8,9 @@ from typing import Any
 
 import typer
 
-from modelregistry import __version__, migrate
+from modelregistry import __version__
 from modelregistry.cli.common import JsonOption, Options, app, err, fields_table, out, print_json
+from modelregistry.db import migrate
 from modelregistry.db.engine import is_memory_sqlite, safe_url
 from modelregistry.errors import ModelRegistryError
 from modelregistry.registry import ModelRegistry

@@ -30,8 +30,8 @@ from modelregistry.cli.render import (
     chosen_format,
     print_models,
 )
-from modelregistry.domain import ModelStatus
-from modelregistry.history import diff_configs
+from modelregistry.domain.history import diff_configs
+from modelregistry.domain.models import ModelStatus
 
 # -- models: reads -------------------------------------------------------------------------
 

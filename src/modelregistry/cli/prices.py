@@ -18,7 +18,7 @@ from modelregistry.cli.common import (
     print_json,
     simple_table,
 )
-from modelregistry.pricing import Price, decimal_text
+from modelregistry.domain.pricing import Price, decimal_text
 
 
 def price_json(price: Price) -> dict[str, object]:

@@ -19,12 +19,12 @@ from rich.cells import cell_len
 from rich.table import Table
 
 from modelregistry.cli.common import fields_table, out, print_json
-from modelregistry.pricing import decimal_text
+from modelregistry.domain.pricing import decimal_text
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from modelregistry.domain import ModelConfig
+    from modelregistry.domain.models import ModelConfig
 
 
 class OutputFormat(StrEnum):

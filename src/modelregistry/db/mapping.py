@@ -5,10 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
-from modelregistry.aliases import AliasState
-from modelregistry.domain import CAPABILITY_PREFIX, ModelConfig
-from modelregistry.history import ChangeKind, ModelRevision
-from modelregistry.pricing import Price, plain
+from modelregistry.domain.aliases import AliasState
+from modelregistry.domain.history import ChangeKind, ModelRevision
+from modelregistry.domain.models import CAPABILITY_PREFIX, ModelConfig
+from modelregistry.domain.pricing import Price, plain
 
 if TYPE_CHECKING:
     from sqlalchemy import RowMapping

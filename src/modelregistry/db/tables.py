@@ -1,7 +1,7 @@
 """The catalog's tables, as SQLAlchemy 2 typed ORM classes (names end in ``Row``).
 
 Alembic revisions create these tables; ``tests/migrations`` checks that the migrated schema and
-this module agree. Only :mod:`modelregistry.repository` and :mod:`modelregistry.db.mapping` use
+this module agree. Only :mod:`modelregistry.db.repository` and :mod:`modelregistry.db.mapping` use
 them.
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from modelregistry.pricing import decimal_text
+from modelregistry.domain.pricing import decimal_text
 
 NAMING_CONVENTION: Final = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

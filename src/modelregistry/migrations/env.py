@@ -1,6 +1,6 @@
 """Alembic environment: runs on the caller's connection when one is given.
 
-``modelregistry.migrate`` passes its connection (already in a locked transaction) through
+``modelregistry.db.migrate`` passes its connection (already in a locked transaction) through
 ``config.attributes["connection"]``. Run from the ``alembic`` command line, the database URL
 comes from ``-x url=...``, then ``sqlalchemy.url`` in alembic.ini, then the
 ``MODELREGISTRY_DATABASE_URL`` environment variable, then the embedded default.
@@ -12,8 +12,8 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from modelregistry.db.engine import lock_for_writes, make_engine, use_wal, writer
+from modelregistry.db.migrate import VERSION_TABLE
 from modelregistry.db.tables import Base
-from modelregistry.migrate import VERSION_TABLE
 from modelregistry.settings import resolve_database_url
 
 config = context.config

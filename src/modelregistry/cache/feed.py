@@ -17,8 +17,8 @@ import time
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from modelregistry.db.engine import is_sqlite
+from modelregistry.db.repository import CHANGES_CHANNEL
 from modelregistry.errors import ModelRegistryError
-from modelregistry.repository import CHANGES_CHANNEL
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     import psycopg
     from sqlalchemy.engine import Engine
 
-    from modelregistry.telemetry import Trigger
+    from modelregistry.metrics.telemetry import Trigger
 
 logger = logging.getLogger(__name__)
 

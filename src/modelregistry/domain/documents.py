@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from modelregistry.domain import ModelConfig
+from modelregistry.domain.models import ModelConfig
 from modelregistry.errors import (
     InvalidCatalogFileError,
     InvalidModelConfigError,

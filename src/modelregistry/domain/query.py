@@ -17,17 +17,22 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from modelregistry.arguments import (
+from modelregistry.domain.arguments import (
     capability_names,
     provider_name,
     string_argument,
     whole_number,
 )
-from modelregistry.domain import ModelStatus, capability_name, is_capability_name, parse_status
+from modelregistry.domain.models import (
+    ModelStatus,
+    capability_name,
+    is_capability_name,
+    parse_status,
+)
 from modelregistry.errors import InvalidModelConfigError
 
 if TYPE_CHECKING:
-    from modelregistry.domain import ModelConfig
+    from modelregistry.domain.models import ModelConfig
 
 QUALITY_DIMENSIONS: Final = ("reasoning", "coding", "creative", "summarization")
 ORDER_FIELDS: Final = (

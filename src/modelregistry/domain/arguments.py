@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from modelregistry.domain import (
+from modelregistry.domain.models import (
     MAX_INTEGER,
     ModelConfig,
     capability_name,

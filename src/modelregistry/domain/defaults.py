@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from modelregistry.domain import ModelCapabilities, ModelConfig, QualityScores
+from modelregistry.domain.models import ModelCapabilities, ModelConfig, QualityScores
 
 DEFAULT_MODELS: Final[tuple[ModelConfig, ...]] = (
     ModelConfig(

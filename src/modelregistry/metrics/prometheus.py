@@ -2,7 +2,7 @@
 
 :class:`RegistryMetrics` is what ``registry.metrics`` returns. Its collector computes every
 value when scraped: the catalog's gauges from the cache's snapshot (or, without a cache, from
-the reporting views), the counters from the registry's :mod:`~modelregistry.telemetry`.
+the reporting views), the counters from the registry's :mod:`~modelregistry.metrics.telemetry`.
 Labels never carry a model id (one series per model would grow without bound) and nothing
 exposes the database URL's password.
 
@@ -36,10 +36,10 @@ from prometheus_client import CollectorRegistry, generate_latest, make_wsgi_app
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from modelregistry import migrate
+from modelregistry.db import migrate
+from modelregistry.domain.history import ChangeKind
 from modelregistry.errors import ModelRegistryError
-from modelregistry.history import ChangeKind
-from modelregistry.telemetry import DURATION_BUCKETS, Trigger
+from modelregistry.metrics.telemetry import DURATION_BUCKETS, Trigger
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -47,8 +47,8 @@ if TYPE_CHECKING:
 
     from prometheus_client.metrics_core import Metric
 
-    from modelregistry.reports import CatalogCounts
-    from modelregistry.telemetry import Telemetry, TelemetryRecord
+    from modelregistry.domain.counts import CatalogCounts
+    from modelregistry.metrics.telemetry import Telemetry, TelemetryRecord
 
 __all__ = ["RETIRING_WITHIN_DAYS", "Health", "RegistryMetrics"]
 

@@ -34,18 +34,18 @@ from modelregistry.db.tables import (
     ProviderRow,
     UTCDateTime,
 )
-from modelregistry.query import COST_SCALE, UNKNOWN_LATENCY
+from modelregistry.domain.query import COST_SCALE, UNKNOWN_LATENCY
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterator, Mapping
 
     from sqlalchemy.orm import Session
 
-    from modelregistry.aliases import AliasState
-    from modelregistry.domain import ModelConfig, ModelStatus
-    from modelregistry.history import ChangeKind, ChangeNote, ModelRevision
-    from modelregistry.pricing import Price
-    from modelregistry.query import ModelQuery
+    from modelregistry.domain.aliases import AliasState
+    from modelregistry.domain.history import ChangeKind, ChangeNote, ModelRevision
+    from modelregistry.domain.models import ModelConfig, ModelStatus
+    from modelregistry.domain.pricing import Price
+    from modelregistry.domain.query import ModelQuery
 
 
 def _capability_names() -> sa.ScalarSelect[str]:

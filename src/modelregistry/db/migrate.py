@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
     from sqlalchemy.engine import Connection, Engine
 
-MIGRATIONS_DIR: Final = Path(__file__).parent / "migrations"
+MIGRATIONS_DIR: Final = Path(__file__).parent.parent / "migrations"
 """Alembic's script location, shipped inside the package."""
 VERSION_TABLE: Final = "modelregistry_alembic_version"
 """Where the database records its schema revision."""

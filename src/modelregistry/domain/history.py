@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Final
 from pydantic import AfterValidator, Field, StrictStr
 from pydantic_core import PydanticCustomError
 
-from modelregistry.domain import DisplayName, DomainModel, ModelConfig
+from modelregistry.domain.models import DisplayName, DomainModel, ModelConfig
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -13,14 +13,14 @@ from dataclasses import dataclass, replace
 from decimal import Context, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Final
 
-from modelregistry.domain import MAX_COST_DECIMAL_PLACES, MAX_COST_PER_1M, MAX_INTEGER
+from modelregistry.domain.models import MAX_COST_DECIMAL_PLACES, MAX_COST_PER_1M, MAX_INTEGER
 from modelregistry.errors import InvalidModelConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
-    from modelregistry.domain import ModelConfig
+    from modelregistry.domain.models import ModelConfig
 
 __all__ = ["CURRENCY", "Price", "estimate", "in_effect", "money", "next_change", "with_periods"]
 

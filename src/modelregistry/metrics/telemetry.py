@@ -1,7 +1,7 @@
 """What a registry does, counted and timed in process: operations, changes, cache refreshes.
 
 Recording costs a few hundred nanoseconds and imports nothing beyond the standard library:
-:mod:`modelregistry.metrics` turns a :class:`Telemetry` into Prometheus metrics when asked
+:mod:`modelregistry.metrics.prometheus` turns a :class:`Telemetry` into Prometheus metrics when asked
 (``registry.metrics``), so a process that never exposes metrics never loads
 ``prometheus_client``.
 
@@ -33,7 +33,7 @@ from modelregistry.errors import ModelRegistryError
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-    from modelregistry.history import ChangeKind
+    from modelregistry.domain.history import ChangeKind
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -19,18 +19,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
-from modelregistry.history import ChangeKind
-from modelregistry.pricing import next_change, priced
+from modelregistry.domain.history import ChangeKind
+from modelregistry.domain.pricing import next_change, priced
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
     from datetime import date
 
-    from modelregistry.domain import ModelConfig, ModelStatus
-    from modelregistry.history import ModelRevision
-    from modelregistry.pricing import Price
-    from modelregistry.query import ModelQuery
-    from modelregistry.repository import Anchor
+    from modelregistry.db.repository import Anchor
+    from modelregistry.domain.history import ModelRevision
+    from modelregistry.domain.models import ModelConfig, ModelStatus
+    from modelregistry.domain.pricing import Price
+    from modelregistry.domain.query import ModelQuery
 
     Timelines: TypeAlias = dict[str, tuple[Price, ...]]
 

@@ -10,23 +10,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from modelregistry.domain.history import ChangeKind, ChangeNote, ModelRevision
+from modelregistry.domain.pricing import Price, in_effect, money, next_change, priced
 from modelregistry.errors import (
     ConcurrentModificationError,
     InvalidModelConfigError,
     ModelNotFoundError,
     ModelVersionNotFoundError,
 )
-from modelregistry.history import ChangeKind, ChangeNote, ModelRevision
-from modelregistry.pricing import Price, in_effect, money, next_change, priced
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from datetime import datetime
     from decimal import Decimal
 
-    from modelregistry.aliases import AliasState
-    from modelregistry.domain import ModelConfig
-    from modelregistry.repository import CatalogRepository
+    from modelregistry.db.repository import CatalogRepository
+    from modelregistry.domain.aliases import AliasState
+    from modelregistry.domain.models import ModelConfig
 
 
 class CatalogChanges:
