@@ -1,15 +1,23 @@
 """AsyncModelRegistry: the catalog's API as coroutines, for asyncio programs.
 
-Every coroutine runs the very code of :class:`~modelregistry.ModelRegistry` (the same checks,
-transactions and queries) inside SQLAlchemy's asyncio bridge (``greenlet_spawn``, on which
-``AsyncSession.run_sync`` is built), so each statement goes through an asyncio driver (psycopg
-3's async connection, aiosqlite) and the event loop never waits on the database.
+Built from the same parts as :class:`~modelregistry.ModelRegistry`
+(:class:`~modelregistry.service.parts.Parts`), assembled over an asyncio engine: every
+coroutine runs the very code of ModelRegistry's method (the same checks, transactions and
+queries) and dispatches on the kind that method declares (:mod:`modelregistry.service.
+operations`):
 
-Reads the cache answers return without touching the database or leaving the event loop. The
-cache itself, and the change feed that keeps it current, are the ones the synchronous registry
-uses: they run on a background thread with a synchronous connection of their own, and after a
-write the cache is caught up in a worker thread, so neither blocks the event loop. A private
-in-memory catalog (``sqlite://``) has one connection, reached through the asyncio engine only.
+- answered from the cache (and no ``as_of``): called at once, on the event loop, without I/O;
+- needs the database: run inside SQLAlchemy's asyncio bridge (``greenlet_spawn``, on which
+  ``AsyncSession.run_sync`` is built), so each statement goes through an asyncio driver
+  (psycopg 3's async connection, aiosqlite) and the event loop never waits on the database;
+- a write: run in the bridge, then the cache is caught up off the event loop;
+- a refresh: off the event loop.
+
+The cache and the change feed that keeps it current are the synchronous ones: they run on a
+background thread with a synchronous engine of their own, and after a write the cache is
+caught up in a worker thread. A private in-memory catalog (``sqlite://``) has one connection,
+reached through the asyncio engine only: its cache catches up through the bridge, one refresh
+at a time.
 
 Needs the ``async`` extra: ``pip install 'modelregistry[async]'``.
 """
@@ -17,17 +25,22 @@ Needs the ``async`` extra: ``pip install 'modelregistry[async]'``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-from sqlalchemy.util import greenlet_spawn
-
-from modelregistry.db.engine import is_memory_sqlite, make_async_engine, make_engine, safe_url
+from modelregistry.cache.live import LiveCache
+from modelregistry.db.bridge import BridgedEngine, in_bridge
+from modelregistry.db.database import Database
+from modelregistry.db.engine import make_engine, safe_url
+from modelregistry.db.errors import translating
 from modelregistry.domain.arguments import poll_seconds
 from modelregistry.domain.models import ModelStatus
-from modelregistry.registry import ModelRegistry
+from modelregistry.metrics.telemetry import Telemetry
+from modelregistry.registry import DEFAULT_POLL_INTERVAL, ModelRegistry, assemble
+from modelregistry.service.operations import Kind, kind_of
+from modelregistry.service.parts import Parts
 from modelregistry.settings import resolve_database_url
-from modelregistry.store import DEFAULT_POLL_INTERVAL
 
 if TYPE_CHECKING:
     import os
@@ -37,8 +50,6 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from prometheus_client import CollectorRegistry
-    from sqlalchemy.engine import Engine
-    from sqlalchemy.ext.asyncio import AsyncEngine
 
     from modelregistry.cache.cache import CatalogEvent
     from modelregistry.domain.aliases import AliasState
@@ -53,69 +64,6 @@ __all__ = ["AsyncModelRegistry"]
 T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
-
-
-class _BridgedRegistry(ModelRegistry):
-    """A ModelRegistry whose engine is an asyncio engine's synchronous facade.
-
-    Its methods must run inside ``greenlet_spawn``. The cache is opened separately (see
-    :meth:`AsyncModelRegistry.open`) and caught up by the caller after each write, so that
-    neither happens on the event loop.
-    """
-
-    def __init__(
-        self,
-        url: str,
-        *,
-        auto_migrate: bool,
-        poll_interval: float,
-        metrics: CollectorRegistry | None,
-    ) -> None:
-        super().__init__(
-            url,
-            auto_migrate=auto_migrate,
-            cache=False,
-            poll_interval=poll_interval,
-            metrics=metrics,
-        )
-        if not is_memory_sqlite(self.async_engine.url):
-            # The cache and its feed run on threads: they get a synchronous engine of their own.
-            self._use_cache_engine(make_engine(url))
-
-    def _create_engine(self, url: str) -> Engine:
-        self.async_engine: AsyncEngine = make_async_engine(url)
-        return self.async_engine.sync_engine
-
-    def _after_commit(self, written: Mapping[tuple[str, int], ModelConfig]) -> None:
-        """Nothing here: :class:`AsyncModelRegistry` catches the cache up off the loop."""
-
-    @property
-    def cache_on_threads(self) -> bool:
-        """Whether the cache reads through its own synchronous engine (else: the bridge)."""
-        return self._cache_engine is not self._engine
-
-    @property
-    def cached(self) -> bool:
-        """Whether reads of the present are answered by the cache (without I/O)."""
-        return self._cache is not None
-
-    def open_cache(self) -> None:
-        """Load the cache and start the change feed."""
-        self._open_cache()
-
-    def catch_up(self) -> None:
-        """Bring the cache up to date after a write."""
-        self._catch_up()
-
-    def drop_metrics(self) -> None:
-        """Take the metrics off their CollectorRegistry (an opening that failed)."""
-        if self._metrics is not None:
-            self._metrics.unregister()
-
-    def stop_feed(self) -> None:
-        """Stop the change feed's thread (it may take a moment: run it off the loop)."""
-        if self._feed is not None:
-            self._feed.close()
 
 
 class AsyncModelRegistry:
@@ -150,7 +98,10 @@ class AsyncModelRegistry:
         self._cache = cache
         self._poll_interval = poll_seconds(poll_interval)
         self._collectors = metrics
-        self._store: _BridgedRegistry | None = None
+        self._registry: ModelRegistry | None = None
+        self._parts: Parts | None = None
+        self._engine: BridgedEngine | None = None
+        self._cached = False  # whether reads of the present are answered without I/O
         self._closed = False
         self._opening: asyncio.Lock | None = None
         # In-memory catalogs catch their cache up through the bridge, one refresh at a time.
@@ -178,11 +129,14 @@ class AsyncModelRegistry:
         self._closed = True
         if self._in_flight:  # calls whose callers were cancelled: let them finish
             await asyncio.gather(*self._in_flight, return_exceptions=True)
-        store, self._store = self._store, None
-        if store is not None:
-            await asyncio.to_thread(store.stop_feed)
-            await greenlet_spawn(store.close)
-            await store.async_engine.dispose()
+        parts, engine = self._parts, self._engine
+        self._registry = self._parts = self._engine = None
+        self._cached = False
+        if parts is not None and engine is not None:
+            if parts.cache is not None:
+                await asyncio.to_thread(parts.cache.close)  # joins the feed's thread
+            await in_bridge(parts.close)
+            await engine.dispose()
 
     async def __aenter__(self) -> Self:
         """Open the catalog and return the registry."""
@@ -211,10 +165,10 @@ class AsyncModelRegistry:
         Raises:
             RuntimeError: the registry is not open.
         """
-        if self._store is None:
+        if self._parts is None:
             msg = "metrics need an open registry: await registry.open() first"
             raise RuntimeError(msg)
-        return self._store.metrics
+        return self._parts.metrics()
 
     def subscribe(self, callback: Callable[[CatalogEvent], object]) -> Callable[[], None]:
         """Call ``callback(event)`` for every change of the catalog, from any process.
@@ -226,18 +180,14 @@ class AsyncModelRegistry:
         Raises:
             RuntimeError: the registry is not open, or was opened with ``cache=False``.
         """
-        if self._store is None:
+        if self._registry is None:
             msg = "subscribe() needs an open registry: await registry.open() first"
             raise RuntimeError(msg)
-        return self._store.subscribe(callback)
+        return self._registry.subscribe(callback)
 
     async def refresh(self) -> None:
         """Bring the cache up to date now (see ModelRegistry.refresh)."""
-        store = await self._opened()
-        if not store.cached:
-            store.refresh()  # no cache: nothing to do (and recorded, as the synchronous one)
-            return
-        await self._catch_up(store, strict=True)
+        await self._call(ModelRegistry.refresh)
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -250,7 +200,7 @@ class AsyncModelRegistry:
         reason: str | None = None,
     ) -> ModelConfig:
         """Create or replace a model (see ModelRegistry.register_model)."""
-        return await self._write(
+        return await self._call(
             ModelRegistry.register_model,
             model,
             expected_version=expected_version,
@@ -268,7 +218,7 @@ class AsyncModelRegistry:
         reason: str | None = None,
     ) -> ModelConfig:
         """Set the status of a model (see ModelRegistry.update_model_status)."""
-        return await self._write(
+        return await self._call(
             ModelRegistry.update_model_status,
             model_id,
             status,
@@ -286,7 +236,7 @@ class AsyncModelRegistry:
         reason: str | None = None,
     ) -> ModelRevision:
         """Remove a model (see ModelRegistry.remove_model)."""
-        return await self._write(
+        return await self._call(
             ModelRegistry.remove_model,
             model_id,
             expected_version=expected_version,
@@ -304,7 +254,7 @@ class AsyncModelRegistry:
         reason: str | None = None,
     ) -> ModelConfig:
         """Write an older version as the next one (see ModelRegistry.restore_model)."""
-        return await self._write(
+        return await self._call(
             ModelRegistry.restore_model,
             model_id,
             version,
@@ -317,7 +267,7 @@ class AsyncModelRegistry:
         self, *, actor: str | None = None, reason: str | None = None
     ) -> int:
         """Insert the defaults the catalog never had (see ModelRegistry.load_default_models)."""
-        return await self._write(ModelRegistry.load_default_models, actor=actor, reason=reason)
+        return await self._call(ModelRegistry.load_default_models, actor=actor, reason=reason)
 
     async def import_catalog(  # noqa: PLR0913 - keyword-only options, as in ModelRegistry
         self,
@@ -330,7 +280,7 @@ class AsyncModelRegistry:
         progress: Callable[[int, int], None] | None = None,
     ) -> ImportResult:
         """Apply a catalog file or mapping, all or nothing (see ModelRegistry.import_catalog)."""
-        return await self._write(
+        return await self._call(
             ModelRegistry.import_catalog,
             source,
             prune=prune,
@@ -349,7 +299,7 @@ class AsyncModelRegistry:
         status: ModelStatus | str | None = None,
     ) -> str:
         """Render the catalog as a catalog file (see ModelRegistry.export_catalog)."""
-        return await self._run(
+        return await self._call(
             ModelRegistry.export_catalog, path, format=format, provider=provider, status=status
         )
 
@@ -366,7 +316,7 @@ class AsyncModelRegistry:
         reason: str | None = None,
     ) -> Price:
         """Record the model's price from ``effective_from`` (see ModelRegistry.set_price)."""
-        return await self._write(
+        return await self._call(
             ModelRegistry.set_price,
             model_id,
             input_per_1m,
@@ -387,7 +337,7 @@ class AsyncModelRegistry:
         reason: str | None = None,
     ) -> AliasState:
         """Make ``alias`` another name of the model (see ModelRegistry.set_alias)."""
-        return await self._write(
+        return await self._call(
             ModelRegistry.set_alias, alias, model_id, actor=actor, reason=reason
         )
 
@@ -395,21 +345,21 @@ class AsyncModelRegistry:
         self, alias: str, *, actor: str | None = None, reason: str | None = None
     ) -> str:
         """Remove ``alias`` (see ModelRegistry.remove_alias)."""
-        return await self._write(ModelRegistry.remove_alias, alias, actor=actor, reason=reason)
+        return await self._call(ModelRegistry.remove_alias, alias, actor=actor, reason=reason)
 
     # -- reads -----------------------------------------------------------------------------
 
     async def list_aliases(self) -> list[AliasState]:
         """Every alias, sorted (see ModelRegistry.list_aliases)."""
-        return await self._run(ModelRegistry.list_aliases)
+        return await self._call(ModelRegistry.list_aliases)
 
     async def get_price(self, model_id: str, at: datetime | None = None) -> Price:
         """Return the price in effect at ``at`` (see ModelRegistry.get_price)."""
-        return await self._read(ModelRegistry.get_price, model_id, at)
+        return await self._call(ModelRegistry.get_price, model_id, at)
 
     async def get_price_history(self, model_id: str) -> list[Price]:
         """Return every price of the model (see ModelRegistry.get_price_history)."""
-        return await self._read(ModelRegistry.get_price_history, model_id)
+        return await self._call(ModelRegistry.get_price_history, model_id)
 
     async def estimate_cost(
         self,
@@ -421,7 +371,7 @@ class AsyncModelRegistry:
         at: datetime | None = None,
     ) -> Decimal:
         """Return the exact cost of a request (see ModelRegistry.estimate_cost)."""
-        return await self._read(
+        return await self._call(
             ModelRegistry.estimate_cost,
             model_id,
             input_tokens,
@@ -434,17 +384,13 @@ class AsyncModelRegistry:
         self, model_id: str, *, as_of: datetime | None = None
     ) -> ModelConfig | None:
         """Return the model with this id, or None (see ModelRegistry.get_model)."""
-        store = self._store
-        if store is not None and store.cached and as_of is None:
-            # ModelRegistry's own hot path answers it from the cache: no bridge, no I/O.
-            return store.get_model(model_id)
-        return await self._run(ModelRegistry.get_model, model_id, as_of=as_of)
+        return await self._call(ModelRegistry.get_model, model_id, as_of=as_of)
 
     async def get_model_or_raise(
         self, model_id: str, *, as_of: datetime | None = None
     ) -> ModelConfig:
         """Return the model with this id (see ModelRegistry.get_model_or_raise)."""
-        return await self._read(ModelRegistry.get_model_or_raise, model_id, as_of=as_of)
+        return await self._call(ModelRegistry.get_model_or_raise, model_id, as_of=as_of)
 
     async def list_models(
         self,
@@ -455,7 +401,7 @@ class AsyncModelRegistry:
         as_of: datetime | None = None,
     ) -> list[ModelConfig]:
         """Return the models matching every filter (see ModelRegistry.list_models)."""
-        return await self._read(
+        return await self._call(
             ModelRegistry.list_models, provider, status, capabilities=capabilities, as_of=as_of
         )
 
@@ -476,7 +422,7 @@ class AsyncModelRegistry:
         limit: int | None = None,
     ) -> list[ModelConfig]:
         """Select models for a request (see ModelRegistry.find_models)."""
-        return await self._read(
+        return await self._call(
             ModelRegistry.find_models,
             capabilities=capabilities,
             any_capabilities=any_capabilities,
@@ -494,91 +440,152 @@ class AsyncModelRegistry:
 
     async def select_model(self, /, **criteria: Any) -> ModelConfig | None:  # noqa: ANN401 - find_models' keywords
         """The first model find_models gives, or None (see ModelRegistry.select_model)."""
-        return await self._read(ModelRegistry.select_model, **criteria)
+        return await self._call(ModelRegistry.select_model, **criteria)
 
     async def get_models_by_capability(self, capability: str) -> list[ModelConfig]:
         """Return the models having the capability (see the synchronous method)."""
-        return await self._read(ModelRegistry.get_models_by_capability, capability)
+        return await self._call(ModelRegistry.get_models_by_capability, capability)
 
     async def get_models_by_capabilities(self, capabilities: Iterable[str]) -> list[ModelConfig]:
         """Return the models having every named capability (see the synchronous method)."""
-        return await self._read(ModelRegistry.get_models_by_capabilities, capabilities)
+        return await self._call(ModelRegistry.get_models_by_capabilities, capabilities)
 
     async def get_models_by_provider(self, provider: str) -> list[ModelConfig]:
         """Return every model of ``provider`` (any case), any status."""
-        return await self._read(ModelRegistry.get_models_by_provider, provider)
+        return await self._call(ModelRegistry.get_models_by_provider, provider)
 
     async def get_available_models(self) -> list[ModelConfig]:
         """Return every active model."""
-        return await self._read(ModelRegistry.get_available_models)
+        return await self._call(ModelRegistry.get_available_models)
 
     async def get_providers(self) -> list[str]:
         """Return the names of providers that have at least one model, sorted."""
-        return await self._read(ModelRegistry.get_providers)
+        return await self._call(ModelRegistry.get_providers)
 
     async def get_capabilities(self) -> list[str]:
         """Return the names of capabilities that at least one model has, sorted."""
-        return await self._read(ModelRegistry.get_capabilities)
+        return await self._call(ModelRegistry.get_capabilities)
 
     async def is_initialized(self) -> bool:
         """Tell whether the schema is at the newest revision (see the synchronous method)."""
-        return await self._run(ModelRegistry.is_initialized)
+        return await self._call(ModelRegistry.is_initialized)
 
     async def get_stats(self) -> dict[str, Any]:
         """Return counts of the catalog (see ModelRegistry.get_stats)."""
-        return await self._read(ModelRegistry.get_stats)
+        return await self._call(ModelRegistry.get_stats)
 
     async def get_model_history(self, model_id: str) -> list[ModelRevision]:
         """Return every revision of the model, oldest first (see the synchronous method)."""
-        return await self._run(ModelRegistry.get_model_history, model_id)
+        return await self._call(ModelRegistry.get_model_history, model_id)
 
     async def get_model_version(self, model_id: str, version: int) -> ModelRevision:
         """Return one revision of the model (see ModelRegistry.get_model_version)."""
-        return await self._run(ModelRegistry.get_model_version, model_id, version)
+        return await self._call(ModelRegistry.get_model_version, model_id, version)
 
     async def diff_versions(self, model_id: str, a: int, b: int) -> list[FieldChange]:
         """Return the fields that differ between two versions (see the synchronous method)."""
-        return await self._run(ModelRegistry.diff_versions, model_id, a, b)
+        return await self._call(ModelRegistry.diff_versions, model_id, a, b)
 
     async def get_models_retiring(self, within_days: int = 30) -> list[ModelConfig]:
         """Return the models retiring within ``within_days`` days (see the synchronous one)."""
-        return await self._read(ModelRegistry.get_models_retiring, within_days)
+        return await self._call(ModelRegistry.get_models_retiring, within_days)
 
-    # -- running the synchronous code ------------------------------------------------------
+    # -- dispatching on each method's declared kind ----------------------------------------
 
-    async def _opened(self) -> _BridgedRegistry:
-        if self._store is not None:
-            return self._store
+    async def _call(self, method: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:  # noqa: ANN401 - the method's own arguments
+        """Run a ModelRegistry method as its declared kind asks (see the module docstring)."""
+        kind = kind_of(method)
+        if kind is Kind.CACHE and self._cached and kwargs.get("as_of") is None:
+            # A read of the present with a cache does no I/O: no bridge, no thread.
+            return method(self._registry, *args, **kwargs)
+        registry = await self._opened()
+        if kind is Kind.REFRESH:
+            return await self._off_loop(functools.partial(method, registry))
+        result = await self._bridge(method, registry, *args, **kwargs)
+        if kind is Kind.WRITE and self._parts is not None and self._parts.cache is not None:
+            await self._off_loop(self._parts.cache.catch_up)
+        return result
+
+    async def _off_loop(self, function: Callable[[], T]) -> T:
+        """Run cache work where it cannot block the loop: a thread, or (in memory) the bridge."""
+        parts = self._parts
+        if parts is None or parts.cache is None or parts.background is not parts.database:
+            return await asyncio.to_thread(function)
+        if self._refreshing is None:
+            self._refreshing = asyncio.Lock()
+        async with self._refreshing:
+            return await self._bridge(function)
+
+    async def _opened(self) -> ModelRegistry:
+        if self._registry is not None:
+            return self._registry
         if self._closed:
             msg = "this AsyncModelRegistry is closed"
             raise RuntimeError(msg)
         if self._opening is None:
             self._opening = asyncio.Lock()
         async with self._opening:
-            if self._store is None:
-                self._store = await self._open_store()
-        return self._store
+            if self._registry is None:
+                self._registry = await self._open_parts()
+                self._cached = self._parts is not None and self._parts.cache is not None
+        return self._registry
 
-    async def _open_store(self) -> _BridgedRegistry:
-        store = await self._bridge(
-            _BridgedRegistry,
-            self._target,
-            auto_migrate=self._auto_migrate,
-            poll_interval=self._poll_interval,
-            metrics=self._collectors,
+    async def _open_parts(self) -> ModelRegistry:
+        """Assemble the parts over an asyncio engine (the cache's over a synchronous one)."""
+        with translating(database=self._url):
+            engine = BridgedEngine(self._target)
+        try:
+            database = await self._bridge(
+                Database.open,
+                self._target,
+                auto_migrate=self._auto_migrate,
+                engine=engine.sync_engine,
+            )
+            parts = await self._assemble(database)
+        except BaseException:
+            await engine.dispose()
+            raise
+        self._parts, self._engine = parts, engine
+        return assemble(parts)
+
+    async def _assemble(self, database: Database) -> Parts:
+        # The cache and its feed run on threads: they get a synchronous engine of their own,
+        # unless the catalog is in memory (one connection, reached through the bridge only).
+        background = (
+            database
+            if database.is_memory
+            else Database(make_engine(self._target), url=database.url)
         )
-        if self._cache:
-            try:
+        telemetry = Telemetry()
+        live = None
+        try:
+            if self._cache:
                 # The first load reads and validates the whole catalog: off the event loop.
-                if store.cache_on_threads:
-                    await asyncio.to_thread(store.open_cache)
-                else:
-                    await greenlet_spawn(store.open_cache)
-            except BaseException:
-                store.drop_metrics()
-                await store.async_engine.dispose()
-                raise
-        return store
+                load = functools.partial(
+                    LiveCache,
+                    background,
+                    poll_interval=self._poll_interval,
+                    on_refresh=telemetry.refreshed,
+                )
+                live = await (
+                    in_bridge(load) if background is database else asyncio.to_thread(load)
+                )
+            parts = Parts(
+                database,
+                cache=live,
+                telemetry=telemetry,
+                background=background,
+                catch_up_writes=False,
+            )
+            if self._collectors is not None:
+                parts.metrics(self._collectors)
+        except BaseException:
+            if live is not None:
+                await asyncio.to_thread(live.close)
+            if background is not database:
+                background.dispose()
+            raise
+        return parts
 
     async def _bridge(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:  # noqa: ANN401 - the function's own arguments
         """Run ``function`` in the asyncio bridge, to its end even if the caller is cancelled.
@@ -588,7 +595,7 @@ class AsyncModelRegistry:
         stops waiting at once, while the call itself finishes (a write commits or rolls back
         as a whole) on its own; :meth:`close` waits for such calls.
         """
-        task = asyncio.ensure_future(greenlet_spawn(function, *args, **kwargs))
+        task = asyncio.ensure_future(in_bridge(function, *args, **kwargs))
         self._in_flight.add(task)
         task.add_done_callback(self._settled)
         return await asyncio.shield(task)
@@ -598,35 +605,3 @@ class AsyncModelRegistry:
         if not task.cancelled() and task.exception() is not None:
             # Retrieved here, so a call whose caller was cancelled raises into no one's log.
             logger.debug("modelregistry: a call ended in %r", task.exception())
-
-    async def _run(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:  # noqa: ANN401 - the method's own arguments
-        """Run a ModelRegistry method in the asyncio bridge."""
-        store = await self._opened()
-        return await self._bridge(method, store, *args, **kwargs)
-
-    async def _read(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:  # noqa: ANN401 - the method's own arguments
-        """Run a read: straight from the cache when it answers, else in the bridge."""
-        store = self._store
-        if store is not None and store.cached and kwargs.get("as_of") is None:
-            # A read of the present with a cache does no I/O: no bridge, no thread.
-            return method(store, *args, **kwargs)
-        return await self._run(method, *args, **kwargs)
-
-    async def _write(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:  # noqa: ANN401 - the method's own arguments
-        """Run a write, then make this process's cache hold it before returning."""
-        store = await self._opened()
-        result = await self._bridge(method, store, *args, **kwargs)
-        await self._catch_up(store)
-        return result
-
-    async def _catch_up(self, store: _BridgedRegistry, *, strict: bool = False) -> None:
-        if not store.cached:
-            return
-        refresh = store.refresh if strict else store.catch_up
-        if store.cache_on_threads:
-            await asyncio.to_thread(refresh)
-            return
-        if self._refreshing is None:
-            self._refreshing = asyncio.Lock()
-        async with self._refreshing:
-            await self._bridge(refresh)

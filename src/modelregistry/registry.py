@@ -1,72 +1,61 @@
 """ModelRegistry: the public API of the catalog (the seed's 14 methods, and what followed).
 
-Arguments are checked first (:mod:`modelregistry.domain.arguments`); reads and writes then go through
-:class:`~modelregistry.store.CatalogStore`, which owns the engine, the transactions and the
-cache.
+A thin facade. Each public method checks its arguments (:mod:`modelregistry.domain.arguments`)
+and delegates to the operation that does the work (:mod:`modelregistry.service`), over the
+:class:`~modelregistry.service.parts.Parts` the registry holds: its database, its optional
+cache and its telemetry. Each method declares its kind once (``@operation(Kind.CACHE)``, see
+:mod:`modelregistry.service.operations`), which also records its calls for the metrics and
+tells :class:`~modelregistry.AsyncModelRegistry` how to run it.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Self
 
-from modelregistry.cache.cache import bulk_building
-from modelregistry.db import migrate
-from modelregistry.db.errors import translating
-from modelregistry.db.repository import CatalogRepository
 from modelregistry.domain.arguments import (
+    alias_name,
     capability_names,
     checked_config,
     existing_id,
     instant,
-    is_findable_id,
     provider_name,
     version_guard,
     whole_number,
 )
-from modelregistry.domain.defaults import DEFAULT_MODELS
-from modelregistry.domain.documents import (
-    Format,
-    ImportResult,
-    dump_catalog,
-    format_of,
-    parse_catalog,
-    plan_import,
-    read_catalog_file,
-)
-from modelregistry.domain.history import ChangeKind, FieldChange, ModelRevision, diff_configs
+from modelregistry.domain.documents import export_format
 from modelregistry.domain.models import ModelConfig, ModelStatus, parse_status
-from modelregistry.domain.pricing import priced
+from modelregistry.domain.pricing import money, tokens
 from modelregistry.domain.query import build_query
-from modelregistry.errors import (
-    InvalidModelConfigError,
-    ModelNotFoundError,
-    ModelVersionNotFoundError,
-)
-from modelregistry.metrics.telemetry import operation, recorded_as, unrecorded
-from modelregistry.registry_aliases import AliasMethods
-from modelregistry.registry_prices import PriceMethods
-from modelregistry.store import DEFAULT_POLL_INTERVAL
+from modelregistry.service import aliases, catalog_files, history, models, prices, reads
+from modelregistry.service.operations import Kind, operation
+from modelregistry.service.parts import open_parts
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Mapping
+    from decimal import Decimal
+    from types import TracebackType
 
-    from modelregistry.cache.cache import CatalogReader
+    from prometheus_client import CollectorRegistry
+
+    from modelregistry.cache.cache import CatalogEvent
+    from modelregistry.domain.aliases import AliasState
+    from modelregistry.domain.documents import Format, ImportResult
+    from modelregistry.domain.history import FieldChange, ModelRevision
+    from modelregistry.domain.pricing import Price
+    from modelregistry.metrics.prometheus import RegistryMetrics
+    from modelregistry.service.parts import Parts
 
 __all__ = ["DEFAULT_POLL_INTERVAL", "ModelRegistry"]
 
-_ANALYZE_AFTER: Final = 1000
-"""Imports of at least this many entries refresh the planner's statistics afterwards."""
-
-_IMPORT_BATCH: Final = 500
-"""Entries an import writes per batch (the progress bar moves between batches)."""
+DEFAULT_POLL_INTERVAL: Final = 1.0
+"""Seconds between checks of the catalog revision by the change feed."""
 
 
-class ModelRegistry(AliasMethods, PriceMethods):
+class ModelRegistry:
     """The catalog of models, stored in SQLite or PostgreSQL.
 
     Args:
@@ -99,9 +88,109 @@ class ModelRegistry(AliasMethods, PriceMethods):
         'Llama 3.1 8B'
     """
 
-    # -- writes ----------------------------------------------------------------------------
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        auto_migrate: bool = False,
+        cache: bool = True,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        metrics: CollectorRegistry | None = None,
+    ) -> None:
+        """Open (and if empty, initialise) the catalog at ``url``."""
+        self._attach(
+            open_parts(
+                url,
+                auto_migrate=auto_migrate,
+                cache=cache,
+                poll_interval=poll_interval,
+                metrics=metrics,
+            )
+        )
 
-    @operation
+    def _attach(self, parts: Parts) -> None:
+        self._parts = parts
+        self._telemetry = parts.telemetry  # what @operation records into
+        # The read hot path: the snapshots themselves, without going through the parts.
+        self._cache = None if parts.cache is None else parts.cache.snapshots
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The catalog's database URL, password masked."""
+        return self._parts.database.url
+
+    def close(self) -> None:
+        """Stop the change feed and release every database connection held by the registry.
+
+        Its metrics leave the CollectorRegistry they were on.
+        """
+        self._parts.close()
+
+    def subscribe(self, callback: Callable[[CatalogEvent], object]) -> Callable[[], None]:
+        """Call ``callback(event)`` for every change of the catalog, from any process.
+
+        Each :class:`~modelregistry.cache.cache.CatalogEvent` (``model_id``, ``change``,
+        ``version``, ``revision``) arrives after this registry's cache holds the change, so the
+        callback reads the new state (a router can rebuild its routing table). Callbacks run
+        on the change feed's thread (or, for this process's own writes, the writer's thread);
+        an exception in one is logged and does not stop the others.
+
+        Returns:
+            A function that cancels the subscription.
+
+        Raises:
+            RuntimeError: the registry was opened with ``cache=False``.
+        """
+        cache = self._parts.cache
+        if cache is None:
+            msg = "subscribe() needs the cache: open the registry with cache=True"
+            raise RuntimeError(msg)
+        return cache.subscribe(callback)
+
+    @operation(Kind.REFRESH)
+    def refresh(self) -> None:
+        """Bring the cache up to date now, without waiting for the change feed.
+
+        Raises:
+            DatabaseUnavailableError: E4020, the database cannot be reached (the cache keeps
+                its last snapshot).
+        """
+        cache = self._parts.cache
+        if cache is not None:
+            cache.refresh("manual")
+
+    @property
+    def metrics(self) -> RegistryMetrics:
+        """The registry's Prometheus metrics (a :class:`~modelregistry.RegistryMetrics`).
+
+        On the ``CollectorRegistry`` given as ``metrics=`` when the registry was opened, else
+        on a registry of their own, made on first use (``registry.metrics.registry``), which a
+        host process can serve or collect from in its own exporter.
+        """
+        return self._parts.metrics()
+
+    def __enter__(self) -> Self:
+        """Return the registry itself."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Close the registry."""
+        self.close()
+
+    def __repr__(self) -> str:
+        """Show the database URL with its password masked."""
+        return f"ModelRegistry({self.url!r})"
+
+    # -- writes ---------------------------------------------------------------------
+
+    @operation(Kind.WRITE)
     def register_model(
         self,
         model: ModelConfig | Mapping[str, Any],
@@ -129,13 +218,15 @@ class ModelRegistry(AliasMethods, PriceMethods):
             ConcurrentModificationError: E4030, the model is not at ``expected_version``.
             DatabaseUnavailableError: E4020, the database cannot be reached (retryable).
         """
-        config = checked_config(model)
-        with self._changes(actor, reason) as changes:
-            return changes.write(
-                config, kind=ChangeKind.UPDATED, expected_version=version_guard(expected_version)
-            )
+        return models.register(
+            self._parts,
+            checked_config(model),
+            expected_version=version_guard(expected_version),
+            actor=actor,
+            reason=reason,
+        )
 
-    @operation
+    @operation(Kind.WRITE)
     def update_model_status(
         self,
         model_id: str,
@@ -159,16 +250,16 @@ class ModelRegistry(AliasMethods, PriceMethods):
             ConcurrentModificationError: E4030, the model is not at ``expected_version``.
         """
         new_status = parse_status(status)
-        model_id = existing_id(model_id)
-        with self._changes(actor, reason) as changes:
-            current = changes.current(changes.resolve(model_id))
-            return changes.write(
-                current.model_copy(update={"status": new_status}),
-                kind=ChangeKind.STATUS_CHANGED,
-                expected_version=version_guard(expected_version),
-            )
+        return models.set_status(
+            self._parts,
+            existing_id(model_id),
+            new_status,
+            expected_version=version_guard(expected_version),
+            actor=actor,
+            reason=reason,
+        )
 
-    @operation
+    @operation(Kind.WRITE)
     def remove_model(
         self,
         model_id: str,
@@ -190,13 +281,15 @@ class ModelRegistry(AliasMethods, PriceMethods):
             ModelNotFoundError: E4001, no model has this id.
             ConcurrentModificationError: E4030, the model is not at ``expected_version``.
         """
-        model_id = existing_id(model_id)
-        with self._changes(actor, reason) as changes:
-            return changes.remove(
-                changes.resolve(model_id), expected_version=version_guard(expected_version)
-            )
+        return models.remove(
+            self._parts,
+            existing_id(model_id),
+            expected_version=version_guard(expected_version),
+            actor=actor,
+            reason=reason,
+        )
 
-    @operation
+    @operation(Kind.WRITE)
     def restore_model(
         self,
         model_id: str,
@@ -220,16 +313,16 @@ class ModelRegistry(AliasMethods, PriceMethods):
             ConcurrentModificationError: E4030, the model is not at ``expected_version``.
         """
         model_id = existing_id(model_id)
-        wanted = whole_number(version, "version")
-        with self._changes(actor, reason) as changes:
-            revision = changes.revision(changes.resolve(model_id), wanted)
-            return changes.write(
-                revision.config,
-                kind=ChangeKind.RESTORED,
-                expected_version=version_guard(expected_version),
-            )
+        return models.restore(
+            self._parts,
+            model_id,
+            whole_number(version, "version"),
+            expected_version=version_guard(expected_version),
+            actor=actor,
+            reason=reason,
+        )
 
-    @operation
+    @operation(Kind.WRITE)
     def load_default_models(self, *, actor: str | None = None, reason: str | None = None) -> int:
         """Insert the seed's default models that this catalog never had.
 
@@ -239,15 +332,9 @@ class ModelRegistry(AliasMethods, PriceMethods):
         Returns:
             How many models were inserted (0 when all three exist or existed).
         """
-        inserted = 0
-        with self._changes(actor, reason) as changes:
-            for config in DEFAULT_MODELS:
-                if changes.last_version(config.model_id) == 0:
-                    changes.write(config, kind=ChangeKind.CREATED)
-                    inserted += 1
-        return inserted
+        return models.load_defaults(self._parts, actor=actor, reason=reason)
 
-    @operation
+    @operation(Kind.WRITE)
     def import_catalog(  # noqa: PLR0913 - keyword-only options
         self,
         source: str | os.PathLike[str] | Mapping[str, Any],
@@ -279,33 +366,17 @@ class ModelRegistry(AliasMethods, PriceMethods):
             InvalidCatalogFileError: E4005, listing every problem (entry index, model_id,
                 field, rule); nothing is written.
         """
-        with bulk_building():
-            models = (
-                parse_catalog(source)
-                if isinstance(source, Mapping)
-                else read_catalog_file(Path(source))
-            )
-        if dry_run:
-            current = self._query_db(
-                lambda repository: {m.model_id: m for m in repository.list_models()}
-            )
-            return plan_import(current, models, prune=prune, dry_run=True)
-        total = len(models)
-        with bulk_building(), self._changes(actor, reason) as changes:
-            current = changes.all_models()
-            result = plan_import(current, models, prune=prune, dry_run=False)
-            for start in range(0, total, _IMPORT_BATCH):
-                changes.write_many(models[start : start + _IMPORT_BATCH], current)
-                if progress is not None:
-                    progress(min(start + _IMPORT_BATCH, total), total)
-            for model_id in result.removed:
-                changes.remove(model_id)
-        if total + len(result.removed) >= _ANALYZE_AFTER:
-            with translating(database=self._url), self._write_session.begin() as session:
-                CatalogRepository(session).refresh_statistics()
-        return result
+        return catalog_files.import_catalog(
+            self._parts,
+            source,
+            prune=prune,
+            dry_run=dry_run,
+            actor=actor,
+            reason=reason,
+            progress=progress,
+        )
 
-    @operation
+    @operation(Kind.DATABASE)
     def export_catalog(
         self,
         path: str | os.PathLike[str] | None = None,
@@ -328,16 +399,12 @@ class ModelRegistry(AliasMethods, PriceMethods):
             The file's text.
         """
         target = None if path is None else Path(path)
-        kind: Format = format or (format_of(target) if target is not None else "yaml")
-        if kind not in {"yaml", "json"}:
-            raise InvalidModelConfigError.single("format", "must be yaml or json", kind)
-        text = dump_catalog(unrecorded(ModelRegistry.list_models)(self, provider, status), kind)
-        if target is not None:
-            target.write_text(text, encoding="utf-8")
-        return text
+        kind = export_format(format, target)
+        return catalog_files.export_catalog(self.list_models(provider, status), target, kind)
 
-    # -- reads -----------------------------------------------------------------------------
+    # -- reads ----------------------------------------------------------------------
 
+    @operation(Kind.CACHE, record=False)
     def get_model(self, model_id: str, *, as_of: datetime | None = None) -> ModelConfig | None:
         """Return the model with this id (exact, case-sensitive), or None.
 
@@ -353,36 +420,18 @@ class ModelRegistry(AliasMethods, PriceMethods):
         cache = self._cache
         if as_of is None and cache is not None and isinstance(model_id, str):
             # The hot path: one dictionary lookup in the current snapshot (and a clock read
-            # only while a price is scheduled; an alias costs a second lookup). Not timed for
-            # the metrics: that would double its cost (modelregistry.metrics.telemetry).
+            # only while a price is scheduled; an alias costs a second lookup). Not recorded
+            # for the metrics: that would double its cost (modelregistry.metrics.telemetry).
             snapshot = cache.snapshot
             if snapshot.expires_at is not None and time.time() >= snapshot.expires_at:
                 snapshot = cache.current()
             model = snapshot.lookup(model_id)
             return snapshot.lookup(snapshot.resolve(model_id)) if model is None else model
-        return self._get_model(model_id, as_of)
+        return self._telemetry.run(
+            "get_model", reads.get_model, self._parts, model_id, instant(as_of)
+        )
 
-    @recorded_as("get_model")
-    def _get_model(self, model_id: str, as_of: datetime | None) -> ModelConfig | None:
-        """``get_model`` when the cache does not answer (recorded: it reads the database)."""
-        when = instant(as_of)
-        if not is_findable_id(model_id):
-            return None
-        if when is None:
-            # An alias costs a second lookup (a second query without the cache), a hit none.
-            return self._read(
-                lambda catalog: catalog.get(model_id) or catalog.get(catalog.resolve(model_id))
-            )
-
-        def read(repository: CatalogRepository) -> ModelConfig | None:
-            name = repository.resolve(model_id)
-            revision = repository.revision_as_of(name, when)
-            if revision is None or revision.change is ChangeKind.REMOVED:
-                return None
-            return priced(revision.config, repository.timeline(name), when)
-
-        return self._query_db(read, snapshot=True)
-
+    @operation(Kind.CACHE, record=False)
     def get_model_or_raise(self, model_id: str, *, as_of: datetime | None = None) -> ModelConfig:
         """Return the model with this id (at ``as_of``, as in :meth:`get_model`).
 
@@ -391,18 +440,13 @@ class ModelRegistry(AliasMethods, PriceMethods):
         """
         if as_of is None and self._cache is not None and isinstance(model_id, str):
             model = self.get_model(model_id)
-            if model is not None:  # the cache's hot path, not timed either (see get_model)
+            if model is not None:  # the cache's hot path, not recorded either (see get_model)
                 return model
-        return self._get_model_or_raise(model_id, as_of)
+        return self._telemetry.run(
+            "get_model_or_raise", reads.require_model, self._parts, model_id, instant(as_of)
+        )
 
-    @recorded_as("get_model_or_raise")
-    def _get_model_or_raise(self, model_id: str, as_of: datetime | None) -> ModelConfig:
-        model = unrecorded(ModelRegistry._get_model)(self, model_id, as_of)
-        if model is None:
-            raise ModelNotFoundError(model_id)
-        return model
-
-    @operation
+    @operation(Kind.CACHE)
     def list_models(
         self,
         provider: str | None = None,
@@ -430,28 +474,11 @@ class ModelRegistry(AliasMethods, PriceMethods):
         when = instant(as_of)
         if names is None or (provider is not None and name is None):
             return []
-        if when is not None:
-            revisions, timelines = self._query_db(
-                lambda repository: (
-                    repository.revisions_as_of(when),
-                    repository.price_timelines(),
-                ),
-                snapshot=True,
-            )
-            # The past catalog lives in revision documents: filtered here, not in SQL.
-            return [
-                priced(revision.config, timelines.get(revision.model_id, ()), when)
-                for revision in revisions
-                if revision.change is not ChangeKind.REMOVED
-                and (name is None or revision.config.provider == name)
-                and (wanted is None or revision.config.status is wanted)
-                and names <= revision.config.capabilities.names()
-            ]
-        return self._read(
-            lambda catalog: catalog.list_models(provider=name, status=wanted, capabilities=names)
+        return reads.list_models(
+            self._parts, provider=name, status=wanted, capabilities=names, when=when
         )
 
-    @operation
+    @operation(Kind.CACHE)
     def find_models(  # noqa: PLR0913 - the router's selection criteria, keyword-only
         self,
         *,
@@ -509,27 +536,27 @@ class ModelRegistry(AliasMethods, PriceMethods):
             order_by=order_by,
             limit=limit,
         )
-        return self._read(lambda catalog: catalog.find(query))
+        return reads.find_models(self._parts, query)
 
-    @operation
+    @operation(Kind.CACHE)
     def select_model(self, /, **criteria: Any) -> ModelConfig | None:  # noqa: ANN401 - find_models' keywords
         """The first model :meth:`find_models` gives for ``criteria``, or None.
 
         Example: ``registry.select_model(capabilities=["vision"], order_by="cost")``.
         """
-        found = unrecorded(ModelRegistry.find_models)(self, **{**criteria, "limit": 1})
+        found = self.find_models(**{**criteria, "limit": 1})
         return found[0] if found else None
 
-    @operation
+    @operation(Kind.CACHE)
     def get_models_by_capability(self, capability: str) -> list[ModelConfig]:
         """Return the models (any status) having the capability.
 
         ``capability`` is ``vision`` or ``supports_vision``, any case; an unknown capability
         gives an empty list, as in the seed.
         """
-        return unrecorded(ModelRegistry.get_models_by_capabilities)(self, [capability])
+        return self.get_models_by_capabilities([capability])
 
-    @operation
+    @operation(Kind.CACHE)
     def get_models_by_capabilities(self, capabilities: Iterable[str]) -> list[ModelConfig]:
         """Return the models (any status) having every named capability.
 
@@ -539,46 +566,45 @@ class ModelRegistry(AliasMethods, PriceMethods):
             InvalidModelConfigError: E4003, ``capabilities`` is a single string, not a list.
         """
         names = capability_names(capabilities)
-        if names is None:
-            return []
-        if not names:
-            return self._read(lambda catalog: catalog.list_models(status=ModelStatus.ACTIVE))
-        return self._read(lambda catalog: catalog.list_models(capabilities=names))
+        return [] if names is None else reads.with_capabilities(self._parts, names)
 
-    @operation
+    @operation(Kind.CACHE)
     def get_models_by_provider(self, provider: str) -> list[ModelConfig]:
         """Return every model of ``provider`` (any case), any status."""
         name = provider_name(provider)
         if name is None:  # not a provider name: no provider has it
             return []
-        return self._read(lambda catalog: catalog.list_models(provider=name))
+        return reads.list_models(
+            self._parts, provider=name, status=None, capabilities=set(), when=None
+        )
 
-    @operation
+    @operation(Kind.CACHE)
     def get_available_models(self) -> list[ModelConfig]:
         """Return every active model."""
-        return self._read(lambda catalog: catalog.list_models(status=ModelStatus.ACTIVE))
+        return reads.list_models(
+            self._parts, provider=None, status=ModelStatus.ACTIVE, capabilities=set(), when=None
+        )
 
-    @operation
+    @operation(Kind.CACHE)
     def get_providers(self) -> list[str]:
         """Return the names of providers that have at least one model, sorted."""
-        return self._read(lambda catalog: catalog.providers_in_use())
+        return reads.providers(self._parts)
 
-    @operation
+    @operation(Kind.CACHE)
     def get_capabilities(self) -> list[str]:
         """Return the names of capabilities that at least one model has, sorted."""
-        return self._read(lambda catalog: catalog.capabilities_in_use())
+        return reads.capabilities(self._parts)
 
-    @operation
+    @operation(Kind.DATABASE)
     def is_initialized(self) -> bool:
         """Tell whether the database schema is at the newest revision this version knows.
 
         Raises:
             DatabaseUnavailableError: E4020, the database cannot be reached.
         """
-        with translating(database=self._url):
-            return migrate.is_current(self._engine)
+        return self._parts.database.is_current()
 
-    @operation
+    @operation(Kind.CACHE)
     def get_stats(self) -> dict[str, Any]:
         """Return counts of the catalog, from one consistent snapshot.
 
@@ -586,45 +612,20 @@ class ModelRegistry(AliasMethods, PriceMethods):
         ``total_capabilities``, ``providers`` (sorted names), ``capabilities`` (sorted names
         in use), ``by_status`` (every status, zeros included) and ``by_provider``.
         """
+        return reads.stats(self._parts)
 
-        def collect(repository: CatalogReader) -> dict[str, Any]:
-            counts = repository.count_by_status()
-            by_status = {status.value: counts.get(status.value, 0) for status in ModelStatus}
-            by_provider = repository.count_by_provider()
-            capabilities = repository.capabilities_in_use()
-            return {
-                "total_models": sum(by_status.values()),
-                "active_models": by_status[ModelStatus.ACTIVE.value],
-                "total_providers": len(by_provider),
-                "total_capabilities": len(capabilities),
-                "providers": list(by_provider),
-                "capabilities": capabilities,
-                "by_status": by_status,
-                "by_provider": by_provider,
-            }
+    # -- history and lifecycle ------------------------------------------------------
 
-        stats = self._read(collect, snapshot=True)
-        stats["cache"] = {"enabled": False} if self._cache is None else self._cache.state()
-        return stats
-
-    # -- history and lifecycle -------------------------------------------------------------
-
-    @operation
+    @operation(Kind.DATABASE)
     def get_model_history(self, model_id: str) -> list[ModelRevision]:
         """Return every revision of the model, oldest first (removed models included).
 
         Raises:
             ModelNotFoundError: E4001, the model has no history (it never existed).
         """
-        if not is_findable_id(model_id):
-            raise ModelNotFoundError(model_id)
-        model_id = self._resolve(model_id)
-        history = self._query_db(lambda repository: repository.history(model_id))
-        if not history:
-            raise ModelNotFoundError(model_id)
-        return history
+        return history.history(self._parts, model_id)
 
-    @operation
+    @operation(Kind.DATABASE)
     def get_model_version(self, model_id: str, version: int) -> ModelRevision:
         """Return one revision of the model.
 
@@ -633,18 +634,9 @@ class ModelRegistry(AliasMethods, PriceMethods):
             ModelVersionNotFoundError: E4004, it has no such version.
         """
         wanted = whole_number(version, "version")
-        if not is_findable_id(model_id):
-            raise ModelNotFoundError(model_id)
-        model_id = self._resolve(model_id)
-        revision = self._query_db(lambda repository: repository.revision(model_id, wanted))
-        if revision is not None:
-            return revision
-        latest = self._query_db(lambda repository: repository.last_version(model_id))
-        if latest == 0:
-            raise ModelNotFoundError(model_id)
-        raise ModelVersionNotFoundError(model_id, wanted, latest)
+        return history.version(self._parts, model_id, wanted)
 
-    @operation
+    @operation(Kind.DATABASE)
     def diff_versions(self, model_id: str, a: int, b: int) -> list[FieldChange]:
         """Return the fields that differ from version ``a`` to version ``b``.
 
@@ -655,11 +647,9 @@ class ModelRegistry(AliasMethods, PriceMethods):
             ModelNotFoundError: E4001, the model has no history.
             ModelVersionNotFoundError: E4004, either version does not exist.
         """
-        version_of = unrecorded(ModelRegistry.get_model_version)
-        old, new = version_of(self, model_id, a), version_of(self, model_id, b)
-        return diff_configs(old.config, new.config)
+        return history.diff(self._parts, model_id, a, b)
 
-    @operation
+    @operation(Kind.CACHE)
     def get_models_retiring(self, within_days: int = 30) -> list[ModelConfig]:
         """Return the models whose retirement date is past or within ``within_days`` days.
 
@@ -672,4 +662,183 @@ class ModelRegistry(AliasMethods, PriceMethods):
         days = whole_number(within_days, "within_days")
         today = datetime.now(UTC).date()
         until = today + timedelta(days=days) if days <= (date.max - today).days else date.max
-        return self._read(lambda catalog: catalog.retiring(until))
+        return reads.retiring(self._parts, until)
+
+    # -- prices ---------------------------------------------------------------------
+
+    @operation(Kind.WRITE)
+    def set_price(  # noqa: PLR0913 - the price, then the write's usual keywords
+        self,
+        model_id: str,
+        input_per_1m: Decimal | float | str,
+        output_per_1m: Decimal | float | str,
+        *,
+        cached_input_per_1m: Decimal | float | str | None = None,
+        effective_from: datetime | None = None,
+        expected_version: int | None = None,
+        actor: str | None = None,
+        reason: str | None = None,
+    ) -> Price:
+        """Record the model's price (USD per 1M tokens) from ``effective_from``.
+
+        The price applies until the model's next price. One in effect now (the default)
+        also shows at once in the model's ``cost_per_1m_*`` fields; a later one takes effect
+        by itself at its time, in every process. Earlier prices never change, so estimates
+        for past instants stay as they were. Each call is a new version of the model (change
+        ``repriced``); setting now the very price in effect (with none scheduled) writes
+        nothing.
+
+        Args:
+            model_id: The model (or an alias of it).
+            input_per_1m: Price of input tokens: a Decimal, int, float or decimal text; finite,
+                >= 0, at most 10,000, at most 10 decimal places.
+            output_per_1m: Price of output tokens (same rules).
+            cached_input_per_1m: Price of input tokens read from the provider's prompt cache
+                (None: they cost the input price).
+            effective_from: An aware datetime, now or later (default: now).
+            expected_version: Write only if the model is at this version.
+            actor: Who makes the change.
+            reason: Why.
+
+        Returns:
+            The price recorded (or the one already in effect).
+
+        Raises:
+            ModelNotFoundError: E4001, no model has this id.
+            InvalidModelConfigError: E4003 naming the argument (a price breaking a rule, a
+                naive or past ``effective_from``); nothing is written.
+            ConcurrentModificationError: E4030, the model is not at ``expected_version``.
+        """
+        model_id = existing_id(model_id)
+        amounts = (
+            money(input_per_1m, "input_per_1m"),
+            money(output_per_1m, "output_per_1m"),
+            None
+            if cached_input_per_1m is None
+            else money(cached_input_per_1m, "cached_input_per_1m"),
+        )
+        start = instant(effective_from, "effective_from")
+        return prices.set_price(
+            self._parts,
+            model_id,
+            amounts,
+            effective_from=start,
+            expected_version=version_guard(expected_version),
+            actor=actor,
+            reason=reason,
+        )
+
+    @operation(Kind.CACHE)
+    def get_price(self, model_id: str, at: datetime | None = None) -> Price:
+        """Return the model's price in effect at ``at`` (an aware datetime; default: now).
+
+        Its ``effective_until`` is when the next price takes effect (None: none scheduled).
+        Prices outlive a model's removal, like its history.
+
+        Raises:
+            ModelNotFoundError: E4001, the model never had a price (it never existed).
+            PriceNotFoundError: E4006, ``at`` is before the model's first price.
+            InvalidModelConfigError: E4003, ``at`` is not an aware datetime.
+        """
+        return prices.price_at(self._parts, model_id, instant(at, "at"))
+
+    @operation(Kind.CACHE)
+    def get_price_history(self, model_id: str) -> list[Price]:
+        """Return every price of the model, oldest first, each with its period.
+
+        Two prices set for the same instant: the later one applies, and the earlier one's
+        ``effective_until`` equals its ``effective_from`` (it never applied).
+
+        Raises:
+            ModelNotFoundError: E4001, the model never had a price.
+        """
+        return prices.history(self._parts, model_id)
+
+    @operation(Kind.CACHE)
+    def estimate_cost(
+        self,
+        model_id: str,
+        input_tokens: int,
+        output_tokens: int,
+        *,
+        cached_input_tokens: int = 0,
+        at: datetime | None = None,
+    ) -> Decimal:
+        """Return the exact cost in USD of a request, at the price in effect at ``at``.
+
+        ``input_tokens`` are billed at the input price, ``cached_input_tokens`` (input tokens
+        read from the provider's prompt cache, not counted in ``input_tokens``) at the
+        cached-input price, or the input price if the model has none. The result is an exact
+        Decimal, never rounded; a past ``at`` keeps the price of then.
+
+        Raises:
+            ModelNotFoundError: E4001, the model never had a price.
+            PriceNotFoundError: E4006, ``at`` is before the model's first price.
+            InvalidModelConfigError: E4003, a token count is not an integer >= 0, or ``at``
+                is not an aware datetime.
+        """
+        counts = (
+            tokens(input_tokens, "input_tokens"),
+            tokens(output_tokens, "output_tokens"),
+            tokens(cached_input_tokens, "cached_input_tokens"),
+        )
+        return prices.cost(self._parts, model_id, counts, instant(at, "at"))
+
+    # -- aliases --------------------------------------------------------------------
+
+    @operation(Kind.WRITE)
+    def set_alias(
+        self,
+        alias: str,
+        model_id: str,
+        *,
+        actor: str | None = None,
+        reason: str | None = None,
+    ) -> AliasState:
+        """Make ``alias`` another name of the model ``model_id`` (or repoint it there).
+
+        ``claude-3-opus`` -> ``claude-3-opus-20240229``: from then on every method taking a
+        model id accepts the alias, and returns the model under its own id. Each setting is
+        recorded with who, when and why; setting what is already set writes nothing.
+
+        Args:
+            alias: The other name; the rules of a model id apply, and it cannot be the id of
+                a model, past or present.
+            model_id: The model it names (an alias of it works too).
+            actor: Who makes the change.
+            reason: Why.
+
+        Returns:
+            The alias as set.
+
+        Raises:
+            InvalidModelConfigError: E4003, ``alias`` breaks the rules of an id or is the id
+                of a model.
+            ModelNotFoundError: E4001, ``model_id`` names no model.
+        """
+        name = alias_name(alias)
+        target = existing_id(model_id)
+        return aliases.set_alias(self._parts, name, target, actor=actor, reason=reason)
+
+    @operation(Kind.WRITE)
+    def remove_alias(
+        self, alias: str, *, actor: str | None = None, reason: str | None = None
+    ) -> str:
+        """Remove ``alias`` (recorded with who, when and why); return the id it named.
+
+        Raises:
+            ModelNotFoundError: E4001, no such alias.
+        """
+        return aliases.remove_alias(self._parts, existing_id(alias), actor=actor, reason=reason)
+
+    @operation(Kind.DATABASE)
+    def list_aliases(self) -> list[AliasState]:
+        """Every alias, sorted, with the model it names and who set it when."""
+        return aliases.list_aliases(self._parts)
+
+
+def assemble(parts: Parts) -> ModelRegistry:
+    """A ModelRegistry over ``parts`` opened elsewhere (AsyncModelRegistry's, in the bridge)."""
+    registry = ModelRegistry.__new__(ModelRegistry)
+    registry._attach(parts)  # noqa: SLF001 - the module's own constructor
+    return registry

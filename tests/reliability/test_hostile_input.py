@@ -23,8 +23,8 @@ from modelregistry import (
     ModelRegistry,
 )
 from modelregistry.cli import app
-from modelregistry.domain.documents import read_catalog_file
 from modelregistry.errors import MAX_LISTED_PROBLEMS, shown
+from modelregistry.service.catalog_files import read_catalog_file
 
 if TYPE_CHECKING:
     from collections.abc import Callable

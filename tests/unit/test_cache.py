@@ -10,13 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cases import config
-from modelregistry.cache.cache import (
-    CatalogCache,
-    CatalogDelta,
-    CatalogEvent,
-    CatalogLoad,
-    CatalogSnapshot,
-)
+from modelregistry.cache.cache import CatalogEvent, SnapshotCache
+from modelregistry.cache.contract import Delta, FullLoad
+from modelregistry.cache.snapshot import Snapshot
 from modelregistry.domain.history import ChangeKind, ModelRevision
 from modelregistry.domain.models import ModelConfig, ModelStatus
 
@@ -60,7 +56,7 @@ def revision(item: ModelConfig | str, version: int) -> ModelRevision:
     )
 
 
-def answers(snapshot: CatalogSnapshot) -> list[object]:
+def answers(snapshot: Snapshot) -> list[object]:
     found: list[object] = [
         snapshot.list_models(),
         snapshot.providers_in_use(),
@@ -85,7 +81,7 @@ def test_applied_changes_equal_a_rebuild(
     start: list[ModelConfig], steps: list[list[ModelConfig | str]]
 ) -> None:
     state = {model.model_id: model for model in start}
-    snapshot = CatalogSnapshot(0, state)
+    snapshot = Snapshot(0, state)
     before = answers(snapshot)
     number = 0
     for step in steps:
@@ -100,14 +96,14 @@ def test_applied_changes_equal_a_rebuild(
         previous = snapshot
         snapshot = snapshot.apply(number, revisions)
         assert snapshot.revision == number
-        assert answers(snapshot) == answers(CatalogSnapshot(number, state))
+        assert answers(snapshot) == answers(Snapshot(number, state))
         assert previous is not snapshot
     # The first snapshot was never touched.
-    assert answers(CatalogSnapshot(0, {m.model_id: m for m in start})) == before
+    assert answers(Snapshot(0, {m.model_id: m for m in start})) == before
 
 
 def test_lists_are_fresh_lists_every_time() -> None:
-    snapshot = CatalogSnapshot(1, {"a": ModelConfig(**config(model_id="a"))})
+    snapshot = Snapshot(1, {"a": ModelConfig(**config(model_id="a"))})
     first = snapshot.list_models()
     first.clear()
     assert [m.model_id for m in snapshot.list_models()] == ["a"]
@@ -120,7 +116,7 @@ def fake_database(log: Log) -> tuple[Any, Any]:
     """load and changes_since over an in-memory change log, as the repository answers them."""
     loads: list[int] = []
 
-    def load() -> CatalogLoad:
+    def load() -> FullLoad:
         loads.append(1)
         models: dict[str, ModelConfig] = {}
         for _, change in log:
@@ -132,9 +128,9 @@ def fake_database(log: Log) -> tuple[Any, Any]:
         if log:
             number, last = log[-1]
             anchor = (number, (last.model_id, last.version))
-        return CatalogLoad(anchor, models, {}, {}, 0, datetime.now(UTC))
+        return FullLoad(anchor, models, {}, {}, 0, datetime.now(UTC))
 
-    def since(anchor: Anchor, alias_cursor: int, known: object = None) -> CatalogDelta | None:
+    def since(anchor: Anchor, alias_cursor: int, known: object = None) -> Delta | None:
         del known  # a writer's own configs: the fake log holds them already
         revision, change = anchor
         rows = [(n, r) for n, r in log if n >= revision]
@@ -144,7 +140,7 @@ def fake_database(log: Log) -> tuple[Any, Any]:
             if (rows[0][1].model_id, rows[0][1].version) != change:
                 return None
             rows = rows[1:]
-        return CatalogDelta(rows, {}, None, alias_cursor)
+        return Delta(rows, {}, None, alias_cursor)
 
     load.calls = loads  # type: ignore[attr-defined]
     return load, since
@@ -153,7 +149,7 @@ def fake_database(log: Log) -> tuple[Any, Any]:
 def test_cache_refresh_applies_the_log_and_tells_subscribers() -> None:
     log: Log = []
     load, since = fake_database(log)
-    cache = CatalogCache(load, since)
+    cache = SnapshotCache(load, since)
     seen: list[CatalogEvent] = []
     unsubscribe = cache.subscribe(seen.append)
     log.append((1, revision(ModelConfig(**config(model_id="a")), 1)))
@@ -177,7 +173,7 @@ def test_cache_refresh_applies_the_log_and_tells_subscribers() -> None:
 def test_a_replaced_database_is_reloaded_and_reported(longer: bool) -> None:
     log: Log = [(1, revision(ModelConfig(**config(model_id="old")), 1))]
     load, since = fake_database(log)
-    cache = CatalogCache(load, since)
+    cache = SnapshotCache(load, since)
     seen: list[CatalogEvent] = []
     cache.subscribe(seen.append)
     # Another database behind the same URL: its own history, shorter or longer.
@@ -196,7 +192,7 @@ def test_a_replaced_database_is_reloaded_and_reported(longer: bool) -> None:
 def test_a_failing_subscriber_does_not_stop_the_others() -> None:
     log: Log = []
     load, since = fake_database(log)
-    cache = CatalogCache(load, since)
+    cache = SnapshotCache(load, since)
     log.append((1, revision(ModelConfig(**config(model_id="a")), 1)))
     seen: list[str] = []
 

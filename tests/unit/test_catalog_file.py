@@ -14,8 +14,8 @@ from modelregistry.domain.documents import (
     dump_catalog,
     parse_catalog,
     plan_import,
-    read_catalog_file,
 )
+from modelregistry.service.catalog_files import read_catalog_file
 
 if TYPE_CHECKING:
     from pathlib import Path

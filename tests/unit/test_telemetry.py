@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from datetime import UTC, date, datetime
 from typing import Any
@@ -9,13 +10,14 @@ from wsgiref.util import setup_testing_defaults
 
 import pytest
 from prometheus_client import CollectorRegistry
+from sqlalchemy.util import await_only, greenlet_spawn
 
 from modelregistry import DatabaseUnavailableError, ModelNotFoundError
 from modelregistry.domain.counts import CatalogCounts
 from modelregistry.domain.history import ChangeKind
 from modelregistry.metrics import telemetry
 from modelregistry.metrics.prometheus import RegistryMetrics
-from modelregistry.metrics.telemetry import DURATION_BUCKETS, Telemetry, operation, unrecorded
+from modelregistry.metrics.telemetry import DURATION_BUCKETS, Telemetry, recorded
 
 
 @pytest.fixture
@@ -36,7 +38,7 @@ class Service:
     def telemetry(self) -> Telemetry:
         return self._telemetry
 
-    @operation
+    @recorded("lookup")
     def lookup(self, name: str) -> str:
         if name == "missing":
             raise ModelNotFoundError(name)
@@ -44,14 +46,13 @@ class Service:
             raise KeyError(name)
         return name.upper()
 
-    @operation
+    @recorded("outer")
     def outer(self, names: list[str]) -> list[str]:
-        lookup = unrecorded(Service.lookup)  # part of this operation, not one more
-        return [lookup(self, name) for name in names]
+        return [self.lookup(name) for name in names]  # part of this operation, not one more
 
-    @operation
-    def careless(self, names: list[str]) -> list[str]:
-        return [self.lookup(name) for name in names]
+    @recorded("across")
+    def across(self, other: Service, name: str) -> str:
+        return other.lookup(name)  # another registry's operation: recorded there
 
 
 def test_an_operation_is_timed_and_counted_by_outcome(clock: list[float]) -> None:
@@ -73,7 +74,7 @@ def test_an_operation_is_timed_and_counted_by_outcome(clock: list[float]) -> Non
     assert clock == []
 
 
-def test_a_method_using_another_unrecorded_is_one_operation(clock: list[float]) -> None:
+def test_a_method_calling_another_is_one_operation(clock: list[float]) -> None:
     service = Service()
     clock.extend([0.0, 0.25])
     assert service.outer(["a", "b", "c"]) == ["A", "B", "C"]
@@ -81,10 +82,51 @@ def test_a_method_using_another_unrecorded_is_one_operation(clock: list[float]) 
     assert set(operations) == {"outer"}
     assert operations["outer"].outcomes == {"ok": 1}
     assert clock == []  # read twice: for the outer call only
-    # Calling the recorded method instead records it too: what registry methods never do.
-    clock.extend([1.0, 1.1, 1.2, 1.3, 1.4, 2.0])
-    service.careless(["a", "b"])
-    assert service.telemetry.record().operations["lookup"].outcomes == {"ok": 2}
+    # Once the outer call returned, the inner method is an operation of its own again.
+    clock.extend([1.0, 1.5])
+    service.lookup("a")
+    assert service.telemetry.record().operations["lookup"].outcomes == {"ok": 1}
+
+
+def test_the_guard_is_per_telemetry(clock: list[float]) -> None:
+    one, other = Service(), Service()
+    clock.extend([0.0, 0.1, 0.2, 0.3])
+    assert one.across(other, "x") == "X"
+    assert set(one.telemetry.record().operations) == {"across"}
+    assert set(other.telemetry.record().operations) == {"lookup"}
+
+
+def test_the_guard_follows_each_asyncio_task_through_the_bridge(clock: list[float]) -> None:
+    """A call suspended in SQLAlchemy's asyncio bridge does not hide another task's call.
+
+    AsyncModelRegistry runs operations inside greenlets on the event loop's thread: while one
+    waits on the database, another task's operation runs on the same thread. A thread-local
+    guard would take the second for part of the first.
+    """
+    service = Service()
+    clock.extend([0.0, 0.1, 0.2, 0.3])
+
+    async def main() -> list[str]:
+        started, release = asyncio.Event(), asyncio.Event()
+
+        def waits(name: str) -> str:  # suspended half-way, as a database call in the bridge
+            started.set()
+            await_only(release.wait())
+            return name
+
+        async def first() -> str:
+            return await greenlet_spawn(service.telemetry.run, "first", waits, "a")
+
+        async def second() -> str:
+            await started.wait()
+            found = service.lookup("b")  # while "first" is suspended inside its operation
+            release.set()
+            return found
+
+        return list(await asyncio.gather(first(), second()))
+
+    assert asyncio.run(main()) == ["a", "B"]
+    assert set(service.telemetry.record().operations) == {"first", "lookup"}
 
 
 def test_each_thread_records_into_its_own_shard_and_ended_threads_are_folded() -> None:

@@ -1,141 +1,31 @@
-"""The in-process read cache: immutable catalog snapshots with prebuilt indexes.
+"""The cache: the current snapshot, refreshed one change set at a time, and its subscribers.
 
-A :class:`CatalogSnapshot` answers every catalog query the repository answers (same method
-names), from memory. It is never mutated: a refresh builds the next snapshot from the changes
-recorded since (copying only what changed) and swaps it in, so a reader always sees one whole
-revision of the catalog. :class:`CatalogCache` holds the current snapshot, applies refreshes
-one at a time, tracks staleness and tells subscribers what changed.
+:class:`SnapshotCache` holds the current :class:`~modelregistry.cache.snapshot.Snapshot`,
+applies what the database says changed (or reloads it whole when the database is not the one
+it knew), tracks staleness and tells subscribers, in revision order, once the snapshot holds
+a change.
 """
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 import time
-from bisect import bisect_left, insort
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any
 
+from modelregistry.cache.snapshot import Snapshot, bulk_building
 from modelregistry.domain.history import ChangeKind
-from modelregistry.domain.pricing import next_change, priced
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-    from datetime import date
+    from collections.abc import Callable, Mapping
 
+    from modelregistry.cache.contract import Delta, FullLoad
     from modelregistry.db.repository import Anchor
-    from modelregistry.domain.history import ModelRevision
-    from modelregistry.domain.models import ModelConfig, ModelStatus
-    from modelregistry.domain.pricing import Price
-    from modelregistry.domain.query import ModelQuery
-
-    Timelines: TypeAlias = dict[str, tuple[Price, ...]]
+    from modelregistry.domain.models import ModelConfig
 
 logger = logging.getLogger(__name__)
-
-
-@contextmanager
-def bulk_building() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while many long-lived objects are built.
-
-    Loading a catalog builds a few objects per model, all kept: each automatic collection
-    would walk every one built so far, which doubles the time to load 100,000 models. What is
-    built is kept or freed by reference counting; anything cyclic waits for the next
-    collection after the block. The collector is switched back on at exit if it was on
-    (a thread that enters meanwhile finds it off and leaves it to the first one).
-    """
-    enabled = gc.isenabled()
-    if enabled:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-class CatalogReader(Protocol):
-    """The catalog queries that a snapshot and the repository both answer."""
-
-    def get(self, model_id: str) -> ModelConfig | None:
-        """Return the model ``model_id``, or None."""
-
-    def list_models(
-        self,
-        *,
-        provider: str | None = None,
-        status: ModelStatus | None = None,
-        capabilities: Collection[str] = (),
-    ) -> list[ModelConfig]:
-        """Return the models matching every filter, ordered by model id."""
-
-    def providers_in_use(self) -> list[str]:
-        """Names of providers that have at least one model, sorted."""
-
-    def capabilities_in_use(self) -> list[str]:
-        """Names of capabilities at least one model has, sorted."""
-
-    def count_by_status(self) -> dict[str, int]:
-        """Number of models per status value."""
-
-    def count_by_provider(self) -> dict[str, int]:
-        """Number of models per provider name, ordered by name."""
-
-    def retiring(self, until: date) -> list[ModelConfig]:
-        """Models whose retirement date is on or before ``until``, soonest first."""
-
-    def find(self, query: ModelQuery) -> list[ModelConfig]:
-        """Answer the selection query ``find_models`` asks."""
-
-    def timeline(self, model_id: str) -> tuple[Price, ...]:
-        """Every price of the model, in effect order (empty: never priced)."""
-
-    def resolve(self, name: str) -> str:
-        """The model id an alias names; any other name as it is."""
-
-    def aliases(self) -> dict[str, str]:
-        """Every alias and the model id it names, by alias."""
-
-
-@dataclass(frozen=True, slots=True)
-class CatalogLoad:
-    """The whole catalog, as the cache loads it.
-
-    Attributes:
-        anchor: The catalog revision and the ``(model_id, version)`` of its change.
-        models: Every model, by id, showing the prices in effect at ``at``.
-        prices: Every model's price timeline.
-        aliases: Every alias and the model it names.
-        alias_cursor: The newest alias change (0: none).
-        at: The instant whose prices the models show.
-    """
-
-    anchor: Anchor
-    models: dict[str, ModelConfig]
-    prices: dict[str, tuple[Price, ...]]
-    aliases: dict[str, str]
-    alias_cursor: int
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class CatalogDelta:
-    """What changed after an anchor, as the cache reads it.
-
-    Attributes:
-        changes: ``(revision, ModelRevision)`` pairs, oldest first.
-        prices: The price timelines of the models the changes touch.
-        aliases: Every alias and its model, when an alias changed (else None).
-        alias_cursor: The newest alias change.
-    """
-
-    changes: list[tuple[int, ModelRevision]]
-    prices: dict[str, tuple[Price, ...]]
-    aliases: dict[str, str] | None
-    alias_cursor: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,210 +45,22 @@ class CatalogEvent:
     revision: int
 
 
-class CatalogSnapshot:
-    """The whole catalog at one revision, indexed by provider, capability and status."""
-
-    __slots__ = (
-        "_aliases",
-        "_by_capability",
-        "_by_provider",
-        "_by_status",
-        "_ids",
-        "_memo",
-        "_models",
-        "_prices",
-        "expires_at",
-        "lookup",
-        "priced_at",
-        "revision",
-    )
-
-    def __init__(
-        self,
-        revision: int,
-        models: Mapping[str, ModelConfig],
-        prices: Mapping[str, tuple[Price, ...]] | None = None,
-        priced_at: datetime | None = None,
-        aliases: Mapping[str, str] | None = None,
-    ) -> None:
-        """Index ``models`` (the catalog at ``revision``, showing the prices at ``priced_at``).
-
-        ``prices`` holds every model's price timeline; the snapshot is good until the next
-        instant at which one of them takes effect (``expires_at``, a POSIX timestamp).
-        """
-        self.revision = revision
-        self.priced_at = datetime.now(UTC) if priced_at is None else priced_at
-        self._prices: dict[str, tuple[Price, ...]] = dict(prices or {})
-        self._aliases: dict[str, str] = dict(aliases or {})
-        self.expires_at = _next_instant(self._prices.values(), self.priced_at)
-        self._models: dict[str, ModelConfig] = dict(models)
-        self.lookup: Callable[[str], ModelConfig | None] = self._models.get
-        """The model with this id, or None: the dict's own ``get`` (the fastest path)."""
-        self._ids: list[str] = sorted(self._models)
-        self._by_provider: dict[str, list[str]] = {}
-        self._by_capability: dict[str, list[str]] = {}
-        self._by_status: dict[str, list[str]] = {}
-        for model_id in self._ids:  # in order, so every index list is sorted
-            for index, key in self._keys(self._models[model_id]):
-                index.setdefault(key, []).append(model_id)
-        self._memo: dict[object, tuple[ModelConfig, ...]] = {}
-
-    def _keys(self, model: ModelConfig) -> Iterable[tuple[dict[str, list[str]], str]]:
-        yield self._by_provider, model.provider
-        yield self._by_status, model.status.value
-        for name in model.capabilities.names():
-            yield self._by_capability, name
-
-    def apply(
-        self,
-        revision: int,
-        changes: Iterable[ModelRevision],
-        prices: Mapping[str, tuple[Price, ...]] | None = None,
-        aliases: Mapping[str, str] | None = None,
-        *,
-        at: datetime | None = None,
-    ) -> CatalogSnapshot:
-        """Return the snapshot at ``revision``: this one with ``changes`` applied in order.
-
-        ``aliases``, when given, replace the alias map. ``at`` (default: this snapshot's
-        ``priced_at``) is the instant whose prices the successor shows; no price may take
-        effect between ``priced_at`` and ``at`` (see :meth:`rolled`, which ensures it).
-
-        ``prices`` are the new price timelines of the changed models; their configs show the
-        prices in effect at this snapshot's ``priced_at``. Only the index lists the changes
-        touch are copied; this snapshot stays as it was.
-        """
-        builder = _Successor(self, revision)
-        if at is not None:
-            builder.snapshot.priced_at = at
-        successor = builder.apply(changes, prices or {})
-        if aliases is not None:
-            successor._aliases = dict(aliases)
-        return successor
-
-    def rolled(self, now: datetime) -> CatalogSnapshot:
-        """This snapshot, or once a scheduled price took effect by ``now``, its successor.
-
-        The successor shows the prices in effect at ``now`` (same revision, same indexes:
-        prices are not indexed).
-        """
-        if self.expires_at is None or now.timestamp() < self.expires_at:
-            return self
-        successor = _Successor(self, self.revision).snapshot
-        successor.priced_at = now
-        models = successor._models
-        for model_id, timeline in self._prices.items():
-            model = models.get(model_id)
-            if model is not None and next_change(timeline, self.priced_at) is not None:
-                models[model_id] = priced(model, timeline, now)
-        successor.expires_at = _next_instant(self._prices.values(), now)
-        return successor
-
-    def timeline(self, model_id: str) -> tuple[Price, ...]:
-        """Every price of the model, in effect order (empty: never priced)."""
-        return self._prices.get(model_id, ())
-
-    def resolve(self, name: str) -> str:
-        """The model id an alias names; any other name as it is."""
-        return self._aliases.get(name, name)
-
-    def aliases(self) -> dict[str, str]:
-        """Every alias and the model id it names, by alias."""
-        return dict(sorted(self._aliases.items()))
-
-    # -- the repository's read methods, answered from memory -------------------------------
-
-    def get(self, model_id: str) -> ModelConfig | None:
-        """Return the model ``model_id``, or None."""
-        return self._models.get(model_id)
-
-    def list_models(
-        self,
-        *,
-        provider: str | None = None,
-        status: ModelStatus | None = None,
-        capabilities: Collection[str] = (),
-    ) -> list[ModelConfig]:
-        """Return the models matching every filter, ordered by model id (memoised)."""
-        key = (provider, status, frozenset(capabilities))
-        found = self._memo.get(key)
-        if found is None:
-            found = self._memo[key] = tuple(self._select(provider, status, key[2]))
-        return list(found)
-
-    def _select(
-        self, provider: str | None, status: ModelStatus | None, capabilities: frozenset[str]
-    ) -> Iterable[ModelConfig]:
-        candidates: list[list[str]] = [self._ids]
-        if provider is not None:
-            candidates.append(self._by_provider.get(provider, []))
-        if status is not None:
-            candidates.append(self._by_status.get(status.value, []))
-        candidates.extend(self._by_capability.get(name, []) for name in capabilities)
-        smallest = min(candidates, key=len)
-        models = self._models
-        for model_id in smallest:  # sorted, so the result is too
-            model = models[model_id]
-            if (
-                (provider is None or model.provider == provider)
-                and (status is None or model.status is status)
-                and capabilities <= model.capabilities.names()
-            ):
-                yield model
-
-    def providers_in_use(self) -> list[str]:
-        """Names of providers that have at least one model, sorted."""
-        return sorted(self._by_provider)
-
-    def capabilities_in_use(self) -> list[str]:
-        """Names of capabilities at least one model has, sorted."""
-        return sorted(self._by_capability)
-
-    def count_by_status(self) -> dict[str, int]:
-        """Number of models per status value (statuses without models are absent)."""
-        return {status: len(ids) for status, ids in self._by_status.items()}
-
-    def count_by_provider(self) -> dict[str, int]:
-        """Number of models per provider name, ordered by name."""
-        return {name: len(self._by_provider[name]) for name in sorted(self._by_provider)}
-
-    def find(self, query: ModelQuery) -> list[ModelConfig]:
-        """Answer the selection query from memory, as the repository does in SQL."""
-        if query.impossible:
-            return []
-        candidates = self.list_models(capabilities=query.capabilities)
-        return query.order(model for model in candidates if query.matches(model))
-
-    def retiring(self, until: date) -> list[ModelConfig]:
-        """Models whose retirement date is on or before ``until``, soonest first."""
-        due = [
-            model
-            for model in self._models.values()
-            if model.retirement_date is not None and model.retirement_date <= until
-        ]
-        return sorted(due, key=lambda model: (model.retirement_date, model.model_id))
-
-    def __len__(self) -> int:
-        """The number of models."""
-        return len(self._models)
-
-
-class CatalogCache:
+class SnapshotCache:
     """The current snapshot, refreshed one change set at a time, with subscribers.
 
     Args:
-        load: Reads the whole catalog (:class:`CatalogLoad`).
+        load: Reads the whole catalog (:class:`FullLoad`).
         changes_since: Reads what changed after an anchor and an alias cursor
-            (:class:`CatalogDelta`), given the configs this process just wrote, by
+            (:class:`Delta`), given the configs this process just wrote, by
             ``(model_id, version)``, to reuse; None when the database is not the one the
             anchor came from (replaced or restored), which forces a full load.
     """
 
     def __init__(
         self,
-        load: Callable[[], CatalogLoad],
+        load: Callable[[], FullLoad],
         changes_since: Callable[
-            [Anchor, int, Mapping[tuple[str, int], ModelConfig] | None], CatalogDelta | None
+            [Anchor, int, Mapping[tuple[str, int], ModelConfig] | None], Delta | None
         ],
     ) -> None:
         """Load the catalog once; later refreshes read only what changed."""
@@ -372,15 +74,15 @@ class CatalogCache:
         self._synced_wall = datetime.now(UTC)
         self._error: str | None = None
 
-    def _full_load(self) -> tuple[Anchor, int, CatalogSnapshot]:
+    def _full_load(self) -> tuple[Anchor, int, Snapshot]:
         with bulk_building():
             loaded = self._load()
-            snapshot = CatalogSnapshot(
+            snapshot = Snapshot(
                 loaded.anchor[0], loaded.models, loaded.prices, loaded.at, loaded.aliases
             )
         return loaded.anchor, loaded.alias_cursor, snapshot
 
-    def current(self) -> CatalogSnapshot:
+    def current(self) -> Snapshot:
         """The current snapshot, showing the prices in effect now.
 
         When a scheduled price has taken effect since the snapshot was made, its successor
@@ -486,90 +188,10 @@ class CatalogCache:
         }
 
 
-class _Successor:
-    """Builds the snapshot that follows another, copying each index list it touches once."""
-
-    def __init__(self, previous: CatalogSnapshot, revision: int) -> None:
-        snapshot = object.__new__(CatalogSnapshot)
-        snapshot.revision = revision
-        # dict.copy(), not dict(): once a refresh has removed a key, dict() re-inserts every
-        # entry one by one (9 ms for 100,000 models) where copy() clones the table (0.8 ms).
-        snapshot._models = previous._models.copy()
-        snapshot.lookup = snapshot._models.get
-        snapshot._ids = previous._ids
-        snapshot._by_provider = previous._by_provider.copy()
-        snapshot._by_capability = previous._by_capability.copy()
-        snapshot._by_status = previous._by_status.copy()
-        snapshot._memo = {}
-        snapshot._prices = previous._prices
-        snapshot._aliases = previous._aliases
-        snapshot.priced_at = previous.priced_at
-        snapshot.expires_at = previous.expires_at
-        self._snapshot = snapshot
-        self._copied: set[tuple[int, str]] = set()
-        self._ids_copied = False
-
-    @property
-    def snapshot(self) -> CatalogSnapshot:
-        """The snapshot being built."""
-        return self._snapshot
-
-    def apply(
-        self, changes: Iterable[ModelRevision], prices: Mapping[str, tuple[Price, ...]]
-    ) -> CatalogSnapshot:
-        snapshot = self._snapshot
-        if prices:
-            snapshot._prices = {**snapshot._prices, **prices}
-            instants = [snapshot.expires_at, _next_instant(prices.values(), snapshot.priced_at)]
-            known = [instant for instant in instants if instant is not None]
-            snapshot.expires_at = min(known) if known else None
-        at = snapshot.priced_at
-        for change in changes:
-            old = self._snapshot._models.pop(change.model_id, None)
-            if old is not None:
-                self._unindex(old)
-            if change.change is ChangeKind.REMOVED:
-                if old is not None:
-                    self._own_ids().pop(bisect_left(self._snapshot._ids, change.model_id))
-                continue
-            # A revision shows the prices of its write: bring them to this snapshot's instant.
-            config = priced(change.config, snapshot.timeline(change.model_id), at)
-            self._snapshot._models[change.model_id] = config
-            if old is None:
-                insort(self._own_ids(), change.model_id)
-            self._index(config)
-        return self._snapshot
-
-    def _own_ids(self) -> list[str]:
-        if not self._ids_copied:
-            self._snapshot._ids = list(self._snapshot._ids)
-            self._ids_copied = True
-        return self._snapshot._ids
-
-    def _own(self, index: dict[str, list[str]], key: str) -> list[str]:
-        # Copy a list before its first change here (or start one that the changes emptied).
-        marker = (id(index), key)
-        if marker not in self._copied or key not in index:
-            index[key] = list(index.get(key, ()))
-            self._copied.add(marker)
-        return index[key]
-
-    def _unindex(self, model: ModelConfig) -> None:
-        for index, key in self._snapshot._keys(model):
-            ids = self._own(index, key)
-            del ids[bisect_left(ids, model.model_id)]
-            if not ids:
-                del index[key]
-
-    def _index(self, model: ModelConfig) -> None:
-        for index, key in self._snapshot._keys(model):
-            insort(self._own(index, key), model.model_id)
-
-
-def _differences(old: CatalogSnapshot, new: CatalogSnapshot) -> list[CatalogEvent]:
+def _differences(old: Snapshot, new: Snapshot) -> list[CatalogEvent]:
     """Events for what a full reload changed (the log could not tell): by model id."""
     events = []
-    for model_id in sorted(old._models.keys() | new._models.keys()):
+    for model_id in sorted(old.model_ids() | new.model_ids()):
         before, after = old.get(model_id), new.get(model_id)
         if after is None and before is not None:
             events.append(
@@ -579,13 +201,3 @@ def _differences(old: CatalogSnapshot, new: CatalogSnapshot) -> list[CatalogEven
             kind = ChangeKind.CREATED if before is None else ChangeKind.UPDATED
             events.append(CatalogEvent(model_id, kind, after.version or 0, new.revision))
     return events
-
-
-def _next_instant(timelines: Iterable[tuple[Price, ...]], after: datetime) -> float | None:
-    """The first instant after ``after`` at which a price takes effect (POSIX time), or None."""
-    instants = [
-        instant
-        for instant in (next_change(timeline, after) for timeline in timelines)
-        if instant is not None
-    ]
-    return min(instants).timestamp() if instants else None

@@ -14,18 +14,15 @@ import select
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final
 
-from modelregistry.db.engine import is_sqlite
-from modelregistry.db.repository import CHANGES_CHANNEL
+from modelregistry.db.notify import Listener
 from modelregistry.errors import ModelRegistryError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    import psycopg
-    from sqlalchemy.engine import Engine
-
+    from modelregistry.db.database import Database
     from modelregistry.metrics.telemetry import Trigger
 
 logger = logging.getLogger(__name__)
@@ -38,7 +35,7 @@ class ChangeFeed:
     """Calls ``refresh`` whenever the catalog may have changed, from a daemon thread.
 
     Args:
-        engine: The registry's engine (for the LISTEN connection on PostgreSQL).
+        database: The catalog's database (its engine opens the LISTEN connection).
         refresh: Brings the cache up to date, told what asked (``notify`` or ``poll``);
             raises ModelRegistryError when it cannot.
         on_failure: Told about each failed refresh (the cache records it).
@@ -47,21 +44,20 @@ class ChangeFeed:
 
     def __init__(
         self,
-        engine: Engine,
+        database: Database,
         refresh: Callable[[Trigger], object],
         on_failure: Callable[[BaseException], None],
         poll_interval: float,
     ) -> None:
         """Start the feed thread."""
-        self._engine = engine
+        self._database = database
         self._refresh = refresh
         self._on_failure = on_failure
         self._poll_interval = poll_interval
         self._stop = threading.Event()
         # close() writes to this socket pair to wake the thread from its wait at once.
         self._wake_reader, self._wake_writer = socket.socketpair()
-        self._listener: psycopg.Connection[Any] | None = None
-        self._schema = ""
+        self._listener: Listener | None = None
         self._thread = threading.Thread(target=self._run, name="modelregistry-feed", daemon=True)
         self._thread.start()
 
@@ -110,10 +106,10 @@ class ChangeFeed:
         """
         watched: list[Any] = [self._wake_reader]
         listener = None
-        if not is_sqlite(self._engine):
+        if not self._database.is_sqlite:
             try:
                 if self._listener is None:
-                    self._listen()
+                    self._listener = Listener(self._database.engine)
                     return "poll"  # a new LISTEN: catch up on what happened while it was down
                 listener = self._listener
                 watched.append(listener.fileno())
@@ -126,32 +122,15 @@ class ChangeFeed:
             return None
         try:
             # Writers in every schema of the database notify the channel; ours name our schema.
-            payloads = [note.payload for note in listener.notifies(timeout=0)]
+            heard = listener.heard()
         except Exception as exc:  # noqa: BLE001 - the connection broke; reconnect next time
             logger.debug("modelregistry change feed: reading notifications failed: %s", exc)
             self._drop_listener()
             self._on_failure(exc)
             return None
-        return "notify" if self._schema in payloads else None
-
-    def _listen(self) -> None:
-        dialect = self._engine.dialect
-        args, kwargs = dialect.create_connect_args(self._engine.url)
-        connection = cast("psycopg.Connection[Any]", dialect.connect(*args, **kwargs))
-        try:
-            connection.autocommit = True
-            connection.execute(f"LISTEN {CHANGES_CHANNEL}")
-            row = connection.execute("SELECT current_schema()").fetchone()
-        except Exception:
-            connection.close()
-            raise
-        self._schema = str(row[0]) if row else ""
-        self._listener = connection
+        return "notify" if heard else None
 
     def _drop_listener(self) -> None:
         if self._listener is not None:
-            try:
-                self._listener.close()
-            except Exception:  # noqa: BLE001 - already broken
-                logger.debug("modelregistry change feed: closing LISTEN connection failed")
+            self._listener.close()
             self._listener = None

@@ -22,8 +22,7 @@ from modelregistry.settings import ACTOR_VARIABLE, DATABASE_URL_VARIABLE
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from sqlalchemy.engine import Engine
-
+    from modelregistry.db.engine import Engine
     from modelregistry.domain.models import ModelConfig
 
 app = typer.Typer(

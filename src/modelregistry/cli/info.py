@@ -13,9 +13,8 @@ from modelregistry.cli.common import JsonOption, Options, app, err, fields_table
 from modelregistry.db import migrate
 from modelregistry.db.engine import is_memory_sqlite, safe_url
 from modelregistry.errors import ModelRegistryError
-from modelregistry.registry import ModelRegistry
+from modelregistry.registry import DEFAULT_POLL_INTERVAL, ModelRegistry
 from modelregistry.settings import resolve_database_url
-from modelregistry.store import DEFAULT_POLL_INTERVAL
 
 
 @app.command("info")

@@ -13,8 +13,7 @@ import typer
 
 from modelregistry.cli.common import Options, err, fail, metrics_app
 from modelregistry.errors import ModelRegistryError
-from modelregistry.registry import ModelRegistry
-from modelregistry.store import DEFAULT_POLL_INTERVAL
+from modelregistry.registry import DEFAULT_POLL_INTERVAL, ModelRegistry
 
 if TYPE_CHECKING:
     from types import FrameType

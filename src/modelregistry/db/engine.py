@@ -16,7 +16,10 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import QueuePool
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.engine import Connection
+
+    # Re-exported: the layers above db/ name the type through this module, never SQLAlchemy.
+    from sqlalchemy.engine import Engine as Engine  # noqa: PLC0414 - an explicit re-export
     from sqlalchemy.ext.asyncio import AsyncEngine
 
 SQLITE_BUSY_TIMEOUT_SECONDS: Final = 60.0

@@ -1,21 +1,21 @@
-"""Catalog queries: takes a Session, returns domain objects, never commits.
+"""Repository: the catalog's queries and writes through one session; never commits.
 
-Every list is ordered in SQL: model ids by code point (the columns use the ``C`` collation on
-PostgreSQL and SQLite's binary collation), names likewise. Capability queries go through the
-``model_capabilities`` join table and provider queries through the provider index; nothing is
-filtered in Python.
+It returns domain objects and knows nothing of transactions: :class:`~modelregistry.db.
+database.Database` owns them. Every list is ordered in SQL: model ids by code point (the
+columns use the ``C`` collation on PostgreSQL and SQLite's binary collation), names likewise.
+Capability queries go through the ``model_capabilities`` join table and provider queries
+through the provider index; nothing is filtered in Python.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 
 from modelregistry.db.engine import insert_many, lock_for_writes
 from modelregistry.db.mapping import (
-    CAPABILITY_SEPARATOR,
     alias_from_row,
     config_document,
     model_from_row,
@@ -23,6 +23,18 @@ from modelregistry.db.mapping import (
     price_from_row,
     price_values,
     revision_from_row,
+)
+from modelregistry.db.statements import (
+    ALIAS_CURSOR,
+    LINKS_TABLE,
+    MODEL_BY_ID,
+    MODELS,
+    MODELS_TABLE,
+    PRICES_TABLE,
+    REVISIONS,
+    REVISIONS_TABLE,
+    find_statement,
+    with_capability_ids,
 )
 from modelregistry.db.tables import (
     CapabilityRow,
@@ -32,9 +44,7 @@ from modelregistry.db.tables import (
     ModelRevisionRow,
     ModelRow,
     ProviderRow,
-    UTCDateTime,
 )
-from modelregistry.domain.query import COST_SCALE, UNKNOWN_LATENCY
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterator, Mapping
@@ -47,168 +57,24 @@ if TYPE_CHECKING:
     from modelregistry.domain.pricing import Price
     from modelregistry.domain.query import ModelQuery
 
-
-def _capability_names() -> sa.ScalarSelect[str]:
-    return (
-        sa.select(sa.func.aggregate_strings(CapabilityRow.name, CAPABILITY_SEPARATOR))
-        .select_from(ModelCapabilityRow)
-        .join(CapabilityRow, CapabilityRow.id == ModelCapabilityRow.capability_id)
-        .where(ModelCapabilityRow.model_pk == ModelRow.id)
-        .correlate(ModelRow)
-        .scalar_subquery()
-    )
-
-
-def _price_in_effect(column: sa.orm.InstrumentedAttribute[Any]) -> sa.ScalarSelect[Any]:
-    """The model's price column in effect at the ``at`` parameter (the newest started)."""
-    return (
-        sa.select(column)
-        .where(
-            ModelPriceRow.model_id == ModelRow.model_id,
-            ModelPriceRow.effective_from <= sa.bindparam("at", type_=UTCDateTime()),
-        )
-        .order_by(ModelPriceRow.effective_from.desc(), ModelPriceRow.id.desc())
-        .limit(1)
-        .correlate(ModelRow)
-        .scalar_subquery()
-    )
-
-
-# The costs a model shows are the prices in effect at the read's instant (``at``); the costs
-# of the config as last written stand in only for a model without any price.
-_PRICES: Final = {
-    "cost_per_1m_input_tokens": sa.func.coalesce(
-        _price_in_effect(ModelPriceRow.input_per_1m), ModelRow.cost_per_1m_input_tokens
-    ),
-    "cost_per_1m_output_tokens": sa.func.coalesce(
-        _price_in_effect(ModelPriceRow.output_per_1m), ModelRow.cost_per_1m_output_tokens
-    ),
-}
-
-_MODELS: Final = sa.select(
-    *(column for column in ModelRow.__table__.columns if column.name not in _PRICES),
-    *(price.label(name) for name, price in _PRICES.items()),
-    ProviderRow.name.label("provider"),
-    _capability_names().label("capabilities"),
-).join(ProviderRow, ProviderRow.id == ModelRow.provider_id)
-"""Every column a ModelConfig needs, one row per model (capabilities aggregated, prices in
-effect at the ``at`` parameter)."""
-
 T = TypeVar("T")
 
 Anchor = tuple[int, tuple[str, int] | None]
 """A catalog revision and the ``(model_id, version)`` of its change: which database it is."""
 
-_REVISIONS: Final = sa.select(*ModelRevisionRow.__table__.columns)
-_ALIAS_CURSOR: Final = sa.select(sa.func.max(ModelAliasRow.id)).scalar_subquery()
 
-CHANGES_CHANNEL: Final = "modelregistry_changes"
-"""PostgreSQL NOTIFY channel on which writers announce new catalog revisions."""
-
-# Built once: the statement and its cache key are reused by every lookup.
-_MODEL_BY_ID: Final = _MODELS.where(ModelRow.model_id == sa.bindparam("model_id"))
-
-
-def _with_capability_ids(names: Collection[str]) -> sa.Select[int]:
-    """Model keys having every capability in ``names``."""
-    return (
-        sa.select(ModelCapabilityRow.model_pk)
-        .join(CapabilityRow, CapabilityRow.id == ModelCapabilityRow.capability_id)
-        .where(CapabilityRow.name.in_(names))
-        .group_by(ModelCapabilityRow.model_pk)
-        .having(sa.func.count() == len(names))
-    )
-
-
-_COLUMNS: Final = ModelRow.__table__.columns
-_MODELS_TABLE: Final = ModelRow.metadata.tables[ModelRow.__tablename__]
-_LINKS_TABLE: Final = ModelRow.metadata.tables[ModelCapabilityRow.__tablename__]
-_REVISIONS_TABLE: Final = ModelRow.metadata.tables[ModelRevisionRow.__tablename__]
-_PRICES_TABLE: Final = ModelRow.metadata.tables[ModelPriceRow.__tablename__]
-
-
-def _money(column: sa.ColumnElement[Any], *, sqlite: bool) -> sa.ColumnElement[Any]:
-    # SQLite keeps prices as decimal text: compare them as numbers.
-    return sa.cast(column, sa.Float) if sqlite else column
-
-
-def _scaled_money(column: sa.ColumnElement[Any], *, sqlite: bool) -> sa.ColumnElement[Any]:
-    """A price as an exact number for sorting and summing.
-
-    NUMERIC on PostgreSQL; on SQLite the integer count of 1e-10 USD (exact in a double).
-    """
-    if not sqlite:
-        return column
-    return sa.func.round(sa.cast(column, sa.Float) * COST_SCALE)
-
-
-def _conditions(query: ModelQuery, *, sqlite: bool) -> list[sa.ColumnElement[bool]]:
-    conditions = _membership_conditions(query)
-    if query.min_context_window is not None:
-        conditions.append(ModelRow.context_window >= query.min_context_window)
-    if query.min_max_output_tokens is not None:
-        conditions.append(ModelRow.max_output_tokens >= query.min_max_output_tokens)
-    if query.max_cost_per_1m_input is not None:
-        cost = _money(_PRICES["cost_per_1m_input_tokens"], sqlite=sqlite)
-        conditions.append(cost <= query.max_cost_per_1m_input)
-    if query.max_cost_per_1m_output is not None:
-        cost = _money(_PRICES["cost_per_1m_output_tokens"], sqlite=sqlite)
-        conditions.append(cost <= query.max_cost_per_1m_output)
-    conditions.extend(
-        _COLUMNS[f"quality_{dimension}"] >= low for dimension, low in query.min_quality
-    )
-    if query.max_latency_p50_ms is not None:
-        conditions.append(ModelRow.latency_p50_ms > 0)  # 0: unknown, passes no bound
-        conditions.append(ModelRow.latency_p50_ms <= query.max_latency_p50_ms)
-    return conditions
-
-
-def _membership_conditions(query: ModelQuery) -> list[sa.ColumnElement[bool]]:
-    conditions: list[sa.ColumnElement[bool]] = []
-    if query.capabilities:
-        conditions.append(ModelRow.id.in_(_with_capability_ids(query.capabilities)))
-    if query.any_capabilities:
-        conditions.append(
-            ModelRow.id.in_(
-                sa.select(ModelCapabilityRow.model_pk)
-                .join(CapabilityRow, CapabilityRow.id == ModelCapabilityRow.capability_id)
-                .where(CapabilityRow.name.in_(query.any_capabilities))
-            )
-        )
-    if query.providers is not None:
-        conditions.append(ProviderRow.name.in_(query.providers))
-    if query.statuses is not None:
-        conditions.append(ModelRow.status.in_([status.value for status in query.statuses]))
-    return conditions
-
-
-def _order_key(field: str, *, sqlite: bool) -> sa.ColumnElement[Any]:
-    if field == "cost":
-        return sum(
-            (_scaled_money(price, sqlite=sqlite) for price in _PRICES.values()),
-            start=sa.literal(0),
-        )
-    if field in _PRICES:
-        return _scaled_money(_PRICES[field], sqlite=sqlite)
-    if field == "latency_p50_ms":
-        return sa.case(
-            (ModelRow.latency_p50_ms == 0, sa.literal(UNKNOWN_LATENCY, sa.BigInteger)),
-            else_=ModelRow.latency_p50_ms,
-        )
-    return _COLUMNS[
-        "context_window"
-        if field == "context_window"
-        else "quality_" + field.removeprefix("quality.")
-    ]
-
-
-class CatalogRepository:
+class Repository:
     """Reads and writes the catalog through one session; the caller owns the transaction."""
 
     def __init__(self, session: Session) -> None:
         """Wrap ``session``; nothing is executed yet."""
         self._session = session
         self._read_at: datetime | None = None
+
+    @property
+    def session(self) -> Session:
+        """The session the repository works through (its caller owns the transaction)."""
+        return self._session
 
     @property
     def read_at(self) -> datetime:
@@ -223,7 +89,7 @@ class CatalogRepository:
     def get(self, model_id: str) -> ModelConfig | None:
         """Return the model ``model_id`` (exact, case-sensitive), or None."""
         parameters = {"model_id": model_id, "at": self.read_at}
-        row = self._session.execute(_MODEL_BY_ID, parameters).mappings().one_or_none()
+        row = self._session.execute(MODEL_BY_ID, parameters).mappings().one_or_none()
         return None if row is None else model_from_row(row)
 
     def list_models(
@@ -240,13 +106,13 @@ class CatalogRepository:
             status: Status, or None for every status.
             capabilities: Canonical capability names the model must all have.
         """
-        query = _MODELS
+        query = MODELS
         if provider is not None:
             query = query.where(ProviderRow.name == provider)
         if status is not None:
             query = query.where(ModelRow.status == status.value)
         if capabilities:
-            query = query.where(ModelRow.id.in_(_with_capability_ids(set(capabilities))))
+            query = query.where(ModelRow.id.in_(with_capability_ids(set(capabilities))))
         rows = self._session.execute(query.order_by(ModelRow.model_id), self._at()).mappings()
         return [model_from_row(row) for row in rows]
 
@@ -255,19 +121,13 @@ class CatalogRepository:
         if query.impossible:
             return []
         sqlite = self._session.get_bind().dialect.name == "sqlite"
-        statement = _MODELS.where(*_conditions(query, sqlite=sqlite))
-        if query.order_by is not None:
-            key = _order_key(query.order_by, sqlite=sqlite)
-            statement = statement.order_by(key.desc() if query.descending else key.asc())
-        statement = statement.order_by(ModelRow.model_id)
-        if query.limit is not None:
-            statement = statement.limit(query.limit)
+        statement = find_statement(query, sqlite=sqlite)
         rows = self._session.execute(statement, self._at()).mappings()
         return [model_from_row(row) for row in rows]
 
     def retiring(self, until: date) -> list[ModelConfig]:
         """Models whose retirement date is on or before ``until``, soonest first."""
-        query = _MODELS.where(ModelRow.retirement_date <= until).order_by(
+        query = MODELS.where(ModelRow.retirement_date <= until).order_by(
             ModelRow.retirement_date, ModelRow.model_id
         )
         return [model_from_row(row) for row in self._session.execute(query, self._at()).mappings()]
@@ -373,7 +233,7 @@ class CatalogRepository:
             # Without RETURNING (then one query for the new keys): with it, SQLAlchemy sends
             # one VALUES list per 1,000 rows, and psycopg parses their tens of thousands of
             # placeholders in Python (0.5 s of a 3,000-model import).
-            insert_many(self._session.connection(), _MODELS_TABLE, inserts)
+            insert_many(self._session.connection(), MODELS_TABLE, inserts)
             keys.update(self._model_keys([row["model_id"] for row in inserts]))
         if updates:
             self._session.execute(sa.update(ModelRow), updates)
@@ -386,7 +246,7 @@ class CatalogRepository:
             for config, _ in items
             for name in sorted(config.capabilities.names())
         ]
-        insert_many(self._session.connection(), _LINKS_TABLE, links)
+        insert_many(self._session.connection(), LINKS_TABLE, links)
 
     def delete(self, model_id: str) -> None:
         """Delete the model (its capability links go with it); its revisions stay."""
@@ -415,22 +275,9 @@ class CatalogRepository:
         insert = sa.insert(ModelRevisionRow)
         if len(rows) == 1:
             return self._session.scalars(insert.returning(ModelRevisionRow.id), rows[0]).one()
-        insert_many(self._session.connection(), _REVISIONS_TABLE, rows)  # see save_many
+        insert_many(self._session.connection(), REVISIONS_TABLE, rows)  # see save_many
         # Writers hold the catalog's write lock: the newest revision is the one just added.
         return int(self._session.scalar(sa.select(sa.func.max(ModelRevisionRow.id))) or 0)
-
-    def announce(self) -> None:
-        """Tell listening processes, at commit, that the catalog changed.
-
-        PostgreSQL: ``NOTIFY`` on :data:`CHANGES_CHANNEL` (delivered only if the transaction
-        commits). SQLite has no notifications; other processes poll.
-        """
-        if self._session.get_bind().dialect.name != "sqlite":
-            # The payload names the schema: listeners of other catalogs in the same database
-            # (other schemas) ignore it.
-            self._session.execute(
-                sa.select(sa.func.pg_notify(CHANGES_CHANNEL, sa.func.current_schema()))
-            )
 
     def refresh_statistics(self) -> None:
         """Update the planner's statistics of the catalog tables (PostgreSQL ``ANALYZE``).
@@ -470,7 +317,7 @@ class CatalogRepository:
         """
         revision, change = anchor
         query = (
-            sa.select(*_REVISIONS.selected_columns, _ALIAS_CURSOR.label("alias_cursor"))
+            sa.select(*REVISIONS.selected_columns, ALIAS_CURSOR.label("alias_cursor"))
             .where(ModelRevisionRow.id >= revision)
             .order_by(ModelRevisionRow.id)
         )
@@ -515,7 +362,7 @@ class CatalogRepository:
         """Record ``prices`` (each applies from its ``effective_from``)."""
         insert_many(
             self._session.connection(),
-            _PRICES_TABLE,
+            PRICES_TABLE,
             [price_values(price) for price in prices],
         )
 
@@ -592,14 +439,14 @@ class CatalogRepository:
 
     def history(self, model_id: str) -> list[ModelRevision]:
         """Every revision of ``model_id``, oldest first."""
-        query = _REVISIONS.where(ModelRevisionRow.model_id == model_id).order_by(
+        query = REVISIONS.where(ModelRevisionRow.model_id == model_id).order_by(
             ModelRevisionRow.version
         )
         return [revision_from_row(row) for row in self._session.execute(query).mappings()]
 
     def revision(self, model_id: str, version: int) -> ModelRevision | None:
         """Revision ``version`` of ``model_id``, or None."""
-        query = _REVISIONS.where(
+        query = REVISIONS.where(
             ModelRevisionRow.model_id == model_id, ModelRevisionRow.version == version
         )
         row = self._session.execute(query).mappings().one_or_none()
@@ -608,7 +455,7 @@ class CatalogRepository:
     def revision_as_of(self, model_id: str, when: datetime) -> ModelRevision | None:
         """The newest revision of ``model_id`` committed at or before ``when``, or None."""
         query = (
-            _REVISIONS.where(
+            REVISIONS.where(
                 ModelRevisionRow.model_id == model_id, ModelRevisionRow.changed_at <= when
             )
             .order_by(ModelRevisionRow.version.desc())
@@ -628,7 +475,7 @@ class CatalogRepository:
             .group_by(ModelRevisionRow.model_id)
             .subquery()
         )
-        query = _REVISIONS.join(
+        query = REVISIONS.join(
             latest,
             sa.and_(
                 latest.c.model_id == ModelRevisionRow.model_id,

@@ -109,3 +109,13 @@ def poll_seconds(value: object) -> float:
             "poll_interval", "must be a number of seconds > 0", value
         )
     return float(value)
+
+
+def alias_name(value: object) -> str:
+    """An alias to set: a string following the rules of a model id (E4003 otherwise)."""
+    name = string_argument(value, "alias")
+    if not is_model_id(name):
+        raise InvalidModelConfigError.single(
+            "alias", "must be a valid model id (1-256 characters, no spaces)", value
+        )
+    return name

@@ -11,10 +11,11 @@ The format is a mapping with ``schema_version`` (written on export, optional on 
         context_window: 128000
         max_output_tokens: 16384
 
-YAML or JSON is chosen by the file extension (``.yaml``, ``.yml``, ``.json``). Reading is
-safe: YAML is parsed with the safe loader, aliases are refused (no "billion laughs") and files
-over :data:`MAX_FILE_BYTES` are refused. Every entry is validated before anything is written,
-and every problem is reported at once.
+YAML or JSON is chosen by the file extension (``.yaml``, ``.yml``, ``.json``). Parsing is
+safe: YAML is parsed with the safe loader, aliases are refused (no "billion laughs"), and
+:mod:`modelregistry.service.catalog_files` refuses files over :data:`MAX_FILE_BYTES`. Every
+entry is validated before anything is written, and every problem is reported at once. This
+module does no I/O: it parses text and renders it.
 """
 
 from __future__ import annotations
@@ -59,27 +60,17 @@ def format_of(path: Path) -> Format:
     return "yaml" if found == "yaml" else "json"
 
 
-def read_catalog_file(path: Path) -> list[ModelConfig]:
-    """Read and validate a catalog file.
+def export_format(format: Format | None, target: Path | None) -> Format:  # noqa: A002 - the option's name
+    """The format an export writes: ``format``, else the target file's, else YAML.
 
     Raises:
-        InvalidCatalogFileError: E4005, the file cannot be read or parsed, or any entry is
-            invalid (every problem is listed).
+        InvalidModelConfigError: E4003, ``format`` is not yaml or json.
+        InvalidCatalogFileError: E4005, the target's extension names no format.
     """
-    kind = format_of(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InvalidCatalogFileError(
-                [Violation("", f"the file is larger than {MAX_FILE_BYTES} bytes", size)],
-                source=str(path),
-            )
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidCatalogFileError(
-            [Violation("", f"cannot read the file: {exc}")], source=str(path)
-        ) from exc
-    return parse_catalog(parse_text(text, kind, str(path)), source=str(path))
+    kind = format or (format_of(target) if target is not None else "yaml")
+    if kind not in {"yaml", "json"}:
+        raise InvalidModelConfigError.single("format", "must be yaml or json", kind)
+    return kind
 
 
 def parse_text(text: str, kind: Format, source: str) -> object:

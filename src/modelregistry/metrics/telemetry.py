@@ -1,18 +1,19 @@
 """What a registry does, counted and timed in process: operations, changes, cache refreshes.
 
 Recording costs a few hundred nanoseconds and imports nothing beyond the standard library:
-:mod:`modelregistry.metrics.prometheus` turns a :class:`Telemetry` into Prometheus metrics when asked
-(``registry.metrics``), so a process that never exposes metrics never loads
+:mod:`modelregistry.metrics.prometheus` turns a :class:`Telemetry` into Prometheus metrics when
+asked (``registry.metrics``), so a process that never exposes metrics never loads
 ``prometheus_client``.
 
-Every public method of :class:`~modelregistry.ModelRegistry` is an *operation*, recorded by
-the :func:`operation` decorator at each call. A public method that uses another calls it
-through :func:`unrecorded`, so a call the application makes is recorded once, under its own
-name, not also under the names of what it uses (``select_model`` is not also a
-``find_models``); a test calls every method and checks it. ``get_model`` answered by the
-cache, and ``get_model_or_raise`` finding the model there, are not recorded: that is a
-dictionary lookup of about 0.1 µs, which timing would multiply; their database reads
-(``as_of``, ``cache=False``) are, and so is ``get_model_or_raise`` not finding the model.
+Every public method of :class:`~modelregistry.ModelRegistry` is an *operation*, recorded at
+each call by :meth:`Telemetry.run` (the :func:`recorded` decorator). A re-entrancy guard makes
+a call the application makes count once, under its own name: a public method may call another
+(``select_model`` calls ``find_models``), and only the outer one is recorded. The guard is a
+context variable, so it follows each thread, each asyncio task and the greenlets that
+SQLAlchemy's asyncio bridge runs them in. ``get_model`` answered by the cache, and
+``get_model_or_raise`` finding the model there, are not recorded: that is a dictionary lookup
+of about 0.1 µs, which timing would multiply; their database reads (``as_of``,
+``cache=False``) are, and so is ``get_model_or_raise`` not finding the model.
 
 Each thread records into a shard of its own, without a lock (a scrape adds the shards up), so
 threads never wait on one another to record.
@@ -25,6 +26,7 @@ import threading
 import time
 import weakref
 from bisect import bisect_left
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Concatenate, Final, Literal, ParamSpec, Protocol, TypeVar
 
@@ -73,6 +75,9 @@ UNEXPECTED: Final = "error"
 """The outcome of an operation that raised something other than a ModelRegistryError."""
 
 _clock = time.perf_counter
+
+_RECORDING: ContextVar[Telemetry | None] = ContextVar("modelregistry_recording", default=None)
+"""The telemetry whose operation is running in this context (the re-entrancy guard)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +160,27 @@ class Telemetry:
         self._changes: dict[str, int] = {}
         self._refreshes: dict[str, int] = {}
 
+    def run(self, name: str, function: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Call ``function`` as the operation ``name``: timed and counted by outcome.
+
+        Inside another operation of this telemetry (a public method calling another), the
+        call is part of the outer one and is not recorded again.
+        """
+        if _RECORDING.get() is self:
+            return function(*args, **kwargs)
+        token = _RECORDING.set(self)
+        started = _clock()
+        try:
+            result = function(*args, **kwargs)
+        except BaseException as exc:
+            outcome = exc.code if isinstance(exc, ModelRegistryError) else UNEXPECTED
+            self.finished(name, outcome, _clock() - started)
+            raise
+        finally:
+            _RECORDING.reset(token)
+        self.finished(name, OK, _clock() - started)
+        return result
+
     def finished(self, operation: str, outcome: str, seconds: float) -> None:
         """Record one call of ``operation`` that took ``seconds`` and ended with ``outcome``."""
         try:
@@ -231,43 +257,20 @@ class Instrumented(Protocol):
 S = TypeVar("S", bound=Instrumented)
 
 
-def operation(method: Callable[Concatenate[S, P], T]) -> Callable[Concatenate[S, P], T]:
-    """Record each call of the public method ``method``, under its name.
-
-    The outcome is ``ok``, the error code of a :class:`~modelregistry.ModelRegistryError`, or
-    ``error``. A recorded method must not call another (see the module's docstring).
-    """
-    return recorded_as(method.__name__)(method)
-
-
-def recorded_as(
+def recorded(
     name: str,
 ) -> Callable[[Callable[Concatenate[S, P], T]], Callable[Concatenate[S, P], T]]:
-    """Like :func:`operation`, under ``name`` (a private part of a public method)."""
+    """Record each call of the decorated method as the operation ``name`` (:meth:`Telemetry.run`).
+
+    The outcome is ``ok``, the error code of a :class:`~modelregistry.ModelRegistryError`, or
+    ``error``.
+    """
 
     def decorate(method: Callable[Concatenate[S, P], T]) -> Callable[Concatenate[S, P], T]:
         @functools.wraps(method)
-        def recorded(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
-            started = _clock()
-            try:
-                result = method(self, *args, **kwargs)
-            except BaseException as exc:
-                outcome = exc.code if isinstance(exc, ModelRegistryError) else UNEXPECTED
-                self._telemetry.finished(name, outcome, _clock() - started)
-                raise
-            self._telemetry.finished(name, OK, _clock() - started)
-            return result
+        def recording(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
+            return self._telemetry.run(name, method, self, *args, **kwargs)
 
-        return recorded
+        return recording
 
     return decorate
-
-
-def unrecorded(method: Callable[Concatenate[S, P], T]) -> Callable[Concatenate[S, P], T]:
-    """The function a recorded method runs, without the recording.
-
-    For a public method that uses another: ``unrecorded(ModelRegistry.list_models)(self)``
-    is part of the caller's operation, not an operation of its own.
-    """
-    inner: Callable[Concatenate[S, P], T] = getattr(method, "__wrapped__", method)
-    return inner

@@ -1,9 +1,9 @@
-"""The changes one write transaction makes: versioned, recorded and guarded.
+"""Writer: the changes one write transaction makes, versioned, recorded and guarded.
 
-Every write of the registry goes through :class:`CatalogChanges`, inside the transaction the
-registry owns: a change bumps the model's version by exactly one and appends its revision; a
-change that changes nothing writes nothing; ``expected_version`` refuses to overwrite a change
-made by someone else.
+Every write of the registry goes through a :class:`Writer`, inside the transaction that
+:meth:`~modelregistry.service.parts.Parts.write` opens: a change bumps the model's version by
+exactly one and appends its revision; a change that changes nothing writes nothing;
+``expected_version`` refuses to overwrite a change made by someone else.
 """
 
 from __future__ import annotations
@@ -16,23 +16,23 @@ from modelregistry.errors import (
     ConcurrentModificationError,
     InvalidModelConfigError,
     ModelNotFoundError,
-    ModelVersionNotFoundError,
 )
+from modelregistry.service.revisions import revision_or_raise
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from datetime import datetime
     from decimal import Decimal
 
-    from modelregistry.db.repository import CatalogRepository
+    from modelregistry.db.repository import Repository
     from modelregistry.domain.aliases import AliasState
     from modelregistry.domain.models import ModelConfig
 
 
-class CatalogChanges:
+class Writer:
     """Applies changes through one repository, at one time, on behalf of one actor."""
 
-    def __init__(self, repository: CatalogRepository, *, now: datetime, note: ChangeNote) -> None:
+    def __init__(self, repository: Repository, *, now: datetime, note: ChangeNote) -> None:
         """Apply changes through ``repository``, dated ``now`` and signed with ``note``."""
         self._repository = repository
         self._now = now
@@ -127,13 +127,7 @@ class CatalogChanges:
             ModelNotFoundError: E4001, the model has no history at all.
             ModelVersionNotFoundError: E4004, it has no such version.
         """
-        revision = self._repository.revision(model_id, version)
-        if revision is not None:
-            return revision
-        latest = self._repository.last_version(model_id)
-        if latest == 0:
-            raise ModelNotFoundError(model_id)
-        raise ModelVersionNotFoundError(model_id, version, latest)
+        return revision_or_raise(self._repository, model_id, version)
 
     def write(
         self, config: ModelConfig, *, kind: ChangeKind, expected_version: int | None = None

@@ -1,0 +1,120 @@
+"""LiveCache: the cache kept current, with its data source and its change feed.
+
+What a registry with ``cache=True`` holds: a :class:`~modelregistry.cache.cache.
+SnapshotCache` loaded from the database, a :class:`~modelregistry.cache.feed.ChangeFeed`
+that refreshes it when another process writes (none for a private in-memory catalog, which no
+other process can change), and the catch-up that makes a process's own write visible to it
+before the write returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any, Final
+
+from modelregistry.cache.cache import SnapshotCache
+from modelregistry.cache.feed import ChangeFeed
+from modelregistry.cache.source import DatabaseSource
+from modelregistry.errors import ModelRegistryError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from modelregistry.cache.cache import CatalogEvent
+    from modelregistry.cache.snapshot import Snapshot
+    from modelregistry.db.database import Database
+    from modelregistry.domain.models import ModelConfig
+    from modelregistry.metrics.telemetry import Trigger
+
+logger = logging.getLogger(__name__)
+
+_CATCH_UP_ATTEMPTS: Final = 3
+
+
+class LiveCache:
+    """A snapshot cache of the catalog in ``database``, kept current.
+
+    Args:
+        database: Read from the change feed's thread (and, in AsyncModelRegistry, from worker
+            threads): its engine must be usable from any thread.
+        poll_interval: Seconds between the change feed's checks of the catalog revision.
+        on_refresh: Told of each successful refresh, by what asked for it (``reload`` for a
+            full load).
+
+    Raises:
+        ModelRegistryError: the first load failed (nothing is left running).
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        poll_interval: float,
+        on_refresh: Callable[[Trigger], object],
+    ) -> None:
+        """Load the whole catalog, then start following changes."""
+        self._database = database
+        self._poll_interval = poll_interval
+        self._on_refresh = on_refresh
+        source = DatabaseSource(database, on_load=lambda: on_refresh("reload"))
+        self.snapshots = SnapshotCache(source.load, source.changes_since)
+        """The snapshots themselves (the read hot path takes ``snapshots.snapshot``)."""
+        self._feed: ChangeFeed | None = None
+        self._start_feed()
+
+    def _start_feed(self) -> None:
+        if not self._database.is_memory:
+            self._feed = ChangeFeed(
+                self._database, self.refresh, self.snapshots.mark_failed, self._poll_interval
+            )
+
+    def current(self) -> Snapshot:
+        """The current snapshot, showing the prices in effect now."""
+        return self.snapshots.current()
+
+    def refresh(
+        self, trigger: Trigger, known: Mapping[tuple[str, int], ModelConfig] | None = None
+    ) -> None:
+        """Bring the snapshot up to date now (``known``: configs this process just wrote).
+
+        Raises:
+            ModelRegistryError: the database could not be read (the snapshot stays).
+        """
+        self.snapshots.refresh(known)
+        self._on_refresh(trigger)
+
+    def catch_up(self, known: Mapping[tuple[str, int], ModelConfig] | None = None) -> None:
+        """After a write: make the cache hold it, trying a few times (it has committed).
+
+        If the database cannot be read back, the cache is marked stale and the change feed
+        catches up later.
+        """
+        for attempt in range(_CATCH_UP_ATTEMPTS):
+            try:
+                self.refresh("write", known)
+            except ModelRegistryError as exc:
+                self.snapshots.mark_failed(exc)
+                time.sleep(0.05 * (attempt + 1))
+            else:
+                return
+        logger.warning("modelregistry: a committed write is not yet in this process's cache")
+
+    def subscribe(self, callback: Callable[[CatalogEvent], object]) -> Callable[[], None]:
+        """Call ``callback(event)`` for every change once the cache holds it; returns a cancel."""
+        return self.snapshots.subscribe(callback)
+
+    def state(self) -> dict[str, Any]:
+        """Revision, staleness and health (``get_stats()["cache"]``)."""
+        return self.snapshots.state()
+
+    def after_fork(self) -> None:
+        """In a forked child: a change feed of its own (threads do not survive a fork)."""
+        if self._feed is not None:
+            self._feed.abandon()
+            self._start_feed()
+
+    def close(self) -> None:
+        """Stop the change feed (again: nothing)."""
+        if self._feed is not None:
+            self._feed.close()

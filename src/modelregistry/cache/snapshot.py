@@ -1,0 +1,329 @@
+"""Catalog snapshots: the whole catalog at one revision, immutable, with prebuilt indexes.
+
+A :class:`Snapshot` answers every query of :class:`~modelregistry.cache.contract.
+CatalogReader` from memory. It is never mutated: the next one is built from the changes
+recorded since (copying only the index lists they touch), so a reader always sees one whole
+revision of the catalog.
+"""
+
+from __future__ import annotations
+
+import gc
+from bisect import bisect_left, insort
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from modelregistry.domain.history import ChangeKind
+from modelregistry.domain.pricing import next_change, priced
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+    from datetime import date
+
+    from modelregistry.domain.history import ModelRevision
+    from modelregistry.domain.models import ModelConfig, ModelStatus
+    from modelregistry.domain.pricing import Price
+    from modelregistry.domain.query import ModelQuery
+
+
+@contextmanager
+def bulk_building() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while many long-lived objects are built.
+
+    Loading a catalog builds a few objects per model, all kept: each automatic collection
+    would walk every one built so far, which doubles the time to load 100,000 models. What is
+    built is kept or freed by reference counting; anything cyclic waits for the next
+    collection after the block. The collector is switched back on at exit if it was on
+    (a thread that enters meanwhile finds it off and leaves it to the first one).
+    """
+    enabled = gc.isenabled()
+    if enabled:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+class Snapshot:
+    """The whole catalog at one revision, indexed by provider, capability and status."""
+
+    __slots__ = (
+        "_aliases",
+        "_by_capability",
+        "_by_provider",
+        "_by_status",
+        "_ids",
+        "_memo",
+        "_models",
+        "_prices",
+        "expires_at",
+        "lookup",
+        "priced_at",
+        "revision",
+    )
+
+    def __init__(
+        self,
+        revision: int,
+        models: Mapping[str, ModelConfig],
+        prices: Mapping[str, tuple[Price, ...]] | None = None,
+        priced_at: datetime | None = None,
+        aliases: Mapping[str, str] | None = None,
+    ) -> None:
+        """Index ``models`` (the catalog at ``revision``, showing the prices at ``priced_at``).
+
+        ``prices`` holds every model's price timeline; the snapshot is good until the next
+        instant at which one of them takes effect (``expires_at``, a POSIX timestamp).
+        """
+        self.revision = revision
+        self.priced_at = datetime.now(UTC) if priced_at is None else priced_at
+        self._prices: dict[str, tuple[Price, ...]] = dict(prices or {})
+        self._aliases: dict[str, str] = dict(aliases or {})
+        self.expires_at = _next_instant(self._prices.values(), self.priced_at)
+        self._models: dict[str, ModelConfig] = dict(models)
+        self.lookup: Callable[[str], ModelConfig | None] = self._models.get
+        """The model with this id, or None: the dict's own ``get`` (the fastest path)."""
+        self._ids: list[str] = sorted(self._models)
+        self._by_provider: dict[str, list[str]] = {}
+        self._by_capability: dict[str, list[str]] = {}
+        self._by_status: dict[str, list[str]] = {}
+        for model_id in self._ids:  # in order, so every index list is sorted
+            for index, key in self._keys(self._models[model_id]):
+                index.setdefault(key, []).append(model_id)
+        self._memo: dict[object, tuple[ModelConfig, ...]] = {}
+
+    def _keys(self, model: ModelConfig) -> Iterable[tuple[dict[str, list[str]], str]]:
+        yield self._by_provider, model.provider
+        yield self._by_status, model.status.value
+        for name in model.capabilities.names():
+            yield self._by_capability, name
+
+    def apply(
+        self,
+        revision: int,
+        changes: Iterable[ModelRevision],
+        prices: Mapping[str, tuple[Price, ...]] | None = None,
+        aliases: Mapping[str, str] | None = None,
+        *,
+        at: datetime | None = None,
+    ) -> Snapshot:
+        """Return the snapshot at ``revision``: this one with ``changes`` applied in order.
+
+        ``aliases``, when given, replace the alias map. ``at`` (default: this snapshot's
+        ``priced_at``) is the instant whose prices the successor shows; no price may take
+        effect between ``priced_at`` and ``at`` (see :meth:`rolled`, which ensures it).
+
+        ``prices`` are the new price timelines of the changed models; their configs show the
+        prices in effect at this snapshot's ``priced_at``. Only the index lists the changes
+        touch are copied; this snapshot stays as it was.
+        """
+        builder = _Successor(self, revision)
+        if at is not None:
+            builder.snapshot.priced_at = at
+        successor = builder.apply(changes, prices or {})
+        if aliases is not None:
+            successor._aliases = dict(aliases)
+        return successor
+
+    def rolled(self, now: datetime) -> Snapshot:
+        """This snapshot, or once a scheduled price took effect by ``now``, its successor.
+
+        The successor shows the prices in effect at ``now`` (same revision, same indexes:
+        prices are not indexed).
+        """
+        if self.expires_at is None or now.timestamp() < self.expires_at:
+            return self
+        successor = _Successor(self, self.revision).snapshot
+        successor.priced_at = now
+        models = successor._models
+        for model_id, timeline in self._prices.items():
+            model = models.get(model_id)
+            if model is not None and next_change(timeline, self.priced_at) is not None:
+                models[model_id] = priced(model, timeline, now)
+        successor.expires_at = _next_instant(self._prices.values(), now)
+        return successor
+
+    def timeline(self, model_id: str) -> tuple[Price, ...]:
+        """Every price of the model, in effect order (empty: never priced)."""
+        return self._prices.get(model_id, ())
+
+    def resolve(self, name: str) -> str:
+        """The model id an alias names; any other name as it is."""
+        return self._aliases.get(name, name)
+
+    def aliases(self) -> dict[str, str]:
+        """Every alias and the model id it names, by alias."""
+        return dict(sorted(self._aliases.items()))
+
+    # -- the repository's read methods, answered from memory -------------------------------
+
+    def get(self, model_id: str) -> ModelConfig | None:
+        """Return the model ``model_id``, or None."""
+        return self._models.get(model_id)
+
+    def list_models(
+        self,
+        *,
+        provider: str | None = None,
+        status: ModelStatus | None = None,
+        capabilities: Collection[str] = (),
+    ) -> list[ModelConfig]:
+        """Return the models matching every filter, ordered by model id (memoised)."""
+        key = (provider, status, frozenset(capabilities))
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = tuple(self._select(provider, status, key[2]))
+        return list(found)
+
+    def _select(
+        self, provider: str | None, status: ModelStatus | None, capabilities: frozenset[str]
+    ) -> Iterable[ModelConfig]:
+        candidates: list[list[str]] = [self._ids]
+        if provider is not None:
+            candidates.append(self._by_provider.get(provider, []))
+        if status is not None:
+            candidates.append(self._by_status.get(status.value, []))
+        candidates.extend(self._by_capability.get(name, []) for name in capabilities)
+        smallest = min(candidates, key=len)
+        models = self._models
+        for model_id in smallest:  # sorted, so the result is too
+            model = models[model_id]
+            if (
+                (provider is None or model.provider == provider)
+                and (status is None or model.status is status)
+                and capabilities <= model.capabilities.names()
+            ):
+                yield model
+
+    def providers_in_use(self) -> list[str]:
+        """Names of providers that have at least one model, sorted."""
+        return sorted(self._by_provider)
+
+    def capabilities_in_use(self) -> list[str]:
+        """Names of capabilities at least one model has, sorted."""
+        return sorted(self._by_capability)
+
+    def count_by_status(self) -> dict[str, int]:
+        """Number of models per status value (statuses without models are absent)."""
+        return {status: len(ids) for status, ids in self._by_status.items()}
+
+    def count_by_provider(self) -> dict[str, int]:
+        """Number of models per provider name, ordered by name."""
+        return {name: len(self._by_provider[name]) for name in sorted(self._by_provider)}
+
+    def find(self, query: ModelQuery) -> list[ModelConfig]:
+        """Answer the selection query from memory, as the repository does in SQL."""
+        if query.impossible:
+            return []
+        candidates = self.list_models(capabilities=query.capabilities)
+        return query.order(model for model in candidates if query.matches(model))
+
+    def retiring(self, until: date) -> list[ModelConfig]:
+        """Models whose retirement date is on or before ``until``, soonest first."""
+        due = [
+            model
+            for model in self._models.values()
+            if model.retirement_date is not None and model.retirement_date <= until
+        ]
+        return sorted(due, key=lambda model: (model.retirement_date, model.model_id))
+
+    def model_ids(self) -> set[str]:
+        """The ids of every model in the snapshot."""
+        return set(self._models)
+
+    def __len__(self) -> int:
+        """The number of models."""
+        return len(self._models)
+
+
+class _Successor:
+    """Builds the snapshot that follows another, copying each index list it touches once."""
+
+    def __init__(self, previous: Snapshot, revision: int) -> None:
+        snapshot = object.__new__(Snapshot)
+        snapshot.revision = revision
+        # dict.copy(), not dict(): once a refresh has removed a key, dict() re-inserts every
+        # entry one by one (9 ms for 100,000 models) where copy() clones the table (0.8 ms).
+        snapshot._models = previous._models.copy()
+        snapshot.lookup = snapshot._models.get
+        snapshot._ids = previous._ids
+        snapshot._by_provider = previous._by_provider.copy()
+        snapshot._by_capability = previous._by_capability.copy()
+        snapshot._by_status = previous._by_status.copy()
+        snapshot._memo = {}
+        snapshot._prices = previous._prices
+        snapshot._aliases = previous._aliases
+        snapshot.priced_at = previous.priced_at
+        snapshot.expires_at = previous.expires_at
+        self._snapshot = snapshot
+        self._copied: set[tuple[int, str]] = set()
+        self._ids_copied = False
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """The snapshot being built."""
+        return self._snapshot
+
+    def apply(
+        self, changes: Iterable[ModelRevision], prices: Mapping[str, tuple[Price, ...]]
+    ) -> Snapshot:
+        snapshot = self._snapshot
+        if prices:
+            snapshot._prices = {**snapshot._prices, **prices}
+            instants = [snapshot.expires_at, _next_instant(prices.values(), snapshot.priced_at)]
+            known = [instant for instant in instants if instant is not None]
+            snapshot.expires_at = min(known) if known else None
+        at = snapshot.priced_at
+        for change in changes:
+            old = self._snapshot._models.pop(change.model_id, None)
+            if old is not None:
+                self._unindex(old)
+            if change.change is ChangeKind.REMOVED:
+                if old is not None:
+                    self._own_ids().pop(bisect_left(self._snapshot._ids, change.model_id))
+                continue
+            # A revision shows the prices of its write: bring them to this snapshot's instant.
+            config = priced(change.config, snapshot.timeline(change.model_id), at)
+            self._snapshot._models[change.model_id] = config
+            if old is None:
+                insort(self._own_ids(), change.model_id)
+            self._index(config)
+        return self._snapshot
+
+    def _own_ids(self) -> list[str]:
+        if not self._ids_copied:
+            self._snapshot._ids = list(self._snapshot._ids)
+            self._ids_copied = True
+        return self._snapshot._ids
+
+    def _own(self, index: dict[str, list[str]], key: str) -> list[str]:
+        # Copy a list before its first change here (or start one that the changes emptied).
+        marker = (id(index), key)
+        if marker not in self._copied or key not in index:
+            index[key] = list(index.get(key, ()))
+            self._copied.add(marker)
+        return index[key]
+
+    def _unindex(self, model: ModelConfig) -> None:
+        for index, key in self._snapshot._keys(model):
+            ids = self._own(index, key)
+            del ids[bisect_left(ids, model.model_id)]
+            if not ids:
+                del index[key]
+
+    def _index(self, model: ModelConfig) -> None:
+        for index, key in self._snapshot._keys(model):
+            insort(self._own(index, key), model.model_id)
+
+
+def _next_instant(timelines: Iterable[tuple[Price, ...]], after: datetime) -> float | None:
+    """The first instant after ``after`` at which a price takes effect (POSIX time), or None."""
+    instants = [
+        instant
+        for instant in (next_change(timeline, after) for timeline in timelines)
+        if instant is not None
+    ]
+    return min(instants).timestamp() if instants else None

@@ -1,0 +1,53 @@
+"""SQLAlchemy's asyncio bridge: synchronous database code run over an asyncio engine.
+
+:class:`~modelregistry.AsyncModelRegistry` runs ModelRegistry's own code through
+:func:`in_bridge` (``greenlet_spawn``, on which ``AsyncSession.run_sync`` is built): each
+statement goes through the asyncio driver (psycopg 3's async connection, aiosqlite) and the
+event loop never waits on the database.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy.util import greenlet_spawn
+
+from modelregistry.db.engine import make_async_engine
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sqlalchemy.engine import Engine
+
+T = TypeVar("T")
+
+
+async def in_bridge(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:  # noqa: ANN401 - the function's own arguments
+    """Run ``function`` (synchronous database code) in the bridge, on the event loop."""
+    result: T = await greenlet_spawn(function, *args, **kwargs)
+    return result
+
+
+class BridgedEngine:
+    """An asyncio engine, and the synchronous facade that code run :func:`in_bridge` uses.
+
+    Args:
+        url: The database URL (the same URL opens a ModelRegistry).
+
+    Raises:
+        sqlalchemy.exc.ArgumentError: ``url`` is not a database URL.
+        ImportError: the asyncio driver (or greenlet) is not installed.
+    """
+
+    def __init__(self, url: str) -> None:
+        """Create the engine; nothing is connected."""
+        self._engine = make_async_engine(url)
+
+    @property
+    def sync_engine(self) -> Engine:
+        """The synchronous facade: usable only inside :func:`in_bridge`."""
+        return self._engine.sync_engine
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self._engine.dispose()

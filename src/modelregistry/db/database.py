@@ -1,0 +1,144 @@
+"""Database: one catalog database, its engine and its units of work.
+
+The one place where transactions begin and end. A *read* is one statement (autocommit on
+PostgreSQL) or, asked for, a *snapshot* of several statements that see one state of the
+catalog; a *write* is one transaction that holds the catalog's write lock and commits or rolls
+back as a whole. Every unit hands its block a :class:`~modelregistry.db.repository.Repository`
+and translates database errors into modelregistry's own. A read whose pooled connection the
+server had dropped (a restart) is retried once on a fresh one.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, TypeVar
+
+from sqlalchemy.orm import sessionmaker
+
+from modelregistry.db import migrate
+from modelregistry.db.engine import (
+    is_memory_sqlite,
+    make_engine,
+    reader,
+    safe_url,
+    snapshot_reader,
+    was_disconnected,
+    writer,
+)
+from modelregistry.db.errors import translating
+from modelregistry.db.repository import Repository
+from modelregistry.errors import DatabaseUnavailableError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session
+
+T = TypeVar("T")
+
+
+class Database:
+    """A catalog database: reads, snapshots and locked write transactions over one engine.
+
+    Args:
+        engine: The engine every unit goes through (for AsyncModelRegistry, the synchronous
+            facade of an asyncio engine, used inside SQLAlchemy's asyncio bridge).
+        url: The database URL with its password masked, named in errors.
+    """
+
+    def __init__(self, engine: Engine, *, url: str) -> None:
+        """Wrap ``engine``; nothing is executed."""
+        self.engine = engine
+        self.url = url
+        self._reads: sessionmaker[Session] = sessionmaker(reader(engine))
+        self._snapshots: sessionmaker[Session] = sessionmaker(snapshot_reader(engine))
+        self._writes: sessionmaker[Session] = sessionmaker(writer(engine))
+
+    @classmethod
+    def open(
+        cls, url: str, *, auto_migrate: bool = False, engine: Engine | None = None
+    ) -> Database:
+        """Open the catalog at ``url``, checking (and for an empty database, creating) its schema.
+
+        Args:
+            url: The database URL (with its password: it is masked in everything shown).
+            auto_migrate: Upgrade a database at an older schema revision instead of refusing it.
+            engine: The engine to use (default: :func:`~modelregistry.db.engine.make_engine`).
+
+        Raises:
+            SchemaOutdatedError: E4010, the database is older and ``auto_migrate`` is False.
+            SchemaUnknownError: E4011, the database was migrated by a newer modelregistry.
+            DatabaseUnavailableError: E4020, the database cannot be reached.
+            DatabaseError: E4021, the URL is not usable.
+        """
+        masked = safe_url(url)
+        with translating(database=masked):
+            made = make_engine(url) if engine is None else engine
+            try:
+                migrate.ensure_schema(made, auto_migrate=auto_migrate)
+            except BaseException:
+                made.dispose()
+                raise
+        return cls(made, url=masked)
+
+    @property
+    def is_memory(self) -> bool:
+        """Whether this is a private in-memory SQLite catalog (no other process sees it)."""
+        return is_memory_sqlite(self.engine.url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the database is SQLite (no notifications: other processes poll)."""
+        return self.engine.dialect.name == "sqlite"
+
+    def read(self, query: Callable[[Repository], T], *, snapshot: bool = False) -> T:
+        """Answer ``query`` in one read (``snapshot``: several statements, one state)."""
+        return self.read_session(lambda session: query(Repository(session)), snapshot=snapshot)
+
+    def read_session(self, query: Callable[[Session], T], *, snapshot: bool = False) -> T:
+        """Answer ``query`` with a session of its own (as :meth:`read`)."""
+        sessions = self._snapshots if snapshot else self._reads
+        try:
+            with translating(database=self.url), sessions() as session:
+                return query(session)
+        except DatabaseUnavailableError as exc:
+            if not was_disconnected(exc):
+                raise
+        # The pool held a connection the server had dropped (a restart): one fresh try.
+        with translating(database=self.url), sessions() as session:
+            return query(session)
+
+    @contextmanager
+    def write(self) -> Iterator[Repository]:
+        """One write transaction holding the catalog's write lock; commits at the end of the block.
+
+        The repository's clock (``read_at``) is the write's time, read after the lock.
+        """
+        with translating(database=self.url), self._writes.begin() as session:
+            repository = Repository(session)
+            repository.lock_for_write()
+            yield repository
+
+    def refresh_statistics(self) -> None:
+        """Update the planner's statistics of the catalog tables (after a bulk import)."""
+        with translating(database=self.url), self._writes.begin() as session:
+            Repository(session).refresh_statistics()
+
+    def schema_revision(self) -> str | None:
+        """The database's schema revision (None: never migrated)."""
+        with translating(database=self.url):
+            return migrate.current(self.engine)
+
+    def is_current(self) -> bool:
+        """Whether the schema is at the newest revision this version knows."""
+        with translating(database=self.url):
+            return migrate.is_current(self.engine)
+
+    def forget_connections(self) -> None:
+        """In a forked child: drop the parent's pooled connections without closing them."""
+        self.engine.dispose(close=False)
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()

@@ -1,0 +1,81 @@
+"""Change notifications between processes: PostgreSQL ``NOTIFY`` at commit, ``LISTEN`` to hear it.
+
+A writer announces each committed change on :data:`CHANGES_CHANNEL` with its schema as the
+payload (delivered only if its transaction commits); the change feed of every other process
+listens on a connection of its own and refreshes its cache when its own schema is named.
+SQLite has no notifications: there, other processes poll.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Final, cast
+
+import sqlalchemy as sa
+
+if TYPE_CHECKING:
+    import psycopg
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session
+
+logger = logging.getLogger(__name__)
+
+CHANGES_CHANNEL: Final = "modelregistry_changes"
+"""PostgreSQL NOTIFY channel on which writers announce new catalog revisions."""
+
+
+def announce(session: Session) -> None:
+    """Tell listening processes, at commit, that the catalog changed (SQLite: nothing).
+
+    The payload names the schema: listeners of other catalogs in the same database (other
+    schemas) ignore it.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(sa.select(sa.func.pg_notify(CHANGES_CHANNEL, sa.func.current_schema())))
+
+
+class Listener:
+    """A PostgreSQL connection of its own, listening on :data:`CHANGES_CHANNEL`.
+
+    Args:
+        engine: The catalog's engine (its URL and driver settings are reused).
+
+    Raises:
+        Exception: whatever the driver raises when the server cannot be reached.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        """Connect and LISTEN (autocommit), and learn which schema is ours."""
+        dialect = engine.dialect
+        args, kwargs = dialect.create_connect_args(engine.url)
+        connection = cast("psycopg.Connection[Any]", dialect.connect(*args, **kwargs))
+        try:
+            connection.autocommit = True
+            connection.execute(f"LISTEN {CHANGES_CHANNEL}")
+            row = connection.execute("SELECT current_schema()").fetchone()
+        except Exception:
+            connection.close()
+            raise
+        self._connection = connection
+        self.schema = str(row[0]) if row else ""
+        """The schema whose changes concern this listener."""
+
+    def fileno(self) -> int:
+        """The connection's socket, to wait on with ``select``."""
+        return self._connection.fileno()
+
+    def heard(self) -> bool:
+        """Read the notifications that arrived; whether one named our schema.
+
+        Raises:
+            Exception: the connection broke (drop it and listen again).
+        """
+        payloads = [note.payload for note in self._connection.notifies(timeout=0)]
+        return self.schema in payloads
+
+    def close(self) -> None:
+        """Close the connection (a broken one too)."""
+        try:
+            self._connection.close()
+        except Exception:  # noqa: BLE001 - already broken
+            logger.debug("modelregistry: closing the LISTEN connection failed")

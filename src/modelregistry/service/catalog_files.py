@@ -1,0 +1,102 @@
+"""Catalog files on disk: import one (validated, all or nothing), export the catalog as one.
+
+The document format lives in :mod:`modelregistry.domain.documents` (no I/O); this module reads
+and writes the files and applies a document to the catalog in one write transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from modelregistry.cache.snapshot import bulk_building
+from modelregistry.domain.documents import (
+    MAX_FILE_BYTES,
+    dump_catalog,
+    format_of,
+    parse_catalog,
+    parse_text,
+    plan_import,
+)
+from modelregistry.errors import InvalidCatalogFileError, Violation
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable
+
+    from modelregistry.domain.documents import Format, ImportResult
+    from modelregistry.domain.models import ModelConfig
+    from modelregistry.service.parts import Parts
+
+_ANALYZE_AFTER: Final = 1000
+"""Imports of at least this many entries refresh the planner's statistics afterwards."""
+
+_IMPORT_BATCH: Final = 500
+"""Entries an import writes per batch (the progress bar moves between batches)."""
+
+
+def read_catalog_file(path: Path) -> list[ModelConfig]:
+    """Read and validate a catalog file.
+
+    Raises:
+        InvalidCatalogFileError: E4005, the file cannot be read or parsed, or any entry is
+            invalid (every problem is listed).
+    """
+    kind = format_of(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise InvalidCatalogFileError(
+                [Violation("", f"the file is larger than {MAX_FILE_BYTES} bytes", size)],
+                source=str(path),
+            )
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidCatalogFileError(
+            [Violation("", f"cannot read the file: {exc}")], source=str(path)
+        ) from exc
+    return parse_catalog(parse_text(text, kind, str(path)), source=str(path))
+
+
+def import_catalog(  # noqa: PLR0913 - keyword-only options
+    parts: Parts,
+    source: str | os.PathLike[str] | Mapping[str, Any],
+    *,
+    prune: bool,
+    dry_run: bool,
+    actor: str | None,
+    reason: str | None,
+    progress: Callable[[int, int], None] | None,
+) -> ImportResult:
+    """Validate every entry of ``source``, then apply them all in one transaction."""
+    with bulk_building():
+        models = (
+            parse_catalog(source)
+            if isinstance(source, Mapping)
+            else read_catalog_file(Path(source))
+        )
+    if dry_run:
+        current = parts.query(lambda repository: {m.model_id: m for m in repository.list_models()})
+        return plan_import(current, models, prune=prune, dry_run=True)
+    total = len(models)
+    with bulk_building(), parts.write(actor, reason) as writer:
+        stored = writer.all_models()
+        result = plan_import(stored, models, prune=prune, dry_run=False)
+        for start in range(0, total, _IMPORT_BATCH):
+            writer.write_many(models[start : start + _IMPORT_BATCH], stored)
+            if progress is not None:
+                progress(min(start + _IMPORT_BATCH, total), total)
+        for model_id in result.removed:
+            writer.remove(model_id)
+    if total + len(result.removed) >= _ANALYZE_AFTER:
+        parts.database.refresh_statistics()
+    return result
+
+
+def export_catalog(models: list[ModelConfig], target: Path | None, kind: Format) -> str:
+    """Render ``models`` as a catalog file's text (also written to ``target`` if given)."""
+    text = dump_catalog(models, kind)
+    if target is not None:
+        target.write_text(text, encoding="utf-8")
+    return text

@@ -1,0 +1,213 @@
+"""Parts: what a registry is built from, and the units of work its operations use.
+
+A :class:`Parts` holds one catalog's :class:`~modelregistry.db.database.Database`, its
+optional :class:`~modelregistry.cache.live.LiveCache` and its
+:class:`~modelregistry.metrics.telemetry.Telemetry`. :class:`~modelregistry.ModelRegistry`
+assembles them with :func:`open_parts`; :class:`~modelregistry.AsyncModelRegistry` assembles
+the same parts over an asyncio engine (constructor arguments, no subclass). Operations read
+through :meth:`Parts.read` (the cache, else the database) and write through
+:meth:`Parts.write` (one transaction, then the cache catches up).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import weakref
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, TypeVar
+
+from modelregistry.cache.live import LiveCache
+from modelregistry.db.database import Database
+from modelregistry.db.notify import announce
+from modelregistry.domain.arguments import poll_seconds
+from modelregistry.domain.counts import count_models
+from modelregistry.domain.history import ChangeNote
+from modelregistry.metrics.telemetry import Telemetry
+from modelregistry.service.writer import Writer
+from modelregistry.settings import default_actor, resolve_database_url
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from datetime import date
+
+    from prometheus_client import CollectorRegistry
+
+    from modelregistry.cache.contract import CatalogReader
+    from modelregistry.db.repository import Repository
+    from modelregistry.domain.counts import CatalogCounts
+    from modelregistry.metrics.prometheus import RegistryMetrics
+
+T = TypeVar("T")
+
+_OPEN: weakref.WeakSet[Parts] = weakref.WeakSet()
+
+
+class Parts:
+    """One opened catalog: its database, its cache (or None) and its telemetry.
+
+    Args:
+        database: The database every operation goes through.
+        cache: The cache kept current, or None (every read queries the database).
+        telemetry: Counts of what the registry did.
+        background: A database usable from any thread, for metrics scrapes (default:
+            ``database``; AsyncModelRegistry's calls run in the asyncio bridge, its scrapes
+            on other threads).
+        catch_up_writes: Whether a write catches the cache up before it returns (False for
+            AsyncModelRegistry, which does it off the event loop).
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        cache: LiveCache | None,
+        telemetry: Telemetry,
+        background: Database | None = None,
+        catch_up_writes: bool = True,
+    ) -> None:
+        """Hold the parts; they are already open."""
+        self.database = database
+        self.cache = cache
+        self.telemetry = telemetry
+        self.background = database if background is None else background
+        self.catch_up_writes = catch_up_writes
+        self._metrics: RegistryMetrics | None = None
+        self._metrics_lock = threading.Lock()
+        _OPEN.add(self)
+
+    # -- units of work ---------------------------------------------------------------------
+
+    def read(self, query: Callable[[CatalogReader], T], *, snapshot: bool = False) -> T:
+        """Answer a catalog query from the cache, or from the database without one."""
+        cache = self.cache
+        if cache is not None:
+            return query(cache.current())
+        return self.database.read(query, snapshot=snapshot)
+
+    def query(self, query: Callable[[Repository], T], *, snapshot: bool = False) -> T:
+        """Answer a query only the database can (history, the past, aliases' records)."""
+        return self.database.read(query, snapshot=snapshot)
+
+    @contextmanager
+    def write(self, actor: str | None, reason: str | None) -> Iterator[Writer]:
+        """One write transaction; once committed, other processes hear of it and our cache has it.
+
+        Raises:
+            InvalidModelConfigError: E4003, ``actor`` or ``reason`` breaks its rules.
+        """
+        note = ChangeNote(actor=default_actor() if actor is None else actor, reason=reason)
+        with self.database.write() as repository:
+            writer = Writer(repository, now=repository.read_at, note=note)
+            yield writer
+            if writer.changed:
+                announce(repository.session)
+        self.telemetry.changed(writer.kinds)
+        if self.cache is not None and self.catch_up_writes:
+            self.cache.catch_up(writer.written)
+
+    # -- metrics -----------------------------------------------------------------------------
+
+    def metrics(self, registry: CollectorRegistry | None = None) -> RegistryMetrics:
+        """The registry's Prometheus metrics, made on first use (on ``registry`` if given)."""
+        with self._metrics_lock:
+            if self._metrics is None:
+                from modelregistry.metrics.prometheus import RegistryMetrics  # noqa: PLC0415 - loads prometheus_client
+
+                if registry is None:
+                    from prometheus_client import CollectorRegistry  # noqa: PLC0415 - on first use
+
+                    registry = CollectorRegistry(auto_describe=True)
+                self._metrics = RegistryMetrics(
+                    self.telemetry,
+                    catalog=self._catalog_counts,
+                    cache=lambda: None if self.cache is None else self.cache.state(),
+                    schema_revision=self.background.schema_revision,
+                    registry=registry,
+                )
+            return self._metrics
+
+    def _catalog_counts(self, retiring_by: date) -> CatalogCounts:
+        # From any thread: the cache's snapshot, else the views through the background database.
+        if self.cache is not None:
+            return count_models(self.cache.current().list_models(), retiring_by)
+        from modelregistry.db.reports import count_in_views  # noqa: PLC0415 - metrics only
+
+        return self.background.read_session(
+            lambda session: count_in_views(session, retiring_by), snapshot=True
+        )
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def after_fork(self) -> None:
+        """In a forked child: new connections and a new change feed (threads don't fork).
+
+        The child is a process of its own: its telemetry starts from zero (and its locks are
+        new: another thread of the parent may have held one at the fork).
+        """
+        self.telemetry.restart()
+        self._metrics_lock = threading.Lock()
+        self.database.forget_connections()
+        if self.background is not self.database:
+            self.background.forget_connections()
+        if self.cache is not None:
+            self.cache.after_fork()
+
+    def drop_metrics(self) -> None:
+        """Take the metrics off their CollectorRegistry (again: nothing)."""
+        if self._metrics is not None:
+            self._metrics.unregister()
+
+    def close(self) -> None:
+        """Stop the change feed and release every database connection; drop the metrics."""
+        _OPEN.discard(self)
+        self.drop_metrics()
+        if self.cache is not None:
+            self.cache.close()
+        self.dispose()
+
+    def dispose(self) -> None:
+        """Release every database connection."""
+        self.database.dispose()
+        if self.background is not self.database:
+            self.background.dispose()
+
+
+def open_parts(
+    url: str | None,
+    *,
+    auto_migrate: bool,
+    cache: bool,
+    poll_interval: float,
+    metrics: CollectorRegistry | None,
+) -> Parts:
+    """Open the catalog at ``url`` (see :class:`~modelregistry.ModelRegistry`)."""
+    interval = poll_seconds(poll_interval)
+    database = Database.open(resolve_database_url(url), auto_migrate=auto_migrate)
+    telemetry = Telemetry()
+    try:
+        live = (
+            LiveCache(database, poll_interval=interval, on_refresh=telemetry.refreshed)
+            if cache
+            else None
+        )
+    except BaseException:
+        database.dispose()
+        raise
+    parts = Parts(database, cache=live, telemetry=telemetry)
+    if metrics is not None:
+        try:
+            parts.metrics(metrics)
+        except BaseException:
+            parts.close()
+            raise
+    return parts
+
+
+def _after_fork_in_child() -> None:
+    for parts in list(_OPEN):
+        parts.after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
