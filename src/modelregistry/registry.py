@@ -647,7 +647,8 @@ class ModelRegistry:
             ModelNotFoundError: E4001, the model has no history.
             ModelVersionNotFoundError: E4004, either version does not exist.
         """
-        return history.diff(self._parts, model_id, a, b)
+        old, new = whole_number(a, "version"), whole_number(b, "version")
+        return history.diff(self._parts, model_id, old, new)
 
     @operation(Kind.CACHE)
     def get_models_retiring(self, within_days: int = 30) -> list[ModelConfig]:

@@ -222,6 +222,20 @@ def test_every_public_method_is_one_operation_under_its_own_name(
         assert grown == {(name, "ok"): 1}, name
 
 
+def test_a_subscriber_called_during_a_write_records_its_own_calls(
+    open_registry: Callable[..., ModelRegistry], database_url: str, collectors: CollectorRegistry
+) -> None:
+    """Told of this process's own write (inside that operation), its calls still count."""
+    with open_registry(database_url, metrics=collectors) as registry:
+        seen: list[int] = []
+        registry.subscribe(lambda _event: seen.append(registry.get_stats()["total_models"]))
+        registry.register_model(GPT4_TURBO)
+        wait_for(lambda: seen == [4], "the subscriber")
+        counted = operations(collectors)
+        assert counted[("register_model", "ok")] == 1
+        assert counted[("get_stats", "ok")] == 1
+
+
 def test_lookups_the_cache_answers_are_not_counted(
     open_registry: Callable[..., ModelRegistry], database_url: str, collectors: CollectorRegistry
 ) -> None:

@@ -8,6 +8,7 @@ a change.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -171,7 +172,10 @@ class SnapshotCache:
         for event in events:
             for callback in list(self._subscribers):
                 try:
-                    callback(event)
+                    # In a context of its own: a subscriber told of this process's own write
+                    # runs inside that write's operation, and its calls are operations of
+                    # their own, not part of the write (modelregistry.metrics.telemetry).
+                    contextvars.Context().run(callback, event)
                 except Exception:
                     logger.exception("a modelregistry subscriber failed on %s", event)
 
