@@ -8,6 +8,9 @@ so processes that open the same empty database at once create one schema and see
 
 The revision is kept in the table ``modelregistry_alembic_version``, not Alembic's default
 name, so the catalog can share a PostgreSQL database with another Alembic-managed application.
+
+The migrations live in ``migrations/`` at the repository root, beside ``alembic.ini``; the
+wheel carries a copy as ``modelregistry/migrations`` (:data:`MIGRATIONS_DIR` finds either).
 """
 
 from __future__ import annotations
@@ -38,8 +41,34 @@ if TYPE_CHECKING:
     from alembic.config import Config
     from sqlalchemy.engine import Connection, Engine
 
-MIGRATIONS_DIR: Final = Path(__file__).parent.parent / "migrations"
-"""Alembic's script location, shipped inside the package."""
+
+def locate_migrations(module: Path = Path(__file__)) -> Path:
+    """Alembic's script location for this copy of modelregistry, given where ``migrate.py`` is.
+
+    Installed from a wheel, the migrations are inside the package (``modelregistry/migrations``,
+    force-included by the build); in a checkout or an editable install they are the repository's
+    ``migrations/`` (``src/modelregistry/db/migrate.py`` -> ``../../../migrations``). A folder
+    counts only if it holds ``env.py``: a checkout that had the old in-package location keeps an
+    untracked ``__pycache__`` there, which must not shadow the real migrations.
+
+    Raises:
+        MigrationError: E4012, neither place holds the migrations (a broken installation).
+    """
+    package = module.parent.parent  # .../modelregistry
+    packaged = package / "migrations"
+    checkout = package.parent.parent / "migrations"  # src/modelregistry -> the repository root
+    for candidate in (packaged, checkout):
+        if (candidate / "env.py").is_file():
+            return candidate
+    msg = (
+        f"the Alembic migrations are missing: neither {packaged} (a wheel install) nor "
+        f"{checkout} (a checkout) holds env.py; reinstall modelregistry"
+    )
+    raise MigrationError(msg, searched=[str(packaged), str(checkout)])
+
+
+MIGRATIONS_DIR: Final = locate_migrations()
+"""Alembic's script location: the package's copy, else the checkout's."""
 VERSION_TABLE: Final = "modelregistry_alembic_version"
 """Where the database records its schema revision."""
 
@@ -148,11 +177,12 @@ def _check_known(found: str | None) -> None:
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
-    """An Alembic ``Config`` for the shipped migrations, bound to ``connection`` if given."""
+    """An Alembic ``Config`` for :data:`MIGRATIONS_DIR`, bound to ``connection`` if given."""
     from alembic.config import Config  # noqa: PLC0415 - Alembic is loaded only to migrate
 
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # Options are interpolated by configparser: a "%" in the path must be doubled.
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
     if connection is not None:
         config.attributes["connection"] = connection
     return config

@@ -1,9 +1,12 @@
 """Alembic environment: runs on the caller's connection when one is given.
 
+This folder sits at the repository root beside ``alembic.ini`` and is copied into the wheel as
+``modelregistry/migrations`` (``modelregistry.db.migrate.MIGRATIONS_DIR`` finds either).
 ``modelregistry.db.migrate`` passes its connection (already in a locked transaction) through
 ``config.attributes["connection"]``. Run from the ``alembic`` command line, the database URL
 comes from ``-x url=...``, then ``sqlalchemy.url`` in alembic.ini, then the
-``MODELREGISTRY_DATABASE_URL`` environment variable, then the embedded default.
+``MODELREGISTRY_DATABASE_URL`` environment variable, then the embedded default; the migration
+takes the catalog's write lock like the library does.
 """
 
 from __future__ import annotations
