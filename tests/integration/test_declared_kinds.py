@@ -159,9 +159,9 @@ def test_the_async_registry_answers_cached_reads_without_the_bridge(
     import asyncio  # noqa: PLC0415 - this test only
 
     from modelregistry import aio  # noqa: PLC0415 - the module whose bridge is watched
+    from modelregistry.db.bridge import in_bridge as real  # noqa: PLC0415 - what aio calls
 
     bridged: list[str] = []
-    real = aio.in_bridge
 
     async def watched(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         bridged.append(getattr(function, "__name__", repr(function)))
