@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from modelregistry.aio import AsyncModelRegistry
 
 __version__ = "0.1.0"
+"""The version of modelregistry: written only here (pyproject.toml reads it from this line)."""
 
 __all__ = [
     "ERROR_CODES",
