@@ -27,9 +27,6 @@ __all__ = ["CURRENCY", "Price", "estimate", "in_effect", "money", "next_change",
 CURRENCY: Final = "USD"
 """The currency of every price."""
 
-TOKENS_PER_PRICE_UNIT: Final = 1_000_000
-"""Prices are per this many tokens."""
-
 # Enough digits that no estimate is ever rounded: tokens (<= 19 digits) times a price
 # (<= 15 significant digits), summed three times.
 _EXACT: Final = Context(prec=60)
@@ -63,10 +60,6 @@ class Price:
     reason: str | None = None
     effective_until: datetime | None = None
     currency: str = CURRENCY
-
-    def cost(self, input_tokens: int, output_tokens: int, cached_input_tokens: int = 0) -> Decimal:
-        """The exact cost in USD of the tokens at this price (see :func:`estimate`)."""
-        return estimate(self, input_tokens, output_tokens, cached_input_tokens)
 
 
 def money(value: object, field: str) -> Decimal:
