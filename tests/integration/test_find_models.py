@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from cases import config
 from modelregistry import InvalidModelConfigError, ModelConfig, ModelRegistry
-from modelregistry.domain.query import ORDER_FIELDS, QUALITY_DIMENSIONS
+from modelregistry.domain.models import QUALITY_DIMENSIONS
+from modelregistry.domain.query import ORDER_FIELDS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

@@ -22,7 +22,16 @@ if TYPE_CHECKING:
 
     from modelregistry.domain.models import ModelConfig
 
-__all__ = ["CURRENCY", "Price", "estimate", "in_effect", "money", "next_change", "with_periods"]
+__all__ = [
+    "CURRENCY",
+    "Price",
+    "estimate",
+    "exact_decimal",
+    "in_effect",
+    "money",
+    "next_change",
+    "with_periods",
+]
 
 CURRENCY: Final = "USD"
 """The currency of every price."""
@@ -62,6 +71,15 @@ class Price:
     currency: str = CURRENCY
 
 
+def exact_decimal(value: float) -> Decimal:
+    """The decimal ``value`` prints as (its shortest round-trip repr): ``0.1`` is 0.1 exactly.
+
+    A price written ``0.1`` is stored as a float, whose exact binary value is
+    0.1000000000000000055511151231257827...; the user meant the decimal it prints as.
+    """
+    return Decimal(repr(value))
+
+
 def money(value: object, field: str) -> Decimal:
     """Check a price given as a Decimal, int, float or decimal text; return its Decimal.
 
@@ -76,7 +94,7 @@ def money(value: object, field: str) -> Decimal:
     if isinstance(value, float) and not math.isfinite(value):
         raise InvalidModelConfigError.single(field, "must be a finite number", value)
     try:
-        amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        amount = exact_decimal(value) if isinstance(value, float) else Decimal(value)
     except InvalidOperation as exc:
         raise InvalidModelConfigError.single(field, "must be a number", value) from exc
     if not amount.is_finite():

@@ -24,6 +24,7 @@ from modelregistry.domain.arguments import (
     whole_number,
 )
 from modelregistry.domain.models import (
+    QUALITY_DIMENSIONS,
     ModelStatus,
     capability_name,
     is_capability_name,
@@ -34,7 +35,6 @@ from modelregistry.errors import InvalidModelConfigError
 if TYPE_CHECKING:
     from modelregistry.domain.models import ModelConfig
 
-QUALITY_DIMENSIONS: Final = ("reasoning", "coding", "creative", "summarization")
 ORDER_FIELDS: Final = (
     "cost",
     "cost_per_1m_input_tokens",
