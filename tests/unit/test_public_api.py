@@ -33,6 +33,7 @@ EXPECTED = {
     "FieldChange",
     "Health",
     "ImportResult",
+    "InvalidArgumentError",
     "InvalidCatalogFileError",
     "InvalidModelConfigError",
     "MigrationError",

@@ -14,7 +14,7 @@ from decimal import Context, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Final
 
 from modelregistry.domain.models import MAX_COST_DECIMAL_PLACES, MAX_COST_PER_1M, MAX_INTEGER
-from modelregistry.errors import InvalidModelConfigError
+from modelregistry.errors import InvalidArgumentError, InvalidModelConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -110,14 +110,14 @@ def money(value: object, field: str) -> Decimal:
 
 
 def tokens(value: object, field: str) -> int:
-    """Check a token count: an integer >= 0.
+    """Check a token count of an estimate: an integer >= 0.
 
     Raises:
-        InvalidModelConfigError: E4003 naming ``field``.
+        InvalidArgumentError: E4007 naming ``field`` (a count is an argument, never stored).
     """
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INTEGER:
         rule = f"must be an integer >= 0 and <= {MAX_INTEGER}"
-        raise InvalidModelConfigError.single(field, rule, value)
+        raise InvalidArgumentError.single(field, rule, value)
     return value
 
 
