@@ -19,7 +19,6 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
 import psycopg
@@ -27,6 +26,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from modelregistry import ModelStatus
+from modelregistry.domain.models import QUALITY_DIMENSIONS
+from modelregistry.domain.pricing import exact_decimal
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -50,7 +51,6 @@ _CAPABILITIES: Final = (  # share of the models that have each
     ("json_mode", 0.4),
     ("reasoning", 0.1),
 )
-QUALITY: Final = ("reasoning", "coding", "creative", "summarization")
 
 
 def generated_catalog(count: int, *, seed: int = 8, prefix: str = "") -> list[dict[str, Any]]:
@@ -85,7 +85,7 @@ def generated_catalog(count: int, *, seed: int = 8, prefix: str = "") -> list[di
                 "latency_p50_ms": latency,
                 "latency_p99_ms": latency * 3,
                 "status": rng.choices(statuses, weights)[0],
-                "quality_scores": {name: round(rng.random(), 3) for name in QUALITY},
+                "quality_scores": {name: round(rng.random(), 3) for name in QUALITY_DIMENSIONS},
             }
         )
     return entries
@@ -291,7 +291,7 @@ class RawCatalog:
         """Column values and revision document of ``config`` (not timed)."""
 
         def money(value: float) -> Any:
-            exact = Decimal(repr(value))
+            exact = exact_decimal(value)
             return format(exact.normalize(), "f") if self.sqlite else exact
 
         def day(value: Any) -> Any:
@@ -309,7 +309,7 @@ class RawCatalog:
             config.latency_p50_ms,
             config.latency_p99_ms,
             config.status.value,
-            *(getattr(scores, name) for name in QUALITY),
+            *(getattr(scores, name) for name in QUALITY_DIMENSIONS),
             day(config.deprecation_date),
             day(config.retirement_date),
             config.successor_model_id,

@@ -1,9 +1,9 @@
 """Shared fixtures: every catalog test runs on SQLite and on PostgreSQL.
 
-PostgreSQL comes from ``MODELREGISTRY_TEST_POSTGRES_URL`` (default
-``postgresql+psycopg://postgres@127.0.0.1:5432/test``). Each test gets its own schema there
-(``search_path``), built by the real migrations, and dropped afterwards. When the server cannot
-be reached the PostgreSQL half is skipped with the reason, unless
+PostgreSQL comes from ``MODELREGISTRY_TEST_POSTGRES_URL``, else the local server on
+127.0.0.1:5432, else a container started through testcontainers (``postgres_source.py``). Each
+test gets its own schema there (``search_path``), built by the real migrations, and dropped
+afterwards. When no source works the PostgreSQL half is skipped with the reason, unless
 ``MODELREGISTRY_REQUIRE_POSTGRES=1`` (CI), where it fails the run.
 """
 
@@ -13,7 +13,6 @@ import os
 import uuid
 from typing import TYPE_CHECKING
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -21,6 +20,7 @@ from typer.testing import CliRunner
 
 from async_bridge import opener
 from modelregistry.cli import app
+from postgres_source import PostgresChoice, real_choice
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -31,10 +31,6 @@ if TYPE_CHECKING:
     from cases import Cli
     from modelregistry import ModelRegistry
 
-POSTGRES_URL = os.environ.get(
-    "MODELREGISTRY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-REQUIRE_POSTGRES = os.environ.get("MODELREGISTRY_REQUIRE_POSTGRES") == "1"
 BACKENDS = ("sqlite", "postgresql")
 APIS = ("sync", "async")
 
@@ -46,25 +42,25 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("api", APIS, indirect=True)
 
 
-def _libpq_url(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+@pytest.fixture(scope="session")
+def postgres_source() -> Iterator[PostgresChoice]:
+    """The suite's PostgreSQL, chosen once (a container it started is stopped at the end)."""
+    choice = real_choice(os.environ)
+    try:
+        yield choice
+    finally:
+        if choice.container is not None:
+            choice.container.stop()
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
-    """The PostgreSQL server URL, checked once; skip or fail when it does not answer."""
-    try:
-        with psycopg.connect(_libpq_url(POSTGRES_URL), connect_timeout=5) as connection:
-            connection.execute("SELECT 1")
-    except psycopg.Error as exc:
-        reason = (
-            f"PostgreSQL not reachable at {make_url(POSTGRES_URL)!r}: {exc}".strip()
-            + " (set MODELREGISTRY_TEST_POSTGRES_URL to a server)"
-        )
-        if REQUIRE_POSTGRES:
-            pytest.fail(f"MODELREGISTRY_REQUIRE_POSTGRES=1 but {reason}", pytrace=False)
-        pytest.skip(reason)
-    return POSTGRES_URL
+def postgres_url(postgres_source: PostgresChoice) -> str:
+    """The PostgreSQL server URL; skip, or fail under MODELREGISTRY_REQUIRE_POSTGRES=1."""
+    if postgres_source.action == "fail":
+        pytest.fail(f"MODELREGISTRY_REQUIRE_POSTGRES=1 but {postgres_source.reason}", pytrace=False)
+    if postgres_source.url is None:
+        pytest.skip(postgres_source.reason)
+    return postgres_source.url
 
 
 @pytest.fixture

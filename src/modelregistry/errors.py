@@ -9,6 +9,7 @@ reused. Every class is also a builtin exception where one fits, so callers can c
     ├── ModelVersionNotFoundError   E4004   (LookupError)       not retryable
     ├── InvalidCatalogFileError     E4005   (ValueError)        not retryable
     ├── PriceNotFoundError          E4006   (LookupError)       not retryable
+    ├── InvalidArgumentError        E4007   (ValueError)        not retryable
     ├── SchemaOutdatedError         E4010   (RuntimeError)      not retryable
     ├── SchemaUnknownError          E4011   (RuntimeError)      not retryable
     ├── MigrationError              E4012   (RuntimeError)      not retryable
@@ -18,6 +19,17 @@ reused. Every class is also a builtin exception where one fits, so callers can c
 
 E4001 and E4003 are the seed's codes; E4002 is left unused because the platform's older
 documents may have used it.
+
+E4003 or E4007: the rule is what happens to the value. A value the catalog would store breaks
+a rule of the catalog's data, E4003 (:class:`InvalidModelConfigError`): a model config or any
+of its fields (the status given to ``update_model_status`` too), a price's amounts and its
+``effective_from``, an alias's name, an actor or a reason. An argument that only steers the
+call breaks a rule of the call, E4007 (:class:`InvalidArgumentError`): the id a call looks up,
+filters and bounds (``provider``, ``status`` and ``statuses`` to match, ``capabilities``,
+``min_*``/``max_*``, ``min_quality``), ``order_by``, ``limit``, ``within_days``, the instant a
+read is at (``as_of``, ``at``), ``version``, ``expected_version``, the token counts of an
+estimate, ``poll_interval``. Both are ``ValueError`` and carry ``violations``, so ``except
+ValueError`` catches either.
 """
 
 from __future__ import annotations
@@ -153,7 +165,10 @@ class ModelNotFoundError(ModelRegistryError, LookupError):
 
 
 class InvalidModelConfigError(ModelRegistryError, ValueError):
-    """E4003: input breaks one or more validation rules; nothing was written.
+    """E4003: data to be stored breaks one or more validation rules; nothing was written.
+
+    A model config or its fields, a price, an alias's name, an actor or a reason; an argument
+    that only steers a call is E4007 (:class:`InvalidArgumentError`).
 
     Attributes:
         violations: Every broken rule, each naming its field.
@@ -176,6 +191,31 @@ class InvalidModelConfigError(ModelRegistryError, ValueError):
     @classmethod
     def single(cls, field: str, rule: str, value: object = None) -> InvalidModelConfigError:
         """Build the error for one broken rule."""
+        return cls([Violation(field, rule, value)])
+
+
+class InvalidArgumentError(ModelRegistryError, ValueError):
+    """E4007: an argument that steers a call breaks a rule; nothing was written.
+
+    A value that would be stored is E4003 instead (the rule is in :mod:`modelregistry.errors`).
+
+    Attributes:
+        violations: Every broken rule, each naming its argument.
+    """
+
+    code = "E4007"
+
+    def __init__(self, violations: list[Violation]) -> None:
+        """Create the error from the list of broken rules."""
+        super().__init__(
+            f"invalid argument: {_listed(violations)}",
+            violations=[v.to_dict() for v in violations],
+        )
+        self.violations = violations
+
+    @classmethod
+    def single(cls, field: str, rule: str, value: object = None) -> InvalidArgumentError:
+        """Build the error for one broken rule of the argument ``field``."""
         return cls([Violation(field, rule, value)])
 
 
@@ -309,6 +349,7 @@ ERROR_CODES: dict[str, type[ModelRegistryError]] = {
         ModelVersionNotFoundError,
         InvalidCatalogFileError,
         PriceNotFoundError,
+        InvalidArgumentError,
         SchemaOutdatedError,
         SchemaUnknownError,
         MigrationError,

@@ -22,6 +22,7 @@ from modelregistry.domain.arguments import (
     existing_id,
     instant,
     provider_name,
+    status_argument,
     version_guard,
     whole_number,
 )
@@ -414,8 +415,8 @@ class ModelRegistry:
                 (None if the model did not exist then, or was removed).
 
         Raises:
-            InvalidModelConfigError: E4003, ``model_id`` is not a string or ``as_of`` is not
-                an aware datetime.
+            InvalidArgumentError: E4007, ``model_id`` is not a string or ``as_of`` is not an
+                aware datetime.
         """
         cache = self._cache
         if as_of is None and cache is not None and isinstance(model_id, str):
@@ -465,10 +466,10 @@ class ModelRegistry:
             as_of: An aware datetime: list the catalog as it was at that instant.
 
         Raises:
-            InvalidModelConfigError: E4003, ``status`` names no status, ``capabilities`` is a
+            InvalidArgumentError: E4007, ``status`` names no status, ``capabilities`` is a
                 single string rather than a list of names, or ``as_of`` is not aware.
         """
-        wanted = None if status is None else parse_status(status)
+        wanted = None if status is None else status_argument(status)
         name = None if provider is None else provider_name(provider)
         names = capability_names(capabilities)
         when = instant(as_of)
@@ -519,8 +520,8 @@ class ModelRegistry:
         answer (a property-based test holds them to it).
 
         Raises:
-            InvalidModelConfigError: E4003 naming the argument; an unknown ``order_by``
-                lists the valid names.
+            InvalidArgumentError: E4007 naming the argument; an unknown ``order_by`` lists
+                the valid names.
         """
         query = build_query(
             capabilities=capabilities,
@@ -563,7 +564,7 @@ class ModelRegistry:
         An empty list of names returns every active model, as the seed does.
 
         Raises:
-            InvalidModelConfigError: E4003, ``capabilities`` is a single string, not a list.
+            InvalidArgumentError: E4007, ``capabilities`` is a single string, not a list.
         """
         names = capability_names(capabilities)
         return [] if names is None else reads.with_capabilities(self._parts, names)
@@ -658,7 +659,7 @@ class ModelRegistry:
         from today in UTC.
 
         Raises:
-            InvalidModelConfigError: E4003, ``within_days`` is not an integer >= 0.
+            InvalidArgumentError: E4007, ``within_days`` is not an integer >= 0.
         """
         days = whole_number(within_days, "within_days")
         today = datetime.now(UTC).date()
@@ -708,6 +709,7 @@ class ModelRegistry:
             ModelNotFoundError: E4001, no model has this id.
             InvalidModelConfigError: E4003 naming the argument (a price breaking a rule, a
                 naive or past ``effective_from``); nothing is written.
+            InvalidArgumentError: E4007, ``expected_version`` is not an integer >= 0.
             ConcurrentModificationError: E4030, the model is not at ``expected_version``.
         """
         model_id = existing_id(model_id)
@@ -718,7 +720,7 @@ class ModelRegistry:
             if cached_input_per_1m is None
             else money(cached_input_per_1m, "cached_input_per_1m"),
         )
-        start = instant(effective_from, "effective_from")
+        start = instant(effective_from, "effective_from", stored=True)
         return prices.set_price(
             self._parts,
             model_id,
@@ -739,7 +741,7 @@ class ModelRegistry:
         Raises:
             ModelNotFoundError: E4001, the model never had a price (it never existed).
             PriceNotFoundError: E4006, ``at`` is before the model's first price.
-            InvalidModelConfigError: E4003, ``at`` is not an aware datetime.
+            InvalidArgumentError: E4007, ``at`` is not an aware datetime.
         """
         return prices.price_at(self._parts, model_id, instant(at, "at"))
 
@@ -775,8 +777,8 @@ class ModelRegistry:
         Raises:
             ModelNotFoundError: E4001, the model never had a price.
             PriceNotFoundError: E4006, ``at`` is before the model's first price.
-            InvalidModelConfigError: E4003, a token count is not an integer >= 0, or ``at``
-                is not an aware datetime.
+            InvalidArgumentError: E4007, a token count is not an integer >= 0, or ``at`` is
+                not an aware datetime.
         """
         counts = (
             tokens(input_tokens, "input_tokens"),

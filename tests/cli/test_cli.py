@@ -98,7 +98,7 @@ def test_models_set_status_changes_the_catalog(cli: Cli, database_url: str) -> N
         (("models", "show", "no-such-model"), "E4001"),
         (("models", "set-status", "no-such-model", "active"), "E4001"),
         (("models", "set-status", "llama3.1:8b", "retired"), "E4003"),
-        (("models", "list", "--status", "retired"), "E4003"),
+        (("models", "list", "--status", "retired"), "E4007"),  # a filter, not a config
     ],
 )
 def test_errors_are_one_line_on_stderr_and_exit_1(

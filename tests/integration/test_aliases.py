@@ -12,6 +12,7 @@ import pytest
 from cases import GPT4_TURBO, config, snapshot
 from modelregistry import (
     ChangeKind,
+    InvalidArgumentError,
     InvalidModelConfigError,
     ModelNotFoundError,
     ModelRegistry,
@@ -123,6 +124,8 @@ def test_alias_changes_reach_another_process_cache(
         ("has space", OPUS, InvalidModelConfigError, "E4003"),
         ("", OPUS, InvalidModelConfigError, "E4003"),
         ("x" * 257, OPUS, InvalidModelConfigError, "E4003"),
+        (42, OPUS, InvalidModelConfigError, "E4003"),  # a name to store, not even a string
+        ("new-alias", 42, InvalidArgumentError, "E4007"),  # an id to look up
         ("new-alias", "no-such-model", ModelNotFoundError, "E4001"),
         ("new-alias", "has space", ModelNotFoundError, "E4001"),
     ],

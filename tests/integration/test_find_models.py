@@ -9,8 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cases import config
-from modelregistry import InvalidModelConfigError, ModelConfig, ModelRegistry
-from modelregistry.domain.query import ORDER_FIELDS, QUALITY_DIMENSIONS
+from modelregistry import InvalidArgumentError, ModelConfig, ModelRegistry
+from modelregistry.domain.models import QUALITY_DIMENSIONS
+from modelregistry.domain.query import ORDER_FIELDS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -189,15 +190,15 @@ def test_select_model_and_limits(router: ModelRegistry) -> None:
     assert router.find_models(limit=0) == []
 
 
-def test_bad_arguments_are_e4003_naming_them(router: ModelRegistry) -> None:
-    with pytest.raises(InvalidModelConfigError, match=r"quality\.coding") as raised:
+def test_bad_arguments_are_e4007_naming_them(router: ModelRegistry) -> None:
+    with pytest.raises(InvalidArgumentError, match=r"quality\.coding") as raised:
         router.find_models(order_by="speed")
-    assert raised.value.violations[0].field == "order_by"
-    with pytest.raises(InvalidModelConfigError, match="min_quality"):
+    assert (raised.value.code, raised.value.violations[0].field) == ("E4007", "order_by")
+    with pytest.raises(InvalidArgumentError, match="min_quality"):
         router.find_models(min_quality={"humour": 0.5})
-    with pytest.raises(InvalidModelConfigError, match="statuses"):
+    with pytest.raises(InvalidArgumentError, match="statuses"):
         router.find_models(statuses=["retired"])
-    with pytest.raises(InvalidModelConfigError, match="limit"):
+    with pytest.raises(InvalidArgumentError, match="limit"):
         router.find_models(limit=-1)
-    with pytest.raises(InvalidModelConfigError, match="max_cost_per_1m_input"):
+    with pytest.raises(InvalidArgumentError, match="max_cost_per_1m_input"):
         router.find_models(max_cost_per_1m_input=float("nan"))

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from cases import GPT4_TURBO, config, snapshot
 from modelregistry import (
     ConcurrentModificationError,
+    InvalidArgumentError,
     InvalidModelConfigError,
     ModelConfig,
     ModelNotFoundError,
@@ -120,7 +121,7 @@ def test_unknown_versions_and_models(registry: ModelRegistry) -> None:
         registry.get_model_version("gpt-5", 1)
     with pytest.raises(ModelNotFoundError):
         registry.get_model_history("gpt-5")
-    with pytest.raises(InvalidModelConfigError, match="version"):
+    with pytest.raises(InvalidArgumentError, match="version"):
         registry.get_model_version("gpt-4-turbo", -1)
 
 
@@ -159,9 +160,10 @@ def test_point_in_time_reads_return_what_the_catalog_said(registry: ModelRegistr
 
 
 def test_as_of_must_be_timezone_aware(registry: ModelRegistry) -> None:
-    with pytest.raises(InvalidModelConfigError, match="as_of"):
+    with pytest.raises(InvalidArgumentError, match="as_of") as raised:
         registry.get_model("llama3.1:8b", as_of=datetime(2026, 1, 1))  # noqa: DTZ001
-    with pytest.raises(InvalidModelConfigError, match="as_of"):
+    assert raised.value.code == "E4007"
+    with pytest.raises(InvalidArgumentError, match="as_of"):
         registry.list_models(as_of="2026-01-01")  # type: ignore[arg-type]
 
 
@@ -305,7 +307,7 @@ def test_lifecycle_fields_round_trip_and_retiring_models_are_listed(
     assert retiring(30) == [("gpt-4-0314", "gpt-4-turbo"), ("gpt-4-0613", "gpt-4o")]
     assert retiring(0) == [("gpt-4-0314", "gpt-4-turbo")]
     assert [m for m, _ in retiring(60)] == ["gpt-4-0314", "gpt-4-0613", "gpt-4-1106"]
-    with pytest.raises(InvalidModelConfigError, match="within_days"):
+    with pytest.raises(InvalidArgumentError, match="within_days"):
         registry.get_models_retiring(-1)
 
 
@@ -423,11 +425,11 @@ def test_change_times_never_go_backwards_even_if_the_clock_does(
     assert registry.get_model_or_raise("gpt-4-turbo", as_of=first).context_window == 128000
 
 
-def test_as_of_outside_utc_years_is_e4003(registry: ModelRegistry) -> None:
+def test_as_of_outside_utc_years_is_e4007(registry: ModelRegistry) -> None:
     from datetime import timezone  # noqa: PLC0415
 
     early = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5)))
-    with pytest.raises(InvalidModelConfigError, match="as_of"):
+    with pytest.raises(InvalidArgumentError, match="as_of"):
         registry.get_model("llama3.1:8b", as_of=early)
 
 

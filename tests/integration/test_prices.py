@@ -14,6 +14,7 @@ from cases import GPT4_TURBO, config, snapshot
 from modelregistry import (
     ChangeKind,
     ConcurrentModificationError,
+    InvalidArgumentError,
     InvalidModelConfigError,
     ModelNotFoundError,
     ModelRegistry,
@@ -253,11 +254,12 @@ def test_an_invalid_price_is_e4003_naming_the_field_and_writes_nothing(
         ({"input_tokens": 1, "output_tokens": 1, "at": datetime(2030, 1, 1)}, "at"),  # noqa: DTZ001
     ],
 )
-def test_estimate_cost_refuses_bad_counts_and_naive_instants(
+def test_estimate_cost_refuses_bad_counts_and_naive_instants_with_e4007(
     priced: ModelRegistry, arguments: dict[str, Any], field: str
 ) -> None:
-    with pytest.raises(InvalidModelConfigError) as raised:
+    with pytest.raises(InvalidArgumentError) as raised:
         priced.estimate_cost("gpt-4-turbo", **arguments)
+    assert raised.value.code == "E4007"
     assert [v.field for v in raised.value.violations] == [field]
 
 

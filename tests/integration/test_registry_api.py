@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from cases import GPT4_TURBO, INVALID, Invalid, config, snapshot
 from modelregistry import (
+    InvalidArgumentError,
     InvalidModelConfigError,
     ModelCapabilities,
     ModelConfig,
@@ -260,9 +261,10 @@ def test_get_model_or_raise_unknown_id_raises_e4001(registry: ModelRegistry) -> 
     assert isinstance(raised.value, LookupError)
 
 
-def test_get_model_with_a_non_string_id_is_e4003(registry: ModelRegistry) -> None:
-    with pytest.raises(InvalidModelConfigError, match="model_id"):
+def test_get_model_with_a_non_string_id_is_e4007(registry: ModelRegistry) -> None:
+    with pytest.raises(InvalidArgumentError, match="model_id") as raised:
         registry.get_model(42)  # type: ignore[arg-type]
+    assert raised.value.code == "E4007"
 
 
 @pytest.fixture
@@ -345,9 +347,9 @@ def test_get_models_by_capabilities_empty_means_all_active(catalog: ModelRegistr
 
 
 def test_get_models_by_capabilities_refuses_a_bare_string(catalog: ModelRegistry) -> None:
-    with pytest.raises(InvalidModelConfigError, match="not a single value"):
+    with pytest.raises(InvalidArgumentError, match="not a single value"):
         catalog.get_models_by_capabilities("vision")
-    with pytest.raises(InvalidModelConfigError, match="capabilities"):
+    with pytest.raises(InvalidArgumentError, match="capabilities"):
         catalog.get_models_by_capabilities(None)  # type: ignore[arg-type]
 
 

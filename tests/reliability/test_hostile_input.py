@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from cases import GPT4_TURBO, config, database_dump
 from modelregistry import (
+    InvalidArgumentError,
     InvalidCatalogFileError,
     InvalidModelConfigError,
     ModelConfig,
@@ -215,7 +216,7 @@ def test_values_planted_by_model_copy_are_refused_without_library_warnings(
 
 
 @pytest.mark.parametrize("cached", [True, False], ids=["cached", "uncached"])
-def test_numbers_beyond_the_database_in_arguments_are_e4003_on_every_path(
+def test_numbers_beyond_the_database_in_arguments_are_e4007_on_every_path(
     database_url: str, cached: bool
 ) -> None:
     too_big = 2**63
@@ -233,7 +234,7 @@ def test_numbers_beyond_the_database_in_arguments_are_e4003_on_every_path(
     with ModelRegistry(database_url, cache=cached) as registry:
         before = database_dump(database_url)
         for field, call in calls:
-            with pytest.raises(InvalidModelConfigError) as raised:
+            with pytest.raises(InvalidArgumentError) as raised:
                 call(registry)
             assert raised.value.violations[0].field == field
             _short_and_printable(raised.value)

@@ -13,7 +13,9 @@ from modelregistry import (
     ModelStatus,
     QualityScores,
 )
-from modelregistry.domain.models import capability_name, parse_status
+from modelregistry.cli.render import COLUMNS
+from modelregistry.domain.models import QUALITY_DIMENSIONS, capability_name, parse_status
+from modelregistry.domain.query import ORDER_FIELDS
 
 
 def test_seed_model_builds_with_seed_field_names_and_types() -> None:
@@ -243,3 +245,19 @@ def test_an_invalid_id_is_reported_once_not_again_as_the_display_name() -> None:
     with pytest.raises(InvalidModelConfigError) as raised:
         ModelConfig(**config(model_id="gpt\x004", display_name=None))
     assert [v.field for v in raised.value.violations] == ["model_id"]
+
+
+def test_the_quality_dimensions_are_the_fields_of_quality_scores_everywhere() -> None:
+    assert QUALITY_DIMENSIONS == ("reasoning", "coding", "creative", "summarization")
+    assert set(QUALITY_DIMENSIONS) == set(QualityScores.model_fields)
+    for dimension in QUALITY_DIMENSIONS:
+        assert f"quality.{dimension}" in ORDER_FIELDS
+        assert f"quality.{dimension}" in COLUMNS
+
+
+def test_to_dict_is_the_json_form_with_the_version() -> None:
+    model = ModelConfig(**config(cost_per_1m_input_tokens=0.1)).with_version(3)
+    data = model.to_dict()
+    assert data == {**model.model_dump(mode="json"), "version": 3}
+    assert json.loads(json.dumps(data)) == data
+    assert ModelConfig(**config()).to_dict()["version"] is None

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 import modelregistry
@@ -8,6 +11,7 @@ from modelregistry import (
     ConcurrentModificationError,
     DatabaseError,
     DatabaseUnavailableError,
+    InvalidArgumentError,
     InvalidCatalogFileError,
     InvalidModelConfigError,
     MigrationError,
@@ -17,6 +21,7 @@ from modelregistry import (
     SchemaOutdatedError,
     SchemaUnknownError,
     Violation,
+    errors,
 )
 
 
@@ -27,6 +32,7 @@ def test_error_codes_are_pinned() -> None:
         "E4004": "ModelVersionNotFoundError",
         "E4005": "InvalidCatalogFileError",
         "E4006": "PriceNotFoundError",
+        "E4007": "InvalidArgumentError",
         "E4010": "SchemaOutdatedError",
         "E4011": "SchemaUnknownError",
         "E4012": "MigrationError",
@@ -59,6 +65,7 @@ def test_every_error_class_is_listed_once_with_a_unique_code() -> None:
         (DatabaseError, RuntimeError, False),
         (ModelVersionNotFoundError, LookupError, False),
         (InvalidCatalogFileError, ValueError, False),
+        (InvalidArgumentError, ValueError, False),
         (ConcurrentModificationError, RuntimeError, False),
     ],
 )
@@ -94,6 +101,32 @@ def test_invalid_config_lists_each_violation() -> None:
         {"field": "context_window", "rule": "must be greater than 0", "value": 0},
         {"field": "provider", "rule": "x", "value": None},
     ]
+
+
+def test_invalid_argument_names_the_argument_and_serialises_like_e4003() -> None:
+    error = InvalidArgumentError.single("limit", "must be an integer from 0 to 9", -1)
+    assert str(error) == "E4007: invalid argument: limit: must be an integer from 0 to 9 (got -1)"
+    assert error.violations == [Violation("limit", "must be an integer from 0 to 9", -1)]
+    assert error.to_dict() == {
+        "code": "E4007",
+        "message": "invalid argument: limit: must be an integer from 0 to 9 (got -1)",
+        "retryable": False,
+        "violations": [{"field": "limit", "rule": "must be an integer from 0 to 9", "value": -1}],
+    }
+    assert isinstance(error, ValueError)
+    assert not isinstance(error, InvalidModelConfigError)
+
+
+def test_the_errors_module_docstring_draws_every_code() -> None:
+    tree = errors.__doc__ or ""
+    for code, cls in ERROR_CODES.items():
+        assert f"{cls.__name__:<28}{code}" in tree.replace("├── ", "").replace("└── ", ""), code
+
+
+def test_the_readme_error_table_lists_every_code_with_its_class() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (E\d{4}) \| `(\w+)` \|", readme, flags=re.MULTILINE)
+    assert dict(rows) == {code: cls.__name__ for code, cls in ERROR_CODES.items()}
 
 
 def test_schema_outdated_names_the_upgrade_command() -> None:

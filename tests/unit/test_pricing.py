@@ -13,6 +13,7 @@ from modelregistry import InvalidModelConfigError, Price
 from modelregistry.domain.pricing import (
     decimal_text,
     estimate,
+    exact_decimal,
     in_effect,
     money,
     next_change,
@@ -41,6 +42,14 @@ def price(input_per_1m: str, start: datetime, cached: str | None = None) -> Pric
 )
 def test_money_keeps_the_decimal_meant_in_plain_form(value: object, expected: str) -> None:
     assert str(money(value, "input_per_1m")) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(0.1, "0.1"), (1e-10, "1E-10"), (10_000.0, "10000.0"), (3.0, "3.0")]
+)
+def test_exact_decimal_is_the_decimal_a_float_prints_as(value: float, expected: str) -> None:
+    assert exact_decimal(value) == Decimal(expected)
+    assert exact_decimal(value) != Decimal(value) or value == int(value)
 
 
 @pytest.mark.parametrize(

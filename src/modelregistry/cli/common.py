@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from modelregistry.db.engine import Engine
-    from modelregistry.domain.models import ModelConfig
 
 app = typer.Typer(
     name="modelregistry",
@@ -193,8 +192,3 @@ def fields_table(rows: dict[str, object]) -> Table:
     for field, value in rows.items():
         table.add_row(field, "-" if value is None else str(value))
     return table
-
-
-def model_json(model: ModelConfig) -> dict[str, object]:
-    """A model's JSON form, with its version."""
-    return {**model.model_dump(mode="json"), "version": model.version}

@@ -14,7 +14,6 @@ from modelregistry.cli.common import (
     ReasonOption,
     catalog,
     fields_table,
-    model_json,
     models_app,
     out,
     parse_instant,
@@ -142,7 +141,7 @@ def models_show(
     when = parse_instant(as_of)
     with catalog(ctx) as registry:
         model = registry.get_model_or_raise(model_id, as_of=when)
-    data = model_json(model)
+    data = model.to_dict()
     if as_json:
         print_json(data)
         return
@@ -221,7 +220,7 @@ def models_lifecycle(
     with catalog(ctx) as registry:
         models = registry.get_models_retiring(within_days)
     if as_json:
-        print_json([model_json(model) for model in models])
+        print_json([model.to_dict() for model in models])
         return
     if not models:
         typer.echo(f"no model retires within {within_days} days")

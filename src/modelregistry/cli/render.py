@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import sys
 from dataclasses import dataclass
-from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +18,8 @@ from rich.cells import cell_len
 from rich.table import Table
 
 from modelregistry.cli.common import fields_table, out, print_json
-from modelregistry.domain.pricing import decimal_text
+from modelregistry.domain.models import QUALITY_DIMENSIONS
+from modelregistry.domain.pricing import decimal_text, exact_decimal
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -37,7 +37,7 @@ class OutputFormat(StrEnum):
 
 def money(value: float) -> str:
     """A price as plain decimal text: every digit, no trailing zeros, no exponent."""
-    return decimal_text(Decimal(repr(value)))
+    return decimal_text(exact_decimal(value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +105,7 @@ COLUMNS: dict[str, Column] = {
     "rate_limit_tpm": _field("rate_limit_tpm", numeric=True, header="TPM"),
     "latency_p50_ms": _field("latency_p50_ms", numeric=True, header="P50 MS"),
     "latency_p99_ms": _field("latency_p99_ms", numeric=True, header="P99 MS"),
-    **{f"quality.{name}": _quality(name) for name in ("reasoning", "coding", "creative")},
-    "quality.summarization": _quality("summarization"),
+    **{f"quality.{name}": _quality(name) for name in QUALITY_DIMENSIONS},
     "deprecation_date": _field("deprecation_date", word=True, header="DEPRECATED"),
     "retirement_date": _field("retirement_date", word=True, header="RETIRES"),
     "successor_model_id": _field("successor_model_id", header="SUCCESSOR"),
@@ -168,9 +167,7 @@ def print_models(
     """Print models in ``file_format``, with ``columns`` (default: the format's own)."""
     if file_format is OutputFormat.JSON:
         if columns is None:
-            print_json(
-                [{**model.model_dump(mode="json"), "version": model.version} for model in models]
-            )
+            print_json([model.to_dict() for model in models])
         else:
             print_json([{name: COLUMNS[name].json(model) for name in columns} for model in models])
     elif file_format is OutputFormat.CSV:

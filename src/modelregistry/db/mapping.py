@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
 from modelregistry.domain.aliases import AliasState
 from modelregistry.domain.history import ChangeKind, ModelRevision
-from modelregistry.domain.models import CAPABILITY_PREFIX, ModelConfig
-from modelregistry.domain.pricing import Price, plain
+from modelregistry.domain.models import CAPABILITY_PREFIX, QUALITY_DIMENSIONS, ModelConfig
+from modelregistry.domain.pricing import Price, exact_decimal, plain
 
 if TYPE_CHECKING:
     from sqlalchemy import RowMapping
 
 CAPABILITY_SEPARATOR: Final = ","
 """Separates capability names aggregated into one text column (names never contain it)."""
-
-QUALITY_DIMENSIONS: Final = ("reasoning", "coding", "creative", "summarization")
-
-
-def to_decimal(value: float) -> Decimal:
-    """Return the exact decimal a user meant by ``value`` (its shortest round-trip repr)."""
-    return Decimal(repr(value))
 
 
 def model_values(config: ModelConfig) -> dict[str, Any]:
@@ -30,8 +22,8 @@ def model_values(config: ModelConfig) -> dict[str, Any]:
         "display_name": config.display_name,
         "context_window": config.context_window,
         "max_output_tokens": config.max_output_tokens,
-        "cost_per_1m_input_tokens": to_decimal(config.cost_per_1m_input_tokens),
-        "cost_per_1m_output_tokens": to_decimal(config.cost_per_1m_output_tokens),
+        "cost_per_1m_input_tokens": exact_decimal(config.cost_per_1m_input_tokens),
+        "cost_per_1m_output_tokens": exact_decimal(config.cost_per_1m_output_tokens),
         "rate_limit_rpm": config.rate_limit_rpm,
         "rate_limit_tpm": config.rate_limit_tpm,
         "latency_p50_ms": config.latency_p50_ms,

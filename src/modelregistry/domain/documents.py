@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from modelregistry.domain.models import ModelConfig
 from modelregistry.errors import (
+    InvalidArgumentError,
     InvalidCatalogFileError,
     InvalidModelConfigError,
     Violation,
@@ -64,12 +65,12 @@ def export_format(format: Format | None, target: Path | None) -> Format:  # noqa
     """The format an export writes: ``format``, else the target file's, else YAML.
 
     Raises:
-        InvalidModelConfigError: E4003, ``format`` is not yaml or json.
+        InvalidArgumentError: E4007, ``format`` is not yaml or json.
         InvalidCatalogFileError: E4005, the target's extension names no format.
     """
     kind = format or (format_of(target) if target is not None else "yaml")
     if kind not in {"yaml", "json"}:
-        raise InvalidModelConfigError.single("format", "must be yaml or json", kind)
+        raise InvalidArgumentError.single("format", "must be yaml or json", kind)
     return kind
 
 

@@ -45,6 +45,7 @@ __all__ = [
     "MAX_COST_DECIMAL_PLACES",
     "MAX_COST_PER_1M",
     "MAX_INTEGER",
+    "QUALITY_DIMENSIONS",
     "ModelCapabilities",
     "ModelConfig",
     "ModelStatus",
@@ -435,6 +436,10 @@ class QualityScores(DomainModel):
     summarization: Score = 0.0
 
 
+QUALITY_DIMENSIONS: Final = tuple(QualityScores.model_fields)
+"""The quality dimensions (``reasoning``, ``coding``, ...): the fields of QualityScores."""
+
+
 class ModelConfig(DomainModel):
     """One model of the catalog.
 
@@ -550,6 +555,14 @@ class ModelConfig(DomainModel):
     def with_version(self, version: int) -> ModelConfig:
         """Return this config marked as stored at ``version`` (used by the registry)."""
         return self.model_copy(update={"version": version})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-friendly mapping of the model: every field, and its ``version``.
+
+        ``model_dump(mode="json")`` leaves ``version`` out (it is not input); this is the form
+        the command line prints with ``--json``.
+        """
+        return {**self.model_dump(mode="json"), "version": self.version}
 
     @field_validator("latency_p99_ms")
     @classmethod

@@ -14,7 +14,7 @@ from decimal import Context, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Final
 
 from modelregistry.domain.models import MAX_COST_DECIMAL_PLACES, MAX_COST_PER_1M, MAX_INTEGER
-from modelregistry.errors import InvalidModelConfigError
+from modelregistry.errors import InvalidArgumentError, InvalidModelConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -22,13 +22,19 @@ if TYPE_CHECKING:
 
     from modelregistry.domain.models import ModelConfig
 
-__all__ = ["CURRENCY", "Price", "estimate", "in_effect", "money", "next_change", "with_periods"]
+__all__ = [
+    "CURRENCY",
+    "Price",
+    "estimate",
+    "exact_decimal",
+    "in_effect",
+    "money",
+    "next_change",
+    "with_periods",
+]
 
 CURRENCY: Final = "USD"
 """The currency of every price."""
-
-TOKENS_PER_PRICE_UNIT: Final = 1_000_000
-"""Prices are per this many tokens."""
 
 # Enough digits that no estimate is ever rounded: tokens (<= 19 digits) times a price
 # (<= 15 significant digits), summed three times.
@@ -64,9 +70,14 @@ class Price:
     effective_until: datetime | None = None
     currency: str = CURRENCY
 
-    def cost(self, input_tokens: int, output_tokens: int, cached_input_tokens: int = 0) -> Decimal:
-        """The exact cost in USD of the tokens at this price (see :func:`estimate`)."""
-        return estimate(self, input_tokens, output_tokens, cached_input_tokens)
+
+def exact_decimal(value: float) -> Decimal:
+    """The decimal ``value`` prints as (its shortest round-trip repr): ``0.1`` is 0.1 exactly.
+
+    A price written ``0.1`` is stored as a float, whose exact binary value is
+    0.1000000000000000055511151231257827...; the user meant the decimal it prints as.
+    """
+    return Decimal(repr(value))
 
 
 def money(value: object, field: str) -> Decimal:
@@ -83,7 +94,7 @@ def money(value: object, field: str) -> Decimal:
     if isinstance(value, float) and not math.isfinite(value):
         raise InvalidModelConfigError.single(field, "must be a finite number", value)
     try:
-        amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        amount = exact_decimal(value) if isinstance(value, float) else Decimal(value)
     except InvalidOperation as exc:
         raise InvalidModelConfigError.single(field, "must be a number", value) from exc
     if not amount.is_finite():
@@ -99,14 +110,14 @@ def money(value: object, field: str) -> Decimal:
 
 
 def tokens(value: object, field: str) -> int:
-    """Check a token count: an integer >= 0.
+    """Check a token count of an estimate: an integer >= 0.
 
     Raises:
-        InvalidModelConfigError: E4003 naming ``field``.
+        InvalidArgumentError: E4007 naming ``field`` (a count is an argument, never stored).
     """
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INTEGER:
         rule = f"must be an integer >= 0 and <= {MAX_INTEGER}"
-        raise InvalidModelConfigError.single(field, rule, value)
+        raise InvalidArgumentError.single(field, rule, value)
     return value
 
 

@@ -20,21 +20,21 @@ from typing import TYPE_CHECKING, Final
 from modelregistry.domain.arguments import (
     capability_names,
     provider_name,
+    status_argument,
     string_argument,
     whole_number,
 )
 from modelregistry.domain.models import (
+    QUALITY_DIMENSIONS,
     ModelStatus,
     capability_name,
     is_capability_name,
-    parse_status,
 )
-from modelregistry.errors import InvalidModelConfigError
+from modelregistry.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
     from modelregistry.domain.models import ModelConfig
 
-QUALITY_DIMENSIONS: Final = ("reasoning", "coding", "creative", "summarization")
 ORDER_FIELDS: Final = (
     "cost",
     "cost_per_1m_input_tokens",
@@ -143,8 +143,8 @@ def build_query(  # noqa: PLR0913 - mirrors find_models' keyword arguments
     """Check ``find_models``' arguments.
 
     Raises:
-        InvalidModelConfigError: E4003 naming the argument; an unknown ``order_by`` lists
-            the valid names.
+        InvalidArgumentError: E4007 naming the argument; an unknown ``order_by`` lists the
+            valid names.
     """
     required = capability_names(capabilities)
     optional, any_given = _possible_names(any_capabilities)
@@ -160,7 +160,7 @@ def build_query(  # noqa: PLR0913 - mirrors find_models' keyword arguments
     if statuses is not None:
         if isinstance(statuses, str):
             statuses = [statuses]
-        wanted_statuses = frozenset(parse_status(status, field="statuses") for status in statuses)
+        wanted_statuses = frozenset(status_argument(status, "statuses") for status in statuses)
     quality = _quality(min_quality)
     field, descending = _order(order_by)
     return ModelQuery(
@@ -184,7 +184,7 @@ def build_query(  # noqa: PLR0913 - mirrors find_models' keyword arguments
 def _possible_names(names: Iterable[str]) -> tuple[frozenset[str], bool]:
     """The names of ``any_capabilities`` a model can have, and whether any were given."""
     if isinstance(names, str) or not isinstance(names, Iterable):
-        capability_names(names)  # raises E4003, naming the argument
+        capability_names(names)  # raises E4007, naming the argument
     given = [string_argument(name, "any_capabilities") for name in names]
     canonical = {capability_name(name) for name in given}
     return frozenset(name for name in canonical if is_capability_name(name)), bool(given)
@@ -198,24 +198,24 @@ def _optional_number(value: float | None, field: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or value != value:  # noqa: PLR0124 - NaN
-        raise InvalidModelConfigError.single(field, "must be a number", value)
+        raise InvalidArgumentError.single(field, "must be a number", value)
     try:
         return float(value)
     except OverflowError as exc:  # an int beyond any float
-        raise InvalidModelConfigError.single(field, "must be a number", value) from exc
+        raise InvalidArgumentError.single(field, "must be a number", value) from exc
 
 
 def _quality(bounds: Mapping[str, float] | None) -> tuple[tuple[str, float], ...]:
     if bounds is None:
         return ()
     if not isinstance(bounds, Mapping):
-        raise InvalidModelConfigError.single(
+        raise InvalidArgumentError.single(
             "min_quality", "must be a mapping like {'coding': 0.8}", bounds
         )
     checked = []
     for dimension, low in sorted(bounds.items()):
         if dimension not in QUALITY_DIMENSIONS:
-            raise InvalidModelConfigError.single(
+            raise InvalidArgumentError.single(
                 "min_quality", f"keys must be {', '.join(QUALITY_DIMENSIONS)}", dimension
             )
         checked.append((dimension, _optional_number(low, f"min_quality.{dimension}") or 0.0))
@@ -226,11 +226,11 @@ def _order(order_by: str | None) -> tuple[str | None, bool]:
     if order_by is None:
         return None, False
     if not isinstance(order_by, str):
-        raise InvalidModelConfigError.single("order_by", "must be a string", order_by)
+        raise InvalidArgumentError.single("order_by", "must be a string", order_by)
     reverse = order_by.startswith("-")
     field = order_by.removeprefix("-")
     if field not in ORDER_FIELDS:
-        raise InvalidModelConfigError.single(
+        raise InvalidArgumentError.single(
             "order_by", f"must be one of {', '.join(ORDER_FIELDS)} (prefix - to reverse)", order_by
         )
     highest_first = field.startswith("quality.")
