@@ -19,6 +19,7 @@ from modelregistry.domain.models import ModelCapabilities, ModelConfig, ModelSta
 from modelregistry.domain.pricing import Price
 from modelregistry.errors import (
     ERROR_CODES,
+    AliasNotFoundError,
     ConcurrentModificationError,
     DatabaseError,
     DatabaseUnavailableError,
@@ -45,6 +46,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ERROR_CODES",
+    "AliasNotFoundError",
     "AliasState",
     "AsyncModelRegistry",
     "CatalogEvent",

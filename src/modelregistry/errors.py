@@ -5,6 +5,7 @@ reused. Every class is also a builtin exception where one fits, so callers can c
 
     ModelRegistryError                      (Exception)
     ├── ModelNotFoundError          E4001   (LookupError)       not retryable
+    │   └── AliasNotFoundError      E4008   (LookupError)       not retryable
     ├── InvalidModelConfigError     E4003   (ValueError)        not retryable
     ├── ModelVersionNotFoundError   E4004   (LookupError)       not retryable
     ├── InvalidCatalogFileError     E4005   (ValueError)        not retryable
@@ -162,6 +163,22 @@ class ModelNotFoundError(ModelRegistryError, LookupError):
         """Create the error for the missing ``model_id``."""
         super().__init__(f"model not found: {shown(model_id)}", model_id=model_id)
         self.model_id = model_id
+
+
+class AliasNotFoundError(ModelNotFoundError):
+    """E4008: no alias of this name is set (``remove_alias``).
+
+    A :class:`ModelNotFoundError` too (no model goes by that name), so code catching E4001
+    keeps working; its own code tells a missing alias from a missing model.
+    """
+
+    code = "E4008"
+
+    def __init__(self, alias: str) -> None:
+        """Create the error for the missing ``alias``."""
+        ModelRegistryError.__init__(self, f"alias not found: {shown(alias)}", alias=alias)
+        self.model_id = alias
+        self.alias = alias
 
 
 class InvalidModelConfigError(ModelRegistryError, ValueError):
@@ -347,6 +364,7 @@ ERROR_CODES: dict[str, type[ModelRegistryError]] = {
         ModelNotFoundError,
         InvalidModelConfigError,
         ModelVersionNotFoundError,
+        AliasNotFoundError,
         InvalidCatalogFileError,
         PriceNotFoundError,
         InvalidArgumentError,

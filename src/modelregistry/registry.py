@@ -830,7 +830,7 @@ class ModelRegistry:
         """Remove ``alias`` (recorded with who, when and why); return the id it named.
 
         Raises:
-            ModelNotFoundError: E4001, no such alias.
+            AliasNotFoundError: E4008, no such alias (a ModelNotFoundError too).
         """
         return aliases.remove_alias(self._parts, existing_id(alias), actor=actor, reason=reason)
 

@@ -91,4 +91,4 @@ def test_aliases_set_list_use_and_remove(cli: Cli) -> None:
     removed = cli("aliases", "remove", "llama")
     assert removed.stdout == "llama: removed (it named llama3.1:8b)\n"
     again = cli("aliases", "remove", "llama")
-    assert (again.exit_code, again.stderr.startswith("error: E4001")) == (1, True)
+    assert (again.exit_code, again.stderr.startswith("error: E4008: alias not found")) == (1, True)

@@ -11,6 +11,7 @@ import pytest
 
 from cases import GPT4_TURBO, config, snapshot
 from modelregistry import (
+    AliasNotFoundError,
     ChangeKind,
     InvalidArgumentError,
     InvalidModelConfigError,
@@ -93,8 +94,11 @@ def test_removing_an_alias(aliased: ModelRegistry) -> None:
     assert aliased.remove_alias("claude-3-opus", reason="ambiguous") == OPUS
     assert aliased.get_model("claude-3-opus") is None
     assert aliased.list_aliases() == []
-    with pytest.raises(ModelNotFoundError):
+    with pytest.raises(ModelNotFoundError) as missing:  # an AliasNotFoundError is one too
         aliased.remove_alias("claude-3-opus")
+    assert isinstance(missing.value, AliasNotFoundError)
+    assert missing.value.code == "E4008"
+    assert missing.value.to_dict()["alias"] == "claude-3-opus"
     with pytest.raises(ModelNotFoundError):
         aliased.update_model_status("claude-3-opus", "disabled")
 

@@ -300,8 +300,8 @@ def test_list_models_combines_provider_status_and_capabilities(catalog: ModelReg
     assert catalog.list_models(capabilities=["vision", "telepathy"]) == []
 
 
-def test_list_models_with_an_unknown_status_is_e4003(catalog: ModelRegistry) -> None:
-    with pytest.raises(InvalidModelConfigError, match="status"):
+def test_list_models_with_an_unknown_status_is_e4007(catalog: ModelRegistry) -> None:
+    with pytest.raises(InvalidArgumentError, match="status"):  # a filter, not a config
         catalog.list_models(status="retired")
 
 

@@ -28,7 +28,8 @@ from modelregistry import (
     ModelStatus,
 )
 from modelregistry.cli import app
-from modelregistry.domain.models import MAX_INTEGER, ModelConfig
+from modelregistry.domain.models import ModelConfig
+from modelregistry.domain.rules import MAX_INTEGER
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -14,8 +14,9 @@ from modelregistry import (
     QualityScores,
 )
 from modelregistry.cli.render import COLUMNS
-from modelregistry.domain.models import QUALITY_DIMENSIONS, capability_name, parse_status
+from modelregistry.domain.models import QUALITY_DIMENSIONS, parse_status
 from modelregistry.domain.query import ORDER_FIELDS
+from modelregistry.domain.rules import capability_name
 
 
 def test_seed_model_builds_with_seed_field_names_and_types() -> None:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from types import ModuleType
 
 EXPECTED = {
+    "AliasNotFoundError",
     "ERROR_CODES",
     "AliasState",
     "AsyncModelRegistry",

@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 from modelregistry.domain.aliases import AliasState
 from modelregistry.domain.history import ChangeKind, ModelRevision
-from modelregistry.domain.models import CAPABILITY_PREFIX, QUALITY_DIMENSIONS, ModelConfig
+from modelregistry.domain.models import QUALITY_DIMENSIONS, ModelConfig
 from modelregistry.domain.pricing import Price, exact_decimal, plain
+from modelregistry.domain.rules import CAPABILITY_PREFIX
 
 if TYPE_CHECKING:
     from sqlalchemy import RowMapping

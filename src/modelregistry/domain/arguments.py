@@ -13,15 +13,13 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from modelregistry.domain.models import (
+from modelregistry.domain.models import ModelConfig, ModelStatus, parse_status
+from modelregistry.domain.rules import (
     MAX_INTEGER,
-    ModelConfig,
-    ModelStatus,
     capability_name,
     is_capability_name,
     is_model_id,
     is_provider_name,
-    parse_status,
 )
 from modelregistry.errors import InvalidArgumentError, InvalidModelConfigError, ModelNotFoundError
 

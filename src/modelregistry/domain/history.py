@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Annotated, Any, Final
 from pydantic import AfterValidator, Field, StrictStr
 from pydantic_core import PydanticCustomError
 
-from modelregistry.domain.models import DisplayName, DomainModel, ModelConfig
+from modelregistry.domain.rules import DisplayName, DomainModel
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from datetime import datetime
+
+    from modelregistry.domain.models import ModelConfig
 
 __all__ = ["ChangeKind", "ChangeNote", "FieldChange", "ModelRevision", "diff_configs"]
 

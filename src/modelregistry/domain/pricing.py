@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from decimal import Context, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Final
 
-from modelregistry.domain.models import MAX_COST_DECIMAL_PLACES, MAX_COST_PER_1M, MAX_INTEGER
+from modelregistry.domain.rules import MAX_COST_DECIMAL_PLACES, MAX_COST_PER_1M, MAX_INTEGER
 from modelregistry.errors import InvalidArgumentError, InvalidModelConfigError
 
 if TYPE_CHECKING:

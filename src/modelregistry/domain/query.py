@@ -24,12 +24,8 @@ from modelregistry.domain.arguments import (
     string_argument,
     whole_number,
 )
-from modelregistry.domain.models import (
-    QUALITY_DIMENSIONS,
-    ModelStatus,
-    capability_name,
-    is_capability_name,
-)
+from modelregistry.domain.models import QUALITY_DIMENSIONS, ModelStatus
+from modelregistry.domain.rules import capability_name, is_capability_name
 from modelregistry.errors import InvalidArgumentError
 
 if TYPE_CHECKING:

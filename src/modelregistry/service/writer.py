@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from modelregistry.domain.history import ChangeKind, ChangeNote, ModelRevision
 from modelregistry.domain.pricing import Price, in_effect, money, next_change, priced
 from modelregistry.errors import (
+    AliasNotFoundError,
     ConcurrentModificationError,
     InvalidModelConfigError,
     ModelNotFoundError,
@@ -81,11 +82,11 @@ class Writer:
         """Remove ``alias``; return the model id it named.
 
         Raises:
-            ModelNotFoundError: E4001, no such alias.
+            AliasNotFoundError: E4008, no such alias.
         """
         target = self._repository.alias_target(alias)
         if target is None:
-            raise ModelNotFoundError(alias)
+            raise AliasNotFoundError(alias)
         self._repository.add_alias_change(alias, None, now=self._now, note=self._note)
         self.aliases_changed = True
         return target

@@ -1,0 +1,252 @@
+"""The rules a catalog's data follows: names, numbers, prices, and how breaking one is told.
+
+The annotated types (``ModelId``, ``ProviderName``, ``Cost``, ...) carry each field's rule for
+pydantic; :class:`DomainModel` is the frozen base whose validation errors become
+:class:`~modelregistry.errors.InvalidModelConfigError` (E4003), one violation per broken rule.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Annotated, Any, Final, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictStr,
+    ValidationError,
+)
+from pydantic_core import PydanticCustomError
+
+from modelregistry.errors import InvalidModelConfigError, Violation
+
+MAX_ID_LENGTH: Final = 256
+"""Longest ``model_id`` and ``display_name``, in characters."""
+MAX_NAME_LENGTH: Final = 64
+"""Longest provider or capability name, in characters."""
+MAX_INTEGER: Final = 2**63 - 1
+"""Largest value of any integer field (the database's BIGINT)."""
+MAX_COST_PER_1M: Final = 10_000
+"""Highest accepted price, in USD per 1M tokens."""
+MAX_COST_DECIMAL_PLACES: Final = 10
+"""Most decimal places of a price: with the bound above, at most 15 significant digits, which
+both PostgreSQL's NUMERIC and SQLite's REAL keep exactly."""
+CAPABILITY_PREFIX: Final = "supports_"
+"""Every capability flag is named ``supports_<name>``; the capability's name is ``<name>``."""
+
+_PROVIDER_RE: Final = re.compile(r"[a-z0-9][a-z0-9._-]*")
+_CAPABILITY_RE: Final = re.compile(r"[a-z][a-z0-9_]*")
+_BAD_CHAR_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp"})
+
+
+def is_model_id(value: object) -> bool:
+    """Tell whether ``value`` is a valid model id (so a model may have it)."""
+    return (
+        isinstance(value, str)
+        and 1 <= len(value) <= MAX_ID_LENGTH
+        and _bad_character(value, allow_spaces=False) is None
+    )
+
+
+def is_provider_name(value: str) -> bool:
+    """Tell whether ``value`` (already lowercased) is a valid provider name."""
+    return len(value) <= MAX_NAME_LENGTH and _PROVIDER_RE.fullmatch(value) is not None
+
+
+def is_capability_name(value: str) -> bool:
+    """Tell whether ``value`` is a valid canonical capability name (``vision``)."""
+    return len(value) <= MAX_NAME_LENGTH and _CAPABILITY_RE.fullmatch(value) is not None
+
+
+def capability_name(name: str) -> str:
+    """Return the canonical capability name: lowercase, without the ``supports_`` prefix.
+
+    >>> capability_name("Supports_Vision")
+    'vision'
+    """
+    return name.lower().removeprefix(CAPABILITY_PREFIX)
+
+
+def _bad_character(text: str, *, allow_spaces: bool) -> str | None:
+    if text.isascii() and text.isprintable() and (allow_spaces or " " not in text):
+        # The common case, without a lookup per character: printable ASCII holds no control
+        # character and no whitespace but the space.
+        return None
+    for char in text:
+        if allow_spaces and char == " ":
+            continue
+        if char.isspace() or unicodedata.category(char) in _BAD_CHAR_CATEGORIES:
+            return char
+    return None
+
+
+def _check_model_id(value: str) -> str:
+    if not 1 <= len(value) <= MAX_ID_LENGTH:
+        raise PydanticCustomError("model_id_length", f"must be 1-{MAX_ID_LENGTH} characters long")
+    bad = _bad_character(value, allow_spaces=False)
+    if bad is not None:
+        raise PydanticCustomError(
+            "model_id_characters",
+            "must not contain whitespace or control characters (found {char})",
+            {"char": f"U+{ord(bad):04X}"},
+        )
+    return value
+
+
+def _check_display_name(value: str) -> str:
+    if not 1 <= len(value) <= MAX_ID_LENGTH:
+        raise PydanticCustomError(
+            "display_name_length", f"must be 1-{MAX_ID_LENGTH} characters long"
+        )
+    bad = _bad_character(value, allow_spaces=True)
+    if bad is not None:
+        raise PydanticCustomError(
+            "display_name_characters",
+            "must not contain control characters or line breaks (found {char})",
+            {"char": f"U+{ord(bad):04X}"},
+        )
+    return value
+
+
+def _lowercase(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _check_provider(value: str) -> str:
+    if not is_provider_name(value):
+        raise PydanticCustomError(
+            "provider_format",
+            f"must match [a-z0-9][a-z0-9._-]* (lowercased) and be at most {MAX_NAME_LENGTH} "
+            "characters long",
+        )
+    return value
+
+
+def _finite_float(value: object) -> object:
+    # Decimal is the natural type for money in Python; floats hold it exactly within our bounds.
+    number = float(value) if isinstance(value, Decimal) else value
+    if isinstance(number, float) and not math.isfinite(number):
+        # Checked first: NaN would otherwise be reported as breaking the range.
+        raise PydanticCustomError("finite_number", "must be a finite number")
+    return number
+
+
+def _check_cost_places(value: float) -> float:
+    text = repr(value)
+    if "e" not in text and len(text.partition(".")[2]) <= MAX_COST_DECIMAL_PLACES:
+        return value  # the shortest repr shows at most that many places: no Decimal needed
+    exponent = Decimal(text).normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_COST_DECIMAL_PLACES:
+        raise PydanticCustomError(
+            "cost_decimal_places",
+            f"must have at most {MAX_COST_DECIMAL_PLACES} decimal places",
+        )
+    return value
+
+
+ModelId = Annotated[StrictStr, AfterValidator(_check_model_id)]
+DisplayName = Annotated[StrictStr, AfterValidator(_check_display_name)]
+ProviderName = Annotated[StrictStr, BeforeValidator(_lowercase), AfterValidator(_check_provider)]
+PositiveInt = Annotated[int, Field(strict=True, gt=0, le=MAX_INTEGER)]
+NonNegativeInt = Annotated[int, Field(strict=True, ge=0, le=MAX_INTEGER)]
+Cost = Annotated[
+    float,
+    BeforeValidator(_finite_float),
+    Field(strict=True, ge=0, le=MAX_COST_PER_1M, allow_inf_nan=False),
+    AfterValidator(_check_cost_places),
+]
+Score = Annotated[
+    float,
+    BeforeValidator(_finite_float),
+    Field(strict=True, ge=0, le=1, allow_inf_nan=False),
+]
+
+
+def _rule(error: Mapping[str, Any]) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not a known field"
+    message = str(error["msg"])
+    if message.startswith("Input should"):
+        return "must" + message.removeprefix("Input should")
+    return message
+
+
+def config_error(exc: ValidationError, data: object) -> InvalidModelConfigError:
+    """Translate pydantic's ValidationError into E4003, one violation per broken rule."""
+    violations: list[Violation] = []
+    for error in exc.errors(include_url=False):
+        field = ".".join(str(part) for part in error["loc"])
+        nested = error.get("ctx", {}).get("error")
+        if isinstance(nested, InvalidModelConfigError):
+            # A nested part (capabilities, quality_scores) already explained itself.
+            violations.extend(
+                Violation(".".join(filter(None, (field, v.field))), v.rule, v.value)
+                for v in nested.violations
+            )
+            continue
+        value = None if error["type"] in {"missing", "extra_forbidden"} else error["input"]
+        violations.append(Violation(field, _rule(error), value))
+    model_id = data.get("model_id") if isinstance(data, dict) else None
+    return InvalidModelConfigError(
+        violations, model_id=model_id if isinstance(model_id, str) else None
+    )
+
+
+def check_keys(data: Mapping[Any, Any], field: str) -> None:
+    """E4003 when a mapping of fields has a key that is not a string (YAML allows them)."""
+    bad = [key for key in data if not isinstance(key, str)]
+    if bad:
+        raise InvalidModelConfigError.single(field, "field names must be strings", bad)
+
+
+class DomainModel(BaseModel):
+    """Frozen pydantic model whose validation errors are E4003."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=False)
+
+    def __init__(self, /, **data: Any) -> None:
+        """Validate ``data``.
+
+        Raises:
+            InvalidModelConfigError: E4003, naming every offending field and rule.
+        """
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise config_error(exc, data) from exc
+
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any) -> Self:
+        """Validate a mapping (or an instance) into this model.
+
+        Raises:
+            InvalidModelConfigError: E4003, naming every offending field and rule.
+        """
+        if isinstance(obj, Mapping):
+            check_keys(obj, "")
+        try:
+            return super().model_validate(obj, **kwargs)
+        except ValidationError as exc:
+            raise config_error(exc, obj) from exc
+
+    @classmethod
+    def model_validate_json(cls, json_data: str | bytes | bytearray, **kwargs: Any) -> Self:
+        """Validate a JSON document into this model.
+
+        Raises:
+            InvalidModelConfigError: E4003, naming every offending field and rule.
+        """
+        try:
+            return super().model_validate_json(json_data, **kwargs)
+        except ValidationError as exc:
+            raise config_error(exc, None) from exc
