@@ -38,7 +38,7 @@ from modelregistry.domain.arguments import poll_seconds
 from modelregistry.domain.models import ModelStatus
 from modelregistry.metrics.telemetry import Telemetry
 from modelregistry.registry import DEFAULT_POLL_INTERVAL, ModelRegistry, assemble
-from modelregistry.service.operations import Kind, kind_of
+from modelregistry.service.operations import Kind, declared_kind, kind_of
 from modelregistry.service.parts import Parts
 from modelregistry.settings import resolve_database_url
 
@@ -102,6 +102,8 @@ class AsyncModelRegistry:
         self._parts: Parts | None = None
         self._engine: BridgedEngine | None = None
         self._cached = False  # whether reads of the present are answered without I/O
+        # With the cache open: the synchronous methods declared Kind.CACHE, by name, bound.
+        self._at_once: dict[str, Callable[..., Any]] = {}
         self._closed = False
         self._opening: asyncio.Lock | None = None
         # In-memory catalogs catch their cache up through the bridge, one refresh at a time.
@@ -132,6 +134,7 @@ class AsyncModelRegistry:
         parts, engine = self._parts, self._engine
         self._registry = self._parts = self._engine = None
         self._cached = False
+        self._at_once = {}
         if parts is not None and engine is not None:
             if parts.cache is not None:
                 await asyncio.to_thread(parts.cache.close)  # joins the feed's thread
@@ -384,6 +387,12 @@ class AsyncModelRegistry:
         self, model_id: str, *, as_of: datetime | None = None
     ) -> ModelConfig | None:
         """Return the model with this id, or None (see ModelRegistry.get_model)."""
+        # The hottest read, without the generic dispatch's argument packing (0.5 µs of 0.7):
+        # the lookup is still the declaration's (``_at_once`` holds only Kind.CACHE methods).
+        lookup = self._at_once.get("get_model")
+        if lookup is not None and as_of is None:
+            found: ModelConfig | None = lookup(model_id)
+            return found
         return await self._call(ModelRegistry.get_model, model_id, as_of=as_of)
 
     async def get_model_or_raise(
@@ -528,6 +537,7 @@ class AsyncModelRegistry:
             if self._registry is None:
                 self._registry = await self._open_parts()
                 self._cached = self._parts is not None and self._parts.cache is not None
+                self._at_once = _answered_at_once(self._registry) if self._cached else {}
         return self._registry
 
     async def _open_parts(self) -> ModelRegistry:
@@ -605,3 +615,12 @@ class AsyncModelRegistry:
         if not task.cancelled() and task.exception() is not None:
             # Retrieved here, so a call whose caller was cancelled raises into no one's log.
             logger.debug("modelregistry: a call ended in %r", task.exception())
+
+
+def _answered_at_once(registry: ModelRegistry) -> dict[str, Callable[..., Any]]:
+    """The registry's methods declared :attr:`Kind.CACHE`, bound, by name (its cache is on)."""
+    return {
+        name: getattr(registry, name)
+        for name, method in vars(ModelRegistry).items()
+        if callable(method) and declared_kind(method) is Kind.CACHE
+    }

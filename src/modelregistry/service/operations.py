@@ -57,14 +57,20 @@ def operation(
     return decorate
 
 
+def declared_kind(method: object) -> Kind | None:
+    """The kind ``method`` was declared with, or None (not an operation)."""
+    kind = getattr(method, _KIND, None)
+    return kind if isinstance(kind, Kind) else None
+
+
 def kind_of(method: object) -> Kind:
     """The kind ``method`` was declared with.
 
     Raises:
         TypeError: it was not declared with :func:`operation`.
     """
-    kind = getattr(method, _KIND, None)
-    if not isinstance(kind, Kind):
+    kind = declared_kind(method)
+    if kind is None:
         msg = f"{method!r} is not a declared operation"
         raise TypeError(msg)
     return kind
