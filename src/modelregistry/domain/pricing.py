@@ -13,7 +13,13 @@ from dataclasses import dataclass, replace
 from decimal import Context, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Final
 
-from modelregistry.domain.rules import MAX_COST_DECIMAL_PLACES, MAX_COST_PER_1M, MAX_INTEGER
+from modelregistry.domain.rules import (
+    MAX_COST_DECIMAL_PLACES,
+    MAX_COST_PER_1M,
+    MAX_INTEGER,
+    exact_decimal,
+    too_many_places,
+)
 from modelregistry.errors import InvalidArgumentError, InvalidModelConfigError
 
 if TYPE_CHECKING:
@@ -71,15 +77,6 @@ class Price:
     currency: str = CURRENCY
 
 
-def exact_decimal(value: float) -> Decimal:
-    """The decimal ``value`` prints as (its shortest round-trip repr): ``0.1`` is 0.1 exactly.
-
-    A price written ``0.1`` is stored as a float, whose exact binary value is
-    0.1000000000000000055511151231257827...; the user meant the decimal it prints as.
-    """
-    return Decimal(repr(value))
-
-
 def money(value: object, field: str) -> Decimal:
     """Check a price given as a Decimal, int, float or decimal text; return its Decimal.
 
@@ -102,8 +99,7 @@ def money(value: object, field: str) -> Decimal:
     if amount < 0 or amount > MAX_COST_PER_1M:
         rule = f"must be >= 0 and <= {MAX_COST_PER_1M}"
         raise InvalidModelConfigError.single(field, rule, value)
-    exponent = amount.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -MAX_COST_DECIMAL_PLACES:
+    if too_many_places(amount):
         rule = f"must have at most {MAX_COST_DECIMAL_PLACES} decimal places"
         raise InvalidModelConfigError.single(field, rule, value)
     return plain(amount)

@@ -138,12 +138,26 @@ def _finite_float(value: object) -> object:
     return number
 
 
+def exact_decimal(value: float) -> Decimal:
+    """The decimal ``value`` prints as (its shortest round-trip repr): ``0.1`` is 0.1 exactly.
+
+    A price written ``0.1`` is stored as a float, whose exact binary value is
+    0.1000000000000000055511151231257827...; the user meant the decimal it prints as.
+    """
+    return Decimal(repr(value))
+
+
+def too_many_places(amount: Decimal) -> bool:
+    """Whether a price has more than :data:`MAX_COST_DECIMAL_PLACES` decimal places."""
+    exponent = amount.normalize().as_tuple().exponent
+    return isinstance(exponent, int) and exponent < -MAX_COST_DECIMAL_PLACES
+
+
 def _check_cost_places(value: float) -> float:
     text = repr(value)
     if "e" not in text and len(text.partition(".")[2]) <= MAX_COST_DECIMAL_PLACES:
         return value  # the shortest repr shows at most that many places: no Decimal needed
-    exponent = Decimal(text).normalize().as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -MAX_COST_DECIMAL_PLACES:
+    if too_many_places(exact_decimal(value)):
         raise PydanticCustomError(
             "cost_decimal_places",
             f"must have at most {MAX_COST_DECIMAL_PLACES} decimal places",
