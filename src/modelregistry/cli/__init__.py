@@ -1,5 +1,8 @@
 """The ``modelregistry`` command line: parse, call the registry, print (a table or ``--json``).
 
+Rule: thin; catalog work goes through :class:`~modelregistry.ModelRegistry` (the ``db``
+commands and ``info`` through :mod:`modelregistry.db.migrate`), never the operations or the cache.
+
 Errors print one line on stderr (``error: E4001: model not found: 'x'``) and exit 1; usage
 errors exit 2. Values are printed as they are stored: never read as markup or emoji codes.
 """
