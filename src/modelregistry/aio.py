@@ -101,8 +101,8 @@ class AsyncModelRegistry:
         self._registry: ModelRegistry | None = None
         self._parts: Parts | None = None
         self._engine: BridgedEngine | None = None
-        self._cached = False  # whether reads of the present are answered without I/O
-        # With the cache open: the synchronous methods declared Kind.CACHE, by name, bound.
+        # With the cache open: the synchronous methods declared Kind.CACHE, by name, bound;
+        # they answer reads of the present without I/O.
         self._at_once: dict[str, Callable[..., Any]] = {}
         self._closed = False
         self._opening: asyncio.Lock | None = None
@@ -133,7 +133,6 @@ class AsyncModelRegistry:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
         parts, engine = self._parts, self._engine
         self._registry = self._parts = self._engine = None
-        self._cached = False
         self._at_once = {}
         if parts is not None and engine is not None:
             if parts.cache is not None:
@@ -503,10 +502,12 @@ class AsyncModelRegistry:
 
     async def _call(self, method: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:  # noqa: ANN401 - the method's own arguments
         """Run a ModelRegistry method as its declared kind asks (see the module docstring)."""
+        direct = self._at_once.get(method.__name__)
+        if direct is not None and kwargs.get("as_of") is None:
+            # Declared Kind.CACHE, cache on, a read of the present: no I/O, no bridge, no thread.
+            answer: T = direct(*args, **kwargs)
+            return answer
         kind = kind_of(method)
-        if kind is Kind.CACHE and self._cached and kwargs.get("as_of") is None:
-            # A read of the present with a cache does no I/O: no bridge, no thread.
-            return method(self._registry, *args, **kwargs)
         registry = await self._opened()
         if kind is Kind.REFRESH:
             return await self._off_loop(functools.partial(method, registry))
@@ -536,8 +537,8 @@ class AsyncModelRegistry:
         async with self._opening:
             if self._registry is None:
                 self._registry = await self._open_parts()
-                self._cached = self._parts is not None and self._parts.cache is not None
-                self._at_once = _answered_at_once(self._registry) if self._cached else {}
+                cached = self._parts is not None and self._parts.cache is not None
+                self._at_once = _answered_at_once(self._registry) if cached else {}
         return self._registry
 
     async def _open_parts(self) -> ModelRegistry:
