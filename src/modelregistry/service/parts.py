@@ -153,21 +153,13 @@ class Parts:
         if self.cache is not None:
             self.cache.after_fork()
 
-    def drop_metrics(self) -> None:
-        """Take the metrics off their CollectorRegistry (again: nothing)."""
-        if self._metrics is not None:
-            self._metrics.unregister()
-
     def close(self) -> None:
         """Stop the change feed and release every database connection; drop the metrics."""
         _OPEN.discard(self)
-        self.drop_metrics()
+        if self._metrics is not None:
+            self._metrics.unregister()
         if self.cache is not None:
             self.cache.close()
-        self.dispose()
-
-    def dispose(self) -> None:
-        """Release every database connection."""
         self.database.dispose()
         if self.background is not self.database:
             self.background.dispose()
