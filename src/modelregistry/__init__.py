@@ -20,6 +20,7 @@ from modelregistry.domain.pricing import Price
 from modelregistry.errors import (
     ERROR_CODES,
     AliasNotFoundError,
+    CatalogNotReadyError,
     ConcurrentModificationError,
     DatabaseError,
     DatabaseUnavailableError,
@@ -31,8 +32,11 @@ from modelregistry.errors import (
     ModelRegistryError,
     ModelVersionNotFoundError,
     PriceNotFoundError,
+    RevisionGoneError,
+    RouteNotFoundError,
     SchemaOutdatedError,
     SchemaUnknownError,
+    UnauthorizedError,
     Violation,
 )
 from modelregistry.registry import ModelRegistry
@@ -50,6 +54,7 @@ __all__ = [
     "AliasState",
     "AsyncModelRegistry",
     "CatalogEvent",
+    "CatalogNotReadyError",
     "ChangeKind",
     "ConcurrentModificationError",
     "DatabaseError",
@@ -72,9 +77,12 @@ __all__ = [
     "Price",
     "PriceNotFoundError",
     "QualityScores",
+    "RevisionGoneError",
+    "RouteNotFoundError",
     "RegistryMetrics",
     "SchemaOutdatedError",
     "SchemaUnknownError",
+    "UnauthorizedError",
     "Violation",
     "__version__",
 ]

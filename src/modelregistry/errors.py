@@ -16,7 +16,11 @@ reused. Every class is also a builtin exception where one fits, so callers can c
     ├── MigrationError              E4012   (RuntimeError)      not retryable
     ├── DatabaseUnavailableError    E4020   (ConnectionError)   retryable
     ├── DatabaseError               E4021   (RuntimeError)      not retryable
-    └── ConcurrentModificationError E4030   (RuntimeError)      not retryable (re-read first)
+    ├── ConcurrentModificationError E4030   (RuntimeError)      not retryable (re-read first)
+    ├── RouteNotFoundError          E4050   (LookupError)       not retryable (HTTP 404)
+    ├── UnauthorizedError           E4051   (PermissionError)   not retryable (HTTP 401)
+    ├── RevisionGoneError           E4052   (LookupError)       not retryable (HTTP 410)
+    └── CatalogNotReadyError        E4053   (ConnectionError)   retryable (HTTP 503)
 
 E4001 and E4003 are the seed's codes; E4002 is left unused because the platform's older
 documents may have used it.
@@ -358,6 +362,34 @@ class ConcurrentModificationError(ModelRegistryError, RuntimeError):
         self.actual_version = actual
 
 
+class RouteNotFoundError(ModelRegistryError, LookupError):
+    """E4050: the HTTP server has no such path (``modelregistry serve``)."""
+
+    code = "E4050"
+
+
+class UnauthorizedError(ModelRegistryError, PermissionError):
+    """E4051: the HTTP request has no bearer token, or not the server's."""
+
+    code = "E4051"
+
+
+class RevisionGoneError(ModelRegistryError, LookupError):
+    """E4052: the change stream can no longer replay the changes after this revision.
+
+    Reload the catalog (``GET /api/models``) and follow the stream from its revision.
+    """
+
+    code = "E4052"
+
+
+class CatalogNotReadyError(ModelRegistryError, ConnectionError):
+    """E4053: the HTTP server has not loaded the catalog yet: its database was never reached."""
+
+    code = "E4053"
+    retryable = True
+
+
 ERROR_CODES: dict[str, type[ModelRegistryError]] = {
     cls.code: cls
     for cls in (
@@ -374,6 +406,10 @@ ERROR_CODES: dict[str, type[ModelRegistryError]] = {
         DatabaseUnavailableError,
         DatabaseError,
         ConcurrentModificationError,
+        RouteNotFoundError,
+        UnauthorizedError,
+        RevisionGoneError,
+        CatalogNotReadyError,
     )
 }
 """Every error code and the class that carries it."""

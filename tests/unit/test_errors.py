@@ -40,6 +40,10 @@ def test_error_codes_are_pinned() -> None:
         "E4020": "DatabaseUnavailableError",
         "E4021": "DatabaseError",
         "E4030": "ConcurrentModificationError",
+        "E4050": "RouteNotFoundError",
+        "E4051": "UnauthorizedError",
+        "E4052": "RevisionGoneError",
+        "E4053": "CatalogNotReadyError",
     }
 
 
