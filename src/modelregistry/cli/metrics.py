@@ -1,47 +1,23 @@
-"""``modelregistry metrics serve``: ``/metrics`` and ``/healthz`` over HTTP, for Prometheus."""
+"""``modelregistry metrics serve``: ``/metrics``, ``/healthz`` and ``/readyz`` over HTTP, for Prometheus.
+
+The same server as ``modelregistry serve`` (uvicorn: no thread per connection, a deadline for
+each request head, a connection limit), with only those routes.
+"""
 
 from __future__ import annotations
 
-import signal
-import socket
-import threading
-from socketserver import ThreadingMixIn
-from typing import TYPE_CHECKING, Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
-
 import typer
 
-from modelregistry.cli.common import Options, err, fail, metrics_app
-from modelregistry.errors import ModelRegistryError
-from modelregistry.registry import DEFAULT_POLL_INTERVAL, ModelRegistry
-
-if TYPE_CHECKING:
-    from types import FrameType
-    from wsgiref.types import WSGIApplication
-
-
-class _Server(ThreadingMixIn, WSGIServer):
-    """One thread per request: a slow health check does not hold up a scrape."""
-
-    daemon_threads = True
-
-
-class _Server6(_Server):
-    address_family = socket.AF_INET6
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """No line per request on stderr: Prometheus scrapes every few seconds."""
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002, ANN401 - the base's signature
-        """Log nothing."""
+from modelregistry.cli.common import metrics_app
+from modelregistry.cli.serve import run_server
+from modelregistry.registry import DEFAULT_POLL_INTERVAL
 
 
 @metrics_app.command("serve")
 def serve(
     ctx: typer.Context,
     port: int = typer.Option(
-        9464, "--port", "-p", min=0, max=65535, help="TCP port (0: any free port, printed)."
+        9464, "--port", min=0, max=65535, help="TCP port (0: any free port, printed)."
     ),
     host: str = typer.Option(
         "127.0.0.1",
@@ -54,6 +30,9 @@ def serve(
         min=0.01,
         help="Seconds between the change feed's checks of the catalog.",
     ),
+    max_connections: int = typer.Option(
+        100, "--max-connections", min=1, help="Connections at once; past it, 503."
+    ),
 ) -> None:
     """Serve the catalog's metrics at /metrics and a health check at /healthz.
 
@@ -63,42 +42,13 @@ def serve(
 
     Example: modelregistry metrics serve --port 9464 --host 0.0.0.0
     """
-    options: Options = ctx.obj
-    try:
-        registry = ModelRegistry(options.database_url, poll_interval=poll_interval)
-    except ModelRegistryError as exc:
-        fail(exc)
-    with registry:
-        try:
-            server = _listen(host, port, registry.metrics.wsgi_app())
-        except OSError as exc:
-            err.print(f"error: cannot listen on {host} port {port}: {exc.strerror or exc}")
-            raise typer.Exit(1) from exc
-        with server:
-            shown = f"[{host}]" if ":" in host else host
-            typer.echo(
-                f"serving http://{shown}:{server.server_port}/metrics and /healthz "
-                f"for {registry.url} (Ctrl-C stops)"
-            )
-            previous = _stop_on_signals(server)
-            try:
-                server.serve_forever(poll_interval=0.2)
-            finally:
-                for number, handler in previous.items():
-                    signal.signal(number, handler)
-    typer.echo("stopped")
-
-
-def _listen(host: str, port: int, app: WSGIApplication) -> _Server:
-    server_class = _Server6 if ":" in host else _Server
-    return make_server(host, port, app, server_class=server_class, handler_class=_QuietHandler)
-
-
-def _stop_on_signals(server: _Server) -> dict[int, Any]:
-    """Make SIGINT and SIGTERM stop ``serve_forever``; return the handlers they had."""
-
-    def stop(_number: int, _frame: FrameType | None) -> None:
-        # shutdown() waits for the serving loop, which runs on this very thread: not here.
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    return {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
+    run_server(
+        ctx,
+        host,
+        port,
+        poll_interval,
+        token_file=None,
+        cors_origins=[],
+        max_connections=max_connections,
+        operations_only=True,
+    )
