@@ -1,0 +1,257 @@
+"""``modelregistry serve`` as a real process on a real socket, on both engines.
+
+OpenAI's client lists and retrieves models; ETags answer 304 and change with the catalog;
+pages follow cursors; the change stream (long-poll and SSE) replays, resumes and says 410;
+the token guards every route but /healthz; SIGINT and SIGTERM stop it even when SIGINT was
+ignored at start.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from typing import TYPE_CHECKING
+
+import openai
+import pytest
+
+from cases import GPT4_TURBO, config
+from modelregistry import ModelRegistry
+from served import DEADLINE, Served, wait_for
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+
+pytestmark = pytest.mark.slow
+
+ODD_ID = "org/model:v1@2026"
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., Served]]:
+    started: list[Served] = []
+
+    def start(url: str, *args: str, **options: object) -> Served:
+        served = Served(url, *args, **options)  # type: ignore[arg-type]
+        started.append(served)
+        return served
+
+    yield start
+    for served in started:
+        served.close()
+
+
+def write_elsewhere(url: str, code: str) -> None:
+    """Run ``code`` with ``registry`` open on ``url`` in another process."""
+    program = f"from modelregistry import ModelRegistry\nwith ModelRegistry({url!r}) as registry:\n"
+    program += "".join(f"    {line}\n" for line in code.splitlines())
+    subprocess.run([sys.executable, "-c", program], check=True, timeout=DEADLINE)
+
+
+def test_openai_client_lists_and_retrieves_ids_with_slashes_and_aliases(
+    database_url: str, serve: Callable[..., Served]
+) -> None:
+    with ModelRegistry(database_url) as registry:
+        registry.register_model(config(model_id=ODD_ID, provider="acme"))
+        registry.set_alias("fast", ODD_ID)
+    served = serve(database_url)
+    client = openai.OpenAI(base_url=served.base + "/v1", api_key="unused", timeout=DEADLINE)
+    listed = {model.id: model for model in client.models.list()}
+    assert set(listed) == {"llama3.1:8b", "llama3.2:3b", "llava-llama3:latest", ODD_ID}
+    assert listed[ODD_ID].owned_by == "acme"
+    assert listed[ODD_ID].object == "model"
+    assert listed[ODD_ID].created > 1_600_000_000
+    retrieved = client.models.retrieve(ODD_ID)
+    assert (retrieved.id, retrieved.owned_by) == (ODD_ID, "acme")
+    assert client.models.retrieve("fast").id == ODD_ID  # the alias resolves
+    with pytest.raises(openai.NotFoundError):
+        client.models.retrieve("no-such-model")
+    status, body = served.json("/api/models/no-such-model")
+    assert status == 404
+    assert body["error"]["code"] == "E4001"
+
+
+def test_etag_answers_304_until_the_catalog_changes_elsewhere(
+    database_url: str, serve: Callable[..., Served]
+) -> None:
+    ModelRegistry(database_url).close()
+    served = serve(database_url, "serve", "--poll-interval", "0.1")
+    status, headers, _ = served.get("/v1/models/llama3.1:8b")
+    etag = headers["etag"]
+    assert status == 200
+    assert etag.startswith('"')
+    assert served.get("/v1/models/llama3.1:8b", {"If-None-Match": etag})[0] == 304
+    assert served.get("/api/models", {"If-None-Match": etag})[0] == 304
+    write_elsewhere(database_url, 'registry.update_model_status("llama3.1:8b", "deprecated")')
+    wait_for(
+        lambda: served.get("/v1/models", {"If-None-Match": etag})[0] == 200,
+        "the server to see the change",
+    )
+    status, body = served.json("/api/models/llama3.1:8b")
+    assert body["status"] == "deprecated"
+    assert body["version"] == 2
+    status, history = served.json("/api/models/llama3.1:8b/history")
+    assert [entry["version"] for entry in history["data"]] == [1, 2]
+    assert {"field": "status", "old": "active", "new": "deprecated"} in history["data"][1]["diff"]
+
+
+def test_pages_follow_cursors_and_a_bad_filter_names_its_field(
+    database_url: str, serve: Callable[..., Served]
+) -> None:
+    with ModelRegistry(database_url) as registry:
+        for n in range(25):
+            registry.register_model(config(model_id=f"m-{n:02}", provider="acme"))
+        registry.register_model(GPT4_TURBO)
+    served = serve(database_url)
+    seen: list[str] = []
+    cursor = ""
+    pages = 0
+    while True:
+        status, page = served.json(f"/api/models?providers=acme&limit=10{cursor}")
+        assert status == 200
+        seen += [model["model_id"] for model in page["data"]]
+        pages += 1
+        if "next_cursor" not in page:
+            break
+        cursor = f"&cursor={page['next_cursor']}"
+    assert seen == [f"m-{n:02}" for n in range(25)]
+    assert pages == 3
+    status, page = served.json("/api/models?order_by=-context_window&limit=1&statuses=active")
+    assert page["data"][0]["context_window"] == max(
+        m["context_window"] for m in served.json("/api/models?limit=1000")[1]["data"]
+    )
+    status, gpt = served.json(f"/api/models/{GPT4_TURBO['model_id']}")
+    assert isinstance(gpt["cost_per_1m_input_tokens"], str)  # exact decimal text
+    for query, field in [
+        ("min_context_window=lots", "min_context_window"),
+        ("limit=0", "limit"),
+        ("order_by=colour", "order_by"),
+        ("colour=red", "colour"),
+        ("cursor=%25%25", "cursor"),
+    ]:
+        status, body = served.json(f"/api/models?{query}")
+        assert status == 400, query
+        assert body["error"]["code"] == "E4007"
+        assert body["error"]["field"] == field
+
+
+def _sse_events(served: Served, headers: dict[str, str], into: list[dict[str, object]], ready: threading.Event) -> None:
+    connection = socket.create_connection(("127.0.0.1", int(served.base.rsplit(":", 1)[1])), timeout=DEADLINE)
+    lines = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    connection.sendall(f"GET /api/changes/stream HTTP/1.1\r\nHost: x\r\n{lines}\r\n".encode())
+    with connection, connection.makefile("rb") as stream:
+        event: dict[str, object] = {}
+        for raw in stream:
+            line = raw.decode().rstrip("\r\n")
+            if line.startswith("event: hello"):
+                ready.set()
+            if line.startswith("id: "):
+                event["id"] = int(line[4:])
+            elif line.startswith("data: ") and "id" in event:
+                event["data"] = json.loads(line[6:])
+            elif not line and "data" in event:
+                into.append(event)
+                event = {}
+                if len(into) >= 3:
+                    return
+
+
+def test_the_change_stream_replays_resumes_and_answers_410(
+    database_url: str, serve: Callable[..., Served]
+) -> None:
+    ModelRegistry(database_url).close()
+    served = serve(database_url, "serve", "--poll-interval", "0.1")
+    start = served.json("/readyz")[1]["revision"]
+    assert served.json(f"/api/changes?since={start}")[1] == {"revision": start, "changes": []}
+    streamed: list[dict[str, object]] = []
+    ready = threading.Event()
+    follower = threading.Thread(target=_sse_events, args=(served, {}, streamed, ready), daemon=True)
+    follower.start()
+    assert ready.wait(DEADLINE)
+    # A long-poll waiting when the writes come in, from another process.
+    polled: list[object] = []
+    poller = threading.Thread(
+        target=lambda: polled.append(served.json(f"/api/changes?since={start}&wait=30")[1]),
+        daemon=True,
+    )
+    poller.start()
+    write_elsewhere(
+        database_url,
+        'registry.update_model_status("llama3.1:8b", "deprecated")\n'
+        'registry.update_model_status("llama3.2:3b", "disabled")\n'
+        'registry.remove_model("llava-llama3:latest")',
+    )
+    poller.join(DEADLINE)
+    follower.join(DEADLINE)
+    assert polled
+    first = polled[0]
+    assert isinstance(first, dict)
+    assert first["changes"][0]["model_id"] == "llama3.1:8b"
+    assert [e["id"] for e in streamed] == [start + 1, start + 2, start + 3]
+    assert [e["data"]["change"] for e in streamed] == ["status_changed", "status_changed", "removed"]  # type: ignore[index]
+    status, everything = served.json(f"/api/changes?since={start}")
+    assert [c["revision"] for c in everything["changes"]] == [start + 1, start + 2, start + 3]
+    assert everything["revision"] == start + 3
+    # Resuming with Last-Event-ID replays only what came after it.
+    resumed: list[dict[str, object]] = []
+    again = threading.Event()
+    write_elsewhere(database_url, 'registry.update_model_status("llama3.1:8b", "active")')
+    wait_for(lambda: served.json(f"/api/changes?since={start + 3}")[1]["changes"] != [], "the fourth change")
+    tail = threading.Thread(
+        target=_sse_events, args=(served, {"Last-Event-ID": str(start + 1)}, resumed, again), daemon=True
+    )
+    tail.start()
+    tail.join(DEADLINE)
+    assert [e["id"] for e in resumed] == [start + 2, start + 3, start + 4]
+    # Older than the server can replay, or from a future it never saw: 410, reload.
+    for since in (start - 1, start + 100):
+        status, body = served.json(f"/api/changes?since={since}")
+        assert status == 410
+        assert body["error"]["code"] == "E4052"
+    assert served.get("/api/changes/stream", {"Last-Event-ID": str(start - 1)})[0] == 410
+
+
+def test_the_token_guards_every_route_but_healthz(
+    database_url: str, serve: Callable[..., Served], tmp_path: Path
+) -> None:
+    ModelRegistry(database_url).close()
+    token_file = tmp_path / "token"
+    token_file.write_text("s3cret-token\n")
+    good = {"Authorization": "Bearer s3cret-token"}
+    served = serve(database_url, "serve", "--token-file", str(token_file), ready_headers=good)
+    for path in ("/v1/models", "/api/models", "/metrics", "/readyz", "/", "/openapi.json", "/nope"):
+        status, body = served.json(path) if path != "/" else (served.get(path)[0], None)
+        assert status == 401, path
+        if body is not None:
+            assert body["error"]["code"] == "E4051"
+        assert served.get(path, {"Authorization": "Bearer wrong"})[0] == 401
+    assert served.get("/v1/models", good)[0] == 200
+    assert served.get("/healthz")[0] == 200
+
+
+def test_the_token_from_the_environment(database_url: str, serve: Callable[..., Served]) -> None:
+    ModelRegistry(database_url).close()
+    good = {"Authorization": "Bearer from-env"}
+    served = serve(database_url, env={"MODELREGISTRY_API_TOKEN": "from-env"}, ready_headers=good)
+    assert served.get("/v1/models")[0] == 401
+    assert served.get("/v1/models", good)[0] == 200
+
+
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
+def test_signals_stop_it_even_when_sigint_was_ignored_at_start(
+    database_url: str, serve: Callable[..., Served], number: int
+) -> None:
+    ModelRegistry(database_url).close()
+    served = serve(database_url, ignore_sigint=True)
+    # An open event stream does not hold the stop up.
+    ready = threading.Event()
+    threading.Thread(target=_sse_events, args=(served, {}, [], ready), daemon=True).start()
+    assert ready.wait(DEADLINE)
+    assert served.stop(number) == 0
+    assert served.output[-1] == "stopped\n"
+    assert "Traceback" not in "".join(served.output)
