@@ -262,8 +262,9 @@ async def stats(request: Request) -> Response:
 
 
 def _revision(request: Request, rendered: Rendered) -> int:
-    """The revision a client follows from: ``since``, else ``Last-Event-ID``, else now."""
-    text = request.query_params.get("since") or request.headers.get("last-event-id")
+    """The revision a client follows from: ``Last-Event-ID`` (a reconnecting stream), else
+    ``since``, else now."""
+    text = request.headers.get("last-event-id") or request.query_params.get("since")
     if text is None:
         return rendered.revision
     if not text.isascii() or not text.isdigit():
