@@ -116,3 +116,10 @@ def wait_for(predicate: Callable[[], bool], what: str, deadline: float = DEADLIN
         if time.monotonic() > limit:
             pytest.fail(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+def write_elsewhere(url: str, code: str) -> None:
+    """Run ``code`` with ``registry`` open on ``url`` in another process."""
+    program = f"from modelregistry import ModelRegistry\nwith ModelRegistry({url!r}) as registry:\n"
+    program += "".join(f"    {line}\n" for line in code.splitlines())
+    subprocess.run([sys.executable, "-c", program], check=True, timeout=DEADLINE)

@@ -11,17 +11,15 @@ from __future__ import annotations
 import json
 import signal
 import socket
-import subprocess
-import sys
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import openai
 import pytest
 
 from cases import GPT4_TURBO, config
 from modelregistry import ModelRegistry
-from served import DEADLINE, Served, wait_for
+from served import DEADLINE, Served, wait_for, write_elsewhere
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -44,13 +42,6 @@ def serve() -> Iterator[Callable[..., Served]]:
     yield start
     for served in started:
         served.close()
-
-
-def write_elsewhere(url: str, code: str) -> None:
-    """Run ``code`` with ``registry`` open on ``url`` in another process."""
-    program = f"from modelregistry import ModelRegistry\nwith ModelRegistry({url!r}) as registry:\n"
-    program += "".join(f"    {line}\n" for line in code.splitlines())
-    subprocess.run([sys.executable, "-c", program], check=True, timeout=DEADLINE)
 
 
 def test_openai_client_lists_and_retrieves_ids_with_slashes_and_aliases(
@@ -140,12 +131,16 @@ def test_pages_follow_cursors_and_a_bad_filter_names_its_field(
         assert body["error"]["field"] == field
 
 
-def _sse_events(served: Served, headers: dict[str, str], into: list[dict[str, object]], ready: threading.Event) -> None:
-    connection = socket.create_connection(("127.0.0.1", int(served.base.rsplit(":", 1)[1])), timeout=DEADLINE)
+def _sse_events(
+    served: Served, headers: dict[str, str], into: list[dict[str, Any]], ready: threading.Event
+) -> None:
+    connection = socket.create_connection(
+        ("127.0.0.1", int(served.base.rsplit(":", 1)[1])), timeout=DEADLINE
+    )
     lines = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
     connection.sendall(f"GET /api/changes/stream HTTP/1.1\r\nHost: x\r\n{lines}\r\n".encode())
     with connection, connection.makefile("rb") as stream:
-        event: dict[str, object] = {}
+        event: dict[str, Any] = {}
         for raw in stream:
             line = raw.decode().rstrip("\r\n")
             if line.startswith("event: hello"):
@@ -168,7 +163,7 @@ def test_the_change_stream_replays_resumes_and_answers_410(
     served = serve(database_url, "serve", "--poll-interval", "0.1")
     start = served.json("/readyz")[1]["revision"]
     assert served.json(f"/api/changes?since={start}")[1] == {"revision": start, "changes": []}
-    streamed: list[dict[str, object]] = []
+    streamed: list[dict[str, Any]] = []
     ready = threading.Event()
     follower = threading.Thread(target=_sse_events, args=(served, {}, streamed, ready), daemon=True)
     follower.start()
@@ -193,17 +188,26 @@ def test_the_change_stream_replays_resumes_and_answers_410(
     assert isinstance(first, dict)
     assert first["changes"][0]["model_id"] == "llama3.1:8b"
     assert [e["id"] for e in streamed] == [start + 1, start + 2, start + 3]
-    assert [e["data"]["change"] for e in streamed] == ["status_changed", "status_changed", "removed"]  # type: ignore[index]
+    assert [e["data"]["change"] for e in streamed] == [
+        "status_changed",
+        "status_changed",
+        "removed",
+    ]
     status, everything = served.json(f"/api/changes?since={start}")
     assert [c["revision"] for c in everything["changes"]] == [start + 1, start + 2, start + 3]
     assert everything["revision"] == start + 3
     # Resuming with Last-Event-ID replays only what came after it.
-    resumed: list[dict[str, object]] = []
+    resumed: list[dict[str, Any]] = []
     again = threading.Event()
     write_elsewhere(database_url, 'registry.update_model_status("llama3.1:8b", "active")')
-    wait_for(lambda: served.json(f"/api/changes?since={start + 3}")[1]["changes"] != [], "the fourth change")
+    wait_for(
+        lambda: served.json(f"/api/changes?since={start + 3}")[1]["changes"] != [],
+        "the fourth change",
+    )
     tail = threading.Thread(
-        target=_sse_events, args=(served, {"Last-Event-ID": str(start + 1)}, resumed, again), daemon=True
+        target=_sse_events,
+        args=(served, {"Last-Event-ID": str(start + 1)}, resumed, again),
+        daemon=True,
     )
     tail.start()
     tail.join(DEADLINE)

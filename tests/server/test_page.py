@@ -13,8 +13,7 @@ import pytest
 
 from cases import config
 from modelregistry import ModelRegistry
-from served import Served
-from test_http_api import write_elsewhere
+from served import Served, write_elsewhere
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -53,7 +52,12 @@ def test_the_page_searches_filters_sorts_opens_a_model_and_follows_changes(
 ) -> None:
     with ModelRegistry(database_url) as registry:
         registry.register_model(
-            config(model_id="acme/big:1", provider="acme", context_window=999_000, display_name="Acme Big")
+            config(
+                model_id="acme/big:1",
+                provider="acme",
+                context_window=999_000,
+                display_name="Acme Big",
+            )
         )
         registry.update_model_status("acme/big:1", "deprecated", reason="replaced")
     served = Served(database_url, "serve", "--poll-interval", "0.1")
@@ -90,7 +94,7 @@ def test_the_page_searches_filters_sorts_opens_a_model_and_follows_changes(
             assert name in fields
         history = page.locator("#history li")
         history.nth(1).wait_for()
-        assert "status: \"active\" → \"deprecated\"" in history.nth(1).inner_text()
+        assert 'status: "active" → "deprecated"' in history.nth(1).inner_text()
         page.wait_for_function("document.querySelector('#chart').naturalWidth > 0")
 
         page.goto(served.base + "/#/")

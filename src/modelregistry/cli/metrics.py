@@ -1,4 +1,4 @@
-"""``modelregistry metrics serve``: ``/metrics``, ``/healthz`` and ``/readyz`` over HTTP, for Prometheus.
+"""``modelregistry metrics serve``: /metrics, /healthz and /readyz over HTTP, for Prometheus.
 
 The same server as ``modelregistry serve`` (uvicorn: no thread per connection, a deadline for
 each request head, a connection limit), with only those routes.

@@ -25,23 +25,37 @@ def serve(
         "(default: $MODELREGISTRY_API_TOKEN; neither: no token).",
     ),
     cors_origins: list[str] = typer.Option(
-        [], "--cors-origin", help="An origin browsers may read the API from (repeatable; none: CORS off)."
+        [],
+        "--cors-origin",
+        help="An origin browsers may read the API from (repeatable; none: CORS off).",
     ),
     poll_interval: float = typer.Option(
-        DEFAULT_POLL_INTERVAL, "--poll-interval", min=0.01, help="Seconds between the change feed's checks."
+        DEFAULT_POLL_INTERVAL,
+        "--poll-interval",
+        min=0.01,
+        help="Seconds between the change feed's checks.",
     ),
     max_connections: int = typer.Option(
         1000, "--max-connections", min=1, help="Connections at once; past it, 503."
     ),
 ) -> None:
-    """Serve the catalog over HTTP: /v1/models (OpenAI's shape), /api/..., a change stream and a page at /.
+    """Serve the catalog over HTTP: an OpenAI-compatible /v1/models, /api/... and a page at /.
 
-    Read-only, answered from the cache. SIGINT (Ctrl-C) or SIGTERM stops it.
+    /api/changes and /api/changes/stream follow the changes. Read-only, answered from the
+    cache. SIGINT (Ctrl-C) or SIGTERM stops it.
 
     Example: modelregistry serve --port 8080
     """
-    run_server(ctx, host, port, poll_interval, token_file=token_file, cors_origins=cors_origins,
-         max_connections=max_connections, operations_only=False)
+    run_server(
+        ctx,
+        host,
+        port,
+        poll_interval,
+        token_file=token_file,
+        cors_origins=cors_origins,
+        max_connections=max_connections,
+        operations_only=False,
+    )
 
 
 def run_server(
@@ -68,6 +82,7 @@ def run_server(
     except (OSError, ValueError) as exc:
         err.print(f"error: cannot read the token: {exc}")
         raise typer.Exit(1) from exc
+
     def ready(shown_host: str, shown_port: int, url: str) -> str:
         where = f"[{shown_host}]" if ":" in shown_host else shown_host
         paths = "/metrics and /healthz" if operations_only else "/"

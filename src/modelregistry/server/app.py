@@ -130,9 +130,13 @@ async def readyz(request: Request) -> Response:
     """200 once the catalog is loaded (it is then served from the cache), else 503."""
     catalog = routes.catalog_of(request)
     if catalog.registry is None:
-        return error_response(CatalogNotReadyError(f"the catalog is not loaded yet: {catalog.error}"))
+        return error_response(
+            CatalogNotReadyError(f"the catalog is not loaded yet: {catalog.error}")
+        )
     rendered = catalog.rendered()
-    return Response(dumps({"ready": True, "revision": rendered.revision}), media_type="application/json")
+    return Response(
+        dumps({"ready": True, "revision": rendered.revision}), media_type="application/json"
+    )
 
 
 async def metrics(request: Request) -> Response:
@@ -140,7 +144,9 @@ async def metrics(request: Request) -> Response:
     catalog = routes.catalog_of(request)
     registry = catalog.registry
     if registry is None:
-        return error_response(CatalogNotReadyError(f"the catalog is not loaded yet: {catalog.error}"))
+        return error_response(
+            CatalogNotReadyError(f"the catalog is not loaded yet: {catalog.error}")
+        )
     body = await run_in_threadpool(registry.metrics.exposition)
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 

@@ -116,7 +116,7 @@ class ChangeLog:
                 )
             return [change for change in self._changes if change.revision > revision]
 
-    async def wait(self, revision: int, timeout: float) -> list[Change]:
+    async def wait(self, revision: int, timeout: float) -> list[Change]:  # noqa: ASYNC109 - a long-poll's own bound, asked for by the client
         """The changes after ``revision``, waiting up to ``timeout`` seconds for one.
 
         Raises:

@@ -30,7 +30,8 @@ def price_chart(model_id: str, timeline: tuple[Price, ...]) -> bytes:
     now = datetime.now(UTC).timestamp()
     start = timeline[0].effective_from.timestamp()
     end = max(now, timeline[-1].effective_from.timestamp()) + 1
-    top = max(max(float(p.input_per_1m), float(p.output_per_1m)) for p in timeline) or 1.0
+    highest = max(max(p.input_per_1m, p.output_per_1m) for p in timeline)
+    top = float(highest) or 1.0
 
     def x(seconds: float) -> float:
         return MARGIN + (seconds - start) / (end - start) * (WIDTH - 2 * MARGIN)
@@ -42,7 +43,7 @@ def price_chart(model_id: str, timeline: tuple[Price, ...]) -> bytes:
     parts.append(
         f'<line x1="{MARGIN}" y1="{HEIGHT - MARGIN}" x2="{WIDTH - MARGIN}" '
         f'y2="{HEIGHT - MARGIN}" stroke="#888"/>'
-        f'<text x="4" y="{MARGIN}" font-size="11">{decimal_text(max(max(p.input_per_1m, p.output_per_1m) for p in timeline))}</text>'
+        f'<text x="4" y="{MARGIN}" font-size="11">{decimal_text(highest)}</text>'
         f'<text x="4" y="{HEIGHT - MARGIN}" font-size="11">0</text>'
     )
     for field, colour, label in SERIES:
@@ -50,7 +51,9 @@ def price_chart(model_id: str, timeline: tuple[Price, ...]) -> bytes:
         for n, price in enumerate(timeline):
             value = float(getattr(price, field))
             left = x(price.effective_from.timestamp())
-            right = x(timeline[n + 1].effective_from.timestamp()) if n + 1 < len(timeline) else x(end)
+            right = (
+                x(timeline[n + 1].effective_from.timestamp()) if n + 1 < len(timeline) else x(end)
+            )
             points += [f"{left:.1f},{y(value):.1f}", f"{right:.1f},{y(value):.1f}"]
         parts.append(
             f'<polyline class="{label}" fill="none" stroke="{colour}" stroke-width="2" '

@@ -18,7 +18,7 @@ from modelregistry.settings import resolve_database_url
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-TOKEN_VARIABLE: Final = "MODELREGISTRY_API_TOKEN"
+TOKEN_VARIABLE: Final = "MODELREGISTRY_API_TOKEN"  # noqa: S105 - a variable's name
 FIRST_OPEN_SECONDS: Final = 10.0
 """How long to wait for the catalog before saying where the server listens."""
 
@@ -58,7 +58,9 @@ def token_from(path: str | None) -> str | None:
     return token
 
 
-def run(options: ServerOptions, echo: Callable[[str], None], ready: Callable[[str, int, str], str]) -> None:
+def run(
+    options: ServerOptions, echo: Callable[[str], None], ready: Callable[[str, int, str], str]
+) -> None:
     """Open the catalog, listen and serve until SIGINT or SIGTERM.
 
     ``ready(host, port, url)`` gives the line to print once listening (the URL masked).

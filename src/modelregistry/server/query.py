@@ -1,4 +1,4 @@
-"""Query strings of ``GET /api/models`` and ``GET /api/cost``: checked, named as the API's arguments."""
+"""The query strings of ``GET /api/models`` and ``GET /api/cost``: checked, named as in the API."""
 
 from __future__ import annotations
 
@@ -112,7 +112,7 @@ def models_query(params: QueryParams) -> ModelsQuery:
         capabilities=many.get("capabilities", ()),
         any_capabilities=many.get("any_capabilities", ()),
         providers=many.get("providers"),
-        statuses=None if not statuses else statuses,
+        statuses=statuses or None,
         min_context_window=arguments.get("min_context_window"),
         min_max_output_tokens=arguments.get("min_max_output_tokens"),
         max_cost_per_1m_input=arguments.get("max_cost_per_1m_input"),
@@ -172,5 +172,6 @@ def cost_query(params: QueryParams) -> CostQuery:
             raise _bad("at", "must be an ISO 8601 instant with a UTC offset", params["at"]) from exc
         if at.tzinfo is None:
             raise _bad("at", "must be an ISO 8601 instant with a UTC offset", params["at"])
-    return CostQuery(model, counts["input_tokens"], counts["output_tokens"],
-                     counts["cached_input_tokens"], at)
+    return CostQuery(
+        model, counts["input_tokens"], counts["output_tokens"], counts["cached_input_tokens"], at
+    )

@@ -59,7 +59,9 @@ def not_modified(request: Request, rendered: Rendered) -> Response | None:
     """The 304 answer, when the client holds the snapshot's body already."""
     tags = request.headers.get("if-none-match")
     if tags is not None and rendered.etag in {tag.strip() for tag in tags.split(",")}:
-        return Response(status_code=304, headers={"ETag": rendered.etag, "Cache-Control": "no-cache"})
+        return Response(
+            status_code=304, headers={"ETag": rendered.etag, "Cache-Control": "no-cache"}
+        )
     return None
 
 
@@ -173,7 +175,10 @@ async def model(request: Request) -> Response:
             assert registry is not None  # noqa: S101 - the catalog is open once rendered
             revisions = registry.get_model_history(model_id)
             data = [
-                revision_json(revision, [] if n == 0 else diff_configs(revisions[n - 1].config, revision.config))
+                revision_json(
+                    revision,
+                    [] if n == 0 else diff_configs(revisions[n - 1].config, revision.config),
+                )
                 for n, revision in enumerate(revisions)
             ]
             return dumps({"model_id": model_id, "data": data})
@@ -232,7 +237,14 @@ async def providers(request: Request) -> Response:
     rendered = catalog_of(request).rendered()
     body = rendered.memo(
         "providers",
-        lambda: dumps({"data": [{"name": name, "models": count} for name, count in rendered.snapshot.count_by_provider().items()]}),
+        lambda: dumps(
+            {
+                "data": [
+                    {"name": name, "models": count}
+                    for name, count in rendered.snapshot.count_by_provider().items()
+                ]
+            }
+        ),
     )
     return answer(request, rendered, body)
 
@@ -262,8 +274,10 @@ async def stats(request: Request) -> Response:
 
 
 def _revision(request: Request, rendered: Rendered) -> int:
-    """The revision a client follows from: ``Last-Event-ID`` (a reconnecting stream), else
-    ``since``, else now."""
+    """The revision a client follows from: ``Last-Event-ID``, else ``since``, else now.
+
+    ``Last-Event-ID`` first: a reconnecting EventSource sends it with its first URL.
+    """
     text = request.headers.get("last-event-id") or request.query_params.get("since")
     if text is None:
         return rendered.revision

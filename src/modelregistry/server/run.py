@@ -1,4 +1,4 @@
-"""Running the server: the listening socket, uvicorn's limits, a deadline for request heads, signals.
+"""Running the server: the socket, uvicorn's limits, a deadline for request heads, signals.
 
 uvicorn is asyncio: a connection costs no thread. Its ``limit_concurrency`` answers 503 past
 the connection limit and its keep-alive timeout closes idle connections between requests; a
@@ -12,7 +12,6 @@ SIGINT ignored (as ``nohup`` and many supervisors do): the handlers are set, not
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import resource
 import signal
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Final
 import uvicorn
 
 if TYPE_CHECKING:
+    import asyncio
     from collections.abc import Callable, Iterator
     from types import FrameType
 
@@ -54,12 +54,14 @@ class Limits:
     shutdown_timeout: int = 3
 
 
-class GuardedProtocol(_Base):  # type: ignore[misc,valid-type]
+class GuardedProtocol(_Base):
     """uvicorn's HTTP protocol with a deadline for each request head."""
 
     head_timeout: float = HEAD_TIMEOUT
+    _deadline: asyncio.TimerHandle | None
+    _waiting_for: object
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Start the connection and the deadline of its first request head."""
         super().connection_made(transport)
         self._arm()
