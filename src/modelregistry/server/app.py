@@ -90,7 +90,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:  # noqa: PLR2004 - HTTP's status
         return error_response(RouteNotFoundError(f"no such path: {request.url.path!r}"))
     body = error_body("E4050", f"{exc.detail} for {request.method} {request.url.path!r}")
-    return Response(body, status_code=exc.status_code, media_type="application/json")
+    return Response(
+        body, status_code=exc.status_code, media_type="application/json", headers=exc.headers
+    )
 
 
 class BearerToken:

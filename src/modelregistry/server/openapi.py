@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from modelregistry import __version__
+from modelregistry.domain.models import ModelStatus
+from modelregistry.domain.query import ORDER_FIELDS
 
 _ERROR = {
     "type": "object",
@@ -122,7 +124,7 @@ def document() -> dict[str, Any]:
         _query("providers", _STRING, many=True),
         _query(
             "statuses",
-            {"type": "string", "enum": ["active", "deprecated", "disabled", "preview"]},
+            {"type": "string", "enum": [status.value for status in ModelStatus]},
             many=True,
         ),
         _query("min_context_window", _INT),
@@ -130,7 +132,7 @@ def document() -> dict[str, Any]:
         _query("max_cost_per_1m_input", {"type": "number", "minimum": 0}),
         _query("max_cost_per_1m_output", {"type": "number", "minimum": 0}),
         _query("max_latency_p50_ms", _INT),
-        _query("order_by", _STRING),
+        _query("order_by", {"enum": [*ORDER_FIELDS, *(f"-{name}" for name in ORDER_FIELDS)]}),
         _query("q", _STRING),
         _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
         _query("cursor", _STRING),
