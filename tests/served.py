@@ -34,6 +34,7 @@ class Served:
         env: dict[str, str] | None = None,
         ignore_sigint: bool = False,
         ready_headers: dict[str, str] | None = None,
+        wait_ready: bool = True,
     ) -> None:
         command = [str(CONSOLE_SCRIPT), "--db", url, *(args or ("serve",)), "--port", "0"]
         self.process = subprocess.Popen(
@@ -55,10 +56,13 @@ class Served:
         for reader in self.readers:
             reader.start()
         first = self.next_line()
+        while first.startswith("modelregistry serve: cannot open the catalog yet"):
+            first = self.next_line()
         assert first.startswith("serving http://127.0.0.1:"), first
         address = first.split()[1]
         self.base = address[: address.index("/", len("http://"))]
-        self.wait_ready(ready_headers or {})
+        if wait_ready:
+            self.wait_ready(ready_headers or {})
 
     def _read(self, stream: IO[str] | None) -> None:
         assert stream is not None

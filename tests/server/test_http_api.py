@@ -259,3 +259,34 @@ def test_signals_stop_it_even_when_sigint_was_ignored_at_start(
     assert served.stop(number) == 0
     assert served.output[-1] == "stopped\n"
     assert "Traceback" not in "".join(served.output)
+
+
+def test_503_while_the_database_was_never_reachable(serve: Callable[..., Served]) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/none?connect_timeout=2"
+    served = serve(url, wait_ready=False)
+    for path in ("/v1/models", "/api/models", "/readyz", "/api/changes?since=0"):
+        status, body = served.json(path)
+        assert status == 503, path
+        assert body["error"]["code"] == "E4053"
+        assert "E4020" in body["error"]["message"]
+    assert served.get("/healthz")[0] == 503
+    assert served.stop() == 0
+
+
+def test_cors_is_off_unless_an_origin_is_named(
+    database_url: str, serve: Callable[..., Served]
+) -> None:
+    ModelRegistry(database_url).close()
+    origin = {"Origin": "http://app.example"}
+    closed = serve(database_url)
+    assert "access-control-allow-origin" not in {
+        k.lower() for k in closed.get("/v1/models", origin)[1]
+    }
+    opened = serve(database_url, "serve", "--cors-origin", "http://app.example")
+    headers = {k.lower(): v for k, v in opened.get("/v1/models", origin)[1].items()}
+    assert headers["access-control-allow-origin"] == "http://app.example"
+    other = {k.lower() for k in opened.get("/v1/models", {"Origin": "http://evil.example"})[1]}
+    assert "access-control-allow-origin" not in other

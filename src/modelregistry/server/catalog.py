@@ -124,11 +124,13 @@ class Catalog:
             try:
                 registry = self._open_registry()
             except ModelRegistryError as exc:
-                self.error = str(exc).replace("\n", " ")
+                error = str(exc).replace("\n", " ")
                 if not exc.retryable:
-                    self.fatal = exc
+                    self.error, self.fatal = error, exc
                     return
-                logger.warning("modelregistry serve: cannot open the catalog yet: %s", self.error)
+                if error != self.error:  # said once, not every second
+                    logger.warning("modelregistry serve: cannot open the catalog yet: %s", error)
+                self.error = error
                 self._stopped.wait(RETRY_SECONDS)
                 continue
             # The one use of the registry's internals: the server renders each snapshot of
