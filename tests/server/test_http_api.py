@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import subprocess
+import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -290,3 +292,15 @@ def test_cors_is_off_unless_an_origin_is_named(
     assert headers["access-control-allow-origin"] == "http://app.example"
     other = {k.lower() for k in opened.get("/v1/models", {"Origin": "http://evil.example"})[1]}
     assert "access-control-allow-origin" not in other
+
+
+def test_the_cli_starts_without_loading_the_http_server() -> None:
+    code = (
+        "import sys, modelregistry.cli\n"
+        "loaded = {'starlette', 'uvicorn', 'modelregistry.server'} & set(sys.modules)\n"
+        "print(sorted(loaded))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=DEADLINE
+    )
+    assert done.stdout.strip() == "[]"
