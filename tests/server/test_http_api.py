@@ -198,6 +198,11 @@ def test_the_change_stream_replays_resumes_and_answers_410(
     status, everything = served.json(f"/api/changes?since={start}")
     assert [c["revision"] for c in everything["changes"]] == [start + 1, start + 2, start + 3]
     assert everything["revision"] == start + 3
+    # A removed model is gone from the catalog, not from its history.
+    assert served.json("/api/models/llava-llama3:latest")[0] == 404
+    status, history = served.json("/api/models/llava-llama3:latest/history")
+    assert status == 200
+    assert history["data"][-1]["change"] == "removed"
     # Resuming with Last-Event-ID replays only what came after it.
     resumed: list[dict[str, Any]] = []
     again = threading.Event()

@@ -59,6 +59,8 @@ class ChangeLog:
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
         self._unsubscribe: Callable[[], None] | None = None
         self.closed = False
+        self.resets = 0
+        """How many times the history was replaced (an open stream must then reload)."""
 
     def follow(self, registry: ModelRegistry, revision: int) -> None:
         """Hear every change of ``registry`` after ``revision`` (its cache's revision now)."""
@@ -91,6 +93,7 @@ class ChangeLog:
         self._wake()
 
     def _reset(self, revision: int) -> None:
+        self.resets += 1
         self._changes.clear()
         self._floor = self._newest = revision
         self._wake()
@@ -99,14 +102,17 @@ class ChangeLog:
         for loop, event in list(self._waiters):
             loop.call_soon_threadsafe(event.set)
 
-    def since(self, revision: int) -> list[Change]:
+    def since(self, revision: int, resets: int | None = None) -> list[Change]:
         """The changes after ``revision``, oldest first (none yet if it is the newest or later).
+
+        ``resets``: the count of :attr:`resets` the caller followed from (a stream); a reset
+        since then means it may have missed part of the replaced history.
 
         Raises:
             RevisionGoneError: E4052, the changes after ``revision`` cannot all be replayed.
         """
         with self._lock:
-            if revision < self._floor:
+            if revision < self._floor or (resets is not None and resets != self.resets):
                 raise RevisionGoneError(
                     f"the changes after revision {revision} can no longer be replayed (the "
                     f"oldest is after {self._floor}): reload /api/models and follow from its "
@@ -116,27 +122,32 @@ class ChangeLog:
                 )
             return [change for change in self._changes if change.revision > revision]
 
-    async def wait(self, revision: int, timeout: float) -> list[Change]:  # noqa: ASYNC109 - a long-poll's own bound, asked for by the client
+    async def wait(
+        self,
+        revision: int,
+        timeout: float,  # noqa: ASYNC109 - a long-poll's own bound, asked for by the client
+        resets: int | None = None,
+    ) -> list[Change]:
         """The changes after ``revision``, waiting up to ``timeout`` seconds for one.
 
         Raises:
             RevisionGoneError: E4052, as :meth:`since`.
         """
-        found = self.since(revision)
+        found = self.since(revision, resets)
         if found or timeout <= 0 or self.closed:
             return found
         event = asyncio.Event()
         waiter = (asyncio.get_running_loop(), event)
         self._waiters.add(waiter)
         try:
-            found = self.since(revision)  # a change may have come in meanwhile
+            found = self.since(revision, resets)  # a change may have come in meanwhile
             if found:
                 return found
             try:
                 await asyncio.wait_for(event.wait(), timeout)
             except TimeoutError:
                 return []
-            return self.since(revision)
+            return self.since(revision, resets)
         finally:
             self._waiters.discard(waiter)
 

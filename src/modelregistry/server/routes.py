@@ -164,11 +164,10 @@ async def model(request: Request) -> Response:
     catalog = catalog_of(request)
     rendered = catalog.rendered()
     name, suffix = _split(request.path_params["model_id"], rendered)
-    found = rendered.model(name)  # E4001 for an unknown model (history of a removed one too)
-    if (early := not_modified(request, rendered)) is not None:
-        return early
-    model_id = found.model_id
-    if suffix == "/history":
+    if suffix == "/history":  # a removed model's too: from the database (E4001 if none)
+        model_id = rendered.snapshot.resolve(name)
+        if (early := not_modified(request, rendered)) is not None:
+            return early
         registry = catalog.registry
 
         def history() -> bytes:
@@ -184,6 +183,10 @@ async def model(request: Request) -> Response:
             return dumps({"model_id": model_id, "data": data})
 
         return answer(request, rendered, await memo(rendered, ("history", model_id), history))
+    found = rendered.model(name)  # E4001 for an unknown model
+    if (early := not_modified(request, rendered)) is not None:
+        return early
+    model_id = found.model_id
     if suffix == "/prices":
         body = rendered.memo(
             ("prices", model_id),
@@ -316,13 +319,14 @@ async def stream(request: Request) -> Response:
     rendered = catalog.rendered()
     since = _revision(request, rendered)
     catalog.changes.since(since)  # E4052 (410) now, before the stream starts
+    resets = catalog.changes.resets
 
     async def events() -> AsyncIterator[bytes]:
         last = since
         yield f"retry: 1000\nevent: hello\ndata: {dumps({'revision': last}).decode()}\n\n".encode()
         while not catalog.changes.closed:
             try:
-                found: list[Change] = await catalog.changes.wait(last, HEARTBEAT_SECONDS)
+                found: list[Change] = await catalog.changes.wait(last, HEARTBEAT_SECONDS, resets)
             except RevisionGoneError as exc:
                 yield f"event: gone\ndata: {dumps(exc.to_dict()).decode()}\n\n".encode()
                 return
