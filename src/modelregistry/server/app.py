@@ -172,12 +172,12 @@ OPERATIONS: Final = [
 
 def catalog_routes() -> list[Route | Mount]:
     """Every route of ``modelregistry serve``."""
-    return [
+    return [  # the hot routes first: Starlette tries them in order
+        Route("/v1/models/{model_id:path}", routes.openai_model_route),
+        Route("/v1/models", routes.openai_list),
         Route("/", page),
         Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
         Route("/openapi.json", openapi),
-        Route("/v1/models", routes.openai_list),
-        Route("/v1/models/{model_id:path}", routes.openai_model_route),
         Route("/api/models", routes.models),
         Route("/api/models/{model_id:path}", routes.model),
         Route("/api/cost", routes.cost),

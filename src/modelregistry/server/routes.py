@@ -49,10 +49,12 @@ def catalog_of(request: Request) -> Catalog:
 
 def answer(request: Request, rendered: Rendered, body: bytes, media: str = JSON) -> Response:
     """``body`` with the snapshot's ETag, or 304 when the client holds it already."""
-    headers = {"ETag": rendered.etag, "Cache-Control": "no-cache"}
-    if request.headers.get("if-none-match") == rendered.etag:
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type=media, headers=headers)
+    early = not_modified(request, rendered)
+    if early is not None:
+        return early
+    return Response(
+        body, media_type=media, headers={"ETag": rendered.etag, "Cache-Control": "no-cache"}
+    )
 
 
 def not_modified(request: Request, rendered: Rendered) -> Response | None:
@@ -92,8 +94,6 @@ async def openai_model_route(request: Request) -> Response:
     """``GET /v1/models/{model_id}``: one model in OpenAI's shape (an alias resolves)."""
     catalog = catalog_of(request)
     rendered = catalog.rendered()
-    if (early := not_modified(request, rendered)) is not None:
-        return early
     name: str = request.path_params["model_id"]
     key = ("v1", name)
     if not rendered.has(key):
