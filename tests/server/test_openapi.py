@@ -72,6 +72,7 @@ parameters = {{ model_id = "llama3.1:8b" }}
             text=True,
             timeout=300,
             check=False,
+            cwd=tmp_path,  # its cache (.schemathesis/) goes there, not into the checkout
         )
     finally:
         served.close()
