@@ -14,9 +14,12 @@ def test_the_registry_answers_a_repeated_query_anew_after_each_change(
     registry: ModelRegistry,
 ) -> None:
     registry.register_model(config(model_id="x", provider="p", cost_per_1m_input_tokens=0.5))
-    criteria = {"providers": ["p"], "order_by": "cost"}
-    assert [m.model_id for m in registry.find_models(**criteria)] == ["x"]
+
+    def found() -> list[str]:
+        return [m.model_id for m in registry.find_models(providers=["p"], order_by="cost")]
+
+    assert found() == ["x"]
     registry.update_model_status("x", "deprecated")
-    assert registry.find_models(**criteria) == []
+    assert found() == []
     registry.update_model_status("x", "active")
-    assert [m.model_id for m in registry.find_models(**criteria)] == ["x"]
+    assert found() == ["x"]
