@@ -113,4 +113,6 @@ def test_a_change_of_one_field_updates_only_that_column_and_keeps_the_links(
     assert updates[0].split(" WHERE ")[0].count("=") == 3, updates[0]  # the column, version, time
     assert len(counted.in_write) <= WRITE_ROUND_TRIPS[backend], "\n".join(counted.in_write)
     with registry.__class__(registry.url, cache=False) as direct:
-        assert direct.get_model_or_raise("llama3.1:8b") == stored
+        read_back = direct.get_model_or_raise("llama3.1:8b")
+        assert read_back == stored
+        assert read_back.version == stored.version == 3

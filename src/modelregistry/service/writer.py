@@ -181,7 +181,8 @@ class Writer:
         self._record(config, version=last + 1, kind=kind)
         self.written[config.model_id, last + 1] = config
         if current is not None:
-            return config  # the row now holds exactly config (its costs are the price now)
+            # The row now holds exactly config (its costs are the price in effect now).
+            return config.with_version(last + 1)
         stored = self._repository.get(config.model_id)
         if stored is None:  # pragma: no cover - written in this very transaction
             raise ModelNotFoundError(config.model_id)
