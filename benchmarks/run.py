@@ -7,18 +7,22 @@ For each backend and catalog size (the three default models plus generated ones)
 operation is timed next to its reference, in alternation, and reported as median, p99 and the
 ratio of the medians:
 
-- cached reads (``get_model``, a miss, capability, provider and status queries,
-  ``find_models``) against the seed's in-memory registry holding the same models;
+- cached reads (``get_model``, a miss, capability, provider and status queries) against the
+  seed's in-memory registry holding the same models; ``find_models`` and ``select_model``
+  against a brute-force Python filter and sort of the same models;
 - ``get_model`` with ``cache=False`` against the same lookup through the bare driver
   (a prepared statement in psycopg 3, or sqlite3);
 - ``register_model`` and ``update_model_status`` against the bare driver's UPDATE and
-  revision INSERT in one transaction;
+  revision INSERT (and NOTIFY, on PostgreSQL) in one transaction;
 - importing 3,000 generated models against psycopg ``COPY`` (sqlite3 ``executemany``) of the
   same rows into the same tables;
 - a change in one process reaching another process's cache (PostgreSQL: against a bare
   NOTIFY/LISTEN round trip between two processes; SQLite: polled every 50 ms);
 - cold start: ``python -c`` that imports modelregistry, opens the catalog and reads one model,
-  against ``python -c "import sqlalchemy, pydantic"``.
+  against ``python -c "import sqlalchemy, pydantic"``;
+- ``modelregistry --version`` and ``--help`` as new processes, against ``python -c pass``;
+- a 5,000-model YAML catalog through ``modelregistry import`` into a new SQLite file, against
+  the same catalog as JSON through the same command.
 
 Writes ``benchmarks/results/<date>.json`` (or ``--output``) and prints the table, each target
 marked met or missed. Figures only: nothing fails on a slow figure. PostgreSQL work happens in

@@ -187,8 +187,14 @@ class _Values:
 
     def _mapping(self, node: MappingNode) -> dict[object, object]:
         result: dict[object, object] = {}
+        seen = self._seen
+        value = self.value
         for key_node, value_node in node.value:
-            key = self.value(key_node)
+            if key_node.tag == _STR and id(key_node) not in seen:  # most keys: inline
+                seen.add(id(key_node))
+                key: object = key_node.value
+            else:
+                key = value(key_node)
             try:
                 repeated = key in result
             except TypeError as exc:
@@ -197,7 +203,7 @@ class _Values:
             if repeated:
                 msg = f"duplicate key {key!r}"
                 raise ValueError(msg)
-            result[key] = self.value(value_node)
+            result[key] = value(value_node)
         return result
 
     def _check_subtree(self, node: yaml.Node) -> None:
