@@ -213,6 +213,8 @@ class Repository:
         """
         if not items:
             return
+        if self._versions is not None:
+            self._versions.update((config.model_id, version) for config, version in items)
         providers = self._name_ids(ProviderRow, {config.provider for config, _ in items})
         capabilities = self._name_ids(
             CapabilityRow, {name for config, _ in items for name in config.capabilities.names()}
