@@ -14,7 +14,7 @@ from the same fields. Both follow the same rules, and a property-based test hold
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Final
 
 from modelregistry.domain.arguments import (
@@ -67,6 +67,16 @@ class ModelQuery:
     limit: int | None
     impossible: bool
     """True when no model can match (a capability or provider name no model can have)."""
+    _hash: int = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        """Hash once: the cache's memo looks a query up on every call."""
+        values = tuple(getattr(self, f.name) for f in fields(self) if f.compare)
+        object.__setattr__(self, "_hash", hash(values))
+
+    def __hash__(self) -> int:
+        """The hash of every compared field, computed once."""
+        return self._hash
 
     def select(  # noqa: C901 - one pass per filter, all in one place
         self, models: list[ModelConfig], names: Mapping[str, frozenset[str]]
