@@ -373,6 +373,8 @@ class RawCatalog:
         with self._pg.transaction():
             self._pg.execute(update, (*row.values, version, now, row.model_id), prepare=True)
             self._pg.execute(insert, revision, prepare=True)
+            # As a catalog write does: other processes hear of it at commit.
+            self._pg.execute("SELECT pg_notify('mr_bench_reference_write', '')", prepare=True)
 
     def bulk_import(self, rows: list[PreparedRow]) -> None:
         """Insert new models, their capability links and version-1 revisions, one transaction.

@@ -11,6 +11,7 @@ import random
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import psycopg
@@ -21,7 +22,6 @@ from modelregistry import CatalogEvent, ModelRegistry, ModelStatus
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from pathlib import Path
 
     from bench_timing import Figure
 
@@ -30,6 +30,9 @@ COLD_START: Final = (
 )
 """Imports, opens the embedded default catalog and reads one model."""
 COLD_REFERENCE: Final = "import sqlalchemy, pydantic"
+CLI_REFERENCE: Final = "pass"
+"""``python -c pass``: the interpreter's own start-up, next to the CLI's."""
+YAML_IMPORT_SIZE: Final = 5000
 SQLITE_POLL: Final = 0.05
 """The SQLite subscriber's poll interval (seconds): SQLite has no notifications."""
 
@@ -157,3 +160,66 @@ def cold_start_figures(
             run(COLD_START)
             run(COLD_REFERENCE)
         return one_by_one(lambda: run(COLD_START), lambda: run(COLD_REFERENCE), repeats=repeats)
+
+
+def _clean_environment(directory: Path, name: str) -> dict[str, str]:
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"PYTHONDONTWRITEBYTECODE", "MODELREGISTRY_DATABASE_URL"}
+    }
+    environment["XDG_DATA_HOME"] = str(directory / f"xdg-{name}")
+    return environment
+
+
+def _timed_run(command: list[str], environment: dict[str, str]) -> float:
+    started = time.perf_counter_ns()
+    subprocess.run(command, check=True, env=environment, stdout=subprocess.DEVNULL)  # noqa: S603 - our own interpreter and script
+    return float(time.perf_counter_ns() - started)
+
+
+def cli_script() -> str:
+    """The ``modelregistry`` console script beside this interpreter (or ``python -m``)."""
+    script = Path(sys.executable).with_name("modelregistry")
+    return str(script) if script.exists() else ""
+
+
+def cli_start_figures(argument: str, directory: Path, repeats: int) -> tuple[Figure, Figure | None]:
+    """``modelregistry ARGUMENT`` (``--version``, ``--help``) next to ``python -c pass``."""
+    environment = _clean_environment(directory, "cli")
+    script = cli_script()
+    command = [script, argument] if script else [sys.executable, "-m", "modelregistry", argument]
+    reference = [sys.executable, "-c", CLI_REFERENCE]
+    for _ in range(2):
+        _timed_run(command, environment)
+        _timed_run(reference, environment)
+    return one_by_one(
+        lambda: _timed_run(command, environment),
+        lambda: _timed_run(reference, environment),
+        repeats=repeats,
+    )
+
+
+def yaml_import_figures(
+    files: dict[str, Path], directory: Path, repeats: int
+) -> tuple[Figure, Figure | None]:
+    """``modelregistry import`` of the YAML file next to the same catalog as JSON (SQLite).
+
+    Each run imports into a new SQLite file (migrated on opening, as a first import is).
+    """
+    environment = _clean_environment(directory, "import")
+    script = cli_script()
+    runs = iter(range(10**9))
+
+    def run(kind: str) -> float:
+        target = directory / f"import-{kind}-{next(runs)}.db"
+        base = [script] if script else [sys.executable, "-m", "modelregistry"]
+        command = [*base, "--db", f"sqlite:///{target}", "import", str(files[kind])]
+        try:
+            return _timed_run(command, environment)
+        finally:
+            target.unlink(missing_ok=True)
+
+    run("yaml")
+    run("json")
+    return one_by_one(lambda: run("yaml"), lambda: run("json"), repeats=repeats)

@@ -29,7 +29,7 @@ from modelregistry.domain.arguments import (
 from modelregistry.domain.documents import export_format
 from modelregistry.domain.models import ModelConfig, ModelStatus, parse_status
 from modelregistry.domain.pricing import money, tokens
-from modelregistry.domain.query import build_query
+from modelregistry.domain.query import remembered_query
 from modelregistry.service import aliases, catalog_files, history, models, prices, reads
 from modelregistry.service.operations import Kind, operation
 from modelregistry.service.parts import open_parts
@@ -523,19 +523,19 @@ class ModelRegistry:
             InvalidArgumentError: E4007 naming the argument; an unknown ``order_by`` lists
                 the valid names.
         """
-        query = build_query(
-            capabilities=capabilities,
-            any_capabilities=any_capabilities,
-            providers=providers,
-            statuses=statuses,
-            min_context_window=min_context_window,
-            min_max_output_tokens=min_max_output_tokens,
-            max_cost_per_1m_input=max_cost_per_1m_input,
-            max_cost_per_1m_output=max_cost_per_1m_output,
-            min_quality=min_quality,
-            max_latency_p50_ms=max_latency_p50_ms,
-            order_by=order_by,
-            limit=limit,
+        query = remembered_query(
+            capabilities,
+            any_capabilities,
+            providers,
+            statuses,
+            min_context_window,
+            min_max_output_tokens,
+            max_cost_per_1m_input,
+            max_cost_per_1m_output,
+            min_quality,
+            max_latency_p50_ms,
+            order_by,
+            limit,
         )
         return reads.find_models(self._parts, query)
 

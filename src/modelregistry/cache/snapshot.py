@@ -12,7 +12,7 @@ import gc
 from bisect import bisect_left, insort
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from modelregistry.domain.history import ChangeKind
 from modelregistry.domain.pricing import next_change, priced
@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from modelregistry.domain.models import ModelConfig, ModelStatus
     from modelregistry.domain.pricing import Price
     from modelregistry.domain.query import ModelQuery
+
+_MEMO_AT_MOST: Final = 4096
+"""Answers a snapshot remembers before it forgets them all."""
 
 
 @contextmanager
@@ -58,6 +61,7 @@ class Snapshot:
         "_ids",
         "_memo",
         "_models",
+        "_names",
         "_prices",
         "expires_at",
         "lookup",
@@ -90,15 +94,19 @@ class Snapshot:
         self._by_provider: dict[str, list[str]] = {}
         self._by_capability: dict[str, list[str]] = {}
         self._by_status: dict[str, list[str]] = {}
+        self._names: dict[str, frozenset[str]] = {}
+        """Each model's capability names, by model id (computed once per model, not per query)."""
         for model_id in self._ids:  # in order, so every index list is sorted
+            self._names[model_id] = self._models[model_id].capabilities.names()
             for index, key in self._keys(self._models[model_id]):
                 index.setdefault(key, []).append(model_id)
         self._memo: dict[object, tuple[ModelConfig, ...]] = {}
+        """Answers of list_models (keyed by a tuple) and find (keyed by the ModelQuery)."""
 
     def _keys(self, model: ModelConfig) -> Iterable[tuple[dict[str, list[str]], str]]:
         yield self._by_provider, model.provider
         yield self._by_status, model.status.value
-        for name in model.capabilities.names():
+        for name in self._names[model.model_id]:
             yield self._by_capability, name
 
     def apply(
@@ -189,12 +197,13 @@ class Snapshot:
         candidates.extend(self._by_capability.get(name, []) for name in capabilities)
         smallest = min(candidates, key=len)
         models = self._models
+        names = self._names
         for model_id in smallest:  # sorted, so the result is too
             model = models[model_id]
             if (
                 (provider is None or model.provider == provider)
                 and (status is None or model.status is status)
-                and capabilities <= model.capabilities.names()
+                and capabilities <= names[model_id]
             ):
                 yield model
 
@@ -215,11 +224,31 @@ class Snapshot:
         return {name: len(self._by_provider[name]) for name in sorted(self._by_provider)}
 
     def find(self, query: ModelQuery) -> list[ModelConfig]:
-        """Answer the selection query from memory, as the repository does in SQL."""
-        if query.impossible:
-            return []
-        candidates = self.list_models(capabilities=query.capabilities)
-        return query.order(model for model in candidates if query.matches(model))
+        """Answer the selection query from memory, as the repository does in SQL (memoised).
+
+        A repeated query is one dict lookup; a new one filters the candidates the indexes
+        give (the models having every required capability, in the smallest status or
+        provider list when the query names one).
+        """
+        memo = self._memo
+        found = memo.get(query)
+        if found is None:
+            found = () if query.impossible else tuple(self._find(query))
+            if len(memo) >= _MEMO_AT_MOST:  # queries of ever-changing bounds: start again
+                memo.clear()
+            memo[query] = found
+        return list(found)
+
+    def _find(self, query: ModelQuery) -> list[ModelConfig]:
+        candidates: list[list[str]] = [self._ids]
+        if query.statuses is not None and len(query.statuses) == 1:
+            candidates.append(self._by_status.get(next(iter(query.statuses)).value, []))
+        if query.providers is not None and len(query.providers) == 1:
+            candidates.append(self._by_provider.get(next(iter(query.providers)), []))
+        candidates.extend(self._by_capability.get(name, []) for name in query.capabilities)
+        models = self._models
+        candidates_in_order = [models[model_id] for model_id in min(candidates, key=len)]
+        return query.order(query.select(candidates_in_order, self._names))
 
     def retiring(self, until: date) -> list[ModelConfig]:
         """Models whose retirement date is on or before ``until``, soonest first."""
@@ -253,6 +282,7 @@ class _Successor:
         snapshot._by_provider = previous._by_provider.copy()
         snapshot._by_capability = previous._by_capability.copy()
         snapshot._by_status = previous._by_status.copy()
+        snapshot._names = previous._names.copy()
         snapshot._memo = {}
         snapshot._prices = previous._prices
         snapshot._aliases = previous._aliases
@@ -281,6 +311,7 @@ class _Successor:
             old = self._snapshot._models.pop(change.model_id, None)
             if old is not None:
                 self._unindex(old)
+                del self._snapshot._names[change.model_id]
             if change.change is ChangeKind.REMOVED:
                 if old is not None:
                     self._own_ids().pop(bisect_left(self._snapshot._ids, change.model_id))
@@ -315,6 +346,7 @@ class _Successor:
                 del index[key]
 
     def _index(self, model: ModelConfig) -> None:
+        self._snapshot._names[model.model_id] = model.capabilities.names()
         for index, key in self._snapshot._keys(model):
             insort(self._own(index, key), model.model_id)
 

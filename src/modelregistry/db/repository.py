@@ -70,6 +70,10 @@ class Repository:
         """Wrap ``session``; nothing is executed yet."""
         self._session = session
         self._read_at: datetime | None = None
+        # In a write (the catalog's write lock held): the stored version of each model read or
+        # written here, so a single-model write need not ask for max(version) (a stored
+        # model's row carries its newest version; only a removed model's is in its history).
+        self._versions: dict[str, int] | None = None
 
     @property
     def session(self) -> Session:
@@ -90,7 +94,11 @@ class Repository:
         """Return the model ``model_id`` (exact, case-sensitive), or None."""
         parameters = {"model_id": model_id, "at": self.read_at}
         row = self._session.execute(MODEL_BY_ID, parameters).mappings().one_or_none()
-        return None if row is None else model_from_row(row)
+        if row is None:
+            return None
+        if self._versions is not None:
+            self._versions[model_id] = row["version"]
+        return model_from_row(row)
 
     def list_models(
         self,
@@ -170,6 +178,7 @@ class Repository:
         """
         connection = self._session.connection()
         lock_for_writes(connection)
+        self._versions = {}
         last_change = sa.select(sa.func.max(ModelRevisionRow.changed_at)).scalar_subquery()
         if connection.dialect.name == "sqlite":
             now = datetime.now(UTC)
@@ -204,6 +213,8 @@ class Repository:
         """
         if not items:
             return
+        if self._versions is not None:
+            self._versions.update((config.model_id, version) for config, version in items)
         providers = self._name_ids(ProviderRow, {config.provider for config, _ in items})
         capabilities = self._name_ids(
             CapabilityRow, {name for config, _ in items for name in config.capabilities.names()}
@@ -248,9 +259,46 @@ class Repository:
         ]
         insert_many(self._session.connection(), LINKS_TABLE, links)
 
+    def update_model(
+        self, previous: ModelConfig, config: ModelConfig, *, version: int, now: datetime
+    ) -> None:
+        """Replace the stored ``previous`` by ``config`` at ``version``, writing only what changed.
+
+        One UPDATE of the changed columns; the provider and the capability links are touched
+        only when they changed.
+        """
+        old = model_values(previous)
+        values = {key: value for key, value in model_values(config).items() if old[key] != value}
+        if config.provider != previous.provider:
+            values["provider_id"] = self._name_ids(ProviderRow, {config.provider})[config.provider]
+        values.update(version=version, updated_at=now)
+        self._session.execute(
+            sa.update(ModelRow).where(ModelRow.model_id == config.model_id).values(values)
+        )
+        if self._versions is not None:
+            self._versions[config.model_id] = version
+        had, has = previous.capabilities.names(), config.capabilities.names()
+        if had == has:
+            return
+        key = self._model_keys([config.model_id])[config.model_id]
+        if had - has:
+            dropped = self._name_ids(CapabilityRow, set(had - has))
+            self._session.execute(
+                sa.delete(ModelCapabilityRow).where(
+                    ModelCapabilityRow.model_pk == key,
+                    ModelCapabilityRow.capability_id.in_(dropped.values()),
+                )
+            )
+        if has - had:
+            added = self._name_ids(CapabilityRow, set(has - had))
+            links = [{"model_pk": key, "capability_id": added[name]} for name in sorted(added)]
+            insert_many(self._session.connection(), LINKS_TABLE, links)
+
     def delete(self, model_id: str) -> None:
         """Delete the model (its capability links go with it); its revisions stay."""
         self._session.execute(sa.delete(ModelRow).where(ModelRow.model_id == model_id))
+        if self._versions is not None:
+            self._versions.pop(model_id, None)
 
     def append_revisions(
         self,
@@ -432,6 +480,9 @@ class Repository:
 
     def last_version(self, model_id: str) -> int:
         """The newest version of ``model_id`` (a removal counts), or 0 if it never existed."""
+        known = None if self._versions is None else self._versions.get(model_id)
+        if known is not None:
+            return known
         query = sa.select(sa.func.max(ModelRevisionRow.version)).where(
             ModelRevisionRow.model_id == model_id
         )

@@ -12,7 +12,9 @@ The format is a mapping with ``schema_version`` (written on export, optional on 
         max_output_tokens: 16384
 
 YAML or JSON is chosen by the file extension (``.yaml``, ``.yml``, ``.json``). Parsing is
-safe: YAML is parsed with the safe loader, aliases are refused (no "billion laughs"), and
+safe: YAML is parsed by libyaml with YAML 1.2's core schema for scalars
+(:mod:`modelregistry.domain.yaml_core`), aliases and repeated keys are refused (no "billion
+laughs"), and
 :mod:`modelregistry.service.catalog_files` refuses files over :data:`MAX_FILE_BYTES`. Every
 entry is validated before anything is written, and every problem is reported at once. This
 module does no I/O: it parses text and renders it.
@@ -104,31 +106,9 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _load_yaml(text: str) -> object:
-    import yaml  # noqa: PLC0415 - PyYAML is loaded only to read or write a catalog file
+    from modelregistry.domain import yaml_core  # noqa: PLC0415 - PyYAML only to read a catalog file
 
-    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-    class Loader(base):  # type: ignore[valid-type,misc]
-        """The safe loader, refusing duplicate keys."""
-
-        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-            seen: set[object] = set()
-            for key_node, _ in node.value:
-                key = self.construct_object(key_node, deep=deep)
-                if isinstance(key, str | int | float | bool) and key in seen:
-                    msg = f"duplicate key {key!r}"
-                    raise ValueError(msg)
-                seen.add(key if isinstance(key, str | int | float | bool) else id(key))
-            return super().construct_mapping(node, deep=deep)
-
-    try:
-        # Aliases first, from the parser's events: expanding them can blow up ("billion laughs").
-        if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=base)):
-            msg = "YAML aliases (*name) are not allowed in a catalog file"
-            raise ValueError(msg)
-        return yaml.load(text, Loader=Loader)  # noqa: S506 - Loader is the safe loader
-    except yaml.YAMLError as exc:
-        raise ValueError(str(exc)) from exc
+    return yaml_core.load(text)
 
 
 def parse_catalog(data: object, *, source: str = "<mapping>") -> list[ModelConfig]:
@@ -191,13 +171,9 @@ def dump_catalog(models: Iterable[ModelConfig], kind: Format) -> str:
     }
     if kind == "json":
         return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    import yaml  # noqa: PLC0415 - PyYAML is loaded only to read or write a catalog file
+    from modelregistry.domain import yaml_core  # noqa: PLC0415 - PyYAML only to write a catalog file
 
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    text: str = yaml.dump(
-        dict(document), Dumper=dumper, sort_keys=False, allow_unicode=True, width=100
-    )
-    return text
+    return yaml_core.dump(dict(document))
 
 
 @dataclass(frozen=True, slots=True)

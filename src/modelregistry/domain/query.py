@@ -1,7 +1,7 @@
 """The router's selection query: what ``find_models`` asks, checked once, answered twice.
 
 :class:`ModelQuery` holds the checked arguments. The cache answers it in memory
-(:meth:`ModelQuery.matches` and :meth:`ModelQuery.sort_key`); the repository answers it in SQL
+(:meth:`ModelQuery.select` and :meth:`ModelQuery.order`); the repository answers it in SQL
 from the same fields. Both follow the same rules, and a property-based test holds them to it:
 
 - every ``min_*``/``max_*`` bound is inclusive;
@@ -14,7 +14,7 @@ from the same fields. Both follow the same rules, and a property-based test hold
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Final
 
 from modelregistry.domain.arguments import (
@@ -29,6 +29,8 @@ from modelregistry.domain.rules import capability_name, is_capability_name
 from modelregistry.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from modelregistry.domain.models import ModelConfig
 
 ORDER_FIELDS: Final = (
@@ -65,56 +67,95 @@ class ModelQuery:
     limit: int | None
     impossible: bool
     """True when no model can match (a capability or provider name no model can have)."""
+    _hash: int = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        """Hash once: the cache's memo looks a query up on every call."""
+        values = tuple(getattr(self, f.name) for f in fields(self) if f.compare)
+        object.__setattr__(self, "_hash", hash(values))
+
+    def __hash__(self) -> int:
+        """The hash of every compared field, computed once."""
+        return self._hash
+
+    def select(  # noqa: C901 - one pass per filter, all in one place
+        self, models: list[ModelConfig], names: Mapping[str, frozenset[str]]
+    ) -> list[ModelConfig]:
+        """The ``models`` passing every filter, in their order.
+
+        ``names`` holds each model's capability names by id. Each filter the query sets is
+        one pass over what the previous ones left; a filter it does not set costs nothing.
+        """
+        found = models
+        if self.statuses is not None:
+            statuses = self.statuses
+            found = [model for model in found if model.status in statuses]
+        if self.providers is not None:
+            providers = self.providers
+            found = [model for model in found if model.provider in providers]
+        if self.capabilities:
+            required = self.capabilities
+            found = [model for model in found if required <= names[model.model_id]]
+        if self.any_capabilities:
+            wanted = self.any_capabilities
+            found = [model for model in found if not wanted.isdisjoint(names[model.model_id])]
+        if self.min_context_window is not None:
+            low = self.min_context_window
+            found = [model for model in found if model.context_window >= low]
+        if self.min_max_output_tokens is not None:
+            low = self.min_max_output_tokens
+            found = [model for model in found if model.max_output_tokens >= low]
+        if self.max_cost_per_1m_input is not None:
+            high = self.max_cost_per_1m_input
+            found = [model for model in found if model.cost_per_1m_input_tokens <= high]
+        if self.max_cost_per_1m_output is not None:
+            high = self.max_cost_per_1m_output
+            found = [model for model in found if model.cost_per_1m_output_tokens <= high]
+        for dimension, score in self.min_quality:
+            found = [m for m in found if getattr(m.quality_scores, dimension) >= score]
+        if self.max_latency_p50_ms is not None:
+            high = self.max_latency_p50_ms
+            found = [model for model in found if 0 < model.latency_p50_ms <= high]
+        return found
 
     def matches(self, model: ModelConfig) -> bool:
         """Whether ``model`` passes every filter."""
-        names = model.capabilities.names()
-        latency = model.latency_p50_ms
-        return (
-            self.capabilities <= names
-            and (not self.any_capabilities or not self.any_capabilities.isdisjoint(names))
-            and (self.providers is None or model.provider in self.providers)
-            and (self.statuses is None or model.status in self.statuses)
-            and (self.min_context_window is None or model.context_window >= self.min_context_window)
-            and (
-                self.min_max_output_tokens is None
-                or model.max_output_tokens >= self.min_max_output_tokens
-            )
-            and (
-                self.max_cost_per_1m_input is None
-                or model.cost_per_1m_input_tokens <= self.max_cost_per_1m_input
-            )
-            and (
-                self.max_cost_per_1m_output is None
-                or model.cost_per_1m_output_tokens <= self.max_cost_per_1m_output
-            )
-            and all(getattr(model.quality_scores, dim) >= low for dim, low in self.min_quality)
-            and (self.max_latency_p50_ms is None or 0 < latency <= self.max_latency_p50_ms)
-        )
+        return bool(self.select([model], {model.model_id: model.capabilities.names()}))
 
     def sort_key(self, model: ModelConfig) -> float | int:
         """The value ``order_by`` sorts on, ascending (the caller applies the direction)."""
-        field = self.order_by
-        if field == "cost":
-            return _scaled(model.cost_per_1m_input_tokens) + _scaled(
-                model.cost_per_1m_output_tokens
-            )
-        if field in {"cost_per_1m_input_tokens", "cost_per_1m_output_tokens"}:
-            return _scaled(getattr(model, field))
-        if field == "latency_p50_ms":
-            return model.latency_p50_ms or UNKNOWN_LATENCY
-        if field == "context_window":
-            return model.context_window
-        score: float = getattr(model.quality_scores, str(field).removeprefix("quality."))
-        return score
+        return _SORT_KEYS[str(self.order_by)](model)
 
     def order(self, models: Iterable[ModelConfig]) -> list[ModelConfig]:
         """``models`` (already sorted by id) ordered as asked, ties by id, then limited."""
         ordered = list(models)
         if self.order_by is not None:
             # Stable, even reversed: equal keys keep their id order in either direction.
-            ordered.sort(key=self.sort_key, reverse=self.descending)
+            ordered.sort(key=_SORT_KEYS[self.order_by], reverse=self.descending)
         return ordered if self.limit is None else ordered[: self.limit]
+
+
+def _cost(model: ModelConfig) -> int:
+    return _scaled(model.cost_per_1m_input_tokens) + _scaled(model.cost_per_1m_output_tokens)
+
+
+def _quality_key(dimension: str) -> Callable[[ModelConfig], float]:
+    def score(model: ModelConfig) -> float:
+        value: float = getattr(model.quality_scores, dimension)
+        return value
+
+    return score
+
+
+_SORT_KEYS: Final[dict[str, Callable[[ModelConfig], float | int]]] = {
+    "cost": _cost,
+    "cost_per_1m_input_tokens": lambda model: _scaled(model.cost_per_1m_input_tokens),
+    "cost_per_1m_output_tokens": lambda model: _scaled(model.cost_per_1m_output_tokens),
+    "latency_p50_ms": lambda model: model.latency_p50_ms or UNKNOWN_LATENCY,
+    "context_window": lambda model: model.context_window,
+    **{f"quality.{name}": _quality_key(name) for name in QUALITY_DIMENSIONS},
+}
+"""The value each ``order_by`` field sorts on, ascending."""
 
 
 def _scaled(price: float) -> int:
@@ -175,6 +216,70 @@ def build_query(  # noqa: PLR0913 - mirrors find_models' keyword arguments
         limit=_optional_whole(limit, "limit"),
         impossible=impossible,
     )
+
+
+_FIELDS: Final = (
+    "capabilities",
+    "any_capabilities",
+    "providers",
+    "statuses",
+    "min_context_window",
+    "min_max_output_tokens",
+    "max_cost_per_1m_input",
+    "max_cost_per_1m_output",
+    "min_quality",
+    "max_latency_p50_ms",
+    "order_by",
+    "limit",
+)
+_REMEMBERED: dict[tuple[object, ...], ModelQuery] = {}
+_REMEMBER_AT_MOST: Final = 4096
+_SCALARS: Final = frozenset({type(None), str, int, float, bool})
+_NAMES: Final = frozenset({str, ModelStatus})
+
+
+def remembered_query(*arguments: object) -> ModelQuery:
+    """:func:`build_query` of ``find_models``' arguments (in its order), remembered.
+
+    The router asks the same few queries again and again: checking them once per process
+    leaves a dict lookup. Only arguments of plain types are remembered (strings, numbers,
+    None, lists or tuples of names, a dict of scores), keyed with their types, so ``1`` and
+    ``True`` never share an answer; a refused query is never remembered.
+
+    Raises:
+        InvalidArgumentError: E4007, as :func:`build_query`.
+    """
+    key = _key(arguments)
+    found = None if key is None else _REMEMBERED.get(key)
+    if found is None:
+        found = build_query(**dict(zip(_FIELDS, arguments, strict=True)))  # type: ignore[arg-type]
+        if key is not None:
+            if len(_REMEMBERED) >= _REMEMBER_AT_MOST:
+                _REMEMBERED.clear()
+            _REMEMBERED[key] = found
+    return found
+
+
+def _key(arguments: tuple[object, ...]) -> tuple[object, ...] | None:
+    """A hashable key telling ``arguments`` apart by value and type; None: not plain."""
+    key: list[object] = []
+    for value in arguments:
+        kind = type(value)
+        if kind in _SCALARS:
+            key.extend((kind, value))
+        elif (kind is list or kind is tuple) and isinstance(value, list | tuple):
+            items = tuple(value)
+            if not all(type(item) in _NAMES for item in items):
+                return None
+            key.extend((kind, items))
+        elif kind is dict and isinstance(value, dict):
+            scores = tuple((k, type(v), v) for k, v in value.items())
+            if not all(type(k) is str and t in _SCALARS for k, t, _ in scores):
+                return None
+            key.extend((kind, scores))
+        else:
+            return None
+    return tuple(key)
 
 
 def _possible_names(names: Iterable[str]) -> tuple[frozenset[str], bool]:

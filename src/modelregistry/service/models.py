@@ -41,7 +41,7 @@ def set_status(  # noqa: PLR0913 - the model, its status, and the write's usual 
 ) -> ModelConfig:
     """Set the model's status (the same status writes nothing); the model after it."""
     with parts.write(actor, reason) as writer:
-        current = writer.current(writer.resolve(model_id))
+        current = writer.current_named(model_id)
         return writer.write(
             current.model_copy(update={"status": status}),
             kind=ChangeKind.STATUS_CHANGED,

@@ -113,6 +113,21 @@ class Writer:
         self._read = model
         return model
 
+    def current_named(self, name: str) -> ModelConfig:
+        """The model ``name`` names (its id, or an alias of it), as stored now.
+
+        An id of a stored model is never an alias (aliases and ids are kept apart), so the
+        alias is looked up only when no model has the id.
+
+        Raises:
+            ModelNotFoundError: E4001, no such model.
+        """
+        model = self._repository.get(name)
+        if model is not None:
+            self._read = model
+            return model
+        return self.current(self._repository.resolve(name))
+
     def all_models(self) -> dict[str, ModelConfig]:
         """Every model as stored now, by id."""
         return {model.model_id: model for model in self._repository.list_models()}
@@ -141,26 +156,33 @@ class Writer:
         Raises:
             ConcurrentModificationError: E4030, ``expected_version`` is not the stored version.
         """
-        last = self._check_version(config.model_id, expected_version)
         read, self._read = self._read, None
         current = (
             read
             if read is not None and read.model_id == config.model_id
             else self._repository.get(config.model_id)
         )
+        # After the read: a stored model's row gave its version (no max(version) query).
+        last = self._check_version(config.model_id, expected_version)
         if current is not None and current == config:
             return current
         if current is None:
             self._refuse_alias_ids([config.model_id])
         if current is None and kind is not ChangeKind.RESTORED:
             kind = ChangeKind.CREATED
-        self._repository.save(config, version=last + 1, now=self._now)
+        if current is None:
+            self._repository.save(config, version=last + 1, now=self._now)
+        else:
+            self._repository.update_model(current, config, version=last + 1, now=self._now)
         if current is None or _costs(current) != _costs(config):
             # (A stored model shows the price in effect now: equal costs need no new price.)
             timeline = self._repository.timeline(config.model_id)
             self._repository.add_prices(self._new_prices([config], {config.model_id: timeline}))
         self._record(config, version=last + 1, kind=kind)
         self.written[config.model_id, last + 1] = config
+        if current is not None:
+            # The row now holds exactly config (its costs are the price in effect now).
+            return config.with_version(last + 1)
         stored = self._repository.get(config.model_id)
         if stored is None:  # pragma: no cover - written in this very transaction
             raise ModelNotFoundError(config.model_id)
