@@ -14,8 +14,10 @@ reused. Every class is also a builtin exception where one fits, so callers can c
     ├── SchemaOutdatedError         E4010   (RuntimeError)      not retryable
     ├── SchemaUnknownError          E4011   (RuntimeError)      not retryable
     ├── MigrationError              E4012   (RuntimeError)      not retryable
+    ├── CatalogWriteError           E4013   (OSError)           not retryable
     ├── DatabaseUnavailableError    E4020   (ConnectionError)   retryable
     ├── DatabaseError               E4021   (RuntimeError)      not retryable
+    ├── DatabaseReplacedError       E4022   (RuntimeError)      not retryable (reopen)
     └── ConcurrentModificationError E4030   (RuntimeError)      not retryable (re-read first)
 
 E4001 and E4003 are the seed's codes; E4002 is left unused because the platform's older
@@ -322,6 +324,13 @@ class MigrationError(ModelRegistryError, RuntimeError):
     code = "E4012"
 
 
+class CatalogWriteError(ModelRegistryError, OSError):
+    """E4013: a catalog file could not be written (a missing directory, a directory, no
+    permission); nothing was left at the path."""
+
+    code = "E4013"
+
+
 class DatabaseUnavailableError(ModelRegistryError, ConnectionError):
     """E4020: the database could not be reached; retry later."""
 
@@ -333,6 +342,17 @@ class DatabaseError(ModelRegistryError, RuntimeError):
     """E4021: the database refused an operation for a reason other than reachability."""
 
     code = "E4021"
+
+
+class DatabaseReplacedError(ModelRegistryError, RuntimeError):
+    """E4022: the SQLite file was deleted or replaced under this process; writes are refused.
+
+    Writing on would go into a file nobody else opens. Reopen the registry to use the file
+    now at the path (restore backups with ``VACUUM INTO`` or the backup API, never a rename
+    over a live file).
+    """
+
+    code = "E4022"
 
 
 class ConcurrentModificationError(ModelRegistryError, RuntimeError):
@@ -371,8 +391,10 @@ ERROR_CODES: dict[str, type[ModelRegistryError]] = {
         SchemaOutdatedError,
         SchemaUnknownError,
         MigrationError,
+        CatalogWriteError,
         DatabaseUnavailableError,
         DatabaseError,
+        DatabaseReplacedError,
         ConcurrentModificationError,
     )
 }

@@ -34,6 +34,9 @@ from modelregistry.service import aliases, catalog_files, history, models, price
 from modelregistry.service.operations import Kind, operation
 from modelregistry.service.parts import open_parts
 
+# The CLI's watch reads catalog files as imports do (it goes through the registry).
+read_catalog_bytes = catalog_files.read_catalog_bytes
+
 if TYPE_CHECKING:
     import os
     from collections.abc import Callable, Iterable, Mapping

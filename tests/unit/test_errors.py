@@ -8,8 +8,10 @@ import pytest
 import modelregistry
 from modelregistry import (
     ERROR_CODES,
+    CatalogWriteError,
     ConcurrentModificationError,
     DatabaseError,
+    DatabaseReplacedError,
     DatabaseUnavailableError,
     InvalidArgumentError,
     InvalidCatalogFileError,
@@ -37,8 +39,10 @@ def test_error_codes_are_pinned() -> None:
         "E4010": "SchemaOutdatedError",
         "E4011": "SchemaUnknownError",
         "E4012": "MigrationError",
+        "E4013": "CatalogWriteError",
         "E4020": "DatabaseUnavailableError",
         "E4021": "DatabaseError",
+        "E4022": "DatabaseReplacedError",
         "E4030": "ConcurrentModificationError",
     }
 
@@ -64,6 +68,8 @@ def test_every_error_class_is_listed_once_with_a_unique_code() -> None:
         (MigrationError, RuntimeError, False),
         (DatabaseUnavailableError, ConnectionError, True),
         (DatabaseError, RuntimeError, False),
+        (DatabaseReplacedError, RuntimeError, False),
+        (CatalogWriteError, OSError, False),
         (ModelVersionNotFoundError, LookupError, False),
         (InvalidCatalogFileError, ValueError, False),
         (InvalidArgumentError, ValueError, False),

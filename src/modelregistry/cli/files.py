@@ -20,6 +20,7 @@ from modelregistry.cli.common import (
 )
 from modelregistry.domain.documents import format_of, parse_catalog, parse_text
 from modelregistry.errors import InvalidCatalogFileError, ModelRegistryError
+from modelregistry.registry import read_catalog_bytes
 
 if TYPE_CHECKING:
     from modelregistry.domain.documents import Format, ImportResult
@@ -132,7 +133,11 @@ def watch_file(
 
         def apply() -> None:
             try:
-                content = target.read_bytes()
+                content = read_catalog_bytes(target)
+            except InvalidCatalogFileError as exc:  # a FIFO, a device, too large
+                report(exc)
+                typer.echo(f"{file}: rejected; the catalog is unchanged", err=True)
+                return
             except OSError:
                 return  # an editor replacing the file: the next event brings it back
             if content == applied[0]:

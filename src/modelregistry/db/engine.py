@@ -36,12 +36,39 @@ _WRITE_OPTION: Final = "modelregistry_write"
 _PG_LOCK_CLASS: Final = 0x6D72
 
 
+_SECRET_KEYS: Final = ("pass", "secret", "token")
+"""A URL query parameter whose name holds one of these is masked (``sslpassword``, ...)."""
+_UNENCODED_AT: Final = (
+    "the database URL's password holds an unencoded '@' (everything before the last '@' is "
+    "taken as the credentials): percent-encode it, '@' as %40 (urllib.parse.quote(password, "
+    "safe=''))"
+)
+
+
+def _unencoded_credentials(text: str) -> tuple[str, str, str] | None:
+    """``(scheme, user, after)`` when the password in ``text`` holds an unencoded ``@``.
+
+    Everything before the last ``@`` (ahead of the query) is the credentials; ``after`` is
+    the rest of the URL, host onwards.
+    """
+    scheme, separator, rest = text.partition("://")
+    head = rest.split("?", 1)[0]
+    at = head.rfind("@")
+    user, colon, password = head[:at].partition(":")
+    if not separator or at < 0 or not colon or "@" not in password:
+        return None
+    return scheme, user, rest[at + 1 :]
+
+
 def normalise_url(url: str | URL) -> URL:
     """Parse ``url`` and pick the psycopg 3 driver for PostgreSQL URLs without one.
 
     Raises:
-        sqlalchemy.exc.ArgumentError: when ``url`` is not a database URL.
+        sqlalchemy.exc.ArgumentError: when ``url`` is not a database URL (a password with an
+            unencoded ``@`` included: the message says to percent-encode it).
     """
+    if isinstance(url, str) and _unencoded_credentials(url) is not None:
+        raise sa.exc.ArgumentError(_UNENCODED_AT)
     try:
         parsed = make_url(url)
     except ValueError as exc:  # a port that is not a number, an unclosed [IPv6 address
@@ -72,13 +99,21 @@ def normalise_async_url(url: str | URL) -> URL:
 def safe_url(url: str | URL) -> str:
     """Render ``url`` with its password masked, fit for logs, errors and ``repr``.
 
-    libpq also takes the password as a query parameter (``?password=...``): masked too.
+    libpq also takes secrets as query parameters (``?password=...``, ``sslpassword``): every
+    parameter whose name holds ``pass``, ``secret`` or ``token`` is masked too. A password
+    with an unencoded ``@`` is masked whole: everything before the last ``@`` is taken as the
+    credentials.
     """
+    if isinstance(url, str) and (split := _unencoded_credentials(url)) is not None:
+        scheme, user, after = split
+        url = f"{scheme}://{user}:***@{after}"
     try:
         parsed = normalise_url(url)
     except sa.exc.ArgumentError:
         return "<unparseable database URL>"
-    hidden = {key: "***" for key in parsed.query if key.lower() == "password"}
+    hidden = {
+        key: "***" for key in parsed.query if any(secret in key.lower() for secret in _SECRET_KEYS)
+    }
     if hidden:
         parsed = parsed.update_query_dict(hidden)
     return parsed.render_as_string(hide_password=True)
