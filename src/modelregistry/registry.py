@@ -138,8 +138,9 @@ class ModelRegistry:
         Each :class:`~modelregistry.cache.cache.CatalogEvent` (``model_id``, ``change``,
         ``version``, ``revision``) arrives after this registry's cache holds the change, so the
         callback reads the new state (a router can rebuild its routing table). Callbacks run
-        on the change feed's thread (or, for this process's own writes, the writer's thread);
-        an exception in one is logged and does not stop the others.
+        one at a time, in revision order, on a thread of the cache's own, outside every lock:
+        one may block or write (a write does not wait for the callbacks it causes). An
+        exception in one is logged and does not stop the others.
 
         Returns:
             A function that cancels the subscription.

@@ -253,7 +253,10 @@ def test_a_database_replaced_under_a_running_cache_is_reloaded(
             expected = other.list_models()
         reader.refresh()
         assert reader.list_models() == expected
-        assert ("gpt-4-turbo", "removed") in [(e.model_id, e.change.value) for e in seen]
+        wait_for(  # subscribers are told on the cache's dispatcher thread
+            lambda: ("gpt-4-turbo", "removed") in [(e.model_id, e.change.value) for e in seen],
+            "the reload's events",
+        )
         assert {e.model_id for e in seen if e.change.value == "created"} >= {
             f"restored-{n}" for n in range(6)
         }

@@ -155,6 +155,7 @@ def test_cache_refresh_applies_the_log_and_tells_subscribers() -> None:
     log.append((1, revision(ModelConfig(**config(model_id="a")), 1)))
     log.append((2, revision(ModelConfig(**config(model_id="b")), 1)))
     assert [e.model_id for e in cache.refresh()] == ["a", "b"]
+    assert cache.delivered(timeout=30)  # on the dispatcher thread
     assert [(e.model_id, e.change, e.version, e.revision) for e in seen] == [
         ("a", ChangeKind.UPDATED, 1, 1),
         ("b", ChangeKind.UPDATED, 1, 2),
@@ -164,6 +165,7 @@ def test_cache_refresh_applies_the_log_and_tells_subscribers() -> None:
     unsubscribe()
     log.append((3, revision("a", 2)))
     cache.refresh()
+    assert cache.delivered(timeout=30)
     assert len(seen) == 2
     assert cache.snapshot.get("a") is None
     assert cache.state()["state"] == "live"
@@ -181,6 +183,7 @@ def test_a_replaced_database_is_reloaded_and_reported(longer: bool) -> None:
     if longer:
         log.extend((n, revision(ModelConfig(**config(model_id=f"new-{n}")), 1)) for n in (2, 3))
     cache.refresh()
+    assert cache.delivered(timeout=30)
     expected = ["new", "new-2", "new-3"] if longer else ["new"]
     assert [m.model_id for m in cache.snapshot.list_models()] == expected
     assert sorted((e.model_id, e.change.value) for e in seen) == sorted(
@@ -202,4 +205,5 @@ def test_a_failing_subscriber_does_not_stop_the_others() -> None:
     cache.subscribe(broken)
     cache.subscribe(lambda event: seen.append(event.model_id))
     cache.refresh()
+    assert cache.delivered(timeout=30)
     assert seen == ["a"]
