@@ -74,6 +74,11 @@ class ModelRegistry:
         metrics: A ``prometheus_client.CollectorRegistry`` to put the registry's metrics on
             (:attr:`metrics`); without one, they get a CollectorRegistry of their own when
             first asked for.
+        call_timeout: PostgreSQL: seconds one database call may wait before its connection
+            is dropped and it fails with E4020 (default: the URL's ``call_timeout``, else
+            30); enforced on the client, so a frozen server cannot hang the caller.
+        lock_timeout: PostgreSQL: seconds a write waits for the catalog's write lock before
+            E4020 (default: the URL's ``lock_timeout``, else 20).
 
     An empty database is initialised to the newest schema (seeded with the three default
     models). Use the registry as a context manager, or call :meth:`close`, to release its
@@ -100,6 +105,8 @@ class ModelRegistry:
         cache: bool = True,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         metrics: CollectorRegistry | None = None,
+        call_timeout: float | None = None,
+        lock_timeout: float | None = None,
     ) -> None:
         """Open (and if empty, initialise) the catalog at ``url``."""
         self._attach(
@@ -109,6 +116,8 @@ class ModelRegistry:
                 cache=cache,
                 poll_interval=poll_interval,
                 metrics=metrics,
+                call_timeout=call_timeout,
+                lock_timeout=lock_timeout,
             )
         )
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 from sqlalchemy.orm import sessionmaker
 
 from modelregistry.db import migrate
+from modelregistry.db.deadline import deadline_fired, watchdog_of
 from modelregistry.db.engine import (
     is_memory_sqlite,
     make_engine,
@@ -100,13 +101,13 @@ class Database:
         """Answer ``query`` with a session of its own (as :meth:`read`)."""
         sessions = self._snapshots if snapshot else self._reads
         try:
-            with translating(database=self.url), sessions() as session:
+            with self._bounded(), translating(database=self.url), sessions() as session:
                 return query(session)
         except DatabaseUnavailableError as exc:
             if not was_disconnected(exc):
                 raise
         # The pool held a connection the server had dropped (a restart): one fresh try.
-        with translating(database=self.url), sessions() as session:
+        with self._bounded(), translating(database=self.url), sessions() as session:
             return query(session)
 
     @contextmanager
@@ -115,10 +116,29 @@ class Database:
 
         The repository's clock (``read_at``) is the write's time, read after the lock.
         """
-        with translating(database=self.url), self._writes.begin() as session:
+        with self._bounded(), translating(database=self.url), self._writes.begin() as session:
             repository = Repository(session)
             repository.lock_for_write()
             yield repository
+
+    @contextmanager
+    def _bounded(self) -> Iterator[None]:
+        """Say so when the client-side deadline ended a call (see modelregistry.db.deadline)."""
+        watchdog = watchdog_of(self.engine)
+        if watchdog is None:
+            yield
+            return
+        watchdog.fired()  # forget an earlier unit's
+        try:
+            yield
+        except DatabaseUnavailableError as exc:
+            if not deadline_fired(self.engine):
+                raise
+            message = (
+                f"database unavailable ({self.url}): no answer within {watchdog.timeout:g} s "
+                "(call_timeout); the connection was dropped"
+            )
+            raise DatabaseUnavailableError(message, database=self.url) from exc
 
     def refresh_statistics(self) -> None:
         """Update the planner's statistics of the catalog tables (after a bulk import)."""
@@ -138,6 +158,9 @@ class Database:
     def forget_connections(self) -> None:
         """In a forked child: drop the parent's pooled connections without closing them."""
         self.engine.dispose(close=False)
+        watchdog = watchdog_of(self.engine)
+        if watchdog is not None:
+            watchdog.after_fork()
 
     def dispose(self) -> None:
         """Close every pooled connection."""
