@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Self
 
+from modelregistry.domain import clock
 from modelregistry.domain.arguments import (
     alias_name,
     capability_names,
@@ -437,7 +438,7 @@ class ModelRegistry:
             # only while a price is scheduled; an alias costs a second lookup). Not recorded
             # for the metrics: that would double its cost (modelregistry.metrics.telemetry).
             snapshot = cache.snapshot
-            if snapshot.expires_at is not None and time.time() >= snapshot.expires_at:
+            if snapshot.expires_at is not None and clock.timestamp() >= snapshot.expires_at:
                 snapshot = cache.current()
             model = snapshot.lookup(model_id)
             return snapshot.lookup(snapshot.resolve(model_id)) if model is None else model

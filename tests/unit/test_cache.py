@@ -13,7 +13,7 @@ from cases import config
 from modelregistry.cache.cache import CatalogEvent, SnapshotCache
 from modelregistry.cache.contract import Delta, FullLoad
 from modelregistry.cache.snapshot import Snapshot
-from modelregistry.domain.history import ChangeKind, ModelRevision
+from modelregistry.domain.history import ChangeKind, ModelRevision, fingerprint
 from modelregistry.domain.models import ModelConfig, ModelStatus
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ def fake_database(log: Log) -> tuple[Any, Any]:
         anchor: Anchor = (0, None)
         if log:
             number, last = log[-1]
-            anchor = (number, (last.model_id, last.version))
+            anchor = (number, fingerprint(last.model_id, last.version, last.changed_at))
         return FullLoad(anchor, models, {}, {}, 0, datetime.now(UTC))
 
     def since(anchor: Anchor, alias_cursor: int, known: object = None) -> Delta | None:
@@ -137,7 +137,8 @@ def fake_database(log: Log) -> tuple[Any, Any]:
         if revision:
             if not rows or rows[0][0] != revision:
                 return None
-            if (rows[0][1].model_id, rows[0][1].version) != change:
+            first = rows[0][1]
+            if fingerprint(first.model_id, first.version, first.changed_at) != change:
                 return None
             rows = rows[1:]
         return Delta(rows, {}, None, alias_cursor)

@@ -23,7 +23,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from modelregistry.cache.snapshot import Snapshot, bulk_building
-from modelregistry.domain.history import ChangeKind
+from modelregistry.domain import clock
+from modelregistry.domain.history import ChangeKind, fingerprint
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -108,10 +109,10 @@ class SnapshotCache:
         (same revision, new prices) replaces it first.
         """
         snapshot = self.snapshot
-        if snapshot.expires_at is not None and time.time() >= snapshot.expires_at:
+        if snapshot.expires_at is not None and clock.timestamp() >= snapshot.expires_at:
             with self._lock:
                 # From memory (never the database), whatever a refresh is waiting for.
-                snapshot = self.snapshot = self.snapshot.rolled(datetime.now(UTC))
+                snapshot = self.snapshot = self.snapshot.rolled(clock.now())
         return snapshot
 
     def refresh(
@@ -143,14 +144,16 @@ class SnapshotCache:
                     anchor, events = self._anchor, []
                     if delta.changes:
                         number, last = delta.changes[-1]
-                        anchor = (number, (last.model_id, last.version))
+                        anchor = (number, fingerprint(last.model_id, last.version, last.changed_at))
                         events = [
                             CatalogEvent(c.model_id, c.change, c.version, n)
                             for n, c in delta.changes
                         ]
+                    if delta.changes:
+                        clock.saw(delta.changes[-1][1].changed_at)
                     with self._lock:
                         # (Readers may have rolled it meanwhile: start from the newest.)
-                        now = datetime.now(UTC)
+                        now = clock.now()
                         self.snapshot = self.snapshot.rolled(now).apply(
                             anchor[0],
                             (change for _, change in delta.changes),

@@ -21,6 +21,7 @@ from modelregistry.cache.live import LiveCache
 from modelregistry.db.database import Database
 from modelregistry.db.notify import announce
 from modelregistry.db.engine import with_timeouts
+from modelregistry.domain import clock
 from modelregistry.domain.arguments import poll_seconds, timeout_seconds
 from modelregistry.domain.counts import count_models
 from modelregistry.domain.history import ChangeNote
@@ -103,6 +104,8 @@ class Parts:
             yield writer
             if writer.changed:
                 announce(repository.session)
+        if writer.changed:
+            clock.saw(repository.read_at)  # our reads never come before our own write
         self.telemetry.changed(writer.kinds)
         if self.cache is not None and self.catch_up_writes:
             self.cache.catch_up(writer.written)
