@@ -82,7 +82,7 @@ class AsyncModelRegistry:
         ['llama3.1:8b', 'llama3.2:3b', 'llava-llama3:latest']
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only options, as ModelRegistry's
         self,
         url: str | None = None,
         *,

@@ -325,8 +325,10 @@ class MigrationError(ModelRegistryError, RuntimeError):
 
 
 class CatalogWriteError(ModelRegistryError, OSError):
-    """E4013: a catalog file could not be written (a missing directory, a directory, no
-    permission); nothing was left at the path."""
+    """E4013: a catalog file could not be written; nothing was left at the path.
+
+    The directory is missing or unwritable, or the path is a directory.
+    """
 
     code = "E4013"
 

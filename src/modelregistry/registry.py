@@ -10,7 +10,6 @@ tells :class:`~modelregistry.AsyncModelRegistry` how to run it.
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Self
@@ -98,7 +97,7 @@ class ModelRegistry:
         'Llama 3.1 8B'
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only options
         self,
         url: str | None = None,
         *,

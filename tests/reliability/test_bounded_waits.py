@@ -133,7 +133,11 @@ def test_the_defaults_bound_every_call_and_can_be_changed_in_the_url_and_the_con
         with engine.connect() as connection:
             shown = {
                 name: connection.exec_driver_sql(f"SHOW {name}").scalar_one()
-                for name in ("statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout")
+                for name in (
+                    "statement_timeout",
+                    "lock_timeout",
+                    "idle_in_transaction_session_timeout",
+                )
             }
         assert shown == {
             "statement_timeout": f"{int(CALL_TIMEOUT_SECONDS)}s",
@@ -225,7 +229,9 @@ def test_a_black_holed_server_fails_calls_with_e4020_within_the_bound(
         with ModelRegistry(through, cache=False, call_timeout=BOUND) as registry:
             registry.register_model(GPT4_TURBO)
             hole.drop.set()
-            raised, took = in_thread(lambda: registry.update_model_status("gpt-4-turbo", "deprecated"))
+            raised, took = in_thread(
+                lambda: registry.update_model_status("gpt-4-turbo", "deprecated")
+            )
             assert isinstance(raised, DatabaseUnavailableError), raised
             assert f"no answer within {BOUND:g} s" in str(raised)
             print(f"\nblack hole: E4020 after {took:.2f} s (bound {BOUND} s)")  # noqa: T201 - the figure docs/reliability.md quotes
@@ -296,7 +302,9 @@ def test_a_paused_writer_holds_others_only_until_the_lock_timeout_and_loses_its_
             )
             print(f"paused writer: its session ended {ended:.1f} s later")  # noqa: T201 - ditto
             other.register_model(GPT4_TURBO)
-            assert [m.model_id for m in other.list_models() if m.model_id.startswith("paused")] == []
+            assert [
+                m.model_id for m in other.list_models() if m.model_id.startswith("paused")
+            ] == []
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(child.pid or 0, signal.SIGCONT)
@@ -355,7 +363,9 @@ def test_cached_reads_and_a_due_price_never_wait_for_a_stuck_refresh(
 # -- subscribers -----------------------------------------------------------------------------
 
 
-def test_a_blocked_subscriber_does_not_stall_the_processs_own_writes(registry: ModelRegistry) -> None:
+def test_a_blocked_subscriber_does_not_stall_the_processs_own_writes(
+    registry: ModelRegistry,
+) -> None:
     release = threading.Event()
     told: list[str] = []
 
@@ -409,7 +419,10 @@ def test_a_subscriber_may_write_and_wait_for_other_threads_that_write(
 
 
 def _refreshes(collectors: CollectorRegistry, trigger: str) -> float:
-    return collectors.get_sample_value("modelregistry_cache_refreshes_total", {"trigger": trigger}) or 0.0
+    return (
+        collectors.get_sample_value("modelregistry_cache_refreshes_total", {"trigger": trigger})
+        or 0.0
+    )
 
 
 def test_a_notify_storm_is_coalesced_and_loses_no_real_change(postgres_schema_url: str) -> None:
@@ -419,8 +432,6 @@ def test_a_notify_storm_is_coalesced_and_loses_no_real_change(postgres_schema_ur
         ModelRegistry(postgres_schema_url, poll_interval=3600, metrics=collectors) as reader,
         ModelRegistry(postgres_schema_url, cache=False) as writer,
     ):
-        schema = reader._parts.cache.snapshots  # noqa: SLF001 - only to be sure it is open
-        assert schema is not None
         engine = sa.create_engine(make_url(postgres_schema_url))
         before = _refreshes(collectors, "notify")
         try:

@@ -203,8 +203,7 @@ def _sqlite_file(engine: Engine) -> str | None:
     path = url.database
     if path.startswith("file:"):  # a URI filename (?uri=true): its path part
         path = path.removeprefix("file:").split("?", 1)[0]
-        if path.startswith("//"):
-            path = path[2:]
+        path = path.removeprefix("//")
     return os.path.abspath(path)  # noqa: PTH100 - a str path, kept as the engine gives it
 
 

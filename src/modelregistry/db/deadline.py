@@ -18,11 +18,13 @@ import socket
 import threading
 import time
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import event
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from sqlalchemy.engine import Connection, Engine
 
 logger = logging.getLogger(__name__)
@@ -44,12 +46,12 @@ class Watchdog:
         self._wake = threading.Condition(self._lock)
         # id(dbapi connection) -> (deadline, dbapi connection, thread ident); and a heap of
         # (deadline, id) whose stale entries are skipped.
-        self._armed: dict[int, tuple[float, Any, int]] = {}
+        self._armed: dict[int, tuple[float, object, int]] = {}
         self._heap: list[tuple[float, int]] = []
         self._fired: set[int] = set()
         self._thread: threading.Thread | None = None
 
-    def arm(self, dbapi_connection: Any) -> None:
+    def arm(self, dbapi_connection: object) -> None:
         """A call starts on ``dbapi_connection``: it must end within the timeout."""
         deadline = time.monotonic() + self.timeout
         key = id(dbapi_connection)
@@ -64,7 +66,7 @@ class Watchdog:
             elif len(self._heap) == 1:
                 self._wake.notify()
 
-    def disarm(self, dbapi_connection: Any) -> None:
+    def disarm(self, dbapi_connection: object) -> None:
         """The call on ``dbapi_connection`` ended (or the connection went back to the pool)."""
         with self._lock:
             self._armed.pop(id(dbapi_connection), None)
@@ -109,11 +111,11 @@ class Watchdog:
                 _shut_down(connection)
 
 
-def _shut_down(dbapi_connection: Any) -> None:
+def _shut_down(dbapi_connection: object) -> None:
     """Shut the connection's socket down (its fd stays open: the driver closes it)."""
     driver = getattr(dbapi_connection, "driver_connection", dbapi_connection)
     try:
-        fileno = driver.pgconn.socket
+        fileno = int(driver.pgconn.socket)  # type: ignore[attr-defined]
     except Exception:  # noqa: BLE001 - already closed: nothing is waiting on it
         return
     with contextlib.suppress(OSError):
@@ -131,11 +133,11 @@ def install(engine: Engine, timeout: float) -> Watchdog:
     watchdog = Watchdog(timeout)
     _WATCHDOGS[engine] = watchdog
 
-    def arm(connection: Connection, *_args: Any) -> None:
+    def arm(connection: Connection, *_args: object) -> None:
         if not connection.invalidated:  # (asking an invalidated one reconnects)
             watchdog.arm(connection.connection.dbapi_connection)
 
-    def disarm(connection: Connection, *_args: Any) -> None:
+    def disarm(connection: Connection, *_args: object) -> None:
         if not connection.invalidated:
             watchdog.disarm(connection.connection.dbapi_connection)
 
@@ -145,10 +147,12 @@ def install(engine: Engine, timeout: float) -> Watchdog:
     # its invalidation) disarms them.
     event.listen(engine, "commit", arm)
     event.listen(engine, "rollback", arm)
-    event.listen(engine, "checkin", lambda dbapi_connection, _record: watchdog.disarm(dbapi_connection))
-    event.listen(
-        engine, "invalidate", lambda dbapi_connection, _record, _exc: watchdog.disarm(dbapi_connection)
-    )
+
+    def returned(dbapi_connection: object, *_args: object) -> None:
+        watchdog.disarm(dbapi_connection)
+
+    event.listen(engine, "checkin", returned)
+    event.listen(engine, "invalidate", returned)
     return watchdog
 
 
@@ -158,7 +162,7 @@ def watchdog_of(engine: Engine) -> Watchdog | None:
 
 
 @contextlib.contextmanager
-def armed(connection: Connection) -> Any:
+def armed(connection: Connection) -> Iterator[None]:
     """Bound a call the cursor events do not see (COPY) by the engine's watchdog."""
     watchdog = watchdog_of(connection.engine)
     if watchdog is None:

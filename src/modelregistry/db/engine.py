@@ -20,6 +20,8 @@ from modelregistry.db.deadline import armed
 from modelregistry.db.deadline import install as install_watchdog
 
 if TYPE_CHECKING:
+    from collections.abc import MutableMapping, Sequence
+
     from sqlalchemy.engine import Connection
 
     # Re-exported: the layers above db/ name the type through this module, never SQLAlchemy.
@@ -265,7 +267,7 @@ def _server_arguments(parsed: URL) -> tuple[URL, dict[str, Any], float]:
     return driver_url, connect_args, call
 
 
-def connect_arguments(engine: Engine) -> tuple[Any, dict[str, Any]]:
+def connect_arguments(engine: Engine) -> tuple[Sequence[str], MutableMapping[str, Any]]:
     """The driver's connect arguments for a connection of ``engine``'s own (LISTEN)."""
     parsed = engine.url
     args, kwargs = engine.dialect.create_connect_args(parsed)

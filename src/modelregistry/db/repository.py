@@ -36,8 +36,6 @@ from modelregistry.db.statements import (
     find_statement,
     with_capability_ids,
 )
-from modelregistry.domain import clock
-from modelregistry.domain.history import Fingerprint, fingerprint
 from modelregistry.db.tables import (
     CapabilityRow,
     ModelAliasRow,
@@ -47,6 +45,8 @@ from modelregistry.db.tables import (
     ModelRow,
     ProviderRow,
 )
+from modelregistry.domain import clock
+from modelregistry.domain.history import Fingerprint, fingerprint
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterator, Mapping

@@ -22,7 +22,7 @@ _lock = threading.Lock()
 def timestamp() -> float:
     """Now, as a POSIX timestamp (never before the newest change seen)."""
     wall = _wall()
-    return wall if wall >= _floor else _floor
+    return max(wall, _floor)
 
 
 def now() -> datetime:

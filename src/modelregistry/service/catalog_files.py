@@ -172,7 +172,7 @@ def write_atomically(target: Path, content: bytes) -> None:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temporary, 0o666 & ~umask)  # noqa: PTH101 - a str path from mkstemp
-        os.replace(temporary, target)
+        os.replace(temporary, target)  # noqa: PTH105 - a str path from mkstemp
         temporary = None
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 from modelregistry.cache.live import LiveCache
 from modelregistry.db.database import Database
-from modelregistry.db.notify import announce
 from modelregistry.db.engine import with_timeouts
+from modelregistry.db.notify import announce
 from modelregistry.domain import clock
 from modelregistry.domain.arguments import poll_seconds, timeout_seconds
 from modelregistry.domain.counts import count_models
@@ -169,7 +169,7 @@ class Parts:
             self.background.dispose()
 
 
-def open_parts(
+def open_parts(  # noqa: PLR0913 - keyword-only options
     url: str | None,
     *,
     auto_migrate: bool,

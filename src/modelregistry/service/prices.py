@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from modelregistry.domain import clock
@@ -11,6 +10,7 @@ from modelregistry.domain.pricing import estimate, in_effect, with_periods
 from modelregistry.errors import ModelNotFoundError, PriceNotFoundError
 
 if TYPE_CHECKING:
+    from datetime import datetime
     from decimal import Decimal
 
     from modelregistry.domain.pricing import Price
