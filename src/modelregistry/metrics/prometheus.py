@@ -133,7 +133,7 @@ class RegistryMetrics:
         database again.
         """
         cache = self._cache()
-        if cache is not None and cache["state"] == "stale":
+        if cache is not None and cache.get("state") == "stale":
             detail = f"cache stale for {cache['staleness_seconds']:.1f} s: {cache['error']}"
             return Health(ok=False, detail=detail.replace("\n", " "))
         try:
@@ -216,7 +216,7 @@ class _RegistryCollector(Collector):
             return [family for key, family in families.items() if not key.startswith("cache")]
         families["cache_revision"].add_metric([], float(cache["revision"]))
         families["cache_staleness"].add_metric([], float(cache["staleness_seconds"]))
-        families["cache_stale"].add_metric([], 1.0 if cache["state"] == "stale" else 0.0)
+        families["cache_stale"].add_metric([], 1.0 if cache.get("state") == "stale" else 0.0)
         for trigger in _TRIGGERS:
             families["cache_refreshes"].add_metric(
                 [trigger], float(record.refreshes.get(trigger, 0))
