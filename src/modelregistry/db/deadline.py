@@ -12,7 +12,6 @@ discards the connection. :func:`deadline_fired` tells the unit of work it was th
 from __future__ import annotations
 
 import contextlib
-import heapq
 import logging
 import socket
 import threading
@@ -30,6 +29,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _WATCHDOGS: weakref.WeakKeyDictionary[Engine, Watchdog] = weakref.WeakKeyDictionary()
+_IDLE_EXIT = 5.0
+"""Seconds with no call running after which the watchdog's thread ends."""
 
 
 class Watchdog:
@@ -42,29 +43,30 @@ class Watchdog:
     def __init__(self, timeout: float) -> None:
         """Nothing runs until the first call is armed."""
         self.timeout = timeout
+        # The thread looks this often (a deadline is kept to within a tick).
+        self._tick = min(0.25, timeout / 4)
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
-        # id(dbapi connection) -> (deadline, dbapi connection, thread ident); and a heap of
-        # (deadline, id) whose stale entries are skipped.
+        # id(dbapi connection) -> (deadline, dbapi connection, ident of the calling thread):
+        # the calls running now, at most one per pooled connection.
         self._armed: dict[int, tuple[float, object, int]] = {}
-        self._heap: list[tuple[float, int]] = []
         self._fired: set[int] = set()
         self._thread: threading.Thread | None = None
 
     def arm(self, dbapi_connection: object) -> None:
         """A call starts on ``dbapi_connection``: it must end within the timeout."""
         deadline = time.monotonic() + self.timeout
-        key = id(dbapi_connection)
         with self._lock:
-            self._armed[key] = (deadline, dbapi_connection, threading.get_ident())
-            heapq.heappush(self._heap, (deadline, key))
-            if self._thread is None or not self._thread.is_alive():
+            self._armed[id(dbapi_connection)] = (
+                deadline,
+                dbapi_connection,
+                threading.get_ident(),
+            )
+            if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="modelregistry-deadline", daemon=True
                 )
                 self._thread.start()
-            elif len(self._heap) == 1:
-                self._wake.notify()
 
     def disarm(self, dbapi_connection: object) -> None:
         """The call on ``dbapi_connection`` ended (or the connection went back to the pool)."""
@@ -84,31 +86,25 @@ class Watchdog:
         """In a forked child: no thread, nothing armed (the parent's calls are not ours)."""
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
-        self._armed, self._heap, self._fired, self._thread = {}, [], set(), None
+        self._armed, self._fired, self._thread = {}, set(), None
 
     def _run(self) -> None:
+        idle_since: float | None = None
         with self._lock:
             while True:
                 now = time.monotonic()
-                while self._heap and (
-                    self._heap[0][1] not in self._armed
-                    or self._armed[self._heap[0][1]][0] != self._heap[0][0]
-                ):
-                    heapq.heappop(self._heap)  # disarmed, or re-armed later
-                if not self._heap:
-                    self._wake.wait(timeout=5.0)
-                    if not self._heap:
-                        self._thread = None
-                        return
-                    continue
-                deadline, key = self._heap[0]
-                if deadline > now:
-                    self._wake.wait(timeout=deadline - now)
-                    continue
-                heapq.heappop(self._heap)
-                _, connection, ident = self._armed.pop(key)
-                self._fired.add(ident)
-                _shut_down(connection)
+                for key in [k for k, (deadline, _, _) in self._armed.items() if deadline <= now]:
+                    _, connection, ident = self._armed.pop(key)
+                    self._fired.add(ident)
+                    _shut_down(connection)
+                if self._armed:
+                    idle_since = None
+                elif idle_since is None:
+                    idle_since = now
+                elif now - idle_since > _IDLE_EXIT:
+                    self._thread = None  # the next call starts another
+                    return
+                self._wake.wait(self._tick)
 
 
 def _shut_down(dbapi_connection: object) -> None:
