@@ -32,9 +32,9 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from modelregistry.cache.live import LiveCache
 from modelregistry.db.bridge import BridgedEngine, in_bridge
 from modelregistry.db.database import Database
-from modelregistry.db.engine import make_engine, safe_url
+from modelregistry.db.engine import make_engine, safe_url, with_timeouts
 from modelregistry.db.errors import translating
-from modelregistry.domain.arguments import poll_seconds
+from modelregistry.domain.arguments import poll_seconds, timeout_seconds
 from modelregistry.domain.models import ModelStatus
 from modelregistry.metrics.telemetry import Telemetry
 from modelregistry.registry import DEFAULT_POLL_INTERVAL, ModelRegistry, assemble
@@ -82,7 +82,7 @@ class AsyncModelRegistry:
         ['llama3.1:8b', 'llama3.2:3b', 'llava-llama3:latest']
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only options, as ModelRegistry's
         self,
         url: str | None = None,
         *,
@@ -90,9 +90,15 @@ class AsyncModelRegistry:
         cache: bool = True,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         metrics: CollectorRegistry | None = None,
+        call_timeout: float | None = None,
+        lock_timeout: float | None = None,
     ) -> None:
         """Remember where the catalog is; nothing is opened yet."""
-        self._target = resolve_database_url(url)
+        self._target = with_timeouts(
+            resolve_database_url(url),
+            call_timeout=timeout_seconds(call_timeout, "call_timeout"),
+            lock_timeout=timeout_seconds(lock_timeout, "lock_timeout"),
+        )
         self._url = safe_url(self._target)
         self._auto_migrate = auto_migrate
         self._cache = cache

@@ -14,8 +14,10 @@ reused. Every class is also a builtin exception where one fits, so callers can c
     ├── SchemaOutdatedError         E4010   (RuntimeError)      not retryable
     ├── SchemaUnknownError          E4011   (RuntimeError)      not retryable
     ├── MigrationError              E4012   (RuntimeError)      not retryable
+    ├── CatalogWriteError           E4013   (OSError)           not retryable
     ├── DatabaseUnavailableError    E4020   (ConnectionError)   retryable
     ├── DatabaseError               E4021   (RuntimeError)      not retryable
+    ├── DatabaseReplacedError       E4022   (RuntimeError)      not retryable (reopen)
     ├── ConcurrentModificationError E4030   (RuntimeError)      not retryable (re-read first)
     ├── RouteNotFoundError          E4050   (LookupError)       not retryable (HTTP 404)
     ├── UnauthorizedError           E4051   (PermissionError)   not retryable (HTTP 401)
@@ -326,6 +328,15 @@ class MigrationError(ModelRegistryError, RuntimeError):
     code = "E4012"
 
 
+class CatalogWriteError(ModelRegistryError, OSError):
+    """E4013: a catalog file could not be written; nothing was left at the path.
+
+    The directory is missing or unwritable, or the path is a directory.
+    """
+
+    code = "E4013"
+
+
 class DatabaseUnavailableError(ModelRegistryError, ConnectionError):
     """E4020: the database could not be reached; retry later."""
 
@@ -337,6 +348,17 @@ class DatabaseError(ModelRegistryError, RuntimeError):
     """E4021: the database refused an operation for a reason other than reachability."""
 
     code = "E4021"
+
+
+class DatabaseReplacedError(ModelRegistryError, RuntimeError):
+    """E4022: the SQLite file was deleted or replaced under this process; writes are refused.
+
+    Writing on would go into a file nobody else opens. Reopen the registry to use the file
+    now at the path (restore backups with ``VACUUM INTO`` or the backup API, never a rename
+    over a live file).
+    """
+
+    code = "E4022"
 
 
 class ConcurrentModificationError(ModelRegistryError, RuntimeError):
@@ -403,8 +425,10 @@ ERROR_CODES: dict[str, type[ModelRegistryError]] = {
         SchemaOutdatedError,
         SchemaUnknownError,
         MigrationError,
+        CatalogWriteError,
         DatabaseUnavailableError,
         DatabaseError,
+        DatabaseReplacedError,
         ConcurrentModificationError,
         RouteNotFoundError,
         UnauthorizedError,

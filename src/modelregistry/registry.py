@@ -10,11 +10,11 @@ tells :class:`~modelregistry.AsyncModelRegistry` how to run it.
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Self
 
+from modelregistry.domain import clock
 from modelregistry.domain.arguments import (
     alias_name,
     capability_names,
@@ -33,6 +33,9 @@ from modelregistry.domain.query import remembered_query
 from modelregistry.service import aliases, catalog_files, history, models, prices, reads
 from modelregistry.service.operations import Kind, operation
 from modelregistry.service.parts import open_parts
+
+# The CLI's watch reads catalog files as imports do (it goes through the registry).
+read_catalog_bytes = catalog_files.read_catalog_bytes
 
 if TYPE_CHECKING:
     import os
@@ -71,6 +74,11 @@ class ModelRegistry:
         metrics: A ``prometheus_client.CollectorRegistry`` to put the registry's metrics on
             (:attr:`metrics`); without one, they get a CollectorRegistry of their own when
             first asked for.
+        call_timeout: PostgreSQL: seconds one database call may wait before its connection
+            is dropped and it fails with E4020 (default: the URL's ``call_timeout``, else
+            30); enforced on the client, so a frozen server cannot hang the caller.
+        lock_timeout: PostgreSQL: seconds a write waits for the catalog's write lock before
+            E4020 (default: the URL's ``lock_timeout``, else 20).
 
     An empty database is initialised to the newest schema (seeded with the three default
     models). Use the registry as a context manager, or call :meth:`close`, to release its
@@ -89,7 +97,7 @@ class ModelRegistry:
         'Llama 3.1 8B'
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only options
         self,
         url: str | None = None,
         *,
@@ -97,6 +105,8 @@ class ModelRegistry:
         cache: bool = True,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         metrics: CollectorRegistry | None = None,
+        call_timeout: float | None = None,
+        lock_timeout: float | None = None,
     ) -> None:
         """Open (and if empty, initialise) the catalog at ``url``."""
         self._attach(
@@ -106,6 +116,8 @@ class ModelRegistry:
                 cache=cache,
                 poll_interval=poll_interval,
                 metrics=metrics,
+                call_timeout=call_timeout,
+                lock_timeout=lock_timeout,
             )
         )
 
@@ -135,8 +147,9 @@ class ModelRegistry:
         Each :class:`~modelregistry.cache.cache.CatalogEvent` (``model_id``, ``change``,
         ``version``, ``revision``) arrives after this registry's cache holds the change, so the
         callback reads the new state (a router can rebuild its routing table). Callbacks run
-        on the change feed's thread (or, for this process's own writes, the writer's thread);
-        an exception in one is logged and does not stop the others.
+        one at a time, in revision order, on a thread of the cache's own, outside every lock:
+        one may block or write (a write does not wait for the callbacks it causes). An
+        exception in one is logged and does not stop the others.
 
         Returns:
             A function that cancels the subscription.
@@ -424,7 +437,7 @@ class ModelRegistry:
             # only while a price is scheduled; an alias costs a second lookup). Not recorded
             # for the metrics: that would double its cost (modelregistry.metrics.telemetry).
             snapshot = cache.snapshot
-            if snapshot.expires_at is not None and time.time() >= snapshot.expires_at:
+            if snapshot.expires_at is not None and clock.timestamp() >= snapshot.expires_at:
                 snapshot = cache.current()
             model = snapshot.lookup(model_id)
             return snapshot.lookup(snapshot.resolve(model_id)) if model is None else model

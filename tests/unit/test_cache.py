@@ -13,7 +13,7 @@ from cases import config
 from modelregistry.cache.cache import CatalogEvent, SnapshotCache
 from modelregistry.cache.contract import Delta, FullLoad
 from modelregistry.cache.snapshot import Snapshot
-from modelregistry.domain.history import ChangeKind, ModelRevision
+from modelregistry.domain.history import ChangeKind, ModelRevision, fingerprint
 from modelregistry.domain.models import ModelConfig, ModelStatus
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ def fake_database(log: Log) -> tuple[Any, Any]:
         anchor: Anchor = (0, None)
         if log:
             number, last = log[-1]
-            anchor = (number, (last.model_id, last.version))
+            anchor = (number, fingerprint(last.model_id, last.version, last.changed_at))
         return FullLoad(anchor, models, {}, {}, 0, datetime.now(UTC))
 
     def since(anchor: Anchor, alias_cursor: int, known: object = None) -> Delta | None:
@@ -137,7 +137,8 @@ def fake_database(log: Log) -> tuple[Any, Any]:
         if revision:
             if not rows or rows[0][0] != revision:
                 return None
-            if (rows[0][1].model_id, rows[0][1].version) != change:
+            first = rows[0][1]
+            if fingerprint(first.model_id, first.version, first.changed_at) != change:
                 return None
             rows = rows[1:]
         return Delta(rows, {}, None, alias_cursor)
@@ -155,6 +156,7 @@ def test_cache_refresh_applies_the_log_and_tells_subscribers() -> None:
     log.append((1, revision(ModelConfig(**config(model_id="a")), 1)))
     log.append((2, revision(ModelConfig(**config(model_id="b")), 1)))
     assert [e.model_id for e in cache.refresh()] == ["a", "b"]
+    assert cache.delivered(timeout=30)  # on the dispatcher thread
     assert [(e.model_id, e.change, e.version, e.revision) for e in seen] == [
         ("a", ChangeKind.UPDATED, 1, 1),
         ("b", ChangeKind.UPDATED, 1, 2),
@@ -164,6 +166,7 @@ def test_cache_refresh_applies_the_log_and_tells_subscribers() -> None:
     unsubscribe()
     log.append((3, revision("a", 2)))
     cache.refresh()
+    assert cache.delivered(timeout=30)
     assert len(seen) == 2
     assert cache.snapshot.get("a") is None
     assert cache.state()["state"] == "live"
@@ -181,6 +184,7 @@ def test_a_replaced_database_is_reloaded_and_reported(longer: bool) -> None:
     if longer:
         log.extend((n, revision(ModelConfig(**config(model_id=f"new-{n}")), 1)) for n in (2, 3))
     cache.refresh()
+    assert cache.delivered(timeout=30)
     expected = ["new", "new-2", "new-3"] if longer else ["new"]
     assert [m.model_id for m in cache.snapshot.list_models()] == expected
     assert sorted((e.model_id, e.change.value) for e in seen) == sorted(
@@ -202,4 +206,5 @@ def test_a_failing_subscriber_does_not_stop_the_others() -> None:
     cache.subscribe(broken)
     cache.subscribe(lambda event: seen.append(event.model_id))
     cache.refresh()
+    assert cache.delivered(timeout=30)
     assert seen == ["a"]

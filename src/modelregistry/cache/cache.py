@@ -4,12 +4,18 @@
 applies what the database says changed (or reloads it whole when the database is not the one
 it knew), tracks staleness and tells subscribers, in revision order, once the snapshot holds
 a change.
+
+Reads never wait for the database: a refresh queries without holding the lock that readers
+(and rolling a due price) take, and swaps its new snapshot in under it. Refreshes take turns
+(one in flight). Subscribers run on a dispatcher thread of their own, outside every lock, so
+one may block, or write (whose own refresh then goes ahead), from any thread.
 """
 
 from __future__ import annotations
 
 import contextvars
 import logging
+import queue
 import threading
 import time
 from dataclasses import dataclass
@@ -17,7 +23,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from modelregistry.cache.snapshot import Snapshot, bulk_building
-from modelregistry.domain.history import ChangeKind
+from modelregistry.domain import clock
+from modelregistry.domain.history import ChangeKind, fingerprint
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -63,13 +70,25 @@ class SnapshotCache:
         changes_since: Callable[
             [Anchor, int, Mapping[tuple[str, int], ModelConfig] | None], Delta | None
         ],
+        *,
+        stale_after: float = 60.0,
     ) -> None:
-        """Load the catalog once; later refreshes read only what changed."""
+        """Load the catalog once; later refreshes read only what changed.
+
+        ``stale_after``: seconds without the database confirming the snapshot after which
+        :meth:`state` says ``stale`` even though no refresh has failed yet (one is stuck).
+        """
         self._load = load
         self._changes_since = changes_since
-        # Re-entrant: a subscriber may write, and a write catches its own cache up.
-        self._lock = threading.RLock()
+        self._stale_after = stale_after
+        # Refreshes take turns on this one (it is held during their queries); re-entrant
+        # for a subscriber called synchronously by older code paths.
+        self._refreshing = threading.RLock()
+        # Held only to swap snapshots and state in (never during a query): readers and the
+        # rolling of a due price take it.
+        self._lock = threading.Lock()
         self._subscribers: list[Callable[[CatalogEvent], object]] = []
+        self._dispatcher: _Dispatcher | None = None
         self._anchor, self._alias_cursor, self.snapshot = self._full_load()
         self._synced_at = time.monotonic()
         self._synced_wall = datetime.now(UTC)
@@ -90,9 +109,10 @@ class SnapshotCache:
         (same revision, new prices) replaces it first.
         """
         snapshot = self.snapshot
-        if snapshot.expires_at is not None and time.time() >= snapshot.expires_at:
+        if snapshot.expires_at is not None and clock.timestamp() >= snapshot.expires_at:
             with self._lock:
-                snapshot = self.snapshot = self.snapshot.rolled(datetime.now(UTC))
+                # From memory (never the database), whatever a refresh is waiting for.
+                snapshot = self.snapshot = self.snapshot.rolled(clock.now())
         return snapshot
 
     def refresh(
@@ -109,87 +129,173 @@ class SnapshotCache:
         Raises:
             ModelRegistryError: the database could not be read (the snapshot stays).
         """
-        with self._lock:
+        with self._refreshing:
             current = self.snapshot
             try:
                 with bulk_building():
                     delta = self._changes_since(self._anchor, self._alias_cursor, known)
                 cursor = self._alias_cursor
                 if delta is None:
-                    anchor, cursor, self.snapshot = self._full_load()
-                    events = _differences(current, self.snapshot)
+                    anchor, cursor, loaded = self._full_load()
+                    events = _differences(current, loaded)
+                    with self._lock:
+                        self.snapshot = loaded
                 elif delta.changes or delta.aliases is not None:
                     anchor, events = self._anchor, []
                     if delta.changes:
                         number, last = delta.changes[-1]
-                        anchor = (number, (last.model_id, last.version))
+                        anchor = (number, fingerprint(last.model_id, last.version, last.changed_at))
                         events = [
                             CatalogEvent(c.model_id, c.change, c.version, n)
                             for n, c in delta.changes
                         ]
-                    now = datetime.now(UTC)
-                    self.snapshot = current.rolled(now).apply(
-                        anchor[0],
-                        (change for _, change in delta.changes),
-                        delta.prices,
-                        delta.aliases,
-                        at=now,
-                    )
+                    if delta.changes:
+                        clock.saw(delta.changes[-1][1].changed_at)
+                    with self._lock:
+                        # (Readers may have rolled it meanwhile: start from the newest.)
+                        now = clock.now()
+                        self.snapshot = self.snapshot.rolled(now).apply(
+                            anchor[0],
+                            (change for _, change in delta.changes),
+                            delta.prices,
+                            delta.aliases,
+                            at=now,
+                        )
                     cursor = delta.alias_cursor
                 else:
                     anchor, events = self._anchor, []
             except Exception as exc:
                 self._error = str(exc)
                 raise
-            self._anchor = anchor
-            self._alias_cursor = cursor
-            self._synced_at = time.monotonic()
-            self._synced_wall = datetime.now(UTC)
-            self._error = None
-            self._publish(events)
+            with self._lock:
+                self._anchor = anchor
+                self._alias_cursor = cursor
+                self._synced_at = time.monotonic()
+                self._synced_wall = datetime.now(UTC)
+                self._error = None
+            self._publish(events)  # queued under the refresh lock: in revision order
         return events
 
     def mark_failed(self, exc: BaseException) -> None:
         """Record that the database could not be read (reported by :meth:`state`)."""
-        with self._lock:
-            self._error = str(exc)
+        self._error = str(exc)
 
     def subscribe(self, callback: Callable[[CatalogEvent], object]) -> Callable[[], None]:
         """Call ``callback(event)`` for every change, after the snapshot holds it.
 
+        Callbacks run one at a time, in revision order, on a dispatcher thread of the cache's
+        own (started by the first subscription), never under a lock of the cache: one may
+        block, or write.
+
         Returns:
             A function that cancels the subscription.
         """
-        self._subscribers.append(callback)
+        with self._lock:
+            self._subscribers.append(callback)
+            if self._dispatcher is None:
+                self._dispatcher = _Dispatcher(self._deliver)
 
         def unsubscribe() -> None:
-            if callback in self._subscribers:
-                self._subscribers.remove(callback)
+            with self._lock:
+                if callback in self._subscribers:
+                    self._subscribers.remove(callback)
 
         return unsubscribe
 
     def _publish(self, events: list[CatalogEvent]) -> None:
-        for event in events:
-            for callback in list(self._subscribers):
-                try:
-                    # In a context of its own: a subscriber told of this process's own write
-                    # runs inside that write's operation, and its calls are operations of
-                    # their own, not part of the write (modelregistry.metrics.telemetry).
-                    contextvars.Context().run(callback, event)
-                except Exception:
-                    logger.exception("a modelregistry subscriber failed on %s", event)
+        dispatcher = self._dispatcher
+        if dispatcher is not None and events:
+            dispatcher.put(events)
+
+    def _deliver(self, event: CatalogEvent) -> None:
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for callback in subscribers:
+            try:
+                # In a context of its own: its calls are operations of their own
+                # (modelregistry.metrics.telemetry), whichever write caused the event.
+                contextvars.Context().run(callback, event)
+            except Exception:
+                logger.exception("a modelregistry subscriber failed on %s", event)
+
+    def delivered(self, timeout: float | None = None) -> bool:
+        """Wait until subscribers have been told of every change so far; whether they were."""
+        dispatcher = self._dispatcher
+        return True if dispatcher is None else dispatcher.drained(timeout)
+
+    def close(self) -> None:
+        """Stop the dispatcher thread after it has delivered what is queued (again: nothing)."""
+        dispatcher, self._dispatcher = self._dispatcher, None
+        if dispatcher is not None:
+            dispatcher.close()
+
+    def after_fork(self) -> None:
+        """In a forked child: a dispatcher of its own (threads do not survive a fork)."""
+        self._lock = threading.Lock()
+        self._refreshing = threading.RLock()
+        if self._dispatcher is not None:
+            self._dispatcher = _Dispatcher(self._deliver)
 
     def state(self) -> dict[str, Any]:
-        """Revision, staleness (seconds since the database last confirmed it) and health."""
+        """Revision, staleness (seconds since the database last confirmed it) and health.
+
+        ``stale`` when the last refresh failed, or when the database has not confirmed the
+        snapshot for longer than ``stale_after`` (a refresh stuck on a frozen database).
+        """
+        staleness = time.monotonic() - self._synced_at
+        error = self._error
+        if error is None and staleness > self._stale_after:
+            error = (
+                f"the database has not confirmed the cache for {staleness:.1f} s "
+                f"(more than {self._stale_after:g} s): a refresh is failing or stuck"
+            )
         return {
             "enabled": True,
             "revision": self.snapshot.revision,
             "models": len(self.snapshot),
-            "staleness_seconds": round(time.monotonic() - self._synced_at, 6),
+            "staleness_seconds": round(staleness, 6),
             "synced_at": self._synced_wall.isoformat(),
-            "state": "live" if self._error is None else "stale",
-            "error": self._error,
+            "state": "live" if error is None else "stale",
+            "error": error,
         }
+
+
+class _Dispatcher:
+    """A daemon thread telling subscribers of events, one at a time, in the order queued."""
+
+    def __init__(self, deliver: Callable[[CatalogEvent], None]) -> None:
+        self._deliver = deliver
+        self._queue: queue.SimpleQueue[list[CatalogEvent] | None] = queue.SimpleQueue()
+        self._pending = 0
+        self._idle = threading.Condition()
+        self._thread = threading.Thread(
+            target=self._run, name="modelregistry-subscribers", daemon=True
+        )
+        self._thread.start()
+
+    def put(self, events: list[CatalogEvent]) -> None:
+        with self._idle:
+            self._pending += 1
+        self._queue.put(events)
+
+    def drained(self, timeout: float | None) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while (events := self._queue.get()) is not None:
+            try:
+                for event in events:
+                    self._deliver(event)
+            finally:
+                with self._idle:
+                    self._pending -= 1
+                    self._idle.notify_all()
 
 
 def _differences(old: Snapshot, new: Snapshot) -> list[CatalogEvent]:

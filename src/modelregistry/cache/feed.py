@@ -5,6 +5,13 @@ the catalog revision every ``poll_interval`` seconds, in case a notification is 
 reconnecting. On SQLite, which has no notifications, it polls. While the database cannot be
 reached it keeps retrying; the cache keeps answering from its last snapshot and resynchronises
 by itself once the database is back.
+
+Notifications are coalesced: anyone allowed to connect can send ``NOTIFY`` on the channel, and
+a storm of them must not become a storm of queries. The feed runs one refresh at a time, and
+a notification less than ``min_gap`` after the previous refresh began waits out the rest of
+the gap (leading edge: after a quiet spell a change is fetched at once; only bursts wait).
+Notifications already arrived when a refresh starts are read first, since that refresh covers
+them; one that arrives during a refresh brings the next.
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 _LONGEST_WAIT: Final = 5.0
 """Longest single wait for a notification before checking whether to poll (seconds)."""
+MIN_REFRESH_GAP: Final = 0.01
+"""Default least time between the starts of two refreshes a notification asks for (s)."""
 
 
 class ChangeFeed:
@@ -40,6 +49,7 @@ class ChangeFeed:
             raises ModelRegistryError when it cannot.
         on_failure: Told about each failed refresh (the cache records it).
         poll_interval: Seconds between polls of the catalog revision.
+        min_gap: Least seconds between the starts of refreshes that notifications ask for.
     """
 
     def __init__(
@@ -48,8 +58,10 @@ class ChangeFeed:
         refresh: Callable[[Trigger], object],
         on_failure: Callable[[BaseException], None],
         poll_interval: float,
+        min_gap: float = MIN_REFRESH_GAP,
     ) -> None:
         """Start the feed thread."""
+        self._min_gap = min_gap
         self._database = database
         self._refresh = refresh
         self._on_failure = on_failure
@@ -81,6 +93,7 @@ class ChangeFeed:
 
     def _run(self) -> None:
         next_poll = time.monotonic() + self._poll_interval
+        last_refresh = float("-inf")
         while not self._stop.is_set():
             now = time.monotonic()
             trigger = self._wait(min(_LONGEST_WAIT, max(0.0, next_poll - now)))
@@ -88,7 +101,13 @@ class ChangeFeed:
                 break
             if trigger is None and time.monotonic() < next_poll:
                 continue
-            next_poll = time.monotonic() + self._poll_interval
+            if trigger == "notify":
+                rest = last_refresh + self._min_gap - time.monotonic()
+                if rest > 0 and self._stop.wait(rest):
+                    break
+                self._drain()  # what arrived until now, this refresh covers
+            last_refresh = time.monotonic()
+            next_poll = last_refresh + self._poll_interval
             try:
                 self._refresh(trigger or "poll")
             except ModelRegistryError as exc:
@@ -129,6 +148,16 @@ class ChangeFeed:
             self._on_failure(exc)
             return None
         return "notify" if heard else None
+
+    def _drain(self) -> None:
+        listener = self._listener
+        if listener is None:
+            return
+        try:
+            listener.heard()
+        except Exception as exc:  # noqa: BLE001 - the connection broke; reconnect next time
+            logger.debug("modelregistry change feed: reading notifications failed: %s", exc)
+            self._drop_listener()
 
     def _drop_listener(self) -> None:
         if self._listener is not None:

@@ -14,7 +14,7 @@ import time
 from typing import TYPE_CHECKING, Any, Final
 
 from modelregistry.cache.cache import SnapshotCache
-from modelregistry.cache.feed import ChangeFeed
+from modelregistry.cache.feed import MIN_REFRESH_GAP, ChangeFeed
 from modelregistry.cache.source import DatabaseSource
 from modelregistry.errors import ModelRegistryError
 
@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _CATCH_UP_ATTEMPTS: Final = 3
+STALE_AFTER_POLLS: Final = 3
+"""The cache is ``stale`` once the database has not confirmed it for this many polls..."""
+STALE_AFTER_AT_LEAST: Final = 2.0
+"""... and for at least this many seconds (a loaded machine's slow poll is not an outage)."""
 
 
 class LiveCache:
@@ -41,6 +45,8 @@ class LiveCache:
         poll_interval: Seconds between the change feed's checks of the catalog revision.
         on_refresh: Told of each successful refresh, by what asked for it (``reload`` for a
             full load).
+        refresh_gap: Least seconds between refreshes that notifications ask for (bursts of
+            NOTIFY are coalesced; see :mod:`modelregistry.cache.feed`).
 
     Raises:
         ModelRegistryError: the first load failed (nothing is left running).
@@ -52,13 +58,19 @@ class LiveCache:
         *,
         poll_interval: float,
         on_refresh: Callable[[Trigger], object],
+        refresh_gap: float = MIN_REFRESH_GAP,
     ) -> None:
         """Load the whole catalog, then start following changes."""
         self._database = database
         self._poll_interval = poll_interval
+        self._refresh_gap = refresh_gap
         self._on_refresh = on_refresh
         source = DatabaseSource(database, on_load=lambda: on_refresh("reload"))
-        self.snapshots = SnapshotCache(source.load, source.changes_since)
+        self.snapshots = SnapshotCache(
+            source.load,
+            source.changes_since,
+            stale_after=max(STALE_AFTER_POLLS * poll_interval, STALE_AFTER_AT_LEAST),
+        )
         """The snapshots themselves (the read hot path takes ``snapshots.snapshot``)."""
         self._feed: ChangeFeed | None = None
         self._start_feed()
@@ -66,7 +78,11 @@ class LiveCache:
     def _start_feed(self) -> None:
         if not self._database.is_memory:
             self._feed = ChangeFeed(
-                self._database, self.refresh, self.snapshots.mark_failed, self._poll_interval
+                self._database,
+                self.refresh,
+                self.snapshots.mark_failed,
+                self._poll_interval,
+                self._refresh_gap,
             )
 
     def current(self) -> Snapshot:
@@ -101,7 +117,10 @@ class LiveCache:
         logger.warning("modelregistry: a committed write is not yet in this process's cache")
 
     def subscribe(self, callback: Callable[[CatalogEvent], object]) -> Callable[[], None]:
-        """Call ``callback(event)`` for every change once the cache holds it; returns a cancel."""
+        """Call ``callback(event)`` for every change once the cache holds it; returns a cancel.
+
+        Callbacks run on the cache's dispatcher thread, in revision order.
+        """
         return self.snapshots.subscribe(callback)
 
     def state(self) -> dict[str, Any]:
@@ -110,11 +129,13 @@ class LiveCache:
 
     def after_fork(self) -> None:
         """In a forked child: a change feed of its own (threads do not survive a fork)."""
+        self.snapshots.after_fork()
         if self._feed is not None:
             self._feed.abandon()
             self._start_feed()
 
     def close(self) -> None:
-        """Stop the change feed (again: nothing)."""
+        """Stop the change feed and the subscribers' thread (again: nothing)."""
         if self._feed is not None:
             self._feed.close()
+        self.snapshots.close()

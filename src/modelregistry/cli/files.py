@@ -20,6 +20,7 @@ from modelregistry.cli.common import (
 )
 from modelregistry.domain.documents import format_of, parse_catalog, parse_text
 from modelregistry.errors import InvalidCatalogFileError, ModelRegistryError
+from modelregistry.registry import read_catalog_bytes
 
 if TYPE_CHECKING:
     from modelregistry.domain.documents import Format, ImportResult
@@ -109,6 +110,18 @@ def export_file(
         typer.echo(f"wrote {output}", err=True)
 
 
+def _read_watched(target: Path, file: Path) -> bytes | None:
+    """The watched file's bytes; None when there is nothing to apply (said why if refused)."""
+    try:
+        return read_catalog_bytes(target)
+    except InvalidCatalogFileError as exc:  # a FIFO, a device, too large
+        report(exc)
+        typer.echo(f"{file}: rejected; the catalog is unchanged", err=True)
+        return None
+    except OSError:
+        return None  # an editor replacing the file: the next event brings it back
+
+
 @app.command("watch")
 def watch_file(
     ctx: typer.Context,
@@ -131,10 +144,9 @@ def watch_file(
     with catalog(ctx) as registry:
 
         def apply() -> None:
-            try:
-                content = target.read_bytes()
-            except OSError:
-                return  # an editor replacing the file: the next event brings it back
+            content = _read_watched(target, file)
+            if content is None:
+                return
             if content == applied[0]:
                 return
             try:

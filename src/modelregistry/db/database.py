@@ -10,12 +10,14 @@ server had dropped (a restart) is retried once on a fresh one.
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.orm import sessionmaker
 
 from modelregistry.db import migrate
+from modelregistry.db.deadline import deadline_fired, watchdog_of
 from modelregistry.db.engine import (
     is_memory_sqlite,
     make_engine,
@@ -27,7 +29,7 @@ from modelregistry.db.engine import (
 )
 from modelregistry.db.errors import translating
 from modelregistry.db.repository import Repository
-from modelregistry.errors import DatabaseUnavailableError
+from modelregistry.errors import DatabaseReplacedError, DatabaseUnavailableError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -54,6 +56,8 @@ class Database:
         self._reads: sessionmaker[Session] = sessionmaker(reader(engine))
         self._snapshots: sessionmaker[Session] = sessionmaker(snapshot_reader(engine))
         self._writes: sessionmaker[Session] = sessionmaker(writer(engine))
+        self._file = _sqlite_file(engine)
+        self._identity = _identity(self._file)
 
     @classmethod
     def open(
@@ -99,14 +103,15 @@ class Database:
     def read_session(self, query: Callable[[Session], T], *, snapshot: bool = False) -> T:
         """Answer ``query`` with a session of its own (as :meth:`read`)."""
         sessions = self._snapshots if snapshot else self._reads
+        self._check_file()
         try:
-            with translating(database=self.url), sessions() as session:
+            with self._bounded(), translating(database=self.url), sessions() as session:
                 return query(session)
         except DatabaseUnavailableError as exc:
             if not was_disconnected(exc):
                 raise
         # The pool held a connection the server had dropped (a restart): one fresh try.
-        with translating(database=self.url), sessions() as session:
+        with self._bounded(), translating(database=self.url), sessions() as session:
             return query(session)
 
     @contextmanager
@@ -115,10 +120,53 @@ class Database:
 
         The repository's clock (``read_at``) is the write's time, read after the lock.
         """
-        with translating(database=self.url), self._writes.begin() as session:
+        self._check_file()
+        with self._bounded(), translating(database=self.url), self._writes.begin() as session:
             repository = Repository(session)
             repository.lock_for_write()
+            self._check_file()  # (replaced while this writer waited for the lock)
             yield repository
+
+    def _check_file(self) -> None:
+        """Refuse to go on when the SQLite file is no longer the one this process opened.
+
+        A file deleted or replaced (a backup renamed over it) under a running process leaves
+        its connections on the old inode: a write there would be acknowledged and lost.
+
+        Raises:
+            DatabaseReplacedError: E4022, the path now holds another file, or none.
+        """
+        if self._identity is None or self._file is None:
+            return
+        now = _identity(self._file)
+        if now != self._identity:
+            what = "deleted" if now is None else "replaced by another file"
+            msg = (
+                f"the SQLite file {self._file} was {what} since this process opened it: "
+                "writes are refused (they would go into the old file, which nobody else "
+                "opens); reopen the registry to use the file now at the path (restore "
+                "backups with VACUUM INTO or the backup API, never a rename over a live file)"
+            )
+            raise DatabaseReplacedError(msg, database=self.url)
+
+    @contextmanager
+    def _bounded(self) -> Iterator[None]:
+        """Say so when the client-side deadline ended a call (see modelregistry.db.deadline)."""
+        watchdog = watchdog_of(self.engine)
+        if watchdog is None:
+            yield
+            return
+        watchdog.fired()  # forget an earlier unit's
+        try:
+            yield
+        except DatabaseUnavailableError as exc:
+            if not deadline_fired(self.engine):
+                raise
+            message = (
+                f"database unavailable ({self.url}): no answer within {watchdog.timeout:g} s "
+                "(call_timeout); the connection was dropped"
+            )
+            raise DatabaseUnavailableError(message, database=self.url) from exc
 
     def refresh_statistics(self) -> None:
         """Update the planner's statistics of the catalog tables (after a bulk import)."""
@@ -138,7 +186,33 @@ class Database:
     def forget_connections(self) -> None:
         """In a forked child: drop the parent's pooled connections without closing them."""
         self.engine.dispose(close=False)
+        watchdog = watchdog_of(self.engine)
+        if watchdog is not None:
+            watchdog.after_fork()
 
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+def _sqlite_file(engine: Engine) -> str | None:
+    """The absolute path of a SQLite file database (None: PostgreSQL, or in memory)."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or is_memory_sqlite(url) or not url.database:
+        return None
+    path = url.database
+    if path.startswith("file:"):  # a URI filename (?uri=true): its path part
+        path = path.removeprefix("file:").split("?", 1)[0]
+        path = path.removeprefix("//")
+    return os.path.abspath(path)  # noqa: PTH100 - a str path, kept as the engine gives it
+
+
+def _identity(path: str | None) -> tuple[int, int] | None:
+    """The device and inode of ``path`` (None: no such file)."""
+    if path is None:
+        return None
+    try:
+        found = os.stat(path)  # noqa: PTH116 - one stat call on the hot path of a write
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino

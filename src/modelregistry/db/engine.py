@@ -8,6 +8,7 @@ module, starts their transactions, so a write transaction takes the write lock u
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any, Final
 
 import sqlalchemy as sa
@@ -15,7 +16,12 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import QueuePool
 
+from modelregistry.db.deadline import armed
+from modelregistry.db.deadline import install as install_watchdog
+
 if TYPE_CHECKING:
+    from collections.abc import MutableMapping, Sequence
+
     from sqlalchemy.engine import Connection
 
     # Re-exported: the layers above db/ name the type through this module, never SQLAlchemy.
@@ -25,10 +31,32 @@ if TYPE_CHECKING:
 SQLITE_BUSY_TIMEOUT_SECONDS: Final = 60.0
 """How long a SQLite connection waits for another process's lock before giving up, unless
 the URL says otherwise (``sqlite:///catalog.db?timeout=5``)."""
+CALL_TIMEOUT_SECONDS: Final = 30.0
+"""PostgreSQL: longest wait for one database call (a statement, a commit) before the
+connection is dropped and the call fails with E4020, unless the URL says otherwise
+(``?call_timeout=5``). Enforced on the client (a frozen server enforces nothing) and, as
+``statement_timeout``, by the server; a transaction left idle this long is ended by the
+server (``idle_in_transaction_session_timeout``: a paused writer frees the lock)."""
+LOCK_TIMEOUT_SECONDS: Final = 20.0
+"""PostgreSQL: longest wait for the catalog's write lock (another writer's transaction),
+unless the URL says otherwise (``?lock_timeout=5``); below the call timeout, so a writer
+blocked by a paused one hears why."""
+KEEPALIVES: Final = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+}
+"""libpq's TCP settings: a peer that vanished (packets dropped) is noticed within ~30 s,
+even on an idle LISTEN connection."""
+TIMEOUT_KEYS: Final = ("call_timeout", "lock_timeout")
+"""modelregistry's own URL parameters (seconds), taken out before the driver sees the URL."""
 
 COPY_FROM_ROWS: Final = 100
 """From this many rows, :func:`insert_many` uses COPY on PostgreSQL."""
 
+_CONNECT_ARGS: weakref.WeakKeyDictionary[Engine, dict[str, Any]] = weakref.WeakKeyDictionary()
 _WRITE_OPTION: Final = "modelregistry_write"
 # pg_advisory_xact_lock(classid, objid): "mr" and the catalog's schema, hashed. Other
 # applications' locks don't collide, and catalogs in other schemas of the same database don't
@@ -36,12 +64,39 @@ _WRITE_OPTION: Final = "modelregistry_write"
 _PG_LOCK_CLASS: Final = 0x6D72
 
 
+_SECRET_KEYS: Final = ("pass", "secret", "token")
+"""A URL query parameter whose name holds one of these is masked (``sslpassword``, ...)."""
+_UNENCODED_AT: Final = (
+    "the database URL's password holds an unencoded '@' (everything before the last '@' is "
+    "taken as the credentials): percent-encode it, '@' as %40 (urllib.parse.quote(password, "
+    "safe=''))"
+)
+
+
+def _unencoded_credentials(text: str) -> tuple[str, str, str] | None:
+    """``(scheme, user, after)`` when the password in ``text`` holds an unencoded ``@``.
+
+    Everything before the last ``@`` (ahead of the query) is the credentials; ``after`` is
+    the rest of the URL, host onwards.
+    """
+    scheme, separator, rest = text.partition("://")
+    head = rest.split("?", 1)[0]
+    at = head.rfind("@")
+    user, colon, password = head[:at].partition(":")
+    if not separator or at < 0 or not colon or "@" not in password:
+        return None
+    return scheme, user, rest[at + 1 :]
+
+
 def normalise_url(url: str | URL) -> URL:
     """Parse ``url`` and pick the psycopg 3 driver for PostgreSQL URLs without one.
 
     Raises:
-        sqlalchemy.exc.ArgumentError: when ``url`` is not a database URL.
+        sqlalchemy.exc.ArgumentError: when ``url`` is not a database URL (a password with an
+            unencoded ``@`` included: the message says to percent-encode it).
     """
+    if isinstance(url, str) and _unencoded_credentials(url) is not None:
+        raise sa.exc.ArgumentError(_UNENCODED_AT)
     try:
         parsed = make_url(url)
     except ValueError as exc:  # a port that is not a number, an unclosed [IPv6 address
@@ -72,13 +127,21 @@ def normalise_async_url(url: str | URL) -> URL:
 def safe_url(url: str | URL) -> str:
     """Render ``url`` with its password masked, fit for logs, errors and ``repr``.
 
-    libpq also takes the password as a query parameter (``?password=...``): masked too.
+    libpq also takes secrets as query parameters (``?password=...``, ``sslpassword``): every
+    parameter whose name holds ``pass``, ``secret`` or ``token`` is masked too. A password
+    with an unencoded ``@`` is masked whole: everything before the last ``@`` is taken as the
+    credentials.
     """
+    if isinstance(url, str) and (split := _unencoded_credentials(url)) is not None:
+        scheme, user, after = split
+        url = f"{scheme}://{user}:***@{after}"
     try:
         parsed = normalise_url(url)
     except sa.exc.ArgumentError:
         return "<unparseable database URL>"
-    hidden = {key: "***" for key in parsed.query if key.lower() == "password"}
+    hidden = {
+        key: "***" for key in parsed.query if any(secret in key.lower() for secret in _SECRET_KEYS)
+    }
     if hidden:
         parsed = parsed.update_query_dict(hidden)
     return parsed.render_as_string(hide_password=True)
@@ -108,9 +171,14 @@ def make_engine(url: str | URL) -> Engine:
     kwargs, timeout = _engine_arguments(parsed)
     if timeout is not None and is_memory_sqlite(parsed):
         kwargs["poolclass"] = QueuePool
-    engine = sa.create_engine(parsed, **kwargs)
     if timeout is not None:
+        engine = sa.create_engine(parsed.difference_update_query(TIMEOUT_KEYS), **kwargs)
         _configure_sqlite(engine, timeout)
+        return engine
+    driver_url, connect_args, call = _server_arguments(parsed)
+    engine = sa.create_engine(driver_url, **kwargs)
+    _CONNECT_ARGS[engine] = connect_args
+    install_watchdog(engine, call)
     return engine
 
 
@@ -130,10 +198,81 @@ def make_async_engine(url: str | URL) -> AsyncEngine:
     kwargs, timeout = _engine_arguments(parsed)
     if timeout is not None and is_memory_sqlite(parsed):
         kwargs["poolclass"] = AsyncAdaptedQueuePool
-    engine = create_async_engine(parsed, **kwargs)
+    engine = create_async_engine(parsed.difference_update_query(TIMEOUT_KEYS), **kwargs)
     if timeout is not None:
         _configure_sqlite(engine.sync_engine, timeout)
+    else:
+        install_watchdog(engine.sync_engine, timeouts(parsed)[0])
     return engine
+
+
+def with_timeouts(url: str, *, call_timeout: float | None, lock_timeout: float | None) -> str:
+    """``url`` with these timeouts (seconds) in its query, replacing the URL's own.
+
+    The constructors' ``call_timeout``/``lock_timeout``; None leaves the URL's (or the
+    default). A URL that does not parse is returned as it is (opening it says why).
+    """
+    given = {
+        key: str(value)
+        for key, value in (("call_timeout", call_timeout), ("lock_timeout", lock_timeout))
+        if value is not None
+    }
+    if not given:
+        return url
+    try:
+        parsed = normalise_url(url)
+    except sa.exc.ArgumentError:
+        return url
+    return parsed.update_query_dict(given).render_as_string(hide_password=False)
+
+
+def timeouts(parsed: URL) -> tuple[float, float]:
+    """The call and lock timeouts (seconds) ``parsed`` asks for, else the defaults.
+
+    Raises:
+        sqlalchemy.exc.ArgumentError: one is not a number of seconds > 0.
+    """
+    found = []
+    for key, default in zip(
+        TIMEOUT_KEYS, (CALL_TIMEOUT_SECONDS, LOCK_TIMEOUT_SECONDS), strict=True
+    ):
+        try:
+            value = float(str(parsed.query.get(key, default)))
+        except ValueError:
+            value = -1.0
+        if not value > 0 or value == float("inf"):
+            msg = f"the URL's {key} must be a number of seconds > 0 (got {parsed.query[key]!r})"
+            raise sa.exc.ArgumentError(msg)
+        found.append(value)
+    return found[0], found[1]
+
+
+def _server_arguments(parsed: URL) -> tuple[URL, dict[str, Any], float]:
+    """The URL the driver sees, the connection's arguments, and the call timeout."""
+    call, lock = timeouts(parsed)
+    driver_url = parsed.difference_update_query(TIMEOUT_KEYS)
+    settings = {
+        "statement_timeout": call,
+        "lock_timeout": lock,
+        "idle_in_transaction_session_timeout": call,
+    }
+    options = " ".join(f"-c {name}={int(seconds * 1000)}" for name, seconds in settings.items())
+    given = parsed.query.get("options")
+    if given:  # the URL's own options (a search_path, say) come first; ours are added
+        options = f"{given if isinstance(given, str) else ' '.join(given)} {options}"
+    connect_args: dict[str, Any] = {"options": options}
+    connect_args.update((k, v) for k, v in KEEPALIVES.items() if k not in parsed.query)
+    if "connect_timeout" not in parsed.query:
+        connect_args["connect_timeout"] = 10
+    return driver_url, connect_args, call
+
+
+def connect_arguments(engine: Engine) -> tuple[Sequence[str], MutableMapping[str, Any]]:
+    """The driver's connect arguments for a connection of ``engine``'s own (LISTEN)."""
+    parsed = engine.url
+    args, kwargs = engine.dialect.create_connect_args(parsed)
+    kwargs.update(_CONNECT_ARGS.get(engine, {}))
+    return args, kwargs
 
 
 def _engine_arguments(parsed: URL) -> tuple[dict[str, Any], float | None]:
@@ -142,7 +281,7 @@ def _engine_arguments(parsed: URL) -> tuple[dict[str, Any], float | None]:
         # No pre-ping: it costs a round trip per checkout. A connection found dead is
         # invalidated with the whole pool, and the registry retries a read once (see
         # ``was_disconnected``). Connecting gives up after 10 s unless the URL says otherwise.
-        connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": 10}
+        _, connect_args, _ = _server_arguments(parsed)
         return {"connect_args": connect_args}, None
     try:
         timeout = float(str(parsed.query.get("timeout", SQLITE_BUSY_TIMEOUT_SECONDS)))
@@ -271,7 +410,7 @@ def insert_many(connection: Connection, table: sa.Table, rows: list[dict[str, An
     )
     driver = connection.connection.driver_connection
     try:
-        with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+        with armed(connection), driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
             for row in rows:
                 copy.write_row(
                     [

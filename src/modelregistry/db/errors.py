@@ -22,8 +22,10 @@ _UNAVAILABLE: Final = (
 _INSUFFICIENT_PRIVILEGE: Final = "42501"
 """PostgreSQL's SQLSTATE for a privilege the role lacks (a read-only role writing)."""
 # SQLite reports missing tables and the like as OperationalError too; only these mean that
-# the database could not be used right now.
-_SQLITE_UNAVAILABLE: Final = ("locked", "busy", "unable to open", "disk i/o", "readonly")
+# the database could not be used right now. A read-only file ("attempt to write a readonly
+# database") is not among them: retrying never helps, as with a SELECT-only role.
+_SQLITE_UNAVAILABLE: Final = ("locked", "busy", "unable to open", "disk i/o")
+_SQLITE_READONLY: Final = "readonly database"
 
 
 def translate(exc: Exception, *, database: str) -> ModelRegistryError:
@@ -43,6 +45,13 @@ def translate(exc: Exception, *, database: str) -> ModelRegistryError:
     if _is_unavailable(exc, detail):
         return DatabaseUnavailableError(
             f"database unavailable ({database}): {detail}", database=database
+        )
+    if _SQLITE_READONLY in detail.lower():
+        return DatabaseError(
+            f"permission denied ({database}): the SQLite file (or its directory, where the "
+            f"-wal and -shm files live) is read-only to this process ({detail}); it can be "
+            "read but not changed",
+            database=database,
         )
     if _sqlstate(exc) == _INSUFFICIENT_PRIVILEGE:
         return DatabaseError(

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 import sqlalchemy as sa
 
+from modelregistry.db.engine import connect_arguments
+
 if TYPE_CHECKING:
     import psycopg
     from sqlalchemy.engine import Engine
@@ -47,7 +49,7 @@ class Listener:
     def __init__(self, engine: Engine) -> None:
         """Connect and LISTEN (autocommit), and learn which schema is ours."""
         dialect = engine.dialect
-        args, kwargs = dialect.create_connect_args(engine.url)
+        args, kwargs = connect_arguments(engine)  # with the keepalives and timeouts
         connection = cast("psycopg.Connection[Any]", dialect.connect(*args, **kwargs))
         try:
             connection.autocommit = True

@@ -45,6 +45,8 @@ from modelregistry.db.tables import (
     ModelRow,
     ProviderRow,
 )
+from modelregistry.domain import clock
+from modelregistry.domain.history import Fingerprint, fingerprint
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterator, Mapping
@@ -59,8 +61,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-Anchor = tuple[int, tuple[str, int] | None]
-"""A catalog revision and the ``(model_id, version)`` of its change: which database it is."""
+Anchor = tuple[int, Fingerprint | None]
+"""A catalog revision and the fingerprint of its change (``domain.history.fingerprint``):
+which database, and which timeline of it (a restored backup replays ids and versions)."""
 
 
 class Repository:
@@ -83,7 +86,7 @@ class Repository:
     @property
     def read_at(self) -> datetime:
         """The instant whose prices models show: the write's time in a write, else now."""
-        return datetime.now(UTC) if self._read_at is None else self._read_at
+        return clock.now() if self._read_at is None else self._read_at
 
     def _at(self) -> dict[str, datetime]:
         return {"at": self.read_at}
@@ -181,7 +184,7 @@ class Repository:
         self._versions = {}
         last_change = sa.select(sa.func.max(ModelRevisionRow.changed_at)).scalar_subquery()
         if connection.dialect.name == "sqlite":
-            now = datetime.now(UTC)
+            now = clock.now()
             previous = self._session.scalar(sa.select(last_change))
         else:
             # One round trip for both, after the lock.
@@ -341,13 +344,20 @@ class Repository:
     # -- change log ------------------------------------------------------------------------
 
     def catalog_anchor(self) -> Anchor:
-        """The catalog's revision and its change's ``(model_id, version)`` (None: no change)."""
+        """The catalog's revision and its change's fingerprint (None: no change)."""
         row = self._session.execute(
-            sa.select(ModelRevisionRow.id, ModelRevisionRow.model_id, ModelRevisionRow.version)
+            sa.select(
+                ModelRevisionRow.id,
+                ModelRevisionRow.model_id,
+                ModelRevisionRow.version,
+                ModelRevisionRow.changed_at,
+            )
             .order_by(ModelRevisionRow.id.desc())
             .limit(1)
         ).one_or_none()
-        return (0, None) if row is None else (row.id, (row.model_id, row.version))
+        if row is None:
+            return (0, None)
+        return (row.id, fingerprint(row.model_id, row.version, row.changed_at))
 
     def changes_since(
         self, anchor: Anchor, known: Mapping[tuple[str, int], ModelConfig] | None = None
@@ -374,8 +384,9 @@ class Repository:
         if revision > 0:
             if not rows or rows[0]["id"] != revision:
                 return None
-            if (rows[0]["model_id"], rows[0]["version"]) != change:
-                return None
+            first = rows[0]
+            if fingerprint(first["model_id"], first["version"], first["changed_at"]) != change:
+                return None  # the same number, another change: a restored backup
             rows = rows[1:]
         known = known or {}
         changes = [

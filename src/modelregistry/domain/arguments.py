@@ -142,6 +142,19 @@ def poll_seconds(value: object) -> float:
     return float(value)
 
 
+def timeout_seconds(value: object, name: str) -> float | None:
+    """Check a database timeout: None (the URL's, else the default) or seconds > 0 (E4007)."""
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 < value < float("inf")
+    ):
+        raise InvalidArgumentError.single(name, "must be a number of seconds > 0", value)
+    return float(value)
+
+
 def alias_name(value: object) -> str:
     """An alias to set: a string following the rules of a model id (E4003 otherwise)."""
     name = string_argument(value, "alias", stored=True)

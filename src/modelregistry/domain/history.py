@@ -22,9 +22,32 @@ if TYPE_CHECKING:
 
     from modelregistry.domain.models import ModelConfig
 
-__all__ = ["ChangeKind", "ChangeNote", "FieldChange", "ModelRevision", "diff_configs"]
+__all__ = [
+    "ChangeKind",
+    "ChangeNote",
+    "FieldChange",
+    "Fingerprint",
+    "ModelRevision",
+    "diff_configs",
+    "fingerprint",
+]
 
 MAX_REASON_LENGTH: Final = 4096
+
+Fingerprint = tuple[str, int, "datetime"]
+"""What tells one recorded change from another numbered alike: model id, version, time."""
+
+
+def fingerprint(model_id: str, version: int, changed_at: datetime) -> Fingerprint:
+    """The fingerprint of a change: the same change, in the same history, has the same one.
+
+    A restored backup replays revision numbers, model ids and versions (the next change
+    after the restore gets the number, and often the model and version, that an undone
+    change had), but not the instant of the change: comparing it too tells that the database
+    is on another timeline than the one a cache (or a feed consumer) followed. Used to check
+    an anchor (see ``Repository.changes_since``): on a mismatch, reload everything.
+    """
+    return (model_id, version, changed_at)
 
 
 class ChangeKind(StrEnum):

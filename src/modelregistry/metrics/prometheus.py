@@ -18,6 +18,7 @@ metric                                                    meaning
 ``modelregistry_changes_total{kind}``                     revisions this process committed
 ``modelregistry_cache_revision``                          catalog revision the cache holds
 ``modelregistry_cache_staleness_seconds``                 since the database last confirmed it
+``modelregistry_cache_stale``                             1 while the cache is stale, else 0
 ``modelregistry_cache_refreshes_total{trigger}``          notify, poll, write, manual, reload
 ========================================================  ====================================
 
@@ -108,6 +109,7 @@ class RegistryMetrics:
         """The CollectorRegistry the metrics are on."""
         self.collector: Collector = _RegistryCollector(telemetry, catalog, cache)
         """The collector computing every metric when scraped."""
+        self._cache = cache
         self._schema_revision = schema_revision
         try:
             registry.register(self.collector)
@@ -124,7 +126,16 @@ class RegistryMetrics:
         return generate_latest(self.registry)
 
     def health(self) -> Health:
-        """Check that the database answers, at the schema revision this version needs."""
+        """Check that the database answers, at the schema revision this version needs.
+
+        A cache gone stale (its change feed cannot reach the database, or a refresh is stuck
+        on a frozen one) is unhealthy at once, with the cache's error, without asking the
+        database again.
+        """
+        cache = self._cache()
+        if cache is not None and cache.get("state") == "stale":
+            detail = f"cache stale for {cache['staleness_seconds']:.1f} s: {cache['error']}"
+            return Health(ok=False, detail=detail.replace("\n", " "))
         try:
             current = self._schema_revision()
         except ModelRegistryError as exc:
@@ -205,6 +216,7 @@ class _RegistryCollector(Collector):
             return [family for key, family in families.items() if not key.startswith("cache")]
         families["cache_revision"].add_metric([], float(cache["revision"]))
         families["cache_staleness"].add_metric([], float(cache["staleness_seconds"]))
+        families["cache_stale"].add_metric([], 1.0 if cache.get("state") == "stale" else 0.0)
         for trigger in _TRIGGERS:
             families["cache_refreshes"].add_metric(
                 [trigger], float(record.refreshes.get(trigger, 0))
@@ -282,6 +294,11 @@ def _families() -> dict[str, Any]:
         "cache_staleness": gauge(
             "modelregistry_cache_staleness_seconds",
             "Seconds since the database last confirmed the cache's snapshot.",
+        ),
+        "cache_stale": gauge(
+            "modelregistry_cache_stale",
+            "1 while the cache is stale (the database has not confirmed it for a few polls, "
+            "or its last refresh failed), else 0.",
         ),
         "cache_refreshes": counter(
             "modelregistry_cache_refreshes",

@@ -6,6 +6,10 @@ and writes the files and applies a document to the catalog in one write transact
 
 from __future__ import annotations
 
+import contextlib
+import os
+import stat
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -19,10 +23,9 @@ from modelregistry.domain.documents import (
     parse_text,
     plan_import,
 )
-from modelregistry.errors import InvalidCatalogFileError, Violation
+from modelregistry.errors import CatalogWriteError, InvalidCatalogFileError, Violation
 
 if TYPE_CHECKING:
-    import os
     from collections.abc import Callable
 
     from modelregistry.domain.documents import Format, ImportResult
@@ -36,22 +39,60 @@ _IMPORT_BATCH: Final = 500
 """Entries an import writes per batch (the progress bar moves between batches)."""
 
 
+def read_catalog_bytes(path: Path) -> bytes:
+    """The bytes of the catalog file ``path``: a regular file of at most MAX_FILE_BYTES.
+
+    Anything else (a FIFO, a device, a symlink to ``/dev/zero``, a directory) is refused at
+    once, before a byte is read: it is opened without blocking and checked by the opened
+    descriptor (so it cannot be swapped in between). Never more than the limit plus one byte
+    is read, whatever the file grows to meanwhile.
+
+    Raises:
+        InvalidCatalogFileError: E4005, not a regular file, or larger than the limit.
+        OSError: the file cannot be opened or read (missing, no permission).
+    """
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(descriptor).st_mode
+    except BaseException:
+        os.close(descriptor)
+        raise
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        raise InvalidCatalogFileError(
+            [Violation("", f"not a regular file ({_file_kind(mode)}): refused unread")],
+            source=str(path),
+        )
+    with os.fdopen(descriptor, "rb") as file:
+        content = file.read(MAX_FILE_BYTES + 1)
+    if len(content) > MAX_FILE_BYTES:
+        raise InvalidCatalogFileError(
+            [Violation("", f"the file is larger than {MAX_FILE_BYTES} bytes")], source=str(path)
+        )
+    return content
+
+
+def _file_kind(mode: int) -> str:
+    kinds = (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
 def read_catalog_file(path: Path) -> list[ModelConfig]:
     """Read and validate a catalog file.
 
     Raises:
-        InvalidCatalogFileError: E4005, the file cannot be read or parsed, or any entry is
-            invalid (every problem is listed).
+        InvalidCatalogFileError: E4005, the file cannot be read or parsed (not a regular
+            file, too large), or any entry is invalid (every problem is listed).
     """
     kind = format_of(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InvalidCatalogFileError(
-                [Violation("", f"the file is larger than {MAX_FILE_BYTES} bytes", size)],
-                source=str(path),
-            )
-        text = path.read_text(encoding="utf-8")
+        text = read_catalog_bytes(path).decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidCatalogFileError(
             [Violation("", f"cannot read the file: {exc}")], source=str(path)
@@ -95,8 +136,48 @@ def import_catalog(  # noqa: PLR0913 - keyword-only options
 
 
 def export_catalog(models: list[ModelConfig], target: Path | None, kind: Format) -> str:
-    """Render ``models`` as a catalog file's text (also written to ``target`` if given)."""
+    """Render ``models`` as a catalog file's text (also written to ``target`` if given).
+
+    The file is written atomically: a temporary file in the same directory, flushed to disk,
+    then renamed over ``target``. A failed export leaves ``target`` as it was.
+
+    Raises:
+        CatalogWriteError: E4013, ``target`` cannot be written (nothing is left behind).
+    """
     text = dump_catalog(models, kind)
     if target is not None:
-        target.write_text(text, encoding="utf-8")
+        write_atomically(target, text.encode("utf-8"))
     return text
+
+
+def write_atomically(target: Path, content: bytes) -> None:
+    """Write ``content`` to ``target`` by a temporary file and a rename.
+
+    Raises:
+        CatalogWriteError: E4013, the directory is missing or unwritable, or ``target`` is a
+            directory; the temporary file is removed.
+    """
+    if target.is_dir():
+        raise CatalogWriteError(f"cannot write {target}: it is a directory", path=str(target))
+    temporary: str | None = None
+    try:
+        descriptor, temporary = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+        )
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(content)
+            file.flush()
+            os.fsync(file.fileno())
+        # mkstemp makes the file 0600; an export is as readable as any file the user writes.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # noqa: PTH101 - a str path from mkstemp
+        os.replace(temporary, target)  # noqa: PTH105 - a str path from mkstemp
+        temporary = None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise CatalogWriteError(f"cannot write {target}: {reason}", path=str(target)) from exc
+    finally:
+        if temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)  # noqa: PTH108 - a str path from mkstemp

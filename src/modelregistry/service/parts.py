@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, TypeVar
 
 from modelregistry.cache.live import LiveCache
 from modelregistry.db.database import Database
+from modelregistry.db.engine import with_timeouts
 from modelregistry.db.notify import announce
-from modelregistry.domain.arguments import poll_seconds
+from modelregistry.domain import clock
+from modelregistry.domain.arguments import poll_seconds, timeout_seconds
 from modelregistry.domain.counts import count_models
 from modelregistry.domain.history import ChangeNote
 from modelregistry.metrics.telemetry import Telemetry
@@ -102,6 +104,8 @@ class Parts:
             yield writer
             if writer.changed:
                 announce(repository.session)
+        if writer.changed:
+            clock.saw(repository.read_at)  # our reads never come before our own write
         self.telemetry.changed(writer.kinds)
         if self.cache is not None and self.catch_up_writes:
             self.cache.catch_up(writer.written)
@@ -165,17 +169,24 @@ class Parts:
             self.background.dispose()
 
 
-def open_parts(
+def open_parts(  # noqa: PLR0913 - keyword-only options
     url: str | None,
     *,
     auto_migrate: bool,
     cache: bool,
     poll_interval: float,
     metrics: CollectorRegistry | None,
+    call_timeout: float | None = None,
+    lock_timeout: float | None = None,
 ) -> Parts:
     """Open the catalog at ``url`` (see :class:`~modelregistry.ModelRegistry`)."""
     interval = poll_seconds(poll_interval)
-    database = Database.open(resolve_database_url(url), auto_migrate=auto_migrate)
+    target = with_timeouts(
+        resolve_database_url(url),
+        call_timeout=timeout_seconds(call_timeout, "call_timeout"),
+        lock_timeout=timeout_seconds(lock_timeout, "lock_timeout"),
+    )
+    database = Database.open(target, auto_migrate=auto_migrate)
     telemetry = Telemetry()
     try:
         live = (

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from modelregistry.domain import clock
 from modelregistry.domain.arguments import is_findable_id
 from modelregistry.domain.pricing import estimate, in_effect, with_periods
 from modelregistry.errors import ModelNotFoundError, PriceNotFoundError
 
 if TYPE_CHECKING:
+    from datetime import datetime
     from decimal import Decimal
 
     from modelregistry.domain.pricing import Price
@@ -59,7 +60,7 @@ def price_at(parts: Parts, model_id: str, when: datetime | None) -> Price:
         ModelNotFoundError: E4001, the model never had a price.
         PriceNotFoundError: E4006, ``when`` is before its first price.
     """
-    at = when or datetime.now(UTC)
+    at = when or clock.now()
     prices = timeline(parts, model_id)
     price = in_effect(with_periods(prices), at)
     if price is None:
