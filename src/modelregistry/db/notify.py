@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 import sqlalchemy as sa
 
-from modelregistry.db.engine import connect_arguments
+from modelregistry.db.engine import connect_arguments, safe_url
+from modelregistry.errors import DatabaseUnavailableError
 
 if TYPE_CHECKING:
     import psycopg
@@ -43,21 +44,25 @@ class Listener:
         engine: The catalog's engine (its URL and driver settings are reused).
 
     Raises:
-        Exception: whatever the driver raises when the server cannot be reached.
+        DatabaseUnavailableError: E4020, the server cannot be reached.
     """
 
     def __init__(self, engine: Engine) -> None:
         """Connect and LISTEN (autocommit), and learn which schema is ours."""
         dialect = engine.dialect
+        self._database = safe_url(engine.url)
         args, kwargs = connect_arguments(engine)  # with the keepalives and timeouts
-        connection = cast("psycopg.Connection[Any]", dialect.connect(*args, **kwargs))
+        try:
+            connection = cast("psycopg.Connection[Any]", dialect.connect(*args, **kwargs))
+        except Exception as exc:
+            raise self._unavailable(exc) from exc
         try:
             connection.autocommit = True
             connection.execute(f"LISTEN {CHANGES_CHANNEL}")
             row = connection.execute("SELECT current_schema()").fetchone()
-        except Exception:
+        except Exception as exc:
             connection.close()
-            raise
+            raise self._unavailable(exc) from exc
         self._connection = connection
         self.schema = str(row[0]) if row else ""
         """The schema whose changes concern this listener."""
@@ -70,10 +75,22 @@ class Listener:
         """Read the notifications that arrived; whether one named our schema.
 
         Raises:
-            Exception: the connection broke (drop it and listen again).
+            DatabaseUnavailableError: E4020, the connection broke (drop it and listen again).
         """
-        payloads = [note.payload for note in self._connection.notifies(timeout=0)]
+        try:
+            payloads = [note.payload for note in self._connection.notifies(timeout=0)]
+        except Exception as exc:
+            raise self._unavailable(exc) from exc
         return self.schema in payloads
+
+    def _unavailable(self, exc: Exception) -> DatabaseUnavailableError:
+        # The driver's own exception, raised outside SQLAlchemy: ours names the code (E4020),
+        # as the cache's state and /healthz report it.
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return DatabaseUnavailableError(
+            f"database unavailable ({self._database}): LISTEN failed: {detail}",
+            database=self._database,
+        )
 
     def close(self) -> None:
         """Close the connection (a broken one too)."""
