@@ -12,6 +12,7 @@ from modelregistry.cli.common import (
     aliases_app,
     app,
     catalog,
+    invoke_alone,
     out,
     parse_instant,
     prices_app,
@@ -164,6 +165,12 @@ def cost(
         print_json({"model_id": model_id, "currency": "USD", "cost": decimal_text(amount)})
     else:
         typer.echo(f"{decimal_text(amount)} USD")
+
+
+@aliases_app.callback()
+def _aliases(ctx: typer.Context) -> None:
+    """Other names of models; alone, ``modelregistry aliases`` lists them."""
+    invoke_alone(ctx, "list")
 
 
 @aliases_app.command("set")
