@@ -43,8 +43,8 @@ if TYPE_CHECKING:
         QualityScores,
     )
     from modelregistry.domain.pricing import Price
-    from modelregistry.registry import ModelRegistry
     from modelregistry.metrics.prometheus import Health, RegistryMetrics
+    from modelregistry.registry import ModelRegistry
 
 __version__ = "0.1.0"
 """The version of modelregistry: written only here (pyproject.toml reads it from this line)."""

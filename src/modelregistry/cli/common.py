@@ -174,7 +174,8 @@ def invoke_alone(ctx: typer.Context, command: str) -> None:
     assert isinstance(group, TyperGroup)  # noqa: S101 - a group's callback
     chosen = group.get_command(ctx, command)
     assert chosen is not None  # noqa: S101 - registered with the group
-    ctx.invoke(chosen)
+    with chosen.make_context(command, [], parent=ctx) as sub:
+        chosen.invoke(sub)
 
 
 def warn(message: str) -> None:
@@ -182,7 +183,9 @@ def warn(message: str) -> None:
     err.print(f"note: {message}".replace("\n", " "))
 
 
-def deprecated(old: str, new: str) -> Callable[[click_core.Context, click_core.Parameter, Any], Any]:
+def deprecated(
+    old: str, new: str
+) -> Callable[[click_core.Context, click_core.Parameter, Any], Any]:
     """A callback for the option ``old``: a warning on stderr to use ``new`` instead."""
 
     def callback(ctx: click_core.Context, _param: click_core.Parameter, value: Any) -> Any:  # noqa: ANN401 - any option's value
@@ -319,8 +322,9 @@ def _as_usage_error(exc: ModelRegistryError) -> click_errors.UsageError | None:
     param = params.get(_FIELD_OPTIONS.get(field, field))
     if param is None or not param.opts[0].startswith("-"):
         return None
-    details = "; ".join(f"{v.rule}" + ("" if v.value is None else f" (got {v.value!r})")
-                        for v in violations)
+    details = "; ".join(
+        f"{v.rule}" + ("" if v.value is None else f" (got {v.value!r})") for v in violations
+    )
     return click_errors.BadParameter(details, ctx=ctx, param_hint=f"'{param.opts[0]}'")
 
 
@@ -424,6 +428,43 @@ def print_table(table: Table) -> None:
         out.print(table)
     text = "\n".join(line.rstrip() for line in captured.get().splitlines())
     sys.stdout.write(text + "\n")
+
+
+def fitted_table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    whole: Sequence[bool],
+    width: int | None = None,
+) -> Table:
+    """A table of ``rows`` at most ``width`` (the terminal's) columns wide.
+
+    A column marked ``whole`` (an instant, an amount, an id) keeps its values whole, its header
+    wrapping at spaces; the other columns fold to share what is left, each at least 6 wide
+    (or its longest value): the last columns give way first.
+    """
+    room = (width or out.width) - 2 * (len(headers) - 1)
+    natural = [
+        max([len(header), *(len(row[i]) for row in rows)]) for i, header in enumerate(headers)
+    ]
+    least = [
+        max([*(len(word) for word in header.split()), *(len(row[i]) for row in rows)])
+        if whole[i]
+        else min(natural[i], 6)
+        for i, header in enumerate(headers)
+    ]
+    widths = natural if sum(natural) <= room else list(least)
+    spare = room - sum(widths)
+    for i in range(len(widths)):
+        grant = max(0, min(spare, natural[i] - widths[i]))
+        widths[i] += grant
+        spare -= grant
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1, 0, 0))
+    for header, size in zip(headers, widths, strict=True):
+        table.add_column(header, width=size, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    return table
 
 
 def simple_table(*columns: str) -> Table:

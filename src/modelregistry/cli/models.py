@@ -42,6 +42,7 @@ def _models(ctx: typer.Context) -> None:
     """List, show and change models; alone, ``modelregistry models`` lists them."""
     invoke_alone(ctx, "list")
 
+
 # -- models: reads -------------------------------------------------------------------------
 
 
@@ -55,7 +56,11 @@ def models_list(
         None, "--provider", "-p", metavar="TEXT", help="Only this provider."
     ),
     status: str | None = typer.Option(
-        None, "--status", "-s", metavar="STATUS", help=f"Only this status: {', '.join(STATUS_NAMES)}."
+        None,
+        "--status",
+        "-s",
+        metavar="STATUS",
+        help=f"Only this status: {', '.join(STATUS_NAMES)}.",
     ),
     capability: list[str] | None = typer.Option(
         None,

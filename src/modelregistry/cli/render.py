@@ -17,8 +17,8 @@ from rich import box
 from rich.cells import cell_len
 from rich.table import Table
 
-from modelregistry.cli.listing import OutputFormat
 from modelregistry.cli.common import fields_table, out, print_json, print_table
+from modelregistry.cli.listing import OutputFormat
 from modelregistry.domain.models import QUALITY_DIMENSIONS
 from modelregistry.domain.pricing import decimal_text, exact_decimal
 
@@ -114,6 +114,7 @@ TABLE_COLUMNS = ("model_id", "provider", "status", "context_window", "price", "c
 """The table's columns unless ``--columns`` says otherwise (they fit 80 columns)."""
 CSV_COLUMNS = tuple(name for name in COLUMNS if name != "price")
 """The CSV's columns unless ``--columns`` says otherwise: every field, one per column."""
+
 
 def chosen_columns(requested: list[str] | None) -> list[str] | None:
     """The column names of ``--columns`` (comma-separated or repeated), checked.
