@@ -21,7 +21,7 @@ import typer
 from rich import box
 from rich.console import Console
 from rich.table import Table
-from typer.core import TyperGroup
+from typer.core import TyperGroup, TyperOption
 
 from modelregistry import __version__
 from modelregistry.errors import (
@@ -67,12 +67,38 @@ COMMAND_MODULES = (
 """The modules under ``cli/`` that register commands (imported by :func:`register`)."""
 
 
+_PLAIN_TEXT = frozenset({"database_url", "install_completion", "show_completion", "help"})
+"""The root's options whose values are text or None (typer's completion and help too)."""
+
+
+class _TextOption(TyperOption):
+    """An option whose value is text (or None): no conversion, so no pydantic."""
+
+    def process_value(self, ctx: click_core.Context, value: Any) -> Any:  # noqa: ANN401 - click's
+        """Return the value as given (after the option's callback, if any)."""
+        if self.callback is not None:
+            value = self.callback(ctx, self, value)
+        return value
+
+
 class _Group(TyperGroup):
     """Usage errors as one ``error:`` line on stderr (exit 2), like every other error.
 
     Typer draws them in a box; a script reading stderr, or a user at a narrow terminal, wants
     the one line. Used by the root command, so every subcommand's errors pass through here.
     """
+
+    def parse_args(self, ctx: click_core.Context, args: list[str]) -> list[str]:
+        """Parse the root's options, its text options' values passed through as given.
+
+        typer 0.29 converts every option's value with pydantic, even a None: the root's
+        ``--database-url`` (and typer's completion options, added after ``__init__``) would
+        load pydantic for every ``modelregistry GROUP --help``. Text needs no conversion.
+        """
+        for param in [*self.params, self.get_help_option(ctx)]:
+            if isinstance(param, TyperOption) and param.name in _PLAIN_TEXT:
+                param.__class__ = _TextOption
+        return super().parse_args(ctx, args)
 
     def main(  # type: ignore[override] # the base's keywords, passed through
         self,

@@ -11,9 +11,13 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import typer
 
-from modelregistry.cli.common import Options, err, fail, metrics_app
+from modelregistry.cli.common import Options, deprecated, either, err, fail, metrics_app
 from modelregistry.errors import ModelRegistryError
-from modelregistry.registry import DEFAULT_POLL_INTERVAL, ModelRegistry
+
+# The registry is imported inside the command: see cli.common.
+DEFAULT_POLL_INTERVAL = 1.0
+"""The registry's default (``modelregistry.registry.DEFAULT_POLL_INTERVAL``; a test holds
+them equal), written here so that ``--help`` does not import the registry."""
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -40,18 +44,28 @@ class _QuietHandler(WSGIRequestHandler):
 @metrics_app.command("serve")
 def serve(
     ctx: typer.Context,
-    port: int = typer.Option(
-        9464, "--port", "-p", min=0, max=65535, help="TCP port (0: any free port, printed)."
+    port: int | None = typer.Option(
+        None,
+        "--port",
+        min=0,
+        max=65535,
+        metavar="INTEGER",
+        help="TCP port (0: any free port, printed; default: 9464).",
+    ),
+    old_port: int | None = typer.Option(
+        None, "-p", min=0, max=65535, hidden=True, callback=deprecated("-p", "--port")
     ),
     host: str = typer.Option(
         "127.0.0.1",
         "--host",
+        metavar="ADDRESS",
         help="Address to listen on; 0.0.0.0 (or ::) lets a Prometheus on another host scrape.",
     ),
     poll_interval: float = typer.Option(
         DEFAULT_POLL_INTERVAL,
         "--poll-interval",
         min=0.01,
+        metavar="SECONDS",
         help="Seconds between the change feed's checks of the catalog.",
     ),
 ) -> None:
@@ -63,6 +77,10 @@ def serve(
 
     Example: modelregistry metrics serve --port 9464 --host 0.0.0.0
     """
+    from modelregistry.registry import ModelRegistry  # noqa: PLC0415 - see above
+
+    chosen = either(port, old_port, ("--port", "-p"))
+    port = 9464 if chosen is None else chosen
     options: Options = ctx.obj
     try:
         registry = ModelRegistry(options.database_url, poll_interval=poll_interval)
