@@ -29,6 +29,15 @@ the URL says otherwise (``sqlite:///catalog.db?timeout=5``)."""
 COPY_FROM_ROWS: Final = 100
 """From this many rows, :func:`insert_many` uses COPY on PostgreSQL."""
 
+SUPPORTED_BACKENDS: Final = frozenset({"sqlite", "postgresql", "postgres"})
+"""The database engines modelregistry runs on."""
+_BACKEND_NAMES: Final = {
+    "mysql": "MySQL",
+    "mariadb": "MariaDB",
+    "mssql": "Microsoft SQL Server",
+    "oracle": "Oracle",
+}
+
 _WRITE_OPTION: Final = "modelregistry_write"
 # pg_advisory_xact_lock(classid, objid): "mr" and the catalog's schema, hashed. Other
 # applications' locks don't collide, and catalogs in other schemas of the same database don't
@@ -42,11 +51,25 @@ def normalise_url(url: str | URL) -> URL:
     Raises:
         sqlalchemy.exc.ArgumentError: when ``url`` is not a database URL.
     """
+    if isinstance(url, str) and "://" not in url and not url.startswith("sqlite:"):
+        msg = (
+            f"{url!r} is not a database URL: for a SQLite file write sqlite:///{url} "
+            "(four slashes before an absolute path), for PostgreSQL postgresql://USER@HOST/DB"
+        )
+        raise sa.exc.ArgumentError(msg)
     try:
         parsed = make_url(url)
     except ValueError as exc:  # a port that is not a number, an unclosed [IPv6 address
         msg = f"the database URL is not valid: {exc}"
         raise sa.exc.ArgumentError(msg) from exc
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_BACKENDS:
+        name = _BACKEND_NAMES.get(backend, backend)
+        msg = (
+            f"{name} is not supported: modelregistry stores its catalog in SQLite "
+            "(sqlite:///FILE) or PostgreSQL (postgresql://USER@HOST/DB)"
+        )
+        raise sa.exc.ArgumentError(msg)
     if parsed.drivername in {"postgresql", "postgres", "postgresql+psycopg_async"}:
         parsed = parsed.set(drivername="postgresql+psycopg")
     elif parsed.drivername == "sqlite+aiosqlite":
