@@ -27,7 +27,7 @@ _INSUFFICIENT_PRIVILEGE: Final = "42501"
 _SQLITE_UNAVAILABLE: Final = ("locked", "busy", "unable to open", "disk i/o", "readonly")
 
 
-def translate(exc: Exception, *, database: str) -> ModelRegistryError:
+def translate(exc: Exception, *, database: str) -> ModelRegistryError:  # noqa: PLR0911 - one return per kind of failure
     """Return the modelregistry error for a database exception.
 
     Args:
