@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -448,11 +449,15 @@ def print_json(data: object) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+_TRAILING = re.compile(r" +((?:\x1b\[[0-9;]*m)*)$")
+
+
 def print_table(table: Table) -> None:
     """Print ``table`` on stdout without the spaces rich pads its lines with."""
     with out.capture() as captured:
         out.print(table)
-    text = "\n".join(line.rstrip() for line in captured.get().splitlines())
+    # Spaces before the end of a line go, also when a style's closing code follows them.
+    text = "\n".join(_TRAILING.sub(r"\1", line) for line in captured.get().splitlines())
     sys.stdout.write(text + "\n")
 
 

@@ -213,7 +213,8 @@ def models_table(models: list[ModelConfig], columns: list[str], width: int) -> T
             width=size,
             justify="right" if column.numeric else "left",
             overflow="fold",
-            no_wrap=column.numeric or column.word,
+            # Values of numbers, statuses and dates fit their width (see _least): only a
+            # header wraps, at its spaces.
         )
     for row in cells:
         table.add_row(*row)
