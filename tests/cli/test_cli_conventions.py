@@ -78,6 +78,14 @@ def _fill(url: str) -> None:
         )
 
 
+@pytest.fixture(scope="module")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The module's catalog on SQLite alone: for what does not depend on the engine."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'catalog.db'}"
+    _fill(url)
+    return url
+
+
 def env_for(home: Path, url: str | None = None) -> dict[str, str]:
     extra = {} if url is None else {"MODELREGISTRY_DATABASE_URL": url}
     return environment(home, **extra)
@@ -147,8 +155,8 @@ def test_models_list_fits_the_terminal_as_stored(
     assert shown == (EXPECTED / f"models_list_{columns}.txt").read_text()
 
 
-def test_models_show_writes_numbers_as_the_list_does(home: Path, catalog_url: str) -> None:
-    env = env_for(home, catalog_url)
+def test_models_show_writes_numbers_as_the_list_does(home: Path, sqlite_url: str) -> None:
+    env = env_for(home, sqlite_url)
     _, shown = run_at_terminal("models", "show", "claude-3-opus-20240229", env=env)
     _, listed = run_at_terminal("models", "list", "-q", "opus", env=env)
     assert re.search(r"^context_window +200,000$", shown, re.M)
@@ -178,27 +186,42 @@ def test_prices_history_keeps_instants_whole_at_80_columns(home: Path, catalog_u
 # -- usage errors --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("args", "option", "valid"),
-    [
-        (("models", "list", "--status", "retired"), "--status", "active, deprecated"),
-        (("models", "find", "--order-by", "price"), "--order-by", "quality.coding"),
-        (("models", "list", "--format", "xml"), "--format", "'table', 'json', 'csv'"),
-        (("models", "list", "--bogus"), "--bogus", ""),
-        (("export", "--format", "toml"), "--format", "'json', 'yaml'"),
-    ],
-)
-def test_usage_errors_are_one_error_line_naming_the_option_and_exit_2(
-    home: Path, catalog_url: str, args: tuple[str, ...], option: str, valid: str
-) -> None:
-    done = run(*args, env=env_for(home, catalog_url))
+def _one_usage_line(done: subprocess.CompletedProcess[str], option: str, valid: str) -> None:
     assert done.returncode == 2, done.stderr
     assert done.stdout == ""
     assert done.stderr.count("\n") == 1, done.stderr
-    assert done.stderr.startswith("error: modelregistry ")
+    assert done.stderr.startswith("error: modelregistry")
     assert option in done.stderr
     assert valid in done.stderr
     assert "╭" not in done.stderr  # no boxed panel
+
+
+def test_bad_filter_values_are_usage_errors_naming_the_option(
+    home: Path, catalog_url: str
+) -> None:
+    # The registry checks these values (E4007): the command line reports them as usage errors.
+    env = env_for(home, catalog_url)
+    _one_usage_line(
+        run("models", "list", "--status", "retired", env=env), "'--status'", "active, deprecated"
+    )
+    _one_usage_line(
+        run("models", "find", "--order-by", "price", env=env), "'--order-by'", "quality.coding"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "option", "valid"),
+    [
+        (("models", "list", "--format", "xml"), "--format", "'table', 'json', 'csv'"),
+        (("models", "list", "--bogus"), "--bogus", ""),
+        (("export", "--format", "toml"), "--format", "'json', 'yaml'"),
+        (("nosuch",), "nosuch", ""),
+    ],
+)
+def test_usage_errors_are_one_error_line_naming_the_option_and_exit_2(
+    tmp_path: Path, args: tuple[str, ...], option: str, valid: str
+) -> None:
+    _one_usage_line(run(*args, env=env_for(tmp_path)), option, valid)
 
 
 @pytest.mark.parametrize(
@@ -298,13 +321,12 @@ def _money_values(data: Any) -> list[object]:  # noqa: ANN401 - any JSON
 
 def test_money_is_exact_decimal_text_in_every_json_output(home: Path, catalog_url: str) -> None:
     env = env_for(home, catalog_url)
+    # Every form money takes: a model's fields (list, show and history print the same
+    # model_json and revision_json), the --columns values, a price, a cost.
     outputs = [
         ("models", "list", "--json"),
         ("models", "list", "--columns", "model_id,price,cost_per_1m_input_tokens", "--json"),
-        ("models", "find", "--any-status", "--json"),
-        ("models", "show", "claude-3-opus-20240229", "--json"),
         ("models", "history", "claude-3-opus-20240229", "--json"),
-        ("prices", "show", "claude-3-opus-20240229", "--json"),
         ("prices", "history", "claude-3-opus-20240229", "--json"),
         ("cost", "claude-3-opus-20240229", "--input-tokens", "3", "--output-tokens", "1", "--json"),
     ]
@@ -330,7 +352,10 @@ def test_the_root_and_every_group_help_end_with_an_example(home: Path) -> None:
 
 
 def test_every_option_has_help_and_a_readable_metavar() -> None:
+    # In this process (one console-script process per command would cost ~30 s): the same
+    # click commands, their help rendered as the console script renders it.
     from typer.main import get_command  # noqa: PLC0415 - the commands as click sees them
+    from typer.testing import CliRunner  # noqa: PLC0415
 
     from modelregistry.cli import app  # noqa: PLC0415
 
@@ -341,29 +366,35 @@ def test_every_option_has_help_and_a_readable_metavar() -> None:
                 yield from leaves(child, f"{path} {name}")
         yield path, command
 
+    runner = CliRunner()
     for path, command in leaves(get_command(app), "modelregistry"):
         for param in command.params:
             if getattr(param, "hidden", False) or param.param_type_name != "option":
                 continue
             assert param.help, f"{path} {param.opts[0]}: no help"
-        done = run(*path.split()[1:], "--help", env=environment(Path.home()))
-        assert not re.search(r"<[a-z\[\], ]+>", done.stdout), (path, done.stdout)
-        assert "Example: modelregistry" in done.stdout, path
+        shown = runner.invoke(app, [*path.split()[1:], "--help"]).stdout
+        assert not re.search(r"<[a-z|\[\], ]+>", shown), (path, shown)
+        assert "Example: modelregistry" in shown, path
 
 
 def test_models_and_aliases_alone_list_and_query_searches_ids_and_names(
-    home: Path, catalog_url: str
+    home: Path, sqlite_url: str
 ) -> None:
-    env = env_for(home, catalog_url)
+    env = env_for(home, sqlite_url)
     alone = run("models", env=env)
     assert alone.returncode == 0
-    assert alone.stdout == run("models", "list", env=env).stdout
-    assert "claude-3-opus-20240229" in alone.stdout
+    assert [line.split()[0] for line in alone.stdout.splitlines()[2:] if line[:1] != " "] == [
+        LONG_ID,
+        "claude-3-opus-20240229",
+        "llama3.1:8b",
+        "llama3.2:3b",
+        "llava-llama3:latest",
+    ]
     by_name = json.loads(run("models", "list", "-q", "OPUS", "--json", env=env).stdout)
     assert [m["model_id"] for m in by_name] == ["claude-3-opus-20240229"]
     by_id = json.loads(run("models", "list", "--query", "llama3.2", "--json", env=env).stdout)
     assert [m["model_id"] for m in by_id] == ["llama3.2:3b"]
-    assert run("aliases", env=env).stdout == run("aliases", "list", env=env).stdout
+    assert run("aliases", env=env).stdout == "no aliases\n"
 
 
 # -- database commands ---------------------------------------------------------------------
@@ -387,15 +418,15 @@ def test_db_relative_revisions_history_stamp_and_offline_sql(
         assert up.stdout.strip() == f"database at revision {head}"
         sql = run("db", "upgrade", "--sql", "--from", previous, env=env)
         assert sql.returncode == 0, sql.stderr
-        assert "CREATE VIEW" in sql.stdout or "CREATE" in sql.stdout
+        assert "CREATE" in sql.stdout
         assert f"'{head}'" in sql.stdout  # it records the revision
-        whole = run("db", "upgrade", "--sql", env=env)
-        assert whole.returncode == 1
-        assert "cannot be written offline" in whole.stderr
         assert run("db", "stamp", previous, env=env).stdout.strip() == (
             f"database stamped at revision {previous}"
         )
-        assert json.loads(run("db", "current", "--json", env=env).stdout)["current"] == previous
+        if backend == "sqlite":  # the same check whatever the engine: once is enough
+            whole = run("db", "upgrade", "--sql", env=env)
+            assert whole.returncode == 1
+            assert "cannot be written offline" in whole.stderr
 
     if backend == "sqlite":
         check(f"sqlite:///{tmp_path / 'db.db'}")
@@ -460,38 +491,37 @@ def test_watch_stops_on_a_signal_even_started_with_sigint_ignored_and_says_what_
         "models:\n  - {model_id: watched-1, provider: acme, context_window: 1000,\n"
         "     max_output_tokens: 100}\n"
     )
-    process = _start_ignoring_sigint(["watch", str(file)], env)
-    try:
-        deadline = time.monotonic() + 60
-        first = _read_line(process, "added 1", deadline)
-        assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ", first)
-        assert first.rstrip().endswith(": added watched-1")
-        file.write_text(
-            "models:\n  - {model_id: watched-1, provider: acme, context_window: 2000,\n"
-            "     max_output_tokens: 100}\n"
-        )
-        assert "changed watched-1" in _read_line(process, "changed 1", deadline)
-        process.send_signal(number)
-        assert process.wait(timeout=30) == 0
-        assert process.stdout is not None
-        assert "stopped" in process.stdout.read()
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+    with _start_ignoring_sigint(["watch", str(file)], env) as process:
+        try:
+            deadline = time.monotonic() + 60
+            first = _read_line(process, "added 1", deadline)
+            assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ", first)
+            assert first.rstrip().endswith(": added watched-1")
+            file.write_text(
+                "models:\n  - {model_id: watched-1, provider: acme, context_window: 2000,\n"
+                "     max_output_tokens: 100}\n"
+            )
+            assert "changed watched-1" in _read_line(process, "changed 1", deadline)
+            process.send_signal(number)
+            rest, _ = process.communicate(timeout=30)
+            assert process.returncode == 0
+            assert "stopped" in rest
+        finally:
+            if process.poll() is None:
+                process.kill()
 
 
 def test_metrics_serve_stops_on_sigint_even_started_with_it_ignored(tmp_path: Path) -> None:
     env = env_for(tmp_path, f"sqlite:///{tmp_path / 'served.db'}")
-    process = _start_ignoring_sigint(["metrics", "serve", "--port", "0"], env)
-    try:
-        _read_line(process, "serving http://", time.monotonic() + 60)
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+    with _start_ignoring_sigint(["metrics", "serve", "--port", "0"], env) as process:
+        try:
+            _read_line(process, "serving http://", time.monotonic() + 60)
+            process.send_signal(signal.SIGINT)
+            rest, _ = process.communicate(timeout=30)
+            assert (process.returncode, rest.strip()) == (0, "stopped")
+        finally:
+            if process.poll() is None:
+                process.kill()
 
 
 def test_import_errors_name_the_file(tmp_path: Path) -> None:
@@ -508,8 +538,8 @@ def test_import_errors_name_the_file(tmp_path: Path) -> None:
 # -- one meaning per flag ------------------------------------------------------------------
 
 
-def test_old_spellings_still_work_with_a_deprecation_warning(home: Path, catalog_url: str) -> None:
-    env = env_for(home, catalog_url)
+def test_old_spellings_still_work_with_a_deprecation_warning(home: Path, sqlite_url: str) -> None:
+    env = env_for(home, sqlite_url)
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     for old, new, warned in (
         (("models", "find", "-o", "cost", "--json"),

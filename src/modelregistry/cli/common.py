@@ -22,7 +22,7 @@ import typer
 from rich import box
 from rich.console import Console
 from rich.table import Table
-from typer.core import TyperGroup, TyperOption
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from modelregistry import __version__
 from modelregistry.errors import (
@@ -82,12 +82,34 @@ class _TextOption(TyperOption):
         return value
 
 
+class _Argument(TyperArgument):
+    """An argument whose help shows its metavar (``ID``), not typer's ``ID <str>``."""
+
+    def display_type_rich(self, ctx: click_core.Context) -> str | None:
+        """No type label: the metavar says it."""
+        del ctx
+        return None
+
+
+def _plain_arguments(command: object) -> None:
+    for param in getattr(command, "params", ()):
+        if isinstance(param, TyperArgument):
+            param.__class__ = _Argument
+    for child in getattr(command, "commands", {}).values():
+        _plain_arguments(child)
+
+
 class _Group(TyperGroup):
     """Usage errors as one ``error:`` line on stderr (exit 2), like every other error.
 
     Typer draws them in a box; a script reading stderr, or a user at a narrow terminal, wants
     the one line. Used by the root command, so every subcommand's errors pass through here.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # noqa: ANN401 - click's arguments
+        """The root group; every argument below it shows its metavar alone in help."""
+        super().__init__(*args, **kwargs)
+        _plain_arguments(self)
 
     def parse_args(self, ctx: click_core.Context, args: list[str]) -> list[str]:
         """Parse the root's options, its text options' values passed through as given.
@@ -449,7 +471,8 @@ def print_json(data: object) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-_TRAILING = re.compile(r" +((?:\x1b\[[0-9;]*m)*)$")
+_STYLE_CODE = re.compile(r"\x1b\[[0-9;]*m")
+_TRAILING = re.compile(r"(?: |\x1b\[[0-9;]*m)+$")
 
 
 def print_table(table: Table) -> None:
@@ -457,7 +480,10 @@ def print_table(table: Table) -> None:
     with out.capture() as captured:
         out.print(table)
     # Spaces before the end of a line go, also when a style's closing code follows them.
-    text = "\n".join(_TRAILING.sub(r"\1", line) for line in captured.get().splitlines())
+    text = "\n".join(
+        _TRAILING.sub(lambda end: "".join(_STYLE_CODE.findall(end.group())), line)
+        for line in captured.get().splitlines()
+    )
     sys.stdout.write(text + "\n")
 
 

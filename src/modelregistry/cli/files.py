@@ -104,6 +104,7 @@ def export_file(
         "--format",
         "-f",
         case_sensitive=False,
+        metavar="FORMAT",
         help="json or yaml (default: from the -o file's extension, else yaml).",
     ),
     provider: str | None = typer.Option(

@@ -63,5 +63,6 @@ FormatOption = typer.Option(
     "--format",
     "-f",
     case_sensitive=False,
+    metavar="FORMAT",
     help="table (default), json, or csv for spreadsheets.",
 )

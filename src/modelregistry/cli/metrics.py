@@ -93,12 +93,13 @@ def serve(
             err.print(f"error: cannot listen on {host} port {port}: {exc.strerror or exc}")
             raise typer.Exit(1) from exc
         with server:
+            # Before saying it serves: a signal sent on reading that line must stop it.
+            previous = _stop_on_signals(server)
             shown = f"[{host}]" if ":" in host else host
             typer.echo(
                 f"serving http://{shown}:{server.server_port}/metrics and /healthz "
                 f"for {registry.url} (Ctrl-C stops)"
             )
-            previous = _stop_on_signals(server)
             try:
                 server.serve_forever(poll_interval=0.2)
             finally:
