@@ -67,7 +67,7 @@ def run_at_terminal(
     """
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
-    process = subprocess.Popen(  # noqa: S603 - our own console script
+    process = subprocess.Popen(
         [str(SCRIPT), *args], stdin=slave, stdout=slave, stderr=slave, env=dict(env)
     )
     os.close(slave)

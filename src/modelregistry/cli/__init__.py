@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import typer
 
+    from modelregistry.cli.common import app as app
+
 __all__ = ["app", "main"]
 
 

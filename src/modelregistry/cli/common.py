@@ -215,6 +215,11 @@ def run(application: typer.Typer) -> None:
     application()
 
 
+def usage_error(message: str, ctx: typer.Context) -> NoReturn:
+    """Stop with a usage error: one ``error:`` line, exit 2."""
+    raise click_errors.UsageError(message, ctx=ctx)
+
+
 def invoke_alone(ctx: typer.Context, command: str) -> None:
     """A group given no subcommand runs ``command`` (``models`` alone lists, as ``models list``)."""
     if ctx.invoked_subcommand is not None or ctx.resilient_parsing:

@@ -10,12 +10,12 @@ from modelregistry.cli.common import (
     JsonOption,
     Options,
     YesOption,
-    click_errors,
     db_app,
     fail,
     print_json,
     resolved_url,
     schema,
+    usage_error,
 )
 from modelregistry.errors import ModelRegistryError
 
@@ -85,13 +85,13 @@ def db_downgrade(
     from modelregistry.db import migrate  # noqa: PLC0415 - see cli.common
 
     if revision.startswith("-") and not revision[1:].isdigit():
-        msg = f"no such option: {revision}"
-        raise click_errors.UsageError(msg, ctx=ctx)
+        usage_error(f"no such option: {revision}", ctx)
     if not yes:
         question = f"Downgrade to {revision}? The data of the revisions undone is deleted"
         if not sys.stdin.isatty():
-            msg = "downgrading deletes the data of the revisions undone: pass --yes to confirm"
-            raise click_errors.UsageError(msg, ctx=ctx)
+            usage_error(
+                "downgrading deletes the data of the revisions undone: pass --yes to confirm", ctx
+            )
         if not typer.confirm(question, default=False, err=True):
             typer.echo("not downgraded", err=True)
             raise typer.Exit(1)
