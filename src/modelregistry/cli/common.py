@@ -158,13 +158,18 @@ def usage_line(exc: click_errors.UsageError) -> str:
     return f"error: {path}: {message} (see {path} --help)".replace("\n", " ")
 
 
-def _app(help_text: str, example: str, **options: Any) -> typer.Typer:  # noqa: ANN401 - typer's
+def command_group(help_text: str, example: str, **options: Any) -> typer.Typer:  # noqa: ANN401 - typer's
+    """A command group whose ``--help`` ends with ``Example: <example>``.
+
+    A new group: ``sync_app = command_group("...", "modelregistry sync plan")`` then
+    ``app.add_typer(sync_app, name="sync")`` in its own module (listed in COMMAND_MODULES).
+    """
     return typer.Typer(
         help=help_text, epilog=f"Example: {example}", rich_markup_mode=None, **options
     )
 
 
-app = _app(
+app = command_group(
     "Manage the LLM catalog: models, their capabilities, limits, prices and status.",
     "modelregistry models list --capability vision",
     name="modelregistry",
@@ -173,23 +178,23 @@ app = _app(
     add_completion=True,
     pretty_exceptions_enable=False,
 )
-db_app = _app(
+db_app = command_group(
     "Schema migrations of the catalog database.", "modelregistry db upgrade", no_args_is_help=True
 )
-models_app = _app(
+models_app = command_group(
     "List, show and change models (alone: list them).",
     "modelregistry models show llama3.1:8b",
     invoke_without_command=True,
 )
-prices_app = _app(
+prices_app = command_group(
     "Prices of models over time.", "modelregistry prices history llama3.1:8b", no_args_is_help=True
 )
-aliases_app = _app(
+aliases_app = command_group(
     "Other names of models (alone: list them).",
     "modelregistry aliases set llama3 llama3.1:8b",
     invoke_without_command=True,
 )
-metrics_app = _app(
+metrics_app = command_group(
     "Prometheus metrics of the catalog.",
     "modelregistry metrics serve --port 9464",
     no_args_is_help=True,

@@ -13,10 +13,10 @@ from modelregistry.cli.common import (
     JsonOption,
     Options,
     app,
-    err,
     fields_table,
     print_json,
     print_table,
+    report,
 )
 from modelregistry.errors import ModelRegistryError
 from modelregistry.settings import resolve_database_url
@@ -50,7 +50,7 @@ def info(ctx: typer.Context, as_json: bool = JsonOption) -> None:
     else:
         print_table(fields_table(_lines(data)))
     if problem is not None:
-        err.print(f"error: {problem}".replace("\n", " "))
+        report(problem)
         raise typer.Exit(1)
 
 
