@@ -8,11 +8,11 @@ from modelregistry.registry import DEFAULT_POLL_INTERVAL
 
 
 def test_the_column_names_of_the_help_are_the_columns() -> None:
-    assert listing.COLUMN_NAMES == tuple(render.COLUMNS)
+    assert tuple(render.COLUMNS) == listing.COLUMN_NAMES
 
 
 def test_the_status_names_of_the_help_are_the_statuses() -> None:
-    assert listing.STATUS_NAMES == tuple(status.value for status in ModelStatus)
+    assert tuple(status.value for status in ModelStatus) == listing.STATUS_NAMES
 
 
 def test_metrics_serve_polls_as_often_as_the_registry_by_default() -> None:
