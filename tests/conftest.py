@@ -142,7 +142,11 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
 
 @pytest.fixture
 def cli(database_url: str) -> Cli:
-    """The ``modelregistry`` command line on the backend under test."""
+    """The ``modelregistry`` command line on the backend under test, on a catalog created
+    beforehand (migrated and seeded; what first use prints: tests/cli/test_cli_conventions.py)."""
+    from modelregistry import ModelRegistry  # noqa: PLC0415 - only for this fixture
+
+    ModelRegistry(database_url, cache=False).close()
     runner = CliRunner()
 
     def invoke(*args: str) -> Result:

@@ -11,12 +11,6 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from modelregistry.cache.cache import CatalogEvent
-from modelregistry.domain.aliases import AliasState
-from modelregistry.domain.documents import ImportResult
-from modelregistry.domain.history import ChangeKind, FieldChange, ModelRevision
-from modelregistry.domain.models import ModelCapabilities, ModelConfig, ModelStatus, QualityScores
-from modelregistry.domain.pricing import Price
 from modelregistry.errors import (
     ERROR_CODES,
     AliasNotFoundError,
@@ -41,11 +35,22 @@ from modelregistry.errors import (
     UnauthorizedError,
     Violation,
 )
-from modelregistry.registry import ModelRegistry
 
 if TYPE_CHECKING:
     from modelregistry.aio import AsyncModelRegistry
+    from modelregistry.cache.cache import CatalogEvent
+    from modelregistry.domain.aliases import AliasState
+    from modelregistry.domain.documents import ImportResult
+    from modelregistry.domain.history import ChangeKind, FieldChange, ModelRevision
+    from modelregistry.domain.models import (
+        ModelCapabilities,
+        ModelConfig,
+        ModelStatus,
+        QualityScores,
+    )
+    from modelregistry.domain.pricing import Price
     from modelregistry.metrics.prometheus import Health, RegistryMetrics
+    from modelregistry.registry import ModelRegistry
 
 __version__ = "0.1.0"
 """The version of modelregistry: written only here (pyproject.toml reads it from this line)."""
@@ -94,11 +99,24 @@ __all__ = [
 
 _LAZY: dict[str, str] = {
     "AsyncModelRegistry": "modelregistry.aio",
+    "CatalogEvent": "modelregistry.cache.cache",
+    "AliasState": "modelregistry.domain.aliases",
+    "ImportResult": "modelregistry.domain.documents",
+    "ChangeKind": "modelregistry.domain.history",
+    "FieldChange": "modelregistry.domain.history",
+    "ModelRevision": "modelregistry.domain.history",
+    "ModelCapabilities": "modelregistry.domain.models",
+    "ModelConfig": "modelregistry.domain.models",
+    "ModelStatus": "modelregistry.domain.models",
+    "QualityScores": "modelregistry.domain.models",
+    "Price": "modelregistry.domain.pricing",
+    "ModelRegistry": "modelregistry.registry",
     "Health": "modelregistry.metrics.prometheus",
     "RegistryMetrics": "modelregistry.metrics.prometheus",
 }
-"""Names imported on first use, and their modules: asyncio support is an optional extra, and
-``prometheus_client`` loads only when metrics are asked for."""
+"""Names imported on first use, and their modules: asyncio support is an optional extra,
+``prometheus_client`` loads only when metrics are asked for, and the command line parses its
+arguments before SQLAlchemy and pydantic are imported (``modelregistry --help`` stays fast)."""
 
 
 def __getattr__(name: str) -> object:

@@ -48,15 +48,15 @@ def test_diff_remove_restore_and_show_as_of(cli: Cli, database_url: str) -> None
     removed = cli("models", "remove", "gpt-4-turbo", "--actor", "alice", "--reason", "retired")
     assert removed.stdout.strip() == "gpt-4-turbo: removed (version 3)"
     assert cli("models", "show", "gpt-4-turbo").exit_code == 1
-    then = cli("models", "show", "gpt-4-turbo", "--as-of", between.isoformat(), "--json")
+    then = cli("models", "show", "gpt-4-turbo", "--at", between.isoformat(), "--json")
     assert then.exit_code == 0, then.stderr
-    assert json.loads(then.stdout)["cost_per_1m_input_tokens"] == 10.0
+    assert json.loads(then.stdout)["cost_per_1m_input_tokens"] == "10"
     assert json.loads(then.stdout)["version"] == 1
     restored = cli("models", "restore", "gpt-4-turbo", "1", "--actor", "bob", "--reason", "back")
     assert restored.stdout.strip() == "gpt-4-turbo: at version 4, the config of version 1"
     again = cli("models", "restore", "gpt-4-turbo", "1", "--actor", "bob", "--reason", "twice")
     assert again.stdout.strip() == "gpt-4-turbo: at version 4, the config of version 1"
-    listed = cli("models", "list", "--as-of", between.isoformat(), "--provider", "openai")
+    listed = cli("models", "list", "--at", between.isoformat(), "--provider", "openai")
     assert "gpt-4-turbo" in listed.stdout
     with ModelRegistry(database_url) as registry:
         notes = [(r.actor, r.reason) for r in registry.get_model_history("gpt-4-turbo")[2:]]
@@ -76,7 +76,7 @@ def test_expected_version_conflict_is_one_line_e4030(cli: Cli) -> None:
     "value", ["yesterday", "2026-13-01", "0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00"]
 )
 def test_bad_as_of_is_a_usage_error(cli: Cli, value: str) -> None:
-    assert cli("models", "show", "llama3.1:8b", "--as-of", value).exit_code == 2
+    assert cli("models", "show", "llama3.1:8b", "--at", value).exit_code == 2
 
 
 def test_lifecycle_lists_models_retiring_soon_with_successors(cli: Cli, database_url: str) -> None:

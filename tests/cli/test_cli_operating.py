@@ -124,7 +124,7 @@ def test_columns_pick_the_fields_in_every_format(cli: Cli, database_url: str) ->
         registry.register_model(GPT4_TURBO)
     picked = ("--columns", "model_id,status", "--columns", "price")
     as_json = json.loads(cli("models", "list", "--provider", "openai", *picked, "--json").stdout)
-    assert as_json == [{"model_id": "gpt-4-turbo", "status": "active", "price": [10.0, 30.0]}]
+    assert as_json == [{"model_id": "gpt-4-turbo", "status": "active", "price": ["10", "30"]}]
     as_csv = cli("models", "list", "-p", "openai", *picked, "-f", "csv").stdout
     assert as_csv == "model_id,status,price\ngpt-4-turbo,active,10/30\n"
     table = cli("models", "list", "-p", "openai", *picked).stdout.splitlines()
@@ -241,7 +241,7 @@ def test_shell_completion_installs_and_completes(tmp_path: Path) -> None:
 
     assert complete("mod") == ["models"]
     assert "serve" in complete("metrics", "")
-    assert complete("models", "list", "--format", "") == ["table", "csv", "json"]
+    assert complete("models", "list", "--format", "") == ["table", "json", "csv"]
 
 
 class User:
@@ -267,6 +267,7 @@ class User:
 def test_an_admin_drives_every_command(cli: Cli, tmp_path: Path) -> None:
     user = User(cli)
     head = migrate.head_revision()
+    user("db", "downgrade", "base", "--yes")
     assert user.json("db", "current")["current"] is None
     assert user("db", "upgrade").stdout.strip() == f"database at revision {head}"
     assert user.json("info")["models"] == {"total": 3, "active": 3}
@@ -295,7 +296,7 @@ def test_an_admin_drives_every_command(cli: Cli, tmp_path: Path) -> None:
         "llama3.2:3b",
         "llava-llama3:latest",
     ]
-    found = user.json("models", "find", "-c", "vision", "-o", "cost", "-n", "1")
+    found = user.json("models", "find", "-c", "vision", "--order-by", "cost", "-n", "1")
     assert [model["model_id"] for model in found] == ["llava-llama3:latest"]
     assert user.json("models", "show", "gpt-4o")["version"] == 1
 
@@ -306,10 +307,11 @@ def test_an_admin_drives_every_command(cli: Cli, tmp_path: Path) -> None:
     assert diff == [{"field": "status", "old": "active", "new": "deprecated"}]
     assert user.json("models", "lifecycle", "--within-days", "30") == []
 
-    user("prices", "set", "gpt-4o", "--input", "2", "--output", "8", "--reason", "cut")
+    user("prices", "set", "gpt-4o", "--input-price", "2", "--output-price", "8", "--reason", "cut")
     assert user.json("prices", "show", "gpt-4o")["input_per_1m"] == "2"
     assert [p["input_per_1m"] for p in user.json("prices", "history", "gpt-4o")] == ["2.5", "2"]
-    assert user.json("cost", "gpt-4o", "--input", "1000000", "--output", "0")["cost"] == "2"
+    cost = user.json("cost", "gpt-4o", "--input-tokens", "1000000", "--output-tokens", "0")
+    assert cost["cost"] == "2"
 
     user("aliases", "set", "gpt-4-omni", "gpt-4o")
     assert [a["alias"] for a in user.json("aliases", "list")] == ["gpt-4-omni"]
@@ -325,5 +327,7 @@ def test_an_admin_drives_every_command(cli: Cli, tmp_path: Path) -> None:
     assert user("info", code=1).stderr.startswith("error: E4010: ")
     user("db", "upgrade")
     assert user.json("info")["schema"]["up_to_date"] is True
+    assert [r["current"] for r in user.json("db", "history")][-1] is True
+    assert user("db", "stamp", head).stdout.strip() == f"database stamped at revision {head}"
 
     assert user.ran == command_paths() - RUN_ELSEWHERE

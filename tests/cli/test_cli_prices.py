@@ -18,8 +18,8 @@ def test_set_show_history_and_cost(cli: Cli, database_url: str) -> None:
         registry.register_model(GPT4_TURBO)
     before = datetime.now(UTC).isoformat()
     result = cli(
-        "prices", "set", "gpt-4-turbo", "--input", "2.5", "--output", "10",
-        "--cached-input", "1.25", "--actor", "finops", "--reason", "price cut",
+        "prices", "set", "gpt-4-turbo", "--input-price", "2.5", "--output-price", "10",
+        "--cached-input-price", "1.25", "--actor", "finops", "--reason", "price cut",
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
     assert result.stdout.startswith("gpt-4-turbo: 2.5/10 USD per 1M tokens from ")
@@ -33,15 +33,18 @@ def test_set_show_history_and_cost(cli: Cli, database_url: str) -> None:
     assert (then["input_per_1m"], then["effective_until"]) == ("10", shown["effective_from"])
     history = json.loads(cli("prices", "history", "gpt-4-turbo", "--json").stdout)
     assert [p["input_per_1m"] for p in history] == ["10", "2.5"]
-    assert "price cut" in cli("prices", "history", "gpt-4-turbo").stdout
+    assert "price cut" in " ".join(cli("prices", "history", "gpt-4-turbo").stdout.split())
     # An exact decimal, at today's price and at the price of then.
-    assert cli("cost", "gpt-4-turbo", "--input", "1000", "--output", "2000").stdout == (
-        "0.0225 USD\n"
+    assert cli(
+        "cost", "gpt-4-turbo", "--input-tokens", "1000", "--output-tokens", "2000"
+    ).stdout == ("0.0225 USD\n")
+    old = cli(
+        "cost", "gpt-4-turbo", "--input-tokens", "1000", "--output-tokens", "2000", "--at", before
     )
-    old = cli("cost", "gpt-4-turbo", "--input", "1000", "--output", "2000", "--at", before)
     assert old.stdout == "0.07 USD\n"
     as_json = json.loads(
-        cli("cost", "gpt-4-turbo", "--input", "0", "--output", "0", "--cached-input", "1000",
+        cli("cost", "gpt-4-turbo", "--input-tokens", "0", "--output-tokens", "0",
+            "--cached-input-tokens", "1000",
             "--json").stdout
     )  # fmt: skip
     assert as_json == {"model_id": "gpt-4-turbo", "currency": "USD", "cost": "0.00125"}
@@ -49,7 +52,9 @@ def test_set_show_history_and_cost(cli: Cli, database_url: str) -> None:
 
 def test_a_scheduled_price_from_the_command_line(cli: Cli) -> None:
     start = (datetime.now(UTC) + timedelta(days=7)).isoformat()
-    result = cli("prices", "set", "llama3.1:8b", "--input", "1", "--output", "2", "--from", start)
+    result = cli(
+        "prices", "set", "llama3.1:8b", "--input-price", "1", "--output-price", "2", "--from", start
+    )
     assert result.exit_code == 0, result.stderr
     assert cli("prices", "show", "llama3.1:8b", "--json").stdout.count('"input_per_1m": "0"') == 1
     later = json.loads(cli("prices", "show", "llama3.1:8b", "--at", start, "--json").stdout)
@@ -57,17 +62,25 @@ def test_a_scheduled_price_from_the_command_line(cli: Cli) -> None:
 
 
 def test_bad_prices_and_unknown_models_fail_with_one_line_and_exit_1(cli: Cli) -> None:
-    negative = cli("prices", "set", "llama3.1:8b", "--input", "-1", "--output", "2")
+    negative = cli("prices", "set", "llama3.1:8b", "--input-price", "-1", "--output-price", "2")
     assert negative.exit_code == 1
     assert negative.stderr.startswith("error: E4003: ")
     assert "input_per_1m" in negative.stderr
     past = cli(
-        "prices", "set", "llama3.1:8b", "--input", "1", "--output", "2", "--from", "2001-01-01"
+        "prices",
+        "set",
+        "llama3.1:8b",
+        "--input-price",
+        "1",
+        "--output-price",
+        "2",
+        "--from",
+        "2001-01-01",
     )
     assert (past.exit_code, "effective_from" in past.stderr) == (1, True)
-    unknown = cli("cost", "nope", "--input", "1", "--output", "1")
+    unknown = cli("cost", "nope", "--input-tokens", "1", "--output-tokens", "1")
     assert (unknown.exit_code, unknown.stderr.startswith("error: E4001")) == (1, True)
-    usage = cli("cost", "llama3.1:8b", "--input", "-5", "--output", "1")
+    usage = cli("cost", "llama3.1:8b", "--input-tokens", "-5", "--output-tokens", "1")
     assert usage.exit_code == 2
     bad_time = cli("prices", "show", "llama3.1:8b", "--at", "yesterday")
     assert bad_time.exit_code == 2
@@ -85,7 +98,7 @@ def test_aliases_set_list_use_and_remove(cli: Cli) -> None:
     assert "llama3.1:8b" in cli("aliases", "list").stdout
     shown = json.loads(cli("models", "show", "llama", "--json").stdout)
     assert shown["model_id"] == "llama3.1:8b"
-    assert cli("cost", "llama", "--input", "10", "--output", "10").stdout == "0 USD\n"
+    assert cli("cost", "llama", "--input-tokens", "10", "--output-tokens", "10").stdout == "0 USD\n"
     refused = cli("aliases", "set", "llama3.2:3b", "llama3.1:8b")
     assert (refused.exit_code, refused.stderr.startswith("error: E4003")) == (1, True)
     removed = cli("aliases", "remove", "llama")

@@ -85,8 +85,23 @@ def test_a_refused_sqlite_database_is_left_byte_for_byte_untouched(
 
 
 @pytest.mark.parametrize(
-    "url", ["mysql://user@127.0.0.1/catalog", "postgresql+psycopg2://user@127.0.0.1/catalog"]
+    ("url", "said"),
+    [
+        ("mysql://user@127.0.0.1/catalog", "MySQL is not supported"),
+        ("mariadb://user@127.0.0.1/catalog", "MariaDB is not supported"),
+        ("catalog.db", "write sqlite:///catalog.db"),
+    ],
 )
+def test_an_unsupported_or_bare_url_is_e4021_saying_what_to_write(
+    open_registry: Callable[..., ModelRegistry], url: str, said: str
+) -> None:
+    with pytest.raises(DatabaseError, match=said) as raised:
+        open_registry(url)
+    assert raised.value.code == "E4021"
+    assert not raised.value.retryable
+
+
+@pytest.mark.parametrize("url", ["postgresql+psycopg2://user@127.0.0.1/catalog"])
 def test_a_url_whose_driver_is_not_installed_is_e4021(
     open_registry: Callable[..., ModelRegistry], url: str
 ) -> None:

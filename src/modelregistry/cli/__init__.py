@@ -4,20 +4,49 @@ Rule: thin; catalog work goes through :class:`~modelregistry.ModelRegistry` (the
 commands and ``info`` through :mod:`modelregistry.db.migrate`), never the operations or the cache.
 
 Errors print one line on stderr (``error: E4001: model not found: 'x'``) and exit 1; usage
-errors exit 2. Values are printed as they are stored: never read as markup or emoji codes.
+errors exit 2 (one ``error:`` line too). Values are printed as they are stored: never read as
+markup or emoji codes.
+
+Start-up: the command modules import only typer, rich and :mod:`modelregistry.cli.common` at
+the top; SQLAlchemy, pydantic and Alembic are imported inside the commands that run, so
+``--help`` never loads them, and ``--version`` is answered before typer is imported.
 """
 
 from __future__ import annotations
 
-from modelregistry.cli import db, files, info, metrics, models, prices, serve, stats
-from modelregistry.cli.common import app
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import typer
+
+    from modelregistry.cli.common import app as app
 
 __all__ = ["app", "main"]
 
-# The command modules register their commands on the apps when imported.
-_COMMANDS = (db, files, info, metrics, models, prices, serve, stats)
+
+def __getattr__(name: str) -> object:
+    """``app``: the Typer application, with every command module registered (on first use)."""
+    if name != "app":
+        msg = f"module 'modelregistry.cli' has no attribute {name!r}"
+        raise AttributeError(msg)
+    return _application()
+
+
+def _application() -> typer.Typer:
+    from modelregistry.cli.common import app, register  # noqa: PLC0415 - see the docstring
+
+    register()
+    return app
 
 
 def main() -> None:
     """Run the ``modelregistry`` command line."""
-    app()
+    if sys.argv[1:] == ["--version"]:
+        from modelregistry import __version__  # noqa: PLC0415 - the package's __init__ is light
+
+        sys.stdout.write(f"modelregistry {__version__}\n")
+        return
+    from modelregistry.cli.common import run  # noqa: PLC0415 - see the docstring
+
+    run(_application())

@@ -9,12 +9,19 @@ from typing import Any
 import typer
 
 from modelregistry import __version__
-from modelregistry.cli.common import JsonOption, Options, app, err, fields_table, out, print_json
-from modelregistry.db import migrate
-from modelregistry.db.engine import is_memory_sqlite, safe_url
+from modelregistry.cli.common import (
+    JsonOption,
+    Options,
+    app,
+    fields_table,
+    print_json,
+    print_table,
+    report,
+)
 from modelregistry.errors import ModelRegistryError
-from modelregistry.registry import DEFAULT_POLL_INTERVAL, ModelRegistry
 from modelregistry.settings import resolve_database_url
+
+# The database modules are imported inside the command: see cli.common.
 
 
 @app.command("info")
@@ -26,6 +33,8 @@ def info(ctx: typer.Context, as_json: bool = JsonOption) -> None:
 
     Example: modelregistry --db postgresql://admin:secret@db/catalog info --json
     """
+    from modelregistry.db.engine import safe_url  # noqa: PLC0415 - see above
+
     options: Options = ctx.obj
     data: dict[str, Any] = {"version": __version__, "python": platform.python_version()}
     problem: ModelRegistryError | None = None
@@ -39,14 +48,18 @@ def info(ctx: typer.Context, as_json: bool = JsonOption) -> None:
     if as_json:
         print_json(data)
     else:
-        out.print(fields_table(_lines(data)))
+        print_table(fields_table(_lines(data)))
     if problem is not None:
-        err.print(f"error: {problem}".replace("\n", " "))
+        report(problem)
         raise typer.Exit(1)
 
 
 def _describe(url: str, data: dict[str, Any]) -> None:
     """Fill ``data`` with the schema, the catalog's counts and the cache's state."""
+    from modelregistry.db import migrate  # noqa: PLC0415 - see above
+    from modelregistry.db.engine import is_memory_sqlite  # noqa: PLC0415
+    from modelregistry.registry import DEFAULT_POLL_INTERVAL, ModelRegistry  # noqa: PLC0415
+
     with migrate.database(url) as engine:
         current = migrate.current(engine)
         memory, sqlite = is_memory_sqlite(engine.url), engine.dialect.name == "sqlite"

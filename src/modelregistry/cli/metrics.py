@@ -9,15 +9,20 @@ from __future__ import annotations
 import typer
 
 from modelregistry.cli.common import metrics_app
+from modelregistry.cli.serve import DEFAULT_POLL_INTERVAL as DEFAULT_POLL_INTERVAL
 from modelregistry.cli.serve import run_server
-from modelregistry.registry import DEFAULT_POLL_INTERVAL
 
 
 @metrics_app.command("serve")
 def serve(
     ctx: typer.Context,
     port: int = typer.Option(
-        9464, "--port", min=0, max=65535, help="TCP port (0: any free port, printed)."
+        9464,
+        "--port",
+        min=0,
+        max=65535,
+        metavar="INTEGER",
+        help="TCP port (0: any free port, printed).",
     ),
     host: str = typer.Option(
         "127.0.0.1",
@@ -28,10 +33,15 @@ def serve(
         DEFAULT_POLL_INTERVAL,
         "--poll-interval",
         min=0.01,
+        metavar="SECONDS",
         help="Seconds between the change feed's checks of the catalog.",
     ),
     max_connections: int = typer.Option(
-        100, "--max-connections", min=1, help="Connections at once; past it, 503."
+        100,
+        "--max-connections",
+        min=1,
+        metavar="INTEGER",
+        help="Connections at once; past it, 503.",
     ),
 ) -> None:
     """Serve the catalog's metrics at /metrics and a health check at /healthz.

@@ -3,34 +3,45 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import typer
 
 from modelregistry.cli.common import (
     ActorOption,
     AsOfOption,
+    AtOption,
     ExpectedVersionOption,
     JsonOption,
     ReasonOption,
     catalog,
+    deprecated,
+    either,
+    err,
     fields_table,
+    invoke_alone,
     models_app,
-    out,
     parse_instant,
     print_json,
+    print_table,
     printable,
     simple_table,
 )
-from modelregistry.cli.render import (
-    ColumnsOption,
-    FormatOption,
-    OutputFormat,
-    chosen_columns,
-    chosen_format,
-    print_models,
-)
-from modelregistry.domain.history import diff_configs
-from modelregistry.domain.models import ModelStatus
+from modelregistry.cli.listing import STATUS_NAMES, ColumnsOption, FormatOption, OutputFormat
+from modelregistry.errors import ModelNotFoundError
+
+if TYPE_CHECKING:
+    from modelregistry.registry import ModelRegistry
+
+# The modules that import the domain (pydantic) are imported inside the commands: see
+# modelregistry.cli.common.
+
+
+@models_app.callback()
+def _models(ctx: typer.Context) -> None:
+    """List, show and change models; alone, ``modelregistry models`` lists them."""
+    invoke_alone(ctx, "list")
+
 
 # -- models: reads -------------------------------------------------------------------------
 
@@ -38,13 +49,27 @@ from modelregistry.domain.models import ModelStatus
 @models_app.command("list")
 def models_list(
     ctx: typer.Context,
-    provider: str | None = typer.Option(None, "--provider", "-p", help="Only this provider."),
+    query: str | None = typer.Option(
+        None, "--query", "-q", metavar="TEXT", help="Only models whose id or name contains TEXT."
+    ),
+    provider: str | None = typer.Option(
+        None, "--provider", "-p", metavar="TEXT", help="Only this provider."
+    ),
     status: str | None = typer.Option(
-        None, "--status", "-s", help="Only this status (active, deprecated, ...)."
+        None,
+        "--status",
+        "-s",
+        metavar="STATUS",
+        help=f"Only this status: {', '.join(STATUS_NAMES)}.",
     ),
     capability: list[str] | None = typer.Option(
-        None, "--capability", "-c", help="Only models with this capability (repeatable)."
+        None,
+        "--capability",
+        "-c",
+        metavar="NAME",
+        help="Only models with this capability (repeatable).",
     ),
+    at: str | None = AtOption,
     as_of: str | None = AsOfOption,
     columns: list[str] | None = ColumnsOption,
     file_format: OutputFormat | None = FormatOption,
@@ -54,11 +79,16 @@ def models_list(
 
     Example: modelregistry models list --capability vision --columns model_id,price --format csv
     """
-    when = parse_instant(as_of)
+    from modelregistry.cli.render import chosen_columns, chosen_format, print_models  # noqa: PLC0415
+
+    when = parse_instant(either(at, as_of, ("--at", "--as-of")))
     fields = chosen_columns(columns)
     form = chosen_format(file_format, as_json=as_json)
     with catalog(ctx) as registry:
         models = registry.list_models(provider, status, capabilities=capability or (), as_of=when)
+    if query:
+        needle = query.casefold()
+        models = [m for m in models if needle in f"{m.model_id}\n{m.display_name}".casefold()]
     print_models(models, file_format=form, columns=fields)
 
 
@@ -66,38 +96,74 @@ def models_list(
 def models_find(
     ctx: typer.Context,
     capability: list[str] | None = typer.Option(
-        None, "--capability", "-c", help="Must have this capability (repeatable: all of them)."
+        None,
+        "--capability",
+        "-c",
+        metavar="NAME",
+        help="Must have this capability (repeatable: all of them).",
     ),
     any_capability: list[str] | None = typer.Option(
-        None, "--any-capability", help="Must have at least one of these (repeatable)."
+        None,
+        "--any-capability",
+        metavar="NAME",
+        help="Must have at least one of these (repeatable).",
     ),
     provider: list[str] | None = typer.Option(
-        None, "--provider", "-p", help="Only these providers (repeatable)."
+        None, "--provider", "-p", metavar="TEXT", help="Only these providers (repeatable)."
     ),
     status: list[str] | None = typer.Option(
-        None, "--status", "-s", help="Allowed statuses (repeatable; default: active)."
+        None,
+        "--status",
+        "-s",
+        metavar="STATUS",
+        help=f"Allowed statuses (repeatable; default: active): {', '.join(STATUS_NAMES)}.",
     ),
     any_status: bool = typer.Option(False, "--any-status", help="Every status."),
-    min_context: int | None = typer.Option(None, "--min-context", min=0),
-    min_output: int | None = typer.Option(None, "--min-output", min=0),
-    max_input_cost: float | None = typer.Option(None, "--max-input-cost", min=0),
-    max_output_cost: float | None = typer.Option(None, "--max-output-cost", min=0),
+    min_context: int | None = typer.Option(
+        None, "--min-context", min=0, metavar="INTEGER", help="At least this context window."
+    ),
+    min_output: int | None = typer.Option(
+        None, "--min-output", min=0, metavar="INTEGER", help="At least this max output tokens."
+    ),
+    max_input_cost: float | None = typer.Option(
+        None, "--max-input-cost", min=0, metavar="USD", help="At most this per 1M input tokens."
+    ),
+    max_output_cost: float | None = typer.Option(
+        None, "--max-output-cost", min=0, metavar="USD", help="At most this per 1M output tokens."
+    ),
     min_quality: list[str] | None = typer.Option(
-        None, "--min-quality", help="DIMENSION=SCORE, e.g. coding=0.8 (repeatable)."
+        None,
+        "--min-quality",
+        metavar="DIMENSION=SCORE",
+        help="e.g. coding=0.8 (repeatable).",
     ),
-    max_latency: int | None = typer.Option(None, "--max-latency", min=0, help="p50, in ms."),
+    max_latency: int | None = typer.Option(
+        None, "--max-latency", min=0, metavar="MS", help="At most this p50 latency, in ms."
+    ),
     order_by: str | None = typer.Option(
-        None, "--order-by", "-o", help="cost, latency_p50_ms, quality.coding, ... (- reverses)."
+        None,
+        "--order-by",
+        metavar="FIELD",
+        help="cost, cost_per_1m_input_tokens, cost_per_1m_output_tokens, latency_p50_ms, "
+        "context_window, quality.DIMENSION (a leading - reverses).",
     ),
-    limit: int | None = typer.Option(None, "--limit", "-n", min=0),
+    order_by_old: str | None = typer.Option(
+        None, "-o", hidden=True, callback=deprecated("-o", "--order-by"), help="Old --order-by."
+    ),
+    limit: int | None = typer.Option(
+        None, "--limit", "-n", min=0, metavar="INTEGER", help="At most this many models."
+    ),
     columns: list[str] | None = ColumnsOption,
     file_format: OutputFormat | None = FormatOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Select models for a request, the way a router would.
 
-    Example: modelregistry models find -c vision -c tool_use --min-context 100000 -o cost -n 5
+    Example: modelregistry models find -c vision --min-context 100000 --order-by cost -n 5
     """
+    from modelregistry.cli.render import chosen_columns, chosen_format, print_models  # noqa: PLC0415
+
+    order_by = either(order_by, order_by_old, ("--order-by", "-o"))
     quality: dict[str, float] = {}
     for item in min_quality or ():
         dimension, _, score = item.partition("=")
@@ -130,31 +196,52 @@ def models_find(
 @models_app.command("show")
 def models_show(
     ctx: typer.Context,
-    model_id: str = typer.Argument(..., help="The model's id (case-sensitive)."),
+    model_id: str = typer.Argument(..., metavar="ID", help="The model's id (case-sensitive)."),
+    at: str | None = AtOption,
     as_of: str | None = AsOfOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Show every field of one model (now, or as it was at --as-of).
+    """Show every field of one model (now, or as it was at --at).
 
-    Example: modelregistry models show llama3.1:8b --as-of 2026-01-01T00:00:00Z
+    Example: modelregistry models show llama3.1:8b --at 2026-01-01T00:00:00Z
     """
-    when = parse_instant(as_of)
+    from modelregistry.cli.render import model_json, model_rows  # noqa: PLC0415
+
+    text = either(at, as_of, ("--at", "--as-of"))
+    when = parse_instant(text)
     with catalog(ctx) as registry:
-        model = registry.get_model_or_raise(model_id, as_of=when)
-    data = model.to_dict()
+        try:
+            model = registry.get_model_or_raise(model_id, as_of=when)
+        except ModelNotFoundError as exc:
+            if when is not None:
+                _not_yet(registry, model_id, text or "", exc)
+            raise
     if as_json:
-        print_json(data)
+        print_json(model_json(model))
         return
-    data["capabilities"] = ", ".join(sorted(model.capabilities.names())) or "-"
-    scores = model.quality_scores.model_dump()
-    data["quality_scores"] = ", ".join(f"{k}={v}" for k, v in scores.items())
-    out.print(fields_table(data))
+    print_table(fields_table(model_rows(model)))
+
+
+def _not_yet(registry: ModelRegistry, model_id: str, at: str, exc: ModelNotFoundError) -> None:
+    """``model_id`` not found at ``at``: say so, and exit 1, if it has a history."""
+    try:
+        history = registry.get_model_history(model_id)
+    except ModelNotFoundError:
+        return  # it never existed: the usual E4001
+    first = history[0].changed_at.isoformat(timespec="seconds")
+    instant = parse_instant(at)
+    if instant is not None and instant < history[0].changed_at:
+        why = f"did not exist at {at} (its first version is from {first})"
+    else:
+        why = f"was removed at {at} (see `modelregistry models history {model_id}`)"
+    err.print(f"error: {exc.code}: model {model_id!r} {why}")
+    raise typer.Exit(1) from exc
 
 
 @models_app.command("history")
 def models_history(
     ctx: typer.Context,
-    model_id: str = typer.Argument(..., help="The model's id (removed models too)."),
+    model_id: str = typer.Argument(..., metavar="ID", help="The model's id (removed models too)."),
     as_json: bool = JsonOption,
 ) -> None:
     """Show every version of a model: when, who, why and what changed.
@@ -163,8 +250,11 @@ def models_history(
     """
     with catalog(ctx) as registry:
         history = registry.get_model_history(model_id)
+    from modelregistry.cli.render import revision_json  # noqa: PLC0415 - see the module docstring
+    from modelregistry.domain.history import diff_configs  # noqa: PLC0415 - ditto
+
     if as_json:
-        print_json([revision.to_dict() for revision in history])
+        print_json([revision_json(revision) for revision in history])
         return
     previous = None
     for revision in history:
@@ -182,9 +272,9 @@ def models_history(
 @models_app.command("diff")
 def models_diff(
     ctx: typer.Context,
-    model_id: str = typer.Argument(..., help="The model's id."),
-    a: int = typer.Argument(..., min=1, help="The older version."),
-    b: int = typer.Argument(..., min=1, help="The newer version."),
+    model_id: str = typer.Argument(..., metavar="ID", help="The model's id."),
+    a: int = typer.Argument(..., min=1, metavar="A", help="The older version."),
+    b: int = typer.Argument(..., min=1, metavar="B", help="The newer version."),
     as_json: bool = JsonOption,
 ) -> None:
     """Show the fields that differ between two versions of a model.
@@ -202,14 +292,19 @@ def models_diff(
     table = simple_table("FIELD", f"VERSION {a}", f"VERSION {b}")
     for change in changes:
         table.add_row(change.field, str(change.old), str(change.new))
-    out.print(table)
+    print_table(table)
 
 
 @models_app.command("lifecycle")
 def models_lifecycle(
     ctx: typer.Context,
     within_days: int = typer.Option(
-        30, "--within-days", "-d", min=0, help="Retiring within this many days (or past)."
+        30,
+        "--within-days",
+        "-d",
+        min=0,
+        metavar="INTEGER",
+        help="Retiring within this many days (or past).",
     ),
     as_json: bool = JsonOption,
 ) -> None:
@@ -219,8 +314,10 @@ def models_lifecycle(
     """
     with catalog(ctx) as registry:
         models = registry.get_models_retiring(within_days)
+    from modelregistry.cli.render import model_json  # noqa: PLC0415 - see the module docstring
+
     if as_json:
-        print_json([model.to_dict() for model in models])
+        print_json([model_json(model) for model in models])
         return
     if not models:
         typer.echo(f"no model retires within {within_days} days")
@@ -237,7 +334,7 @@ def models_lifecycle(
             str((retires - today).days) if retires else "-",
             model.successor_model_id or "-",
         )
-    out.print(table)
+    print_table(table)
 
 
 # -- models: writes ------------------------------------------------------------------------
@@ -246,9 +343,9 @@ def models_lifecycle(
 @models_app.command("set-status")
 def models_set_status(
     ctx: typer.Context,
-    model_id: str = typer.Argument(..., help="The model's id."),
+    model_id: str = typer.Argument(..., metavar="ID", help="The model's id."),
     status: str = typer.Argument(
-        ..., help=f"New status: {', '.join(s.value for s in ModelStatus)} (any case)."
+        ..., metavar="STATUS", help=f"New status: {', '.join(STATUS_NAMES)} (any case)."
     ),
     expected_version: int | None = ExpectedVersionOption,
     actor: str | None = ActorOption,
@@ -259,16 +356,24 @@ def models_set_status(
     Example: modelregistry models set-status llama3.2:3b deprecated --reason "superseded"
     """
     with catalog(ctx) as registry:
+        before = registry.get_model_or_raise(model_id)
         model = registry.update_model_status(
             model_id, status, expected_version=expected_version, actor=actor, reason=reason
         )
+    if model.version == before.version:
+        # The same status writes nothing: no version, and the reason is not recorded.
+        typer.echo(
+            f"{model.model_id}: status {model.status.value} unchanged (version {model.version}; "
+            "nothing recorded)"
+        )
+        return
     typer.echo(f"{model.model_id}: status {model.status.value} (version {model.version})")
 
 
 @models_app.command("remove")
 def models_remove(
     ctx: typer.Context,
-    model_id: str = typer.Argument(..., help="The model's id."),
+    model_id: str = typer.Argument(..., metavar="ID", help="The model's id."),
     expected_version: int | None = ExpectedVersionOption,
     actor: str | None = ActorOption,
     reason: str | None = ReasonOption,
@@ -287,8 +392,10 @@ def models_remove(
 @models_app.command("restore")
 def models_restore(
     ctx: typer.Context,
-    model_id: str = typer.Argument(..., help="The model's id."),
-    version: int = typer.Argument(..., min=1, help="The version whose config to restore."),
+    model_id: str = typer.Argument(..., metavar="ID", help="The model's id."),
+    version: int = typer.Argument(
+        ..., min=1, metavar="VERSION", help="The version whose config to restore."
+    ),
     expected_version: int | None = ExpectedVersionOption,
     actor: str | None = ActorOption,
     reason: str | None = ReasonOption,

@@ -2,27 +2,42 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
 import typer
 
 from modelregistry.cli.common import (
     ActorOption,
+    AtOption,
     ExpectedVersionOption,
     JsonOption,
     ReasonOption,
     aliases_app,
     app,
     catalog,
-    out,
+    deprecated,
+    either,
+    fitted_table,
+    invoke_alone,
     parse_instant,
     prices_app,
     print_json,
+    print_table,
+    printable,
     simple_table,
 )
-from modelregistry.domain.pricing import Price, decimal_text
+
+if TYPE_CHECKING:
+    from modelregistry.domain.pricing import Price
+
+# modelregistry.domain.pricing is imported inside the commands: see modelregistry.cli.common.
 
 
 def price_json(price: Price) -> dict[str, object]:
     """A price's JSON form: money as decimal text (exact), instants in ISO 8601."""
+    from modelregistry.domain.pricing import decimal_text  # noqa: PLC0415 - see above
+
     return {
         "model_id": price.model_id,
         "currency": price.currency,
@@ -42,36 +57,62 @@ def price_json(price: Price) -> dict[str, object]:
 
 
 def _print_prices(prices: list[Price], *, as_json: bool) -> None:
+    from modelregistry.domain.pricing import decimal_text  # noqa: PLC0415 - see above
+
     if as_json:
         print_json([price_json(price) for price in prices])
         return
-    table = simple_table("FROM", "UNTIL", "IN $/1M", "OUT $/1M", "CACHED IN", "BY", "REASON")
-    for price in prices:
-        table.add_row(
-            price.effective_from.isoformat(timespec="seconds"),
-            "-"
-            if price.effective_until is None
-            else price.effective_until.isoformat(timespec="seconds"),
+    rows = [
+        (
+            _instant(price.effective_from),
+            "-" if price.effective_until is None else _instant(price.effective_until),
             decimal_text(price.input_per_1m),
             decimal_text(price.output_per_1m),
             "-" if price.cached_input_per_1m is None else decimal_text(price.cached_input_per_1m),
             price.actor,
-            price.reason or "",
+            printable(price.reason or ""),
         )
-    out.print(table)
+        for price in prices
+    ]
+    headers = ("FROM", "UNTIL", "IN $/1M", "OUT $/1M", "CACHED IN", "BY", "REASON")
+    # Instants and amounts are one word each: never cut (their headers wrap instead).
+    whole = (True, True, True, True, True, False, False)
+    print_table(fitted_table(headers, rows, whole=whole))
 
 
 @prices_app.command("set")
 def prices_set(
     ctx: typer.Context,
-    model_id: str = typer.Argument(..., help="The model's id (or an alias)."),
-    input_per_1m: str = typer.Option(..., "--input", help="USD per 1M input tokens."),
-    output_per_1m: str = typer.Option(..., "--output", help="USD per 1M output tokens."),
+    model_id: str = typer.Argument(..., metavar="ID", help="The model's id (or an alias)."),
+    input_per_1m: str | None = typer.Option(
+        None, "--input-price", metavar="USD", help="USD per 1M input tokens (required)."
+    ),
+    output_per_1m: str | None = typer.Option(
+        None, "--output-price", metavar="USD", help="USD per 1M output tokens (required)."
+    ),
     cached_input_per_1m: str | None = typer.Option(
-        None, "--cached-input", help="USD per 1M input tokens read from the prompt cache."
+        None,
+        "--cached-input-price",
+        metavar="USD",
+        help="USD per 1M input tokens read from the prompt cache.",
+    ),
+    old_input: str | None = typer.Option(
+        None, "--input", hidden=True, callback=deprecated("--input", "--input-price")
+    ),
+    old_output: str | None = typer.Option(
+        None, "--output", hidden=True, callback=deprecated("--output", "--output-price")
+    ),
+    old_cached: str | None = typer.Option(
+        None,
+        "--cached-input",
+        hidden=True,
+        callback=deprecated("--cached-input", "--cached-input-price"),
     ),
     effective_from: str | None = typer.Option(
-        None, "--from", help="When it takes effect: ISO 8601, now or later (default: now)."
+        None,
+        "--from",
+        metavar="TIME",
+        help="When it takes effect: ISO 8601, now or later (default: now).",
     ),
     expected_version: int | None = ExpectedVersionOption,
     actor: str | None = ActorOption,
@@ -80,8 +121,19 @@ def prices_set(
 ) -> None:
     """Set a model's price from now, or schedule it for later.
 
-    Example: modelregistry prices set gpt-4o --input 2.5 --output 10 --from 2027-01-01
+    Example: modelregistry prices set llama3.1:8b --input-price 0.1 --output-price 0.2
     """
+    from modelregistry.domain.pricing import decimal_text  # noqa: PLC0415 - see above
+
+    input_per_1m = _required(
+        either(input_per_1m, old_input, ("--input-price", "--input")), "--input-price"
+    )
+    output_per_1m = _required(
+        either(output_per_1m, old_output, ("--output-price", "--output")), "--output-price"
+    )
+    cached_input_per_1m = either(
+        cached_input_per_1m, old_cached, ("--cached-input-price", "--cached-input")
+    )
     start = parse_instant(effective_from, "--from")
     with catalog(ctx) as registry:
         price = registry.set_price(
@@ -104,16 +156,28 @@ def prices_set(
     )
 
 
+def _instant(value: datetime) -> str:
+    """An instant in UTC to the second, as one word: ``2026-06-01T00:00:00Z``."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _required(value: str | None, option: str) -> str:
+    if value is None:
+        msg = f"missing option '{option}'"
+        raise typer.BadParameter(msg, param_hint=f"'{option}'")
+    return value
+
+
 @prices_app.command("show")
 def prices_show(
     ctx: typer.Context,
-    model_id: str = typer.Argument(..., help="The model's id (or an alias)."),
-    at: str | None = typer.Option(None, "--at", help="At this ISO 8601 time (default: now)."),
+    model_id: str = typer.Argument(..., metavar="ID", help="The model's id (or an alias)."),
+    at: str | None = AtOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Show the price in effect now (or at --at).
 
-    Example: modelregistry prices show gpt-4o --at 2026-06-01T00:00:00Z
+    Example: modelregistry prices show llama3.1:8b --at 2026-06-01T00:00:00Z
     """
     when = parse_instant(at, "--at")
     with catalog(ctx) as registry:
@@ -127,12 +191,12 @@ def prices_show(
 @prices_app.command("history")
 def prices_history(
     ctx: typer.Context,
-    model_id: str = typer.Argument(..., help="The model's id (or an alias)."),
+    model_id: str = typer.Argument(..., metavar="ID", help="The model's id (or an alias)."),
     as_json: bool = JsonOption,
 ) -> None:
     """Show every price of a model with the period it applies to, oldest first.
 
-    Example: modelregistry prices history gpt-4o --json
+    Example: modelregistry prices history llama3.1:8b --json
     """
     with catalog(ctx) as registry:
         prices = registry.get_price_history(model_id)
@@ -142,23 +206,53 @@ def prices_history(
 @app.command("cost")
 def cost(
     ctx: typer.Context,
-    model_id: str = typer.Argument(..., help="The model's id (or an alias)."),
-    input_tokens: int = typer.Option(..., "--input", min=0, help="Input tokens."),
-    output_tokens: int = typer.Option(..., "--output", min=0, help="Output tokens."),
-    cached_input_tokens: int = typer.Option(
-        0, "--cached-input", min=0, help="Input tokens read from the prompt cache."
+    model_id: str = typer.Argument(..., metavar="ID", help="The model's id (or an alias)."),
+    input_tokens: int | None = typer.Option(
+        None, "--input-tokens", min=0, metavar="INTEGER", help="Input tokens (required)."
     ),
-    at: str | None = typer.Option(None, "--at", help="Price at this ISO 8601 time."),
+    output_tokens: int | None = typer.Option(
+        None, "--output-tokens", min=0, metavar="INTEGER", help="Output tokens (required)."
+    ),
+    cached_input_tokens: int | None = typer.Option(
+        None,
+        "--cached-input-tokens",
+        min=0,
+        metavar="INTEGER",
+        help="Input tokens read from the prompt cache (default: 0).",
+    ),
+    old_input: int | None = typer.Option(
+        None, "--input", min=0, hidden=True, callback=deprecated("--input", "--input-tokens")
+    ),
+    old_output: int | None = typer.Option(
+        None, "--output", min=0, hidden=True, callback=deprecated("--output", "--output-tokens")
+    ),
+    old_cached: int | None = typer.Option(
+        None,
+        "--cached-input",
+        min=0,
+        hidden=True,
+        callback=deprecated("--cached-input", "--cached-input-tokens"),
+    ),
+    at: str | None = AtOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Estimate the exact cost in USD of a request, at the price in effect then.
 
-    Example: modelregistry cost gpt-4o --input 1200 --output 300 --at 2026-06-01
+    Example: modelregistry cost llama3.1:8b --input-tokens 1200 --output-tokens 300
     """
+    from modelregistry.domain.pricing import decimal_text  # noqa: PLC0415 - see above
+
+    inputs = either(input_tokens, old_input, ("--input-tokens", "--input"))
+    outputs = either(output_tokens, old_output, ("--output-tokens", "--output"))
+    cached = either(cached_input_tokens, old_cached, ("--cached-input-tokens", "--cached-input"))
+    for value, option in ((inputs, "--input-tokens"), (outputs, "--output-tokens")):
+        if value is None:
+            msg = f"missing option '{option}'"
+            raise typer.BadParameter(msg, param_hint=f"'{option}'")
     when = parse_instant(at, "--at")
     with catalog(ctx) as registry:
         amount = registry.estimate_cost(
-            model_id, input_tokens, output_tokens, cached_input_tokens=cached_input_tokens, at=when
+            model_id, inputs or 0, outputs or 0, cached_input_tokens=cached or 0, at=when
         )
     if as_json:
         print_json({"model_id": model_id, "currency": "USD", "cost": decimal_text(amount)})
@@ -166,17 +260,23 @@ def cost(
         typer.echo(f"{decimal_text(amount)} USD")
 
 
+@aliases_app.callback()
+def _aliases(ctx: typer.Context) -> None:
+    """Other names of models; alone, ``modelregistry aliases`` lists them."""
+    invoke_alone(ctx, "list")
+
+
 @aliases_app.command("set")
 def aliases_set(
     ctx: typer.Context,
-    alias: str = typer.Argument(..., help="The other name."),
-    model_id: str = typer.Argument(..., help="The model it names."),
+    alias: str = typer.Argument(..., metavar="ALIAS", help="The other name."),
+    model_id: str = typer.Argument(..., metavar="ID", help="The model it names."),
     actor: str | None = ActorOption,
     reason: str | None = ReasonOption,
 ) -> None:
     """Make ALIAS another name of MODEL_ID (or repoint it).
 
-    Example: modelregistry aliases set claude-3-opus claude-3-opus-20240229
+    Example: modelregistry aliases set llama3 llama3.1:8b
     """
     with catalog(ctx) as registry:
         state = registry.set_alias(alias, model_id, actor=actor, reason=reason)
@@ -186,13 +286,13 @@ def aliases_set(
 @aliases_app.command("remove")
 def aliases_remove(
     ctx: typer.Context,
-    alias: str = typer.Argument(..., help="The alias."),
+    alias: str = typer.Argument(..., metavar="ALIAS", help="The alias."),
     actor: str | None = ActorOption,
     reason: str | None = ReasonOption,
 ) -> None:
     """Remove an alias.
 
-    Example: modelregistry aliases remove claude-3-opus --reason "ambiguous"
+    Example: modelregistry aliases remove llama3 --reason "ambiguous"
     """
     with catalog(ctx) as registry:
         target = registry.remove_alias(alias, actor=actor, reason=reason)
@@ -229,4 +329,4 @@ def aliases_list(ctx: typer.Context, as_json: bool = JsonOption) -> None:
         table.add_row(
             state.alias, state.model_id, state.changed_at.isoformat(timespec="seconds"), state.actor
         )
-    out.print(table)
+    print_table(table)

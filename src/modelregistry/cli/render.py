@@ -1,7 +1,8 @@
 """Lists of models as a table that fits 80 columns, CSV for spreadsheets, or JSON.
 
 ``--columns`` picks the fields (:data:`COLUMNS`), by their names in the catalog file and the
-``model_catalog`` view; ``--format`` picks the form.
+``model_catalog`` view; ``--format`` picks the form. Imported by the commands when they run
+(it imports the domain, hence pydantic); the options live in :mod:`modelregistry.cli.listing`.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import csv
 import sys
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -17,22 +17,16 @@ from rich import box
 from rich.cells import cell_len
 from rich.table import Table
 
-from modelregistry.cli.common import fields_table, out, print_json
+from modelregistry.cli.common import fields_table, out, print_json, print_table
+from modelregistry.cli.listing import OutputFormat
 from modelregistry.domain.models import QUALITY_DIMENSIONS
 from modelregistry.domain.pricing import decimal_text, exact_decimal
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from modelregistry.domain.history import ModelRevision
     from modelregistry.domain.models import ModelConfig
-
-
-class OutputFormat(StrEnum):
-    """How a list of models is printed."""
-
-    TABLE = "table"
-    CSV = "csv"
-    JSON = "json"
 
 
 def money(value: float) -> str:
@@ -68,7 +62,10 @@ def _field(
 
 def _money(name: str, header: str) -> Column:
     return Column(
-        header, lambda m: money(getattr(m, name)), lambda m: getattr(m, name), numeric=True
+        header,
+        lambda m: money(getattr(m, name)),
+        lambda m: money(getattr(m, name)),
+        numeric=True,
     )
 
 
@@ -98,7 +95,7 @@ COLUMNS: dict[str, Column] = {
     "price": Column(
         "$/1M IN/OUT",
         lambda m: f"{money(m.cost_per_1m_input_tokens)}/{money(m.cost_per_1m_output_tokens)}",
-        lambda m: [m.cost_per_1m_input_tokens, m.cost_per_1m_output_tokens],
+        lambda m: [money(m.cost_per_1m_input_tokens), money(m.cost_per_1m_output_tokens)],
         numeric=True,
     ),
     "rate_limit_rpm": _field("rate_limit_rpm", numeric=True, header="RPM"),
@@ -117,17 +114,6 @@ TABLE_COLUMNS = ("model_id", "provider", "status", "context_window", "price", "c
 """The table's columns unless ``--columns`` says otherwise (they fit 80 columns)."""
 CSV_COLUMNS = tuple(name for name in COLUMNS if name != "price")
 """The CSV's columns unless ``--columns`` says otherwise: every field, one per column."""
-
-ColumnsOption = typer.Option(
-    None,
-    "--columns",
-    help="Only these fields, comma-separated (or repeated): "
-    + ", ".join(COLUMNS)
-    + ". Default: a table of model_id, provider, status, context, price, capabilities.",
-)
-FormatOption = typer.Option(
-    None, "--format", "-f", help="table (default), csv for spreadsheets, or json."
-)
 
 
 def chosen_columns(requested: list[str] | None) -> list[str] | None:
@@ -167,7 +153,7 @@ def print_models(
     """Print models in ``file_format``, with ``columns`` (default: the format's own)."""
     if file_format is OutputFormat.JSON:
         if columns is None:
-            print_json([model.to_dict() for model in models])
+            print_json([model_json(model) for model in models])
         else:
             print_json([{name: COLUMNS[name].json(model) for name in columns} for model in models])
     elif file_format is OutputFormat.CSV:
@@ -181,24 +167,27 @@ def print_models(
         if table is None:
             print_records(models, names)
         else:
-            out.print(table)
+            print_table(table)
     else:
         typer.echo("no models match")
 
 
-_GAP = 3
-"""Between two columns: a space on each side of the (blank) rule."""
+_GAP = 1
+"""Between two columns: one space (the header's rule runs on under it)."""
 _LONGEST_WHOLE_ID = 40
 """Model ids up to this long are never folded; the other text columns fold first."""
-_NARROWEST_FOLD = 8
-"""A folded text column is at least this wide (or its header)."""
+_NARROWEST_FOLD = 6
+"""A folded text column is at least this wide (or its longest word, when narrower)."""
 
 
 def models_table(models: list[ModelConfig], columns: list[str], width: int) -> Table | None:
     """The model list as a table at most ``width`` columns wide (None: it cannot fit).
 
-    The widths are set here, not left to rich: numbers, statuses and dates keep their width,
-    ids stay whole up to 40 characters, and the other text columns fold to share the rest.
+    rich draws it; the widths are set here: numbers, statuses and dates keep their width, ids
+    stay whole up to 40 characters, headers wrap at their spaces, and the other text columns
+    (provider, name, the capability list) fold to share the rest. The default columns fit 80
+    columns with ids of 40 characters; only a ``--columns`` list too wide for the terminal
+    gets None (one block per model).
     """
     cells = [[_cell(name, model) for name in columns] for model in models]
     headers = [COLUMNS[name].header for name in columns]
@@ -206,11 +195,16 @@ def models_table(models: list[ModelConfig], columns: list[str], width: int) -> T
         max([cell_len(headers[i])] + [cell_len(row[i]) for row in cells])
         for i in range(len(columns))
     ]
-    widths = _fit(columns, natural, width - _GAP * (len(columns) - 1))
+    least = [_least(name, headers[i], [row[i] for row in cells]) for i, name in enumerate(columns)]
+    widths = _fit(natural, least, width - _GAP * (len(columns) - 1))
     if widths is None:
         return None
     table = Table(
-        box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1), expand=False
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 0),
+        expand=False,
     )
     for name, header, size in zip(columns, headers, widths, strict=True):
         column = COLUMNS[name]
@@ -219,31 +213,35 @@ def models_table(models: list[ModelConfig], columns: list[str], width: int) -> T
             width=size,
             justify="right" if column.numeric else "left",
             overflow="fold",
-            no_wrap=column.numeric or column.word,
+            # Values of numbers, statuses and dates fit their width (see _least): only a
+            # header wraps, at its spaces.
         )
     for row in cells:
         table.add_row(*row)
     return table
 
 
-def _fit(columns: list[str], natural: list[int], room: int) -> list[int] | None:
-    """Column widths within ``room``: fixed ones whole, foldable ones sharing the rest."""
+def _least(name: str, header: str, values: list[str]) -> int:
+    """The narrowest ``name``'s column may get: whole values where folding would mislead."""
+    column = COLUMNS[name]
+    longest_word = max(cell_len(word) for word in header.split())
+    if column.numeric or column.word:
+        return max([longest_word, *(cell_len(value) for value in values)])
+    longest = max([cell_len(value) for value in values], default=0)
+    if name == "model_id":
+        return max(min(longest, _LONGEST_WHOLE_ID), longest_word)
+    return min(max(longest, longest_word), _NARROWEST_FOLD)
+
+
+def _fit(natural: list[int], least: list[int], room: int) -> list[int] | None:
+    """Column widths within ``room``: each at least its ``least``, sharing what is left."""
     if sum(natural) <= room:
         return natural
-    fixed = [COLUMNS[name].numeric or COLUMNS[name].word for name in columns]
-    least = [
-        natural[i]
-        if fixed[i]
-        else min(natural[i], _LONGEST_WHOLE_ID)
-        if name == "model_id"
-        else min(natural[i], max(_NARROWEST_FOLD, cell_len(COLUMNS[name].header)))
-        for i, name in enumerate(columns)
-    ]
     spare = room - sum(least)
     if spare < 0:
         return None
     widths = list(least)
-    for i in range(len(columns)):  # in order: the first text columns unfold first
+    for i in range(len(widths)):  # in order: the first text columns unfold first
         grant = min(spare, natural[i] - widths[i])
         widths[i] += grant
         spare -= grant
@@ -254,8 +252,8 @@ def print_records(models: list[ModelConfig], columns: list[str]) -> None:
     """One block of FIELD VALUE lines per model: for more columns than the terminal holds."""
     for number, model in enumerate(models):
         if number:
-            out.print()
-        out.print(fields_table({name: _cell(name, model) for name in columns}))
+            typer.echo()
+        print_table(fields_table({name: _cell(name, model) for name in columns}))
 
 
 def _cell(name: str, model: ModelConfig) -> str:
@@ -264,3 +262,43 @@ def _cell(name: str, model: ModelConfig) -> str:
     if name in {"context_window", "max_output_tokens", "rate_limit_rpm", "rate_limit_tpm"}:
         return f"{getattr(model, name):,}"
     return COLUMNS[name].text(model) or "-"
+
+
+_MONEY_FIELDS = ("cost_per_1m_input_tokens", "cost_per_1m_output_tokens")
+
+
+def model_json(model: ModelConfig) -> dict[str, Any]:
+    """A model's ``--json`` form: :meth:`ModelConfig.to_dict`, money as exact decimal text."""
+    data = model.to_dict()
+    for name in _MONEY_FIELDS:
+        data[name] = money(getattr(model, name))
+    return data
+
+
+def revision_json(revision: ModelRevision) -> dict[str, Any]:
+    """A revision's ``--json`` form, its config's money as exact decimal text."""
+    data = revision.to_dict()
+    config = data.get("config")
+    if isinstance(config, dict):
+        for name in _MONEY_FIELDS:
+            if isinstance(config.get(name), float | int):
+                config[name] = money(config[name])
+    return data
+
+
+def model_rows(model: ModelConfig) -> dict[str, object]:
+    """``models show``: every field, its numbers written as ``models list`` writes them."""
+    rows: dict[str, object] = {}
+    for name, value in model.to_dict().items():
+        if name in COLUMNS and name != "capabilities":
+            rows[name] = _cell(name, model)
+        elif name == "capabilities":
+            rows[name] = ", ".join(sorted(model.capabilities.names())) or "-"
+        elif name == "quality_scores":
+            rows[name] = ", ".join(
+                f"{dimension}={getattr(model.quality_scores, dimension)}"
+                for dimension in QUALITY_DIMENSIONS
+            )
+        else:
+            rows[name] = "-" if value is None else value
+    return rows

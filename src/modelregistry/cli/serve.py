@@ -6,7 +6,11 @@ import typer
 
 from modelregistry.cli.common import Options, app, err, fail
 from modelregistry.errors import ModelRegistryError
-from modelregistry.registry import DEFAULT_POLL_INTERVAL
+
+# The registry is imported inside the commands: see cli.common.
+DEFAULT_POLL_INTERVAL = 1.0
+"""The registry's default (``modelregistry.registry.DEFAULT_POLL_INTERVAL``; a test holds
+them equal), written here so that ``--help`` does not import the registry."""
 
 HTTP_EXTRA = "modelregistry serve needs the http extra: pip install 'modelregistry[http]'"
 

@@ -9,8 +9,8 @@ from modelregistry.cli.common import (
     app,
     catalog,
     fields_table,
-    out,
     print_json,
+    print_table,
 )
 
 
@@ -26,7 +26,7 @@ def stats(ctx: typer.Context, as_json: bool = JsonOption) -> None:
     if as_json:
         print_json(data)
         return
-    out.print(
+    print_table(
         fields_table(
             {
                 "database": url,

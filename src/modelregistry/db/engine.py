@@ -57,6 +57,15 @@ COPY_FROM_ROWS: Final = 100
 """From this many rows, :func:`insert_many` uses COPY on PostgreSQL."""
 
 _CONNECT_ARGS: weakref.WeakKeyDictionary[Engine, dict[str, Any]] = weakref.WeakKeyDictionary()
+SUPPORTED_BACKENDS: Final = frozenset({"sqlite", "postgresql", "postgres"})
+"""The database engines modelregistry runs on."""
+_BACKEND_NAMES: Final = {
+    "mysql": "MySQL",
+    "mariadb": "MariaDB",
+    "mssql": "Microsoft SQL Server",
+    "oracle": "Oracle",
+}
+
 _WRITE_OPTION: Final = "modelregistry_write"
 # pg_advisory_xact_lock(classid, objid): "mr" and the catalog's schema, hashed. Other
 # applications' locks don't collide, and catalogs in other schemas of the same database don't
@@ -97,11 +106,25 @@ def normalise_url(url: str | URL) -> URL:
     """
     if isinstance(url, str) and _unencoded_credentials(url) is not None:
         raise sa.exc.ArgumentError(_UNENCODED_AT)
+    if isinstance(url, str) and "://" not in url and not url.startswith("sqlite:"):
+        msg = (
+            f"{url!r} is not a database URL: for a SQLite file write sqlite:///{url} "
+            "(four slashes before an absolute path), for PostgreSQL postgresql://USER@HOST/DB"
+        )
+        raise sa.exc.ArgumentError(msg)
     try:
         parsed = make_url(url)
     except ValueError as exc:  # a port that is not a number, an unclosed [IPv6 address
         msg = f"the database URL is not valid: {exc}"
         raise sa.exc.ArgumentError(msg) from exc
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_BACKENDS:
+        name = _BACKEND_NAMES.get(backend, backend)
+        msg = (
+            f"{name} is not supported: modelregistry stores its catalog in SQLite "
+            "(sqlite:///FILE) or PostgreSQL (postgresql://USER@HOST/DB)"
+        )
+        raise sa.exc.ArgumentError(msg)
     if parsed.drivername in {"postgresql", "postgres", "postgresql+psycopg_async"}:
         parsed = parsed.set(drivername="postgresql+psycopg")
     elif parsed.drivername == "sqlite+aiosqlite":

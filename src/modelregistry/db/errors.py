@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 import sqlalchemy as sa
@@ -28,7 +29,7 @@ _SQLITE_UNAVAILABLE: Final = ("locked", "busy", "unable to open", "disk i/o")
 _SQLITE_READONLY: Final = "readonly database"
 
 
-def translate(exc: Exception, *, database: str) -> ModelRegistryError:
+def translate(exc: Exception, *, database: str) -> ModelRegistryError:  # noqa: PLR0911 - one return per kind of failure
     """Return the modelregistry error for a database exception.
 
     Args:
@@ -41,6 +42,16 @@ def translate(exc: Exception, *, database: str) -> ModelRegistryError:
     if isinstance(exc, ImportError):
         return DatabaseError(
             f"the database driver is not installed ({database}): {detail}", database=database
+        )
+    if isinstance(exc, sa.exc.ArgumentError):  # the URL itself: its message says what to write
+        return DatabaseError(detail, database=database)
+    missing = _missing_directory(exc, database)
+    if missing is not None:
+        return DatabaseError(
+            f"cannot open the SQLite file {database}: its directory {missing} does not exist "
+            "(create it, or give another path)",
+            database=database,
+            directory=missing,
         )
     if _is_unavailable(exc, detail):
         return DatabaseUnavailableError(
@@ -74,6 +85,23 @@ def translating(*, database: str) -> Iterator[None]:
         yield
     except (sa.exc.SQLAlchemyError, ImportError) as exc:
         raise translate(exc, database=database) from exc
+
+
+def _missing_directory(exc: Exception, database: str) -> str | None:
+    """The directory of a SQLite file URL that does not exist, when that is why it failed.
+
+    Not retryable: it is no passing lock, and a retry would fail the same way.
+    """
+    if not isinstance(exc, sa.exc.OperationalError) or "unable to open" not in str(exc):
+        return None
+    try:
+        url = make_url(database)
+    except sa.exc.ArgumentError:
+        return None
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    directory = Path(url.database).expanduser().absolute().parent
+    return None if directory.is_dir() else str(directory)
 
 
 def _is_unavailable(exc: Exception, detail: str) -> bool:

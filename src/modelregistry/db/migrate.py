@@ -171,6 +171,64 @@ def downgrade(engine: Engine, revision: str) -> None:
     _run(engine, "downgrade", revision)
 
 
+def stamp(engine: Engine, revision: str) -> None:
+    """Record ``revision`` as the database's schema revision without running any migration.
+
+    For a schema made by hand (the SQL of :func:`offline_sql` applied by a DBA).
+
+    Raises:
+        SchemaUnknownError: E4011, the database is at a revision this version does not know.
+        MigrationError: E4012, ``revision`` is unknown.
+    """
+    _run(engine, "stamp", revision)
+
+
+def history() -> list[tuple[str, str]]:
+    """Every revision this version knows, oldest first, with its one-line description."""
+    from alembic.script import ScriptDirectory  # noqa: PLC0415 - Alembic only when asked
+
+    scripts = ScriptDirectory.from_config(alembic_config())
+    revisions = [(rev.revision, (rev.doc or "").strip()) for rev in scripts.walk_revisions()]
+    return revisions[::-1]
+
+
+def offline_sql(url: str, revision: str = "head", start: str | None = None) -> str:
+    """The SQL an upgrade to ``revision`` runs, from ``start`` (default: an empty database).
+
+    Alembic's offline mode: nothing connects to ``url``; its dialect decides the SQL. For DBAs
+    who apply migrations by hand (then :func:`stamp`, or the SQL's own version-table update).
+
+    Raises:
+        MigrationError: E4012, a revision is unknown.
+    """
+    import io  # noqa: PLC0415 - only for this function
+
+    from alembic import command  # noqa: PLC0415 - Alembic is loaded only to migrate
+    from alembic.util import CommandError  # noqa: PLC0415
+
+    config = alembic_config()
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    buffer = io.StringIO()
+    config.output_buffer = buffer
+    target = f"{start}:{revision}" if start else revision
+    try:
+        command.upgrade(config, target, sql=True)
+    except CommandError as exc:
+        message = str(exc).strip().splitlines()[0]
+        msg = f"cannot write the SQL of an upgrade to {target!r}: {message}"
+        raise MigrationError(msg, revision=target) from exc
+    except AttributeError as exc:  # Alembic's offline connection cannot answer a query
+        running = [line for line in buffer.getvalue().splitlines() if "Running upgrade" in line]
+        step = running[-1].split("Running upgrade", 1)[1].strip() if running else target
+        msg = (
+            f"the migration {step} reads the catalog while it runs (a data migration), so its "
+            "SQL cannot be written offline: start after it with --from, or run "
+            "`modelregistry db upgrade` on the database"
+        )
+        raise MigrationError(msg, revision=target) from exc
+    return buffer.getvalue()
+
+
 def _check_known(found: str | None) -> None:
     if found is not None and found not in known_revisions():
         raise SchemaUnknownError(found, head_revision())

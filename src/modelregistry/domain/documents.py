@@ -90,7 +90,15 @@ def parse_text(text: str, kind: Format, source: str) -> object:
     except (ValueError, RecursionError) as exc:
         detail = str(exc).strip().splitlines()
         raise InvalidCatalogFileError(
-            [Violation("", f"not valid {kind.upper()}: {' '.join(detail)[:300]}")],
+            # PyYAML names text it was given as "<unicode string>": name the file instead.
+            [
+                Violation(
+                    "",
+                    f"not valid {kind.upper()}: {' '.join(detail)[:300]}".replace(
+                        '"<unicode string>"', source
+                    ),
+                )
+            ],
             source=source,
         ) from exc
 

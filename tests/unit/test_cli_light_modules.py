@@ -1,0 +1,20 @@
+"""The command line's light modules repeat a few facts of the domain: held equal to them."""
+
+from __future__ import annotations
+
+from modelregistry.cli import listing, metrics, render, serve
+from modelregistry.domain.models import ModelStatus
+from modelregistry.registry import DEFAULT_POLL_INTERVAL
+
+
+def test_the_column_names_of_the_help_are_the_columns() -> None:
+    assert tuple(render.COLUMNS) == listing.COLUMN_NAMES
+
+
+def test_the_status_names_of_the_help_are_the_statuses() -> None:
+    assert tuple(status.value for status in ModelStatus) == listing.STATUS_NAMES
+
+
+def test_metrics_serve_polls_as_often_as_the_registry_by_default() -> None:
+    assert metrics.DEFAULT_POLL_INTERVAL == DEFAULT_POLL_INTERVAL
+    assert serve.DEFAULT_POLL_INTERVAL == DEFAULT_POLL_INTERVAL
