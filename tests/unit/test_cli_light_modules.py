@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from modelregistry.cli import listing, metrics, render, serve
+from modelregistry.cli import listing, render, serve
 from modelregistry.domain.models import ModelStatus
 from modelregistry.registry import DEFAULT_POLL_INTERVAL
 
@@ -15,6 +15,5 @@ def test_the_status_names_of_the_help_are_the_statuses() -> None:
     assert tuple(status.value for status in ModelStatus) == listing.STATUS_NAMES
 
 
-def test_metrics_serve_polls_as_often_as_the_registry_by_default() -> None:
-    assert metrics.DEFAULT_POLL_INTERVAL == DEFAULT_POLL_INTERVAL
+def test_serve_and_metrics_serve_poll_as_often_as_the_registry_by_default() -> None:
     assert serve.DEFAULT_POLL_INTERVAL == DEFAULT_POLL_INTERVAL

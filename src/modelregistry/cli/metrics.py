@@ -9,8 +9,7 @@ from __future__ import annotations
 import typer
 
 from modelregistry.cli.common import metrics_app
-from modelregistry.cli.serve import DEFAULT_POLL_INTERVAL as DEFAULT_POLL_INTERVAL
-from modelregistry.cli.serve import run_server
+from modelregistry.cli.serve import DEFAULT_POLL_INTERVAL, run_server
 
 
 @metrics_app.command("serve")
