@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from cases import config
+from served import wait_for
 from modelregistry import CatalogEvent, ChangeKind, ModelRegistry, RevisionGoneError
 from modelregistry.server.changes import ChangeLog
 
@@ -19,11 +20,14 @@ def test_the_log_replays_in_order_and_forgets_the_oldest_with_410(database_url: 
         assert log.since(start) == []
         registry.update_model_status("llama3.1:8b", "deprecated")
         registry.update_model_status("llama3.2:3b", "deprecated")
+        # Subscribers are told on the cache's dispatcher thread, after the write returns.
+        wait_for(lambda: log.newest == start + 2, "the log to hear both changes")
         assert [(c.revision, c.model_id) for c in log.since(start)] == [
             (start + 1, "llama3.1:8b"),
             (start + 2, "llama3.2:3b"),
         ]
         registry.remove_model("llava-llama3:latest")  # the oldest change drops out
+        wait_for(lambda: log.newest == start + 3, "the log to hear the removal")
         with pytest.raises(RevisionGoneError):
             log.since(start)
         assert [c.change for c in log.since(start + 1)] == ["status_changed", "removed"]

@@ -26,6 +26,7 @@ def serve(
     host: str = typer.Option(
         "127.0.0.1",
         "--host",
+        metavar="HOST",
         help="Address to listen on; 0.0.0.0 (or ::) lets a Prometheus on another host scrape.",
     ),
     poll_interval: float = typer.Option(

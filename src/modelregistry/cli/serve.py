@@ -19,28 +19,40 @@ HTTP_EXTRA = "modelregistry serve needs the http extra: pip install 'modelregist
 def serve(
     ctx: typer.Context,
     host: str = typer.Option(
-        "127.0.0.1", "--host", help="Address to listen on (0.0.0.0 or :: for other hosts)."
+        "127.0.0.1",
+        "--host",
+        metavar="HOST",
+        help="Address to listen on (0.0.0.0 or :: for other hosts).",
     ),
-    port: int = typer.Option(8080, "--port", min=0, max=65535, help="TCP port (0: any free port)."),
+    port: int = typer.Option(
+        8080, "--port", min=0, max=65535, metavar="INTEGER", help="TCP port (0: any free port)."
+    ),
     token_file: str | None = typer.Option(
         None,
         "--token-file",
+        metavar="FILE",
         help="A file whose first line is the bearer token every route but /healthz requires "
         "(default: $MODELREGISTRY_API_TOKEN; neither: no token).",
     ),
     cors_origins: list[str] = typer.Option(
         [],
         "--cors-origin",
+        metavar="ORIGIN",
         help="An origin browsers may read the API from (repeatable; none: CORS off).",
     ),
     poll_interval: float = typer.Option(
         DEFAULT_POLL_INTERVAL,
         "--poll-interval",
         min=0.01,
+        metavar="SECONDS",
         help="Seconds between the change feed's checks.",
     ),
     max_connections: int = typer.Option(
-        1000, "--max-connections", min=1, help="Connections at once; past it, 503."
+        1000,
+        "--max-connections",
+        min=1,
+        metavar="INTEGER",
+        help="Connections at once; past it, 503.",
     ),
 ) -> None:
     """Serve the catalog over HTTP: an OpenAI-compatible /v1/models, /api/... and a page at /.

@@ -87,14 +87,19 @@ def run(
             raise catalog.fatal
         shown = catalog.registry.url if catalog.registry is not None else safe_url(url)
         port = sock.getsockname()[1]
-        echo(ready(options.host, port, shown))
         app = create_app(
             catalog,
             token=options.token,
             cors_origins=options.cors_origins,
             operations_only=options.operations_only,
         )
-        serve(app, sock, options.limits, on_stop=catalog.changes.close)
+        serve(
+            app,
+            sock,
+            options.limits,
+            on_stop=catalog.changes.close,
+            on_ready=lambda: echo(ready(options.host, port, shown)),
+        )
     finally:
         catalog.close()
         sock.close()

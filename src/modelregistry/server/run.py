@@ -140,8 +140,14 @@ def serve(
     limits: Limits,
     *,
     on_stop: Callable[[], None] = lambda: None,
+    on_ready: Callable[[], None] = lambda: None,
 ) -> None:
-    """Serve ``app`` on ``sock`` until SIGINT or SIGTERM; ``on_stop`` runs when one arrives."""
+    """Serve ``app`` on ``sock`` until SIGINT or SIGTERM; ``on_stop`` runs when one arrives.
+
+    ``on_ready`` runs once the handlers are set: a signal sent after it (a supervisor that
+    waits for the "serving" line) always stops the server, even one started with SIGINT
+    ignored.
+    """
     _raise_file_limit()
     GuardedProtocol.head_timeout = limits.head_timeout
     config = uvicorn.Config(
@@ -165,6 +171,7 @@ def serve(
         number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)
     }
     try:
+        on_ready()
         server.run(sockets=[sock])
     finally:
         for number, handler in previous.items():
