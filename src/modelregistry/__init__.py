@@ -35,6 +35,12 @@ from modelregistry.errors import (
     SchemaUnknownError,
     Violation,
 )
+from modelregistry.errors import (  # issue 16: upstream sync
+    OverrideNotFoundError,
+    SyncRefusedError,
+    UpstreamDocumentError,
+    UpstreamFetchError,
+)
 from modelregistry.registry import ModelRegistry
 
 if TYPE_CHECKING:
@@ -77,6 +83,11 @@ __all__ = [
     "SchemaUnknownError",
     "Violation",
     "__version__",
+    # issue 16: upstream sync
+    "OverrideNotFoundError",
+    "SyncRefusedError",
+    "UpstreamDocumentError",
+    "UpstreamFetchError",
 ]
 
 

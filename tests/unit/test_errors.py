@@ -40,6 +40,10 @@ def test_error_codes_are_pinned() -> None:
         "E4020": "DatabaseUnavailableError",
         "E4021": "DatabaseError",
         "E4030": "ConcurrentModificationError",
+        "E4040": "SyncRefusedError",
+        "E4041": "UpstreamFetchError",
+        "E4042": "UpstreamDocumentError",
+        "E4043": "OverrideNotFoundError",
     }
 
 

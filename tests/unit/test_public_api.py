@@ -54,6 +54,10 @@ EXPECTED = {
     "SchemaUnknownError",
     "Violation",
     "__version__",
+    "OverrideNotFoundError",
+    "SyncRefusedError",
+    "UpstreamDocumentError",
+    "UpstreamFetchError",
 }
 """Adding or removing a public name is a decision: make it here too."""
 
