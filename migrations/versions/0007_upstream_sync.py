@@ -19,6 +19,8 @@ Create Date: 2026-12-02
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -27,11 +29,12 @@ down_revision = "0005"  # chained onto 0006 by the lead at merge
 branch_labels = None
 depends_on = None
 
+
 def _name(length: int) -> sa.types.TypeEngine[str]:
     return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
 
 
-def _json() -> sa.types.TypeEngine[object]:
+def _json() -> sa.types.TypeEngine[Any]:
     from sqlalchemy.dialects.postgresql import JSONB  # noqa: PLC0415 - PostgreSQL only
 
     return sa.JSON().with_variant(JSONB(), "postgresql")

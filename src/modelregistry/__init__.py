@@ -17,7 +17,10 @@ from modelregistry.domain.documents import ImportResult
 from modelregistry.domain.history import ChangeKind, FieldChange, ModelRevision
 from modelregistry.domain.models import ModelCapabilities, ModelConfig, ModelStatus, QualityScores
 from modelregistry.domain.pricing import Price
-from modelregistry.errors import (
+from modelregistry.domain.upstream.convert import InvalidEntry
+from modelregistry.domain.upstream.plan import HeldChange, ProtectedField, SyncPlan, SyncUpdate
+from modelregistry.domain.upstream.records import Override, Provenance, SyncResult
+from modelregistry.errors import (  # issue 16: upstream sync
     ERROR_CODES,
     AliasNotFoundError,
     ConcurrentModificationError,
@@ -30,16 +33,14 @@ from modelregistry.errors import (
     ModelNotFoundError,
     ModelRegistryError,
     ModelVersionNotFoundError,
+    OverrideNotFoundError,
     PriceNotFoundError,
     SchemaOutdatedError,
     SchemaUnknownError,
-    Violation,
-)
-from modelregistry.errors import (  # issue 16: upstream sync
-    OverrideNotFoundError,
     SyncRefusedError,
     UpstreamDocumentError,
     UpstreamFetchError,
+    Violation,
 )
 from modelregistry.registry import ModelRegistry
 
@@ -62,9 +63,11 @@ __all__ = [
     "DatabaseUnavailableError",
     "FieldChange",
     "Health",
+    "HeldChange",
     "ImportResult",
     "InvalidArgumentError",
     "InvalidCatalogFileError",
+    "InvalidEntry",
     "InvalidModelConfigError",
     "MigrationError",
     "ModelCapabilities",
@@ -75,19 +78,25 @@ __all__ = [
     "ModelRevision",
     "ModelStatus",
     "ModelVersionNotFoundError",
+    "Override",
+    # issue 16: upstream sync
+    "OverrideNotFoundError",
     "Price",
     "PriceNotFoundError",
+    "ProtectedField",
+    "Provenance",
     "QualityScores",
     "RegistryMetrics",
     "SchemaOutdatedError",
     "SchemaUnknownError",
-    "Violation",
-    "__version__",
-    # issue 16: upstream sync
-    "OverrideNotFoundError",
+    "SyncPlan",
     "SyncRefusedError",
+    "SyncResult",
+    "SyncUpdate",
     "UpstreamDocumentError",
     "UpstreamFetchError",
+    "Violation",
+    "__version__",
 ]
 
 

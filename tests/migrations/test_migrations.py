@@ -68,7 +68,11 @@ def schema_diff(engine: sa.Engine) -> list[object]:
 def test_known_revisions_match_alembics_graph() -> None:
     script = ScriptDirectory.from_config(migrate.alembic_config())
     walked = [rev.revision for rev in reversed(list(script.walk_revisions()))]
-    assert list(migrate.known_revisions()) == walked == ["0001", "0002", "0003", "0004", "0005", "0007"]
+    assert (
+        list(migrate.known_revisions())
+        == walked
+        == ["0001", "0002", "0003", "0004", "0005", "0007"]
+    )
     assert migrate.head_revision() == script.get_current_head()
 
 
@@ -237,7 +241,7 @@ def test_0005_views_come_and_go_and_delete_nothing(database_url: str, engine: sa
     assert views(engine) == set()
     assert tables(engine) == set(CATALOG_TABLES) - SYNC_TABLES
     # Tables as at 0004: 0005 added no table (0007's tables are the only difference).
-    added = {diff[1].name for diff in schema_diff(engine) if diff[0] == "add_table"}  # type: ignore[index,attr-defined]
+    added = {diff[1].name for diff in schema_diff(engine) if diff[0] == "add_table"}  # type: ignore[index]
     assert added == SYNC_TABLES
     migrate.upgrade(engine)
     assert views(engine) == REPORTING_VIEWS

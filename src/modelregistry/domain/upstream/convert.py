@@ -27,13 +27,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Conversion",
-    "convert_entries",
     "Draft",
-    "Rule",
     "InvalidEntry",
-        "UnusableValueError",
+    "Rule",
+    "UnusableValueError",
     "UpstreamModel",
     "clean_name",
+    "convert_entries",
     "per_1m",
     "per_token_to_per_1m",
     "run_mappings",

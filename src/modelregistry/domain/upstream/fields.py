@@ -63,7 +63,9 @@ def flatten(config: ModelConfig, cached_input_per_1m: Decimal | None) -> Fields:
             fields[name] = str(value.value)
         else:
             fields[name] = value
-    fields[CACHED_INPUT] = None if cached_input_per_1m is None else decimal_text(cached_input_per_1m)
+    fields[CACHED_INPUT] = (
+        None if cached_input_per_1m is None else decimal_text(cached_input_per_1m)
+    )
     for name in sorted(config.capabilities.names()):
         fields[CAPABILITY_PREFIX + name] = True
     return fields

@@ -67,7 +67,7 @@ def _base_tier(entry: Mapping[str, Any]) -> Mapping[str, Any] | None:
     for tier in tiers:
         bounds = tier.get("range") if isinstance(tier, dict) else None
         if isinstance(bounds, list) and bounds and bounds[0] == 0:
-            return tier
+            return dict(tier)
     raise UnusableValueError("tiered_pricing has no range starting at 0")
 
 

@@ -60,7 +60,10 @@ def _limits(entry: Mapping[str, Any], draft: Draft) -> None:
 def _prices(entry: Mapping[str, Any], draft: Draft) -> None:
     cost = entry.get("cost")
     cost = cost if isinstance(cost, dict) else {}
-    for key, field in (("input", "cost_per_1m_input_tokens"), ("output", "cost_per_1m_output_tokens")):
+    for key, field in (
+        ("input", "cost_per_1m_input_tokens"),
+        ("output", "cost_per_1m_output_tokens"),
+    ):
         value = cost.get(key)
         draft.fields[field] = 0.0 if value is None else float(per_1m(value, f"cost.{key}"))
     if cost.get("cache_read") is not None:
@@ -74,7 +77,7 @@ def _modalities(entry: Mapping[str, Any], side: str) -> list[object]:
 
 
 def _capabilities(entry: Mapping[str, Any], draft: Draft) -> None:
-    draft.flag("streaming", True)
+    draft.flag("streaming", value=True)
     inputs, outputs = _modalities(entry, "input"), _modalities(entry, "output")
     draft.flag("vision", "image" in inputs)
     for key, name in _BOOLEAN_FLAGS.items():

@@ -58,9 +58,14 @@ def _limits(entry: Mapping[str, Any], draft: Draft) -> None:
 def _prices(entry: Mapping[str, Any], draft: Draft) -> None:
     pricing = entry.get("pricing")
     pricing = pricing if isinstance(pricing, dict) else {}
-    for key, field in (("prompt", "cost_per_1m_input_tokens"), ("completion", "cost_per_1m_output_tokens")):
+    for key, field in (
+        ("prompt", "cost_per_1m_input_tokens"),
+        ("completion", "cost_per_1m_output_tokens"),
+    ):
         value = pricing.get(key)
-        draft.fields[field] = 0.0 if value is None else float(per_token_to_per_1m(value, f"pricing.{key}"))
+        draft.fields[field] = (
+            0.0 if value is None else float(per_token_to_per_1m(value, f"pricing.{key}"))
+        )
     if pricing.get("input_cache_read") is not None:
         draft.cached_input_per_1m = per_token_to_per_1m(
             pricing["input_cache_read"], "pricing.input_cache_read"
@@ -68,7 +73,7 @@ def _prices(entry: Mapping[str, Any], draft: Draft) -> None:
 
 
 def _capabilities(entry: Mapping[str, Any], draft: Draft) -> None:
-    draft.flag("streaming", True)
+    draft.flag("streaming", value=True)
     architecture = entry.get("architecture")
     inputs = architecture.get("input_modalities") if isinstance(architecture, dict) else None
     draft.flag("vision", isinstance(inputs, list) and "image" in inputs)

@@ -24,18 +24,18 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
 from modelregistry.domain.models import ModelStatus
+from modelregistry.domain.rules import CAPABILITY_PREFIX
 from modelregistry.domain.upstream.convert import InvalidEntry
 from modelregistry.domain.upstream.fields import (
+    CACHED_INPUT,
     PRICE_FIELDS,
     SCALAR_FIELDS,
-    CACHED_INPUT,
     Fields,
     apply_fields,
     field_value,
     flatten,
 )
-from modelregistry.domain.rules import CAPABILITY_PREFIX
-from modelregistry.errors import InvalidModelConfigError, SyncRefusedError
+from modelregistry.errors import InvalidArgumentError, InvalidModelConfigError, SyncRefusedError
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping
@@ -46,13 +46,14 @@ if TYPE_CHECKING:
 __all__ = [
     "MIN_VALID_MODELS",
     "Base",
-    "Held",
+    "HeldChange",
     "OnRemoved",
-    "Protected",
+    "ProtectedField",
     "SyncOptions",
     "SyncPlan",
-    "Updated",
+    "SyncUpdate",
     "hold_rule",
+    "on_removed_policy",
     "plan_sync",
 ]
 
@@ -73,10 +74,26 @@ class OnRemoved(StrEnum):
     REMOVE = "remove"
 
 
+def on_removed_policy(value: object) -> OnRemoved:
+    """The removal policy named ``value`` (``keep``, ``deprecate``, ``remove``).
+
+    Raises:
+        InvalidArgumentError: E4007, no such policy.
+    """
+    try:
+        return OnRemoved(str(value)) if isinstance(value, str) else OnRemoved("")
+    except ValueError as exc:
+        allowed = ", ".join(policy.value for policy in OnRemoved)
+        raise InvalidArgumentError.single("on_removed", f"must be one of {allowed}", value) from exc
+
+
 @dataclass(frozen=True, slots=True)
 class Base:
-    """What a model was last synced with: the source kind, its fields, and whether the sync
-    itself removed the model (``--on-removed remove``: it may come back)."""
+    """What a model was last synced with: the source kind and the fields.
+
+    ``removed_by_sync`` marks a model the sync itself removed (``--on-removed remove``): it
+    may come back, unlike one an admin removed.
+    """
 
     kind: str
     fields: Fields
@@ -95,7 +112,7 @@ class SyncOptions:
 
 
 @dataclass(frozen=True, slots=True)
-class Updated:
+class SyncUpdate:
     """A model the sync changes: each field with its ``(old, new)`` value."""
 
     model_id: str
@@ -110,7 +127,7 @@ class Updated:
 
 
 @dataclass(frozen=True, slots=True)
-class Protected:
+class ProtectedField:
     """A field edited locally (or never synced) that the sync leaves as it is."""
 
     model_id: str
@@ -129,7 +146,7 @@ class Protected:
 
 
 @dataclass(frozen=True, slots=True)
-class Held:
+class HeldChange:
     """A change that looks like a mistake, not applied (``accept_held`` applies it)."""
 
     model_id: str
@@ -162,11 +179,11 @@ class SyncPlan:
 
     kind: str
     added: list[str] = field(default_factory=list)
-    updated: list[Updated] = field(default_factory=list)
+    updated: list[SyncUpdate] = field(default_factory=list)
     unchanged: int = 0
     removed_upstream: list[str] = field(default_factory=list)
-    protected: list[Protected] = field(default_factory=list)
-    held: list[Held] = field(default_factory=list)
+    protected: list[ProtectedField] = field(default_factory=list)
+    held: list[HeldChange] = field(default_factory=list)
     invalid: list[InvalidEntry] = field(default_factory=list)
     skipped_removed_locally: list[str] = field(default_factory=list)
     dropped: list[InvalidEntry] = field(default_factory=list)
@@ -213,7 +230,7 @@ def _as_decimal(value: Value) -> Decimal | None:
     return Decimal(str(value))
 
 
-def hold_rule(name: str, old: Value, new: Value) -> str | None:
+def hold_rule(name: str, old: Value, new: Value) -> str | None:  # noqa: PLR0911 - one answer per rule
     """Why changing field ``name`` from ``old`` to ``new`` is held; None if it is not.
 
     Held: a price moving more than 10x either way or crossing zero; a context window or max
@@ -236,8 +253,10 @@ def hold_rule(name: str, old: Value, new: Value) -> str | None:
 
 
 def _names(*mappings: Fields) -> list[str]:
-    names = list(SCALAR_FIELDS) + [CACHED_INPUT]
-    flags = sorted({key for fields in mappings for key in fields if key.startswith(CAPABILITY_PREFIX)})
+    names = [*SCALAR_FIELDS, CACHED_INPUT]
+    flags = sorted(
+        {key for fields in mappings for key in fields if key.startswith(CAPABILITY_PREFIX)}
+    )
     return names + flags
 
 
@@ -268,6 +287,7 @@ def plan_sync(  # noqa: PLR0913 - the three sides of the merge and how to treat 
     kind: str,
     upstream: Conversion,
     current: Mapping[str, tuple[ModelConfig, Decimal | None]],
+    *,
     bases: Mapping[str, Base],
     removed_locally: Collection[str],
     options: SyncOptions,
@@ -307,7 +327,7 @@ def plan_sync(  # noqa: PLR0913 - the three sides of the merge and how to treat 
             plan.writes[model_id] = (model.config, model.cached_input_per_1m)
             plan.bases[model_id] = _stored_base(incoming)
             continue
-        _merge(plan, model_id, current[model_id], incoming, base, options)
+        _merge(plan, model_id, current[model_id], incoming=incoming, base=base, options=options)
     _removed_upstream(plan, seen, current, bases, options)
     return plan
 
@@ -316,6 +336,7 @@ def _merge(  # noqa: PLR0913 - one model's three sides
     plan: SyncPlan,
     model_id: str,
     stored: tuple[ModelConfig, Decimal | None],
+    *,
     incoming: Fields,
     base: Base | None,
     options: SyncOptions,
@@ -331,18 +352,18 @@ def _merge(  # noqa: PLR0913 - one model's three sides
         new_base[name] = theirs
         if reference is None:
             if mine != theirs:
-                plan.protected.append(Protected(model_id, name, mine, theirs))
+                plan.protected.append(ProtectedField(model_id, name, mine, theirs))
             continue
         before = field_value(reference, name)
         if mine != before:
             if theirs != before:
-                plan.protected.append(Protected(model_id, name, mine, theirs))
+                plan.protected.append(ProtectedField(model_id, name, mine, theirs))
             continue
         if theirs == mine:
             continue
         rule = hold_rule(name, mine, theirs)
         if rule is not None and not options.accept_held:
-            plan.held.append(Held(model_id, name, mine, theirs, rule))
+            plan.held.append(HeldChange(model_id, name, mine, theirs, rule))
             new_base[name] = before
             continue
         changes[name] = theirs
@@ -352,9 +373,11 @@ def _merge(  # noqa: PLR0913 - one model's three sides
             plan.writes[model_id] = apply_fields(stored[0], stored[1], changes)
         except InvalidModelConfigError as exc:
             reason = "; ".join(f"{v.field}: {v.rule}" for v in exc.violations)
-            plan.invalid.append(InvalidEntry(model_id, f"upstream's change breaks a rule: {reason}"))
+            plan.invalid.append(
+                InvalidEntry(model_id, f"upstream's change breaks a rule: {reason}")
+            )
             return
-        plan.updated.append(Updated(model_id, diffs))
+        plan.updated.append(SyncUpdate(model_id, diffs))
     else:
         plan.unchanged += 1
     plan.bases[model_id] = _stored_base(new_base)
