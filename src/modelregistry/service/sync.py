@@ -80,13 +80,13 @@ def sync(  # noqa: PLR0913 - the source, then keyword-only options
         return SyncResult(SyncPlan(kind.name), origin, dry_run=dry_run, not_modified=True)
     conversion = _convert(kind, where, fetched.content or b"", now)
     if dry_run:
-        plan = parts.query(lambda r: _plan(r, kind.name, conversion, options))
+        plan, _ = parts.query(lambda r: _plan(r, kind.name, conversion, options))
         origin = Provenance(kind.name, where, fetched.sha256, fetched.etag, now)
         return SyncResult(plan, origin, dry_run=True, not_modified=False)
     with bulk_building(), parts.write(actor, f"sync {kind.name} {fetched.sha256}") as writer:
         origin = Provenance(kind.name, where, fetched.sha256, fetched.etag, writer.now)
-        plan = _plan(writer.repository, kind.name, conversion, options)
-        _apply(writer, plan, origin, progress)
+        plan, stored = _plan(writer.repository, kind.name, conversion, options)
+        _apply(writer, plan, stored, origin, progress)
         sync_store.save_source(
             writer.repository.session,
             kind.name,
@@ -123,20 +123,27 @@ def _cached_inputs(repository: Repository, at: datetime) -> dict[str, Decimal | 
 
 def _plan(
     repository: Repository, kind: str, conversion: Conversion, options: SyncOptions
-) -> SyncPlan:
+) -> tuple[SyncPlan, dict[str, ModelConfig]]:
+    """The plan, and the catalog as read for it (by id)."""
     models = repository.list_models()
     cached = _cached_inputs(repository, repository.read_at)
     current = {model.model_id: (model, cached.get(model.model_id)) for model in models}
     missing = [m.config.model_id for m in conversion.models if m.config.model_id not in current]
     removed_locally = set(repository.last_versions(missing)) if missing else set()
     bases = sync_store.bases(repository.session)
-    return plan_sync(
+    plan = plan_sync(
         kind, conversion, current, bases=bases, removed_locally=removed_locally, options=options
     )
+    return plan, {model.model_id: model for model in models}
 
 
-def _apply(writer: Writer, plan: SyncPlan, origin: Provenance, progress: Progress | None) -> None:
-    stored = writer.all_models()
+def _apply(
+    writer: Writer,
+    plan: SyncPlan,
+    stored: dict[str, ModelConfig],
+    origin: Provenance,
+    progress: Progress | None,
+) -> None:
     configs = [config for config, _ in plan.writes.values()]
     cached = {model_id: price for model_id, (_, price) in plan.writes.items()}
     total = len(configs)
