@@ -4,7 +4,7 @@ tombstones and the removal policies."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -20,6 +20,9 @@ from modelregistry.domain.upstream.plan import (
     hold_rule,
     plan_sync,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 KIND = "litellm"
 
@@ -49,15 +52,17 @@ def synced(
 ) -> tuple[dict[str, tuple[ModelConfig, Decimal | None]], dict[str, Base]]:
     """A catalog holding ``models`` (and the filler), each synced with exactly these values."""
     everything = [*models, *(model(f"pad/{n}") for n in range(60))]
-    current = {m.model_id: (m, None) for m in everything}
+    current: dict[str, tuple[ModelConfig, Decimal | None]] = {
+        m.model_id: (m, None) for m in everything
+    }
     bases = {m.model_id: Base(KIND, flatten(m, None)) for m in everything}
     return current, bases
 
 
 def plan(
     source: Conversion,
-    current: dict[str, tuple[ModelConfig, Decimal | None]],
-    bases: dict[str, Base],
+    current: Mapping[str, tuple[ModelConfig, Decimal | None]],
+    bases: Mapping[str, Base],
     removed: set[str] | None = None,
     **options: Any,
 ) -> SyncPlan:
@@ -100,7 +105,8 @@ def test_local_edit_is_never_overwritten_and_protected_only_when_upstream_moved(
     assert [p.to_dict() for p in result.protected] == [
         {"model_id": "a", "field": "display_name", "local": "Mine", "upstream": "Theirs"}
     ]
-    assert "a" not in result.writes and "b" not in result.writes
+    assert "a" not in result.writes
+    assert "b" not in result.writes
     assert result.bases["a"]["display_name"] == "Theirs"  # the base follows upstream
 
 
@@ -210,7 +216,8 @@ def test_model_gone_upstream_is_listed_and_kept_deprecated_or_removed(policy: On
     result = plan(upstream(model("stays")), current, bases, on_removed=policy)
     assert result.removed_upstream == ["gone"]
     if policy is OnRemoved.KEEP:
-        assert "gone" not in result.writes and result.removals == []
+        assert "gone" not in result.writes
+        assert result.removals == []
     elif policy is OnRemoved.DEPRECATE:
         assert result.writes["gone"][0].status == "deprecated"
     else:
