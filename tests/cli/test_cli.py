@@ -81,7 +81,8 @@ def test_models_show_prints_every_field(cli: Cli, seeded: str) -> None:
     as_json = cli("models", "show", "gpt-4-turbo", "--json")
     with ModelRegistry(seeded) as registry:
         model = registry.get_model_or_raise("gpt-4-turbo")
-    assert json.loads(as_json.stdout) == {**model.model_dump(mode="json"), "version": 1}
+    expected = {**model.model_dump(mode="json"), "version": 1, "provenance": None}
+    assert json.loads(as_json.stdout) == expected
 
 
 def test_models_set_status_changes_the_catalog(cli: Cli, database_url: str) -> None:

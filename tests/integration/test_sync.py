@@ -1,7 +1,7 @@
 """Upstream sync on both engines (and both APIs, except over HTTP): what a sync writes, what
-survives it, the
-guards, holds, tombstones and removal policies, the plan of a dry run, provenance, overrides,
-and the fetcher over a real local HTTP server (ETag and 304, gzip, size, timeout, errors)."""
+survives it, the guards, holds, tombstones and removal policies, the plan of a dry run,
+provenance, overrides, and the fetcher over a real local HTTP server (ETag and 304, gzip,
+size, timeout, errors)."""
 
 from __future__ import annotations
 

@@ -44,6 +44,8 @@ app.add_typer(models_app, name="models")
 app.add_typer(prices_app, name="prices")
 app.add_typer(aliases_app, name="aliases")
 app.add_typer(metrics_app, name="metrics")
+overrides_app = typer.Typer(help="Local edits of synced models.", no_args_is_help=True)  # sync.py
+app.add_typer(overrides_app, name="overrides")
 
 out = Console(highlight=False, markup=False, emoji=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap=True)

@@ -141,10 +141,15 @@ def models_show(
     when = parse_instant(as_of)
     with catalog(ctx) as registry:
         model = registry.get_model_or_raise(model_id, as_of=when)
+        origin = registry.get_provenance(model.model_id)  # issue 16: where a sync got it
     data = model.to_dict()
+    data["provenance"] = None if origin is None else origin.to_dict()
     if as_json:
         print_json(data)
         return
+    if origin is not None:
+        data["provenance"] = f"{origin.kind} {origin.location} sha256:{origin.content_sha256[:12]}"
+        data["synced_at"] = origin.synced_at.isoformat()
     data["capabilities"] = ", ".join(sorted(model.capabilities.names())) or "-"
     scores = model.quality_scores.model_dump()
     data["quality_scores"] = ", ".join(f"{k}={v}" for k, v in scores.items())
