@@ -52,7 +52,8 @@ READS = {
 """Commands that only read the catalog."""
 
 # Run as long-lived processes by their own tests (test_cli_catalog_files, test_cli_metrics).
-RUN_ELSEWHERE = {"watch", "metrics serve"}
+RUN_ELSEWHERE = {"watch", "metrics serve", "sync", "overrides list", "overrides reset"}
+"""Commands driven by tests of their own (tests/cli/test_cli_sync.py for sync and overrides)."""
 
 
 def command_paths() -> set[str]:
@@ -170,7 +171,7 @@ def test_info_shows_the_installation_with_the_password_masked(
     data = json.loads(result.stdout)
     assert data["version"] == __version__
     assert data["database"] == make_url(url).render_as_string(hide_password=True)
-    assert data["schema"] == {"current": "0005", "head": "0005", "up_to_date": True}
+    assert data["schema"] == {"current": "0007", "head": "0007", "up_to_date": True}
     assert data["models"] == {"total": 3, "active": 2}
     assert data["cache"]["state"] == "live"
     assert data["cache"]["models"] == 3
@@ -178,7 +179,7 @@ def test_info_shows_the_installation_with_the_password_masked(
     assert data["change_feed"] == {"mode": mode, "poll_interval_seconds": 1.0}
     table = runner.invoke(app, ["--db", url, "info"])
     assert table.exit_code == 0
-    for text in ("0005 (up to date)", "3 (2 active)", "live: revision", __version__):
+    for text in ("0007 (up to date)", "3 (2 active)", "live: revision", __version__):
         assert text in table.stdout
     assert "s3cr3t" not in result.output + table.output
     if backend == "postgresql":
@@ -203,7 +204,7 @@ def test_info_reads_only_and_says_what_is_wrong(tmp_path: Path) -> None:
         migrate.upgrade(engine, "0004")
     result = runner.invoke(app, ["--db", f"sqlite:///{older}", "info"])
     assert result.exit_code == 1
-    assert "0004, newest 0005" in result.stdout
+    assert "0004, newest 0007" in result.stdout
     assert result.stderr.startswith("error: E4010: ")
 
 

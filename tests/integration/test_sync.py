@@ -344,3 +344,16 @@ def test_http_errors_timeouts_and_size_limit_are_e4041(database_url: str) -> Non
             registry.sync("litellm", server.url, timeout=0.2)
         assert caught.value.retryable
         assert registry.get_model("m/0") is None
+
+
+def test_metrics_expose_the_models_synced_per_source(database_url: str, tmp_path: Path) -> None:
+    from prometheus_client import generate_latest  # noqa: PLC0415 - metrics only
+
+    path = tmp_path / "map.json"
+    path.write_bytes(encoded(litellm_map(60)))
+    with ModelRegistry(database_url) as registry:
+        registry.sync("litellm", str(path))
+        registry.remove_model("m/0")
+        text = generate_latest(registry.metrics.registry).decode()
+    assert 'modelregistry_models_synced{source="litellm"} 59.0' in text
+    assert 'modelregistry_source_synced_timestamp_seconds{source="litellm"}' in text

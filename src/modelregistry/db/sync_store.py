@@ -30,6 +30,7 @@ __all__ = [
     "save_bases",
     "save_source",
     "source_state",
+    "sync_summary",
 ]
 
 _CHUNK: Final = 500
@@ -118,6 +119,19 @@ def provenance_counts(session: Session) -> dict[str, int]:
         .group_by(ModelSyncBaseRow.kind)
     )
     return {kind: int(count) for kind, count in rows}
+
+
+def sync_summary(session: Session) -> dict[str, tuple[int, datetime | None]]:
+    """Per upstream kind: the catalog's models synced from it, and its last sync."""
+    counts = provenance_counts(session)
+    last = dict(
+        session.execute(
+            sa.select(SyncSourceRow.kind, sa.func.max(SyncSourceRow.synced_at)).group_by(
+                SyncSourceRow.kind
+            )
+        ).all()
+    )
+    return {kind: (counts.get(kind, 0), last.get(kind)) for kind in sorted({*counts, *last})}
 
 
 def save_bases(
