@@ -94,7 +94,7 @@ class RegistryMetrics:
             (the provenance; None: not exposed).
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the sources of each family, keyword-only
         self,
         telemetry: Telemetry,
         *,
