@@ -52,8 +52,16 @@ READS = {
 """Commands that only read the catalog."""
 
 # Run as long-lived processes by their own tests (test_cli_catalog_files, test_cli_metrics).
-RUN_ELSEWHERE = {"watch", "metrics serve", "sync", "overrides list", "overrides reset"}
-"""Commands driven by tests of their own (tests/cli/test_cli_sync.py for sync and overrides)."""
+RUN_ELSEWHERE = {
+    "watch",
+    "metrics serve",
+    "sync",
+    "overrides list",
+    "overrides reset",
+    "models add",
+    "models set",
+}
+"""Commands driven by tests of their own (test_cli_sync.py, test_cli_model_edits.py: issue 16)."""
 
 
 def command_paths() -> set[str]:
