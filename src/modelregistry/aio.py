@@ -288,6 +288,7 @@ class AsyncModelRegistry:
         actor: str | None = None,
         reason: str | None = None,
         progress: Callable[[int, int], None] | None = None,
+        skip_invalid: bool = False,
     ) -> ImportResult:
         """Apply a catalog file or mapping, all or nothing (see ModelRegistry.import_catalog)."""
         return await self._call(
@@ -298,6 +299,7 @@ class AsyncModelRegistry:
             actor=actor,
             reason=reason,
             progress=progress,
+            skip_invalid=skip_invalid,
         )
 
     async def export_catalog(

@@ -356,6 +356,7 @@ class ModelRegistry:
         actor: str | None = None,
         reason: str | None = None,
         progress: Callable[[int, int], None] | None = None,
+        skip_invalid: bool = False,
     ) -> ImportResult:
         """Apply a catalog file (YAML or JSON, by extension) or mapping, all or nothing.
 
@@ -370,9 +371,12 @@ class ModelRegistry:
             actor: Who makes the changes (recorded in each model's history).
             reason: Why.
             progress: Called with ``(done, total)`` as entries are applied.
+            skip_invalid: Leave invalid entries out (listed in the result's ``invalid``)
+                instead of refusing the whole file.
 
         Returns:
-            The ids added, changed, unchanged and removed.
+            The ids added, changed (with each field's old and new value), unchanged and
+            removed.
 
         Raises:
             InvalidCatalogFileError: E4005, listing every problem (entry index, model_id,
@@ -386,6 +390,7 @@ class ModelRegistry:
             actor=actor,
             reason=reason,
             progress=progress,
+            skip_invalid=bool(skip_invalid),
         )
 
     @operation(Kind.DATABASE)
