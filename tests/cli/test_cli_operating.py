@@ -53,6 +53,7 @@ READS = {
 
 # Run as long-lived processes by their own tests (test_cli_catalog_files, test_cli_metrics).
 RUN_ELSEWHERE = {
+    "catalog schema",
     "watch",
     "metrics serve",
     "sync",

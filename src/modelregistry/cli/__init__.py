@@ -9,14 +9,35 @@ errors exit 2. Values are printed as they are stored: never read as markup or em
 
 from __future__ import annotations
 
-from modelregistry.cli import db, files, info, metrics, model_edits, models, prices, stats
+from modelregistry.cli import (
+    catalog_doc,
+    db,
+    files,
+    info,
+    metrics,
+    model_edits,
+    models,
+    prices,
+    stats,
+)
 from modelregistry.cli import sync as sync_commands
 from modelregistry.cli.common import app
 
 __all__ = ["app", "main"]
 
 # The command modules register their commands on the apps when imported.
-_COMMANDS = (db, files, info, metrics, models, prices, stats, sync_commands, model_edits)
+_COMMANDS = (
+    db,
+    files,
+    info,
+    metrics,
+    models,
+    prices,
+    stats,
+    sync_commands,
+    model_edits,
+    catalog_doc,
+)
 
 
 def main() -> None:

@@ -46,6 +46,8 @@ app.add_typer(aliases_app, name="aliases")
 app.add_typer(metrics_app, name="metrics")
 overrides_app = typer.Typer(help="Local edits of synced models.", no_args_is_help=True)  # sync.py
 app.add_typer(overrides_app, name="overrides")
+catalog_app = typer.Typer(help="The catalog file format.", no_args_is_help=True)  # catalog_doc.py
+app.add_typer(catalog_app, name="catalog")
 
 out = Console(highlight=False, markup=False, emoji=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap=True)
