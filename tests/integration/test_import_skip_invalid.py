@@ -75,7 +75,7 @@ def test_cli_import_skip_invalid_and_dry_run_changes(cli: Cli, tmp_path: Path) -
     assert refused.exit_code == 1
     applied = cli("import", str(path), "--skip-invalid")
     assert applied.exit_code == 0, applied.output
-    assert "skipped: models[1](acme/b): models[1](acme/b).context_window:" in applied.stdout
+    assert "skipped: models[1](acme/b): context_window: must be greater than 0" in applied.stdout
     path.write_text(json.dumps({"models": [{**GOOD, "context_window": 200}]}))
     planned = cli("import", str(path), "--dry-run")
     assert "context_window: 100 -> 200" in planned.stdout

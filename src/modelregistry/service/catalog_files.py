@@ -114,10 +114,10 @@ def import_catalog(  # noqa: PLR0913 - keyword-only options
 
 def _with_skipped(result: ImportResult, skipped: list[tuple[str, Violation]]) -> ImportResult:
     """``result`` listing the entries left out by ``skip_invalid``."""
-    result.invalid.extend(
-        {"model_id": where, "reason": f"{problem.field}: {problem.rule}"}
-        for where, problem in skipped
-    )
+    for where, problem in skipped:
+        field = problem.field.removeprefix(where).removeprefix(".")
+        reason = f"{field}: {problem.rule}" if field else problem.rule
+        result.invalid.append({"model_id": where, "reason": reason})
     return result
 
 
