@@ -357,3 +357,35 @@ def test_metrics_expose_the_models_synced_per_source(database_url: str, tmp_path
         text = generate_latest(registry.metrics.registry).decode()
     assert 'modelregistry_models_synced{source="litellm"} 59.0' in text
     assert 'modelregistry_source_synced_timestamp_seconds{source="litellm"}' in text
+
+
+def test_async_sync_fetches_off_the_event_loop(database_url: str) -> None:
+    import asyncio  # noqa: PLC0415 - this test only
+
+    from modelregistry import AsyncModelRegistry  # noqa: PLC0415 - the asyncio extra
+
+    async def scenario(url: str) -> tuple[int, int]:
+        async with AsyncModelRegistry(database_url) as registry:
+            ticks = 0
+            done = asyncio.Event()
+
+            async def ticker() -> None:
+                nonlocal ticks
+                while not done.is_set():
+                    ticks += 1
+                    await asyncio.sleep(0.02)
+
+            task = asyncio.create_task(ticker())
+            await asyncio.sleep(0)
+            before = ticks
+            result = await registry.sync("litellm", url)
+            during = ticks - before
+            done.set()
+            await task
+            return len(result.plan.added), during
+
+    with UpstreamServer(encoded(litellm_map(60)), delay=1.0) as server:
+        added, ticks_during = asyncio.run(scenario(server.url))
+    assert added == 60
+    # The server waits 1 s before answering: a loop blocked by the request could not tick.
+    assert ticks_during >= 5

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Final
 
 from modelregistry.cache.snapshot import bulk_building
 from modelregistry.db import sync_store
+from modelregistry.db.bridge import blocking
 from modelregistry.domain.history import ChangeKind
 from modelregistry.domain.pricing import in_effect, money
 from modelregistry.domain.upstream.convert import UnusableValueError
@@ -66,7 +67,8 @@ def sync(  # noqa: PLR0913 - the source, then keyword-only options
         if remembered is None or fresh or options.on_removed.value != "keep"
         else (remembered.etag)
     )
-    fetched = fetch(
+    fetched = blocking(  # in AsyncModelRegistry, off the event loop
+        fetch,
         where,
         etag=etag,
         timeout=timeout,
