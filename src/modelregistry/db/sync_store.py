@@ -138,9 +138,35 @@ def save_bases(
     session: Session,
     new: Mapping[str, Fields],
     origin: Provenance,
+    previous: Mapping[str, Base] | None = None,
 ) -> None:
-    """Store ``new`` bases (replacing the models' old ones), all from ``origin``."""
-    ids = list(new)
+    """Store ``new`` bases (replacing the models' old ones), all from ``origin``.
+
+    A base equal to its ``previous`` one only gets the new provenance (one UPDATE per chunk,
+    not a row rewritten with its document).
+    """
+    known = previous or {}
+    same = [
+        model_id
+        for model_id, fields in new.items()
+        if (old := known.get(model_id)) is not None
+        and old.kind == origin.kind
+        and not old.removed_by_sync
+        and old.fields == fields
+    ]
+    for start in range(0, len(same), _CHUNK):
+        session.execute(
+            sa.update(ModelSyncBaseRow)
+            .where(ModelSyncBaseRow.model_id.in_(same[start : start + _CHUNK]))
+            .values(
+                location=origin.location,
+                content_sha256=origin.content_sha256,
+                etag=origin.etag,
+                synced_at=origin.synced_at,
+            )
+        )
+    unchanged = set(same)
+    ids = [model_id for model_id in new if model_id not in unchanged]
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         session.execute(sa.delete(ModelSyncBaseRow).where(ModelSyncBaseRow.model_id.in_(chunk)))

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from modelregistry.domain.models import ModelConfig
     from modelregistry.domain.upstream.convert import Conversion
     from modelregistry.domain.upstream.kinds import UpstreamKind
+    from modelregistry.domain.upstream.plan import Base
     from modelregistry.service.parts import Parts
     from modelregistry.service.writer import Writer
 
@@ -82,13 +83,15 @@ def sync(  # noqa: PLR0913 - the source, then keyword-only options
         return SyncResult(SyncPlan(kind.name), origin, dry_run=dry_run, not_modified=True)
     conversion = _convert(kind, where, fetched.content or b"", now)
     if dry_run:
-        plan, _ = parts.query(lambda r: _plan(r, kind.name, conversion, options))
+        plan, _, _ = parts.query(lambda r: _plan(r, kind.name, conversion, options))
         origin = Provenance(kind.name, where, fetched.sha256, fetched.etag, now)
         return SyncResult(plan, origin, dry_run=True, not_modified=False)
     with bulk_building(), parts.write(actor, f"sync {kind.name} {fetched.sha256}") as writer:
         origin = Provenance(kind.name, where, fetched.sha256, fetched.etag, writer.now)
-        plan, stored = _plan(writer.repository, kind.name, conversion, options)
-        _apply(writer, plan, stored, origin, progress)
+        plan, stored, bases = _plan(writer.repository, kind.name, conversion, options)
+        _apply(writer, plan, stored, progress)
+        sync_store.save_bases(writer.repository.session, plan.bases, origin, bases)
+        sync_store.mark_removed(writer.repository.session, plan.removals)
         sync_store.save_source(
             writer.repository.session,
             kind.name,
@@ -125,8 +128,8 @@ def _cached_inputs(repository: Repository, at: datetime) -> dict[str, Decimal | 
 
 def _plan(
     repository: Repository, kind: str, conversion: Conversion, options: SyncOptions
-) -> tuple[SyncPlan, dict[str, ModelConfig]]:
-    """The plan, and the catalog as read for it (by id)."""
+) -> tuple[SyncPlan, dict[str, ModelConfig], dict[str, Base]]:
+    """The plan, and the catalog and bases as read for it (by id)."""
     models = repository.list_models()
     cached = _cached_inputs(repository, repository.read_at)
     current = {model.model_id: (model, cached.get(model.model_id)) for model in models}
@@ -136,14 +139,13 @@ def _plan(
     plan = plan_sync(
         kind, conversion, current, bases=bases, removed_locally=removed_locally, options=options
     )
-    return plan, {model.model_id: model for model in models}
+    return plan, {model.model_id: model for model in models}, bases
 
 
 def _apply(
     writer: Writer,
     plan: SyncPlan,
     stored: dict[str, ModelConfig],
-    origin: Provenance,
     progress: Progress | None,
 ) -> None:
     configs = [config for config, _ in plan.writes.values()]
@@ -156,9 +158,6 @@ def _apply(
     _reprice_cached_only(writer, plan, stored)
     for model_id in plan.removals:
         writer.remove(model_id)
-    session = writer.repository.session
-    sync_store.save_bases(session, plan.bases, origin)
-    sync_store.mark_removed(session, plan.removals)
 
 
 def _reprice_cached_only(writer: Writer, plan: SyncPlan, stored: dict[str, ModelConfig]) -> None:
