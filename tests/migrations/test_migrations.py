@@ -254,3 +254,26 @@ def test_0005_views_come_and_go_and_delete_nothing(database_url: str, engine: sa
             )
         ).scalar_one()
     assert Decimal(str(prices)) == Decimal("0.5")
+
+
+def test_0007_adds_the_sync_tables_and_provenance_to_model_catalog_and_takes_them_back(
+    database_url: str, engine: sa.Engine
+) -> None:
+    def catalog_columns() -> list[str]:
+        with engine.connect() as connection:
+            return [c["name"] for c in sa.inspect(connection).get_columns("model_catalog")]
+
+    migrate.upgrade(engine)
+    provenance = ["sync_source", "sync_location", "sync_content_sha256", "sync_etag", "synced_at"]
+    assert catalog_columns()[-5:] == provenance
+    migrate.downgrade(engine, "0005")
+    assert not SYNC_TABLES & tables(engine)
+    assert views(engine) == REPORTING_VIEWS
+    columns = catalog_columns()
+    assert columns[-1] == "updated_at"
+    assert not set(provenance) & set(columns)
+    with engine.connect() as connection:  # the view of 0005 still answers
+        assert connection.execute(sa.text("SELECT COUNT(*) FROM model_catalog")).scalar_one() == 3
+    migrate.upgrade(engine)
+    assert catalog_columns()[-5:] == provenance
+    assert schema_diff(engine) == []
