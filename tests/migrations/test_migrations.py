@@ -257,7 +257,7 @@ def test_0005_views_come_and_go_and_delete_nothing(database_url: str, engine: sa
 
 
 def test_0007_adds_the_sync_tables_and_provenance_to_model_catalog_and_takes_them_back(
-    database_url: str, engine: sa.Engine
+    engine: sa.Engine,
 ) -> None:
     def catalog_columns() -> list[str]:
         with engine.connect() as connection:
