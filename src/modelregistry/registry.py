@@ -32,6 +32,7 @@ from modelregistry.domain.models import ModelConfig, ModelStatus, parse_status
 from modelregistry.domain.pricing import money, tokens
 from modelregistry.domain.query import build_query
 from modelregistry.domain.upstream.plan import SyncOptions, on_removed_policy
+from modelregistry.errors import InvalidArgumentError
 from modelregistry.service import aliases, catalog_files, history, models, prices, reads
 from modelregistry.service import sync as upstream_sync
 from modelregistry.service.fetch import DEFAULT_MAX_BYTES as DEFAULT_SYNC_MAX_BYTES
@@ -905,11 +906,18 @@ class ModelRegistry:
             unchanged since the last sync (HTTP 304) writes nothing (``not_modified``).
 
         Raises:
-            InvalidArgumentError: E4007, an unknown ``kind`` or ``on_removed``.
+            InvalidArgumentError: E4007, an unknown ``kind`` or ``on_removed``, a ``timeout``
+                or ``max_bytes`` that is not > 0.
             SyncRefusedError: E4040, a guard refused the sync; nothing is written.
             UpstreamFetchError: E4041, the document could not be fetched (retryable).
             UpstreamDocumentError: E4042, it is not in the kind's format; nothing written.
         """
+        if isinstance(timeout, bool) or not (isinstance(timeout, int | float) and timeout > 0):
+            raise InvalidArgumentError.single("timeout", "must be a number of seconds > 0", timeout)
+        if isinstance(max_bytes, bool) or not (isinstance(max_bytes, int) and max_bytes > 0):
+            raise InvalidArgumentError.single("max_bytes", "must be an integer > 0", max_bytes)
+        if location is not None and not isinstance(location, str | os.PathLike):
+            raise InvalidArgumentError.single("location", "must be a path or a URL", location)
         options = SyncOptions(
             force=bool(force),
             accept_held=bool(accept_held),

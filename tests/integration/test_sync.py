@@ -391,3 +391,16 @@ def test_async_sync_fetches_off_the_event_loop(database_url: str) -> None:
     # The server waits 3 s before answering: a request blocking the loop would stop the
     # ticker for all of it.
     assert longest_gap < 1.5
+
+
+@pytest.mark.both_apis
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [({"timeout": 0}, "timeout"), ({"timeout": "5"}, "timeout"), ({"max_bytes": -1}, "max_bytes")],
+)
+def test_bad_fetch_options_are_e4007(
+    registry: ModelRegistry, write: Any, options: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(InvalidArgumentError, match=field):
+        registry.sync("litellm", write(litellm_map(60)), **options)
+    assert registry.get_model("m/0") is None
