@@ -404,3 +404,22 @@ def test_bad_fetch_options_are_e4007(
     with pytest.raises(InvalidArgumentError, match=field):
         registry.sync("litellm", write(litellm_map(60)), **options)
     assert registry.get_model("m/0") is None
+
+
+@pytest.mark.both_apis
+def test_a_cached_input_price_change_is_written_alone_or_with_other_fields(
+    registry: ModelRegistry, write: Any
+) -> None:
+    registry.sync("litellm", write(litellm_map(60)))
+    changed = litellm_map(
+        60,
+        **{
+            "m/1": litellm_entry(1, cache_read_input_token_cost=5e-07),
+            "m/2": litellm_entry(2, cache_read_input_token_cost=5e-07, max_output_tokens=20000),
+        },
+    )
+    registry.sync("litellm", write(changed))
+    for model_id in ("m/1", "m/2"):
+        assert registry.get_price(model_id).cached_input_per_1m == Decimal("0.5"), model_id
+    assert registry.get_model_or_raise("m/2").max_output_tokens == 20000
+    assert registry.list_overrides() == []

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["Progress", "list_overrides", "provenance", "reset_override", "sync"]
 
 _BATCH: Final = 500
+_COSTS: Final = frozenset({"cost_per_1m_input_tokens", "cost_per_1m_output_tokens"})
 
 Progress = Callable[[str, int, int | None], None]
 """Called with ``(phase, done, total)``: phase ``fetch`` (bytes) or ``apply`` (models)."""
@@ -155,19 +156,20 @@ def _apply(
         writer.write_many(configs[start : start + _BATCH], stored, cached_inputs=cached)
         if progress is not None:
             progress("apply", min(start + _BATCH, total), total)
-    _reprice_cached_only(writer, plan, stored)
+    _reprice_cached_only(writer, plan)
     for model_id in plan.removals:
         writer.remove(model_id)
 
 
-def _reprice_cached_only(writer: Writer, plan: SyncPlan, stored: dict[str, ModelConfig]) -> None:
-    """A new price for models whose only change is the cached-input price."""
+def _reprice_cached_only(writer: Writer, plan: SyncPlan) -> None:
+    """A new price for models whose cached-input price changed but not their other prices.
+
+    (A change of the input or output price already wrote a price with the cached one.)
+    """
     for item in plan.updated:
-        if set(item.fields) != {CACHED_INPUT}:
+        if CACHED_INPUT not in item.fields or set(item.fields) & _COSTS:
             continue
         config, cached = plan.writes[item.model_id]
-        if stored.get(item.model_id) != config:
-            continue  # written above, with its price
         writer.set_price(
             item.model_id,
             input_per_1m=money(config.cost_per_1m_input_tokens, "cost_per_1m_input_tokens"),
