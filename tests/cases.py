@@ -221,6 +221,8 @@ CATALOG_TABLES = (
     "model_revisions",
     "model_prices",
     "model_aliases",
+    "sync_sources",
+    "model_sync_bases",
 )
 """Every table of the catalog (views aside), in the order their rows are compared."""
 

@@ -27,12 +27,16 @@ from modelregistry.errors import (
     ModelNotFoundError,
     ModelRegistryError,
     ModelVersionNotFoundError,
+    OverrideNotFoundError,
     PriceNotFoundError,
     RevisionGoneError,
     RouteNotFoundError,
     SchemaOutdatedError,
     SchemaUnknownError,
+    SyncRefusedError,
     UnauthorizedError,
+    UpstreamDocumentError,
+    UpstreamFetchError,
     Violation,
 )
 
@@ -49,6 +53,9 @@ if TYPE_CHECKING:
         QualityScores,
     )
     from modelregistry.domain.pricing import Price
+    from modelregistry.domain.upstream.convert import InvalidEntry
+    from modelregistry.domain.upstream.plan import HeldChange, ProtectedField, SyncPlan, SyncUpdate
+    from modelregistry.domain.upstream.records import Override, Provenance, SyncResult
     from modelregistry.metrics.prometheus import Health, RegistryMetrics
     from modelregistry.registry import ModelRegistry
 
@@ -70,9 +77,11 @@ __all__ = [
     "DatabaseUnavailableError",
     "FieldChange",
     "Health",
+    "HeldChange",
     "ImportResult",
     "InvalidArgumentError",
     "InvalidCatalogFileError",
+    "InvalidEntry",
     "InvalidModelConfigError",
     "MigrationError",
     "ModelCapabilities",
@@ -83,15 +92,25 @@ __all__ = [
     "ModelRevision",
     "ModelStatus",
     "ModelVersionNotFoundError",
+    "Override",
+    "OverrideNotFoundError",
     "Price",
     "PriceNotFoundError",
+    "ProtectedField",
+    "Provenance",
     "QualityScores",
     "RegistryMetrics",
     "RevisionGoneError",
     "RouteNotFoundError",
     "SchemaOutdatedError",
     "SchemaUnknownError",
+    "SyncPlan",
+    "SyncRefusedError",
+    "SyncResult",
+    "SyncUpdate",
     "UnauthorizedError",
+    "UpstreamDocumentError",
+    "UpstreamFetchError",
     "Violation",
     "__version__",
 ]
@@ -110,6 +129,14 @@ _LAZY: dict[str, str] = {
     "ModelStatus": "modelregistry.domain.models",
     "QualityScores": "modelregistry.domain.models",
     "Price": "modelregistry.domain.pricing",
+    "InvalidEntry": "modelregistry.domain.upstream.convert",
+    "HeldChange": "modelregistry.domain.upstream.plan",
+    "ProtectedField": "modelregistry.domain.upstream.plan",
+    "SyncPlan": "modelregistry.domain.upstream.plan",
+    "SyncUpdate": "modelregistry.domain.upstream.plan",
+    "Override": "modelregistry.domain.upstream.records",
+    "Provenance": "modelregistry.domain.upstream.records",
+    "SyncResult": "modelregistry.domain.upstream.records",
     "ModelRegistry": "modelregistry.registry",
     "Health": "modelregistry.metrics.prometheus",
     "RegistryMetrics": "modelregistry.metrics.prometheus",

@@ -37,7 +37,13 @@ from modelregistry.db.errors import translating
 from modelregistry.domain.arguments import poll_seconds, timeout_seconds
 from modelregistry.domain.models import ModelStatus
 from modelregistry.metrics.telemetry import Telemetry
-from modelregistry.registry import DEFAULT_POLL_INTERVAL, ModelRegistry, assemble
+from modelregistry.registry import (
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_SYNC_MAX_BYTES,
+    DEFAULT_SYNC_TIMEOUT,
+    ModelRegistry,
+    assemble,
+)
 from modelregistry.service.operations import Kind, declared_kind, kind_of
 from modelregistry.service.parts import Parts
 from modelregistry.settings import resolve_database_url
@@ -57,7 +63,9 @@ if TYPE_CHECKING:
     from modelregistry.domain.history import FieldChange, ModelRevision
     from modelregistry.domain.models import ModelConfig
     from modelregistry.domain.pricing import Price
+    from modelregistry.domain.upstream.records import Override, Provenance, SyncResult
     from modelregistry.metrics.prometheus import RegistryMetrics
+    from modelregistry.service.sync import Progress
 
 __all__ = ["AsyncModelRegistry"]
 
@@ -286,6 +294,7 @@ class AsyncModelRegistry:
         actor: str | None = None,
         reason: str | None = None,
         progress: Callable[[int, int], None] | None = None,
+        skip_invalid: bool = False,
     ) -> ImportResult:
         """Apply a catalog file or mapping, all or nothing (see ModelRegistry.import_catalog)."""
         return await self._call(
@@ -296,6 +305,7 @@ class AsyncModelRegistry:
             actor=actor,
             reason=reason,
             progress=progress,
+            skip_invalid=skip_invalid,
         )
 
     async def export_catalog(
@@ -360,6 +370,62 @@ class AsyncModelRegistry:
     async def list_aliases(self) -> list[AliasState]:
         """Every alias, sorted (see ModelRegistry.list_aliases)."""
         return await self._call(ModelRegistry.list_aliases)
+
+    # -- upstream sync (issue 16) ----------------------------------------------------
+
+    async def sync(  # noqa: PLR0913 - as in ModelRegistry
+        self,
+        kind: str,
+        location: str | os.PathLike[str] | None = None,
+        *,
+        dry_run: bool = False,
+        force: bool = False,
+        accept_held: bool = False,
+        adopt: bool = False,
+        restore_removed: bool = False,
+        on_removed: str = "keep",
+        actor: str | None = None,
+        timeout: float = DEFAULT_SYNC_TIMEOUT,  # noqa: ASYNC109 - the HTTP request's, as in ModelRegistry
+        max_bytes: int = DEFAULT_SYNC_MAX_BYTES,
+        progress: Progress | None = None,
+    ) -> SyncResult:
+        """Sync from an upstream catalog (see ModelRegistry.sync)."""
+        return await self._call(
+            ModelRegistry.sync,
+            kind,
+            location,
+            dry_run=dry_run,
+            force=force,
+            accept_held=accept_held,
+            adopt=adopt,
+            restore_removed=restore_removed,
+            on_removed=on_removed,
+            actor=actor,
+            timeout=timeout,
+            max_bytes=max_bytes,
+            progress=progress,
+        )
+
+    async def get_provenance(self, model_id: str) -> Provenance | None:
+        """Where the model was last synced from (see ModelRegistry.get_provenance)."""
+        return await self._call(ModelRegistry.get_provenance, model_id)
+
+    async def list_overrides(self, model_id: str | None = None) -> list[Override]:
+        """Every locally edited synced field (see ModelRegistry.list_overrides)."""
+        return await self._call(ModelRegistry.list_overrides, model_id)
+
+    async def reset_override(
+        self,
+        model_id: str,
+        field: str | None = None,
+        *,
+        actor: str | None = None,
+        reason: str | None = None,
+    ) -> list[Override]:
+        """Return a field to its upstream value (see ModelRegistry.reset_override)."""
+        return await self._call(
+            ModelRegistry.reset_override, model_id, field, actor=actor, reason=reason
+        )
 
     async def get_price(self, model_id: str, at: datetime | None = None) -> Price:
         """Return the price in effect at ``at`` (see ModelRegistry.get_price)."""

@@ -19,6 +19,10 @@ reused. Every class is also a builtin exception where one fits, so callers can c
     ├── DatabaseError               E4021   (RuntimeError)      not retryable
     ├── DatabaseReplacedError       E4022   (RuntimeError)      not retryable (reopen)
     ├── ConcurrentModificationError E4030   (RuntimeError)      not retryable (re-read first)
+    ├── SyncRefusedError            E4040   (RuntimeError)      not retryable (--force)
+    ├── UpstreamFetchError          E4041   (ConnectionError)   retryable
+    ├── UpstreamDocumentError       E4042   (ValueError)        not retryable
+    ├── OverrideNotFoundError       E4043   (LookupError)       not retryable
     ├── RouteNotFoundError          E4050   (LookupError)       not retryable (HTTP 404)
     ├── UnauthorizedError           E4051   (PermissionError)   not retryable (HTTP 401)
     ├── RevisionGoneError           E4052   (LookupError)       not retryable (HTTP 410)
@@ -384,6 +388,70 @@ class ConcurrentModificationError(ModelRegistryError, RuntimeError):
         self.actual_version = actual
 
 
+class SyncRefusedError(ModelRegistryError, RuntimeError):
+    """E4040: a sync's guard refused it (too few valid models); nothing was written.
+
+    Pass ``force=True`` (``--force``) to sync anyway.
+    """
+
+    code = "E4040"
+
+    def __init__(self, kind: str, rule: str, *, valid: int, synced: int) -> None:
+        """Create the error naming the source, the guard and the counts."""
+        super().__init__(
+            f"sync {kind} refused: {rule}; nothing was written (--force syncs anyway)",
+            kind=kind,
+            rule=rule,
+            valid_models=valid,
+            synced_models=synced,
+        )
+
+
+class UpstreamFetchError(ModelRegistryError, ConnectionError):
+    """E4041: the upstream catalog could not be fetched or read (network, HTTP status, size)."""
+
+    code = "E4041"
+    retryable = True
+
+    def __init__(self, location: str, problem: str) -> None:
+        """Create the error naming the location and what went wrong."""
+        super().__init__(
+            f"cannot fetch {cut(location)}: {problem}; nothing was written",
+            location=location,
+            problem=problem,
+        )
+
+
+class UpstreamDocumentError(ModelRegistryError, ValueError):
+    """E4042: the upstream document is not in its kind's documented format; nothing written."""
+
+    code = "E4042"
+
+    def __init__(self, kind: str, location: str, problem: str) -> None:
+        """Create the error naming the kind, the location and the problem."""
+        super().__init__(
+            f"{cut(location)} is not a {kind} document: {problem}; nothing was written",
+            kind=kind,
+            location=location,
+            problem=problem,
+        )
+
+
+class OverrideNotFoundError(ModelRegistryError, LookupError):
+    """E4043: the model has no synced base (or the field no local override) to reset."""
+
+    code = "E4043"
+
+    def __init__(self, model_id: str, field: str | None = None) -> None:
+        """Create the error naming the model (and the field)."""
+        what = (
+            f"model {shown(model_id)} was never synced from an upstream"
+            if field is None
+            else f"field {shown(field)} of model {shown(model_id)} is not overridden locally"
+        )
+        super().__init__(f"{what}; nothing was written", model_id=model_id, field=field)
+
+
 class RouteNotFoundError(ModelRegistryError, LookupError):
     """E4050: the HTTP server has no such path (``modelregistry serve``)."""
 
@@ -430,6 +498,10 @@ ERROR_CODES: dict[str, type[ModelRegistryError]] = {
         DatabaseError,
         DatabaseReplacedError,
         ConcurrentModificationError,
+        SyncRefusedError,
+        UpstreamFetchError,
+        UpstreamDocumentError,
+        OverrideNotFoundError,
         RouteNotFoundError,
         UnauthorizedError,
         RevisionGoneError,

@@ -10,6 +10,7 @@ tells :class:`~modelregistry.AsyncModelRegistry` how to run it.
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Self
@@ -30,7 +31,12 @@ from modelregistry.domain.documents import export_format
 from modelregistry.domain.models import ModelConfig, ModelStatus, parse_status
 from modelregistry.domain.pricing import money, tokens
 from modelregistry.domain.query import remembered_query
+from modelregistry.domain.upstream.plan import SyncOptions, on_removed_policy
+from modelregistry.errors import InvalidArgumentError
 from modelregistry.service import aliases, catalog_files, history, models, prices, reads
+from modelregistry.service import sync as upstream_sync
+from modelregistry.service.fetch import DEFAULT_MAX_BYTES as DEFAULT_SYNC_MAX_BYTES
+from modelregistry.service.fetch import DEFAULT_TIMEOUT as DEFAULT_SYNC_TIMEOUT
 from modelregistry.service.operations import Kind, operation
 from modelregistry.service.parts import open_parts
 
@@ -38,7 +44,6 @@ from modelregistry.service.parts import open_parts
 read_catalog_bytes = catalog_files.read_catalog_bytes
 
 if TYPE_CHECKING:
-    import os
     from collections.abc import Callable, Iterable, Mapping
     from decimal import Decimal
     from types import TracebackType
@@ -50,10 +55,17 @@ if TYPE_CHECKING:
     from modelregistry.domain.documents import Format, ImportResult
     from modelregistry.domain.history import FieldChange, ModelRevision
     from modelregistry.domain.pricing import Price
+    from modelregistry.domain.upstream.records import Override, Provenance, SyncResult
     from modelregistry.metrics.prometheus import RegistryMetrics
     from modelregistry.service.parts import Parts
+    from modelregistry.service.sync import Progress
 
-__all__ = ["DEFAULT_POLL_INTERVAL", "ModelRegistry"]
+__all__ = [
+    "DEFAULT_POLL_INTERVAL",
+    "DEFAULT_SYNC_MAX_BYTES",
+    "DEFAULT_SYNC_TIMEOUT",
+    "ModelRegistry",
+]
 
 DEFAULT_POLL_INTERVAL: Final = 1.0
 """Seconds between checks of the catalog revision by the change feed."""
@@ -358,6 +370,7 @@ class ModelRegistry:
         actor: str | None = None,
         reason: str | None = None,
         progress: Callable[[int, int], None] | None = None,
+        skip_invalid: bool = False,
     ) -> ImportResult:
         """Apply a catalog file (YAML or JSON, by extension) or mapping, all or nothing.
 
@@ -372,9 +385,12 @@ class ModelRegistry:
             actor: Who makes the changes (recorded in each model's history).
             reason: Why.
             progress: Called with ``(done, total)`` as entries are applied.
+            skip_invalid: Leave invalid entries out (listed in the result's ``invalid``)
+                instead of refusing the whole file.
 
         Returns:
-            The ids added, changed, unchanged and removed.
+            The ids added, changed (with each field's old and new value), unchanged and
+            removed.
 
         Raises:
             InvalidCatalogFileError: E4005, listing every problem (entry index, model_id,
@@ -388,6 +404,7 @@ class ModelRegistry:
             actor=actor,
             reason=reason,
             progress=progress,
+            skip_invalid=bool(skip_invalid),
         )
 
     @operation(Kind.DATABASE)
@@ -851,6 +868,122 @@ class ModelRegistry:
     def list_aliases(self) -> list[AliasState]:
         """Every alias, sorted, with the model it names and who set it when."""
         return aliases.list_aliases(self._parts)
+
+    # -- upstream sync (issue 16) ----------------------------------------------------
+
+    @operation(Kind.WRITE)
+    def sync(  # noqa: PLR0913 - the source, then keyword-only options
+        self,
+        kind: str,
+        location: str | os.PathLike[str] | None = None,
+        *,
+        dry_run: bool = False,
+        force: bool = False,
+        accept_held: bool = False,
+        adopt: bool = False,
+        restore_removed: bool = False,
+        on_removed: str = "keep",
+        actor: str | None = None,
+        timeout: float = DEFAULT_SYNC_TIMEOUT,
+        max_bytes: int = DEFAULT_SYNC_MAX_BYTES,
+        progress: Progress | None = None,
+    ) -> SyncResult:
+        """Sync the catalog from an upstream catalog: plan, then apply in one transaction.
+
+        Each valid upstream model is added or updated by a three-way merge with the values it
+        was last synced with (its base): a field edited locally is never overwritten; a
+        change that looks like a mistake is held. The rules of each kind's conversion are
+        in the README ("Upstream sync"). The changes are recorded with the reason
+        ``sync <kind> <content sha256>``.
+
+        Args:
+            kind: ``litellm``, ``models.dev`` or ``openrouter``.
+            location: A file, or an http(s) URL (default: the kind's published URL).
+            dry_run: Only compute the plan; write nothing.
+            force: Skip the guards (fewer than 50 valid models, or fewer than half of those
+                synced from the source before).
+            accept_held: Apply the held changes too.
+            adopt: Take upstream's values for models that exist but were never synced from
+                this source (otherwise their differing fields are protected).
+            restore_removed: Bring back models an admin removed.
+            on_removed: What happens to a model gone upstream: ``keep``, ``deprecate`` or
+                ``remove``.
+            actor: Who syncs (recorded in the history).
+            timeout: Seconds each phase of the HTTP request may take.
+            max_bytes: Largest document accepted.
+            progress: Called with ``(phase, done, total)``: ``fetch`` in bytes, ``apply`` in
+                models.
+
+        Returns:
+            The plan (applied unless ``dry_run``) and the source's provenance. An upstream
+            unchanged since the last sync (HTTP 304) writes nothing (``not_modified``).
+
+        Raises:
+            InvalidArgumentError: E4007, an unknown ``kind`` or ``on_removed``, a ``timeout``
+                or ``max_bytes`` that is not > 0.
+            SyncRefusedError: E4040, a guard refused the sync; nothing is written.
+            UpstreamFetchError: E4041, the document could not be fetched (retryable).
+            UpstreamDocumentError: E4042, it is not in the kind's format; nothing written.
+        """
+        if isinstance(timeout, bool) or not (isinstance(timeout, int | float) and timeout > 0):
+            raise InvalidArgumentError.single("timeout", "must be a number of seconds > 0", timeout)
+        if isinstance(max_bytes, bool) or not (isinstance(max_bytes, int) and max_bytes > 0):
+            raise InvalidArgumentError.single("max_bytes", "must be an integer > 0", max_bytes)
+        if location is not None and not isinstance(location, str | os.PathLike):
+            raise InvalidArgumentError.single("location", "must be a path or a URL", location)
+        options = SyncOptions(
+            force=bool(force),
+            accept_held=bool(accept_held),
+            adopt=bool(adopt),
+            restore_removed=bool(restore_removed),
+            on_removed=on_removed_policy(on_removed),
+        )
+        return upstream_sync.sync(
+            self._parts,
+            kind,
+            None if location is None else os.fspath(location),
+            dry_run=bool(dry_run),
+            options=options,
+            actor=actor,
+            timeout=timeout,
+            max_bytes=max_bytes,
+            progress=progress,
+        )
+
+    @operation(Kind.DATABASE)
+    def get_provenance(self, model_id: str) -> Provenance | None:
+        """Where the model was last synced from: kind, location, sha256, ETag, time (or None)."""
+        return upstream_sync.provenance(self._parts, existing_id(model_id))
+
+    @operation(Kind.DATABASE)
+    def list_overrides(self, model_id: str | None = None) -> list[Override]:
+        """Every locally edited field of the synced models (of ``model_id``), beside upstream's."""
+        return upstream_sync.list_overrides(
+            self._parts, None if model_id is None else existing_id(model_id)
+        )
+
+    @operation(Kind.WRITE)
+    def reset_override(
+        self,
+        model_id: str,
+        field: str | None = None,
+        *,
+        actor: str | None = None,
+        reason: str | None = None,
+    ) -> list[Override]:
+        """Return the model's field (or every edited field) to its upstream value.
+
+        Returns:
+            The overrides reset.
+
+        Raises:
+            ModelNotFoundError: E4001, no such model.
+            OverrideNotFoundError: E4043, the model was never synced, or ``field`` is not
+                edited locally.
+        """
+        return upstream_sync.reset_override(
+            self._parts, existing_id(model_id), field, actor=actor, reason=reason
+        )
 
 
 def assemble(parts: Parts) -> ModelRegistry:

@@ -90,7 +90,8 @@ def test_models_show_prints_every_field(cli: Cli, seeded: str) -> None:
     with ModelRegistry(seeded) as registry:
         model = registry.get_model_or_raise("gpt-4-turbo")
     money = {"cost_per_1m_input_tokens": "10", "cost_per_1m_output_tokens": "30"}
-    assert json.loads(as_json.stdout) == {**model.model_dump(mode="json"), "version": 1, **money}
+    expected = {**model.model_dump(mode="json"), "version": 1, **money, "provenance": None}
+    assert json.loads(as_json.stdout) == expected
 
 
 def test_models_set_status_changes_the_catalog(cli: Cli, database_url: str) -> None:

@@ -6,11 +6,14 @@ The metrics registry is the one thing faked: each test gives the registry a fres
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -22,7 +25,6 @@ from modelregistry import ConcurrentModificationError, ModelNotFoundError, Model
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from multiprocessing.queues import Queue
-    from pathlib import Path
 
 pytestmark = pytest.mark.both_apis
 
@@ -166,6 +168,14 @@ def test_operations_are_counted_once_by_outcome_and_timed(
         assert total > 0
 
 
+def _tiny_litellm_map() -> str:
+    """A LiteLLM map of one model, in a file of its own (issue 16's sync)."""
+    entry = {"litellm_provider": "tiny", "mode": "chat", "max_tokens": 1000}
+    path = Path(tempfile.mkdtemp()) / "map.json"
+    path.write_text(json.dumps({"tiny/1": entry}))
+    return str(path)
+
+
 PUBLIC_CALLS: dict[str, Callable[[ModelRegistry], object]] = {
     "register_model": lambda r: r.register_model(GPT4_TURBO),
     "update_model_status": lambda r: r.update_model_status("gpt-4-turbo", "deprecated"),
@@ -196,6 +206,10 @@ PUBLIC_CALLS: dict[str, Callable[[ModelRegistry], object]] = {
     "export_catalog": lambda r: r.export_catalog(provider="ollama"),
     "import_catalog": lambda r: r.import_catalog({"models": [GPT4_TURBO]}, dry_run=True),
     "load_default_models": lambda r: r.load_default_models(),
+    "sync": lambda r: r.sync("litellm", _tiny_litellm_map(), force=True),
+    "get_provenance": lambda r: r.get_provenance("tiny/1"),
+    "list_overrides": lambda r: r.list_overrides(),
+    "reset_override": lambda r: r.reset_override("tiny/1"),
     "remove_model": lambda r: r.remove_model("gpt-4-turbo"),
     "restore_model": lambda r: r.restore_model("gpt-4-turbo", 1),
     "refresh": lambda r: r.refresh(),
@@ -340,7 +354,7 @@ def test_metrics_and_health_on_registry_metrics(
         assert 'modelregistry_changes_total{kind="status_changed"} 1.0' in text.splitlines()
         health = metrics.health()
         assert health.ok
-        assert "0005" in health.detail
+        assert "0006" in health.detail
 
 
 def test_one_collector_registry_holds_one_registrys_metrics(

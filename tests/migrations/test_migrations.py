@@ -27,6 +27,8 @@ from modelregistry.domain.defaults import DEFAULT_MODELS
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+SYNC_TABLES = {"sync_sources", "model_sync_bases"}
+"""Revision 0006's tables (upstream sync)."""
 REPORTING_VIEWS = {
     "model_catalog",
     "provider_summary",
@@ -66,7 +68,11 @@ def schema_diff(engine: sa.Engine) -> list[object]:
 def test_known_revisions_match_alembics_graph() -> None:
     script = ScriptDirectory.from_config(migrate.alembic_config())
     walked = [rev.revision for rev in reversed(list(script.walk_revisions()))]
-    assert list(migrate.known_revisions()) == walked == ["0001", "0002", "0003", "0004", "0005"]
+    assert (
+        list(migrate.known_revisions())
+        == walked
+        == ["0001", "0002", "0003", "0004", "0005", "0006"]
+    )
     assert migrate.head_revision() == script.get_current_head()
 
 
@@ -233,8 +239,10 @@ def test_0005_views_come_and_go_and_delete_nothing(database_url: str, engine: sa
         before = registry.get_price_history("llama3.1:8b")
     migrate.downgrade(engine, "0004")
     assert views(engine) == set()
-    assert tables(engine) == set(CATALOG_TABLES)
-    assert schema_diff(engine) == []  # tables as at 0004: 0005 added no table
+    assert tables(engine) == set(CATALOG_TABLES) - SYNC_TABLES
+    # Tables as at 0004: 0005 added no table (0006's tables are the only difference).
+    added = {diff[1].name for diff in schema_diff(engine) if diff[0] == "add_table"}  # type: ignore[index]
+    assert added == SYNC_TABLES
     migrate.upgrade(engine)
     assert views(engine) == REPORTING_VIEWS
     with ModelRegistry(database_url) as registry:
@@ -246,3 +254,26 @@ def test_0005_views_come_and_go_and_delete_nothing(database_url: str, engine: sa
             )
         ).scalar_one()
     assert Decimal(str(prices)) == Decimal("0.5")
+
+
+def test_0006_adds_the_sync_tables_and_provenance_to_model_catalog_and_takes_them_back(
+    engine: sa.Engine,
+) -> None:
+    def catalog_columns() -> list[str]:
+        with engine.connect() as connection:
+            return [c["name"] for c in sa.inspect(connection).get_columns("model_catalog")]
+
+    migrate.upgrade(engine)
+    provenance = ["sync_source", "sync_location", "sync_content_sha256", "sync_etag", "synced_at"]
+    assert catalog_columns()[-5:] == provenance
+    migrate.downgrade(engine, "0005")
+    assert not SYNC_TABLES & tables(engine)
+    assert views(engine) == REPORTING_VIEWS
+    columns = catalog_columns()
+    assert columns[-1] == "updated_at"
+    assert not set(provenance) & set(columns)
+    with engine.connect() as connection:  # the view of 0005 still answers
+        assert connection.execute(sa.text("SELECT COUNT(*) FROM model_catalog")).scalar_one() == 3
+    migrate.upgrade(engine)
+    assert catalog_columns()[-5:] == provenance
+    assert schema_diff(engine) == []

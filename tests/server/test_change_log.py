@@ -7,9 +7,9 @@ import asyncio
 import pytest
 
 from cases import config
-from served import wait_for
 from modelregistry import CatalogEvent, ChangeKind, ModelRegistry, RevisionGoneError
 from modelregistry.server.changes import ChangeLog
+from served import wait_for
 
 
 def test_the_log_replays_in_order_and_forgets_the_oldest_with_410(database_url: str) -> None:

@@ -60,6 +60,18 @@ EXPECTED = {
     "UnauthorizedError",
     "Violation",
     "__version__",
+    "OverrideNotFoundError",
+    "SyncRefusedError",
+    "HeldChange",
+    "InvalidEntry",
+    "Override",
+    "ProtectedField",
+    "Provenance",
+    "SyncPlan",
+    "SyncResult",
+    "SyncUpdate",
+    "UpstreamDocumentError",
+    "UpstreamFetchError",
 }
 """Adding or removing a public name is a decision: make it here too."""
 

@@ -65,6 +65,9 @@ COMMAND_MODULES = (
     "prices",
     "serve",
     "stats",
+    "sync",
+    "model_edits",
+    "catalog_doc",
 )
 """The modules under ``cli/`` that register commands (imported by :func:`register`)."""
 
@@ -205,6 +208,14 @@ app.add_typer(models_app, name="models")
 app.add_typer(prices_app, name="prices")
 app.add_typer(aliases_app, name="aliases")
 app.add_typer(metrics_app, name="metrics")
+overrides_app = command_group(  # commands in sync.py
+    "Local edits of synced models.", "modelregistry overrides list gpt-4o", no_args_is_help=True
+)
+app.add_typer(overrides_app, name="overrides")
+catalog_app = command_group(  # commands in catalog_doc.py
+    "The catalog file format.", "modelregistry catalog schema", no_args_is_help=True
+)
+app.add_typer(catalog_app, name="catalog")
 
 out = Console(highlight=False, markup=False, emoji=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap=True)

@@ -39,19 +39,34 @@ def _print_import(result: ImportResult, *, as_json: bool) -> None:
     for label, ids in (("added", result.added), ("changed", result.changed)):
         for model_id in ids:
             typer.echo(f"  {label}: {model_id}")
+            for field, (old, new) in result.changes.get(model_id, {}).items():  # issue 16
+                typer.echo(f"    {field}: {old!r} -> {new!r}")
     for model_id in result.removed:
         typer.echo(f"  removed: {model_id}")
+    for entry in result.invalid:  # --skip-invalid
+        typer.echo(f"  skipped: {entry['model_id']}: {entry['reason']}")
 
 
 def _import(
-    registry: ModelRegistry, file: Path, *, prune: bool, dry_run: bool, note: tuple[Any, Any]
+    registry: ModelRegistry,
+    file: Path,
+    *,
+    prune: bool,
+    dry_run: bool,
+    note: tuple[Any, Any],
+    skip_invalid: bool = False,
 ) -> ImportResult:
     from rich.progress import Progress  # noqa: PLC0415 - only for an import at a terminal
 
     actor, reason = note
     if not out.is_terminal:
         return registry.import_catalog(
-            file, prune=prune, dry_run=dry_run, actor=actor, reason=reason
+            file,
+            prune=prune,
+            dry_run=dry_run,
+            actor=actor,
+            reason=reason,
+            skip_invalid=skip_invalid,
         )
     with Progress(transient=True, console=out) as bar:
         task = bar.add_task(f"importing {file.name}", total=None)
@@ -62,6 +77,7 @@ def _import(
             actor=actor,
             reason=reason,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
+            skip_invalid=skip_invalid,
         )
 
 
@@ -76,13 +92,23 @@ def import_file(
     actor: str | None = ActorOption,
     reason: str | None = ReasonOption,
     as_json: bool = JsonOption,
+    skip_invalid: bool = typer.Option(
+        False, "--skip-invalid", help="Leave invalid entries out (listed) instead of refusing all."
+    ),
 ) -> None:
     """Apply a catalog file, all or nothing: every entry is validated first.
 
     Example: modelregistry import catalog.yaml --dry-run
     """
     with catalog(ctx) as registry:
-        result = _import(registry, file, prune=prune, dry_run=dry_run, note=(actor, reason))
+        result = _import(
+            registry,
+            file,
+            prune=prune,
+            dry_run=dry_run,
+            note=(actor, reason),
+            skip_invalid=skip_invalid,
+        )
     _print_import(result, as_json=as_json)
 
 

@@ -216,10 +216,17 @@ def models_show(
             if when is not None:
                 _not_yet(registry, model_id, text or "", exc)
             raise
+        origin = registry.get_provenance(model.model_id)  # issue 16: where a sync got it
     if as_json:
-        print_json(model_json(model))
+        data = model_json(model)
+        data["provenance"] = None if origin is None else origin.to_dict()
+        print_json(data)
         return
-    print_table(fields_table(model_rows(model)))
+    rows = model_rows(model)
+    if origin is not None:
+        rows["provenance"] = f"{origin.kind} {origin.location} sha256:{origin.content_sha256[:12]}"
+        rows["synced_at"] = origin.synced_at.isoformat()
+    print_table(fields_table(rows))
 
 
 def _not_yet(registry: ModelRegistry, model_id: str, at: str, exc: ModelNotFoundError) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.util import greenlet_spawn
+from sqlalchemy.util.concurrency import await_only, in_greenlet
 
 from modelregistry.db.engine import make_async_engine
 
@@ -20,6 +21,20 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 T = TypeVar("T")
+
+
+def blocking(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:  # noqa: ANN401 - the function's own arguments
+    """Call blocking ``function`` (network I/O); inside the bridge, in a thread.
+
+    Code run :func:`in_bridge` runs on the event loop: a blocking call there (an HTTP request
+    of a sync) would stop the loop, so it waits on a worker thread instead.
+    """
+    if not in_greenlet():
+        return function(*args, **kwargs)
+    import asyncio  # noqa: PLC0415 - only inside the bridge
+
+    result: T = await_only(asyncio.to_thread(function, *args, **kwargs))
+    return result
 
 
 async def in_bridge(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:  # noqa: ANN401 - the function's own arguments

@@ -279,3 +279,38 @@ class ModelAliasRow(Base):
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(sa.String(256))
     reason: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class SyncSourceRow(Base):
+    """An upstream catalog synced from: the ETag and content last seen at its location."""
+
+    __tablename__ = "sync_sources"
+    __table_args__ = (sa.UniqueConstraint("kind", "location"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    location: Mapped[str] = mapped_column(sa.String(2048))
+    etag: Mapped[str | None] = mapped_column(sa.String(1024))
+    content_sha256: Mapped[str] = mapped_column(sa.String(64))
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    valid_models: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class ModelSyncBaseRow(Base):
+    """A synced model's base (the upstream values last synced) and its provenance.
+
+    Kept when an admin removes the model (its tombstone); ``removed_by_sync`` marks a model the
+    sync removed because it disappeared upstream. Not tied to ``models``, like the history.
+    """
+
+    __tablename__ = "model_sync_bases"
+    __table_args__ = (sa.Index("ix_model_sync_bases_kind", "kind"),)
+
+    model_id: Mapped[str] = mapped_column(code_point_string(256), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    location: Mapped[str] = mapped_column(sa.String(2048))
+    content_sha256: Mapped[str] = mapped_column(sa.String(64))
+    etag: Mapped[str | None] = mapped_column(sa.String(1024))
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    removed_by_sync: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())

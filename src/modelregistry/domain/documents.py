@@ -26,6 +26,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+from modelregistry.domain.history import diff_configs
 from modelregistry.domain.models import ModelConfig
 from modelregistry.errors import (
     InvalidArgumentError,
@@ -126,6 +127,24 @@ def parse_catalog(data: object, *, source: str = "<mapping>") -> list[ModelConfi
         InvalidCatalogFileError: E4005, listing every invalid entry (index, model_id, field,
             rule), duplicate ids and structural problems at once.
     """
+    models, skipped = parse_catalog_skipping(data, source=source)
+    if skipped:
+        raise InvalidCatalogFileError([problem for _, problem in skipped], source=source)
+    return models
+
+
+def parse_catalog_skipping(
+    data: object, *, source: str = "<mapping>"
+) -> tuple[list[ModelConfig], list[tuple[str, Violation]]]:
+    """Validate a catalog mapping; the valid entries, and each invalid one with its problem.
+
+    For ``import --skip-invalid``: an invalid entry (or a repeated id) is left out and listed
+    as ``(entry name, problem)``; only a document that is not a catalog is refused.
+
+    Raises:
+        InvalidCatalogFileError: E4005, the document's structure is wrong (not a mapping, no
+            ``models`` list, an unknown key, another ``schema_version``).
+    """
     if not isinstance(data, dict):
         raise InvalidCatalogFileError(
             [Violation("", "must be a mapping with a 'models' list", type(data).__name__)],
@@ -142,6 +161,9 @@ def parse_catalog(data: object, *, source: str = "<mapping>") -> list[ModelConfi
     if not isinstance(entries, list):
         problems.append(Violation("models", "must be a list of models", entries))
         raise InvalidCatalogFileError(problems, source=source)
+    if problems:
+        raise InvalidCatalogFileError(problems, source=source)
+    skipped: list[tuple[str, Violation]] = []
     models: list[ModelConfig] = []
     first_index: dict[str, int] = {}
     for index, entry in enumerate(entries):
@@ -149,21 +171,18 @@ def parse_catalog(data: object, *, source: str = "<mapping>") -> list[ModelConfi
         try:
             model = ModelConfig.model_validate(entry)
         except InvalidModelConfigError as exc:
-            problems.extend(
-                Violation(f"{where}.{v.field}" if v.field else where, v.rule, v.value)
+            skipped.extend(
+                (where, Violation(f"{where}.{v.field}" if v.field else where, v.rule, v.value))
                 for v in exc.violations
             )
             continue
         if model.model_id in first_index:
-            problems.append(
-                Violation(where, f"repeats the model_id of models[{first_index[model.model_id]}]")
-            )
+            rule = f"repeats the model_id of models[{first_index[model.model_id]}]"
+            skipped.append((where, Violation(where, rule)))
             continue
         first_index[model.model_id] = index
         models.append(model)
-    if problems:
-        raise InvalidCatalogFileError(problems, source=source)
-    return models
+    return models, skipped
 
 
 def _entry_name(index: int, entry: object) -> str:
@@ -193,6 +212,11 @@ class ImportResult:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     dry_run: bool = False
+    changes: dict[str, dict[str, list[object]]] = field(default_factory=dict)
+    """Each changed model's fields, ``{model_id: {field: [old, new]}}`` (field paths as in
+    ``diff_versions``: ``capabilities.supports_vision``)."""
+    invalid: list[dict[str, str]] = field(default_factory=list)
+    """With ``skip_invalid``: the entries left out, ``[{"model_id", "reason"}]``."""
 
     def to_dict(self) -> dict[str, object]:
         """Return a JSON-friendly mapping of the result."""
@@ -202,6 +226,11 @@ class ImportResult:
             "unchanged": self.unchanged,
             "removed": self.removed,
             "dry_run": self.dry_run,
+            "updated": [
+                {"model_id": model_id, "fields": fields}
+                for model_id, fields in self.changes.items()
+            ],
+            "invalid": self.invalid,
         }
 
     def summary(self) -> str:
@@ -229,8 +258,14 @@ def plan_import(
             result.unchanged.append(model.model_id)
         else:
             result.changed.append(model.model_id)
+            result.changes[model.model_id] = {
+                change.field: [change.old, change.new] for change in diff_configs(existing, model)
+            }
     if prune:
         result.removed.extend(current.keys() - {model.model_id for model in models})
     for ids in (result.added, result.changed, result.unchanged, result.removed):
         ids.sort()
+    ordered = sorted(result.changes.items())
+    result.changes.clear()
+    result.changes.update(ordered)
     return result

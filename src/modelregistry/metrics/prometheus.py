@@ -20,6 +20,9 @@ metric                                                    meaning
 ``modelregistry_cache_staleness_seconds``                 since the database last confirmed it
 ``modelregistry_cache_stale``                             1 while the cache is stale, else 0
 ``modelregistry_cache_refreshes_total{trigger}``          notify, poll, write, manual, reload
+``modelregistry_models_synced{source}``                   models whose values came from an
+                                                          upstream (litellm, models.dev, ...)
+``modelregistry_source_synced_timestamp_seconds{source}`` when a source was last synced
 ========================================================  ====================================
 
 This module imports ``prometheus_client``; the registry loads it only when metrics are asked
@@ -88,9 +91,11 @@ class RegistryMetrics:
         cache: The cache's state (``get_stats()["cache"]``), or None without a cache.
         schema_revision: Reads the database's schema revision (raises when it cannot).
         registry: The CollectorRegistry to register on.
+        synced: Per upstream kind, the models synced from it and when it was last synced
+            (the provenance; None: not exposed).
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the sources of each family, keyword-only
         self,
         telemetry: Telemetry,
         *,
@@ -98,6 +103,7 @@ class RegistryMetrics:
         cache: Callable[[], dict[str, Any] | None],
         schema_revision: Callable[[], str | None],
         registry: CollectorRegistry,
+        synced: Callable[[], dict[str, tuple[int, datetime | None]]] | None = None,
     ) -> None:
         """Register the registry's collector on ``registry``.
 
@@ -107,7 +113,7 @@ class RegistryMetrics:
         """
         self.registry = registry
         """The CollectorRegistry the metrics are on."""
-        self.collector: Collector = _RegistryCollector(telemetry, catalog, cache)
+        self.collector: Collector = _RegistryCollector(telemetry, catalog, cache, synced)
         """The collector computing every metric when scraped."""
         self._cache = cache
         self._schema_revision = schema_revision
@@ -193,10 +199,12 @@ class _RegistryCollector(Collector):
         telemetry: Telemetry,
         catalog: Callable[[date], CatalogCounts],
         cache: Callable[[], dict[str, Any] | None],
+        synced: Callable[[], dict[str, tuple[int, datetime | None]]] | None = None,
     ) -> None:
         self._telemetry = telemetry
         self._catalog = catalog
         self._cache = cache
+        self._synced = synced
 
     def describe(self) -> Iterable[Metric]:
         """Every family, without samples: registering checks names without a scrape."""
@@ -207,6 +215,7 @@ class _RegistryCollector(Collector):
         families = _families()
         record = self._telemetry.record()
         self._add_catalog(families)
+        self._add_provenance(families)
         _add_operations(families, record)
         changes = families["changes"]
         for kind in ChangeKind:
@@ -237,6 +246,19 @@ class _RegistryCollector(Collector):
         for capability, count in counts.by_capability.items():
             families["capability_models"].add_metric([capability], float(count))
         families["retiring"].add_metric([str(RETIRING_WITHIN_DAYS)], float(counts.retiring))
+
+    def _add_provenance(self, families: dict[str, Any]) -> None:
+        if self._synced is None:
+            return
+        try:
+            sources = self._synced()
+        except ModelRegistryError as exc:
+            logger.debug("modelregistry metrics: the provenance could not be read: %s", exc)
+            return
+        for kind, (count, last) in sorted(sources.items()):
+            families["models_synced"].add_metric([kind], float(count))
+            if last is not None:
+                families["source_synced"].add_metric([kind], last.timestamp())
 
 
 def _add_operations(families: dict[str, Any], record: TelemetryRecord) -> None:
@@ -287,6 +309,16 @@ def _families() -> dict[str, Any]:
             "modelregistry_changes",
             "Revisions of models committed by this process, by kind of change.",
             labels=["kind"],
+        ),
+        "models_synced": gauge(
+            "modelregistry_models_synced",
+            "Models whose values were last synced from an upstream, by its kind.",
+            labels=["source"],
+        ),
+        "source_synced": gauge(
+            "modelregistry_source_synced_timestamp_seconds",
+            "When an upstream of this kind was last synced (Unix time).",
+            labels=["source"],
         ),
         "cache_revision": gauge(
             "modelregistry_cache_revision", "The catalog revision the cache holds."

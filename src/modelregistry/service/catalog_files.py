@@ -20,6 +20,7 @@ from modelregistry.domain.documents import (
     dump_catalog,
     format_of,
     parse_catalog,
+    parse_catalog_skipping,
     parse_text,
     plan_import,
 )
@@ -90,6 +91,11 @@ def read_catalog_file(path: Path) -> list[ModelConfig]:
         InvalidCatalogFileError: E4005, the file cannot be read or parsed (not a regular
             file, too large), or any entry is invalid (every problem is listed).
     """
+    return parse_catalog(_read_document(path), source=str(path))
+
+
+def _read_document(path: Path) -> object:
+    """The parsed document of a catalog file (not yet validated)."""
     kind = format_of(path)
     try:
         text = read_catalog_bytes(path).decode("utf-8")
@@ -97,7 +103,7 @@ def read_catalog_file(path: Path) -> list[ModelConfig]:
         raise InvalidCatalogFileError(
             [Violation("", f"cannot read the file: {exc}")], source=str(path)
         ) from exc
-    return parse_catalog(parse_text(text, kind, str(path)), source=str(path))
+    return parse_text(text, kind, str(path))
 
 
 def import_catalog(  # noqa: PLR0913 - keyword-only options
@@ -109,17 +115,29 @@ def import_catalog(  # noqa: PLR0913 - keyword-only options
     actor: str | None,
     reason: str | None,
     progress: Callable[[int, int], None] | None,
+    skip_invalid: bool = False,
 ) -> ImportResult:
-    """Validate every entry of ``source``, then apply them all in one transaction."""
+    """Validate every entry of ``source``, then apply them all in one transaction.
+
+    With ``skip_invalid``, invalid entries are left out (and listed) instead of refusing all.
+    """
+    skipped: list[tuple[str, Violation]] = []
     with bulk_building():
-        models = (
-            parse_catalog(source)
-            if isinstance(source, Mapping)
-            else read_catalog_file(Path(source))
-        )
+        if skip_invalid:
+            data = source if isinstance(source, Mapping) else _read_document(Path(source))
+            where = "<mapping>" if isinstance(source, Mapping) else str(source)
+            models, skipped = parse_catalog_skipping(
+                dict(data) if isinstance(data, Mapping) else data, source=where
+            )
+        else:
+            models = (
+                parse_catalog(source)
+                if isinstance(source, Mapping)
+                else read_catalog_file(Path(source))
+            )
     if dry_run:
         current = parts.query(lambda repository: {m.model_id: m for m in repository.list_models()})
-        return plan_import(current, models, prune=prune, dry_run=True)
+        return _with_skipped(plan_import(current, models, prune=prune, dry_run=True), skipped)
     total = len(models)
     with bulk_building(), parts.write(actor, reason) as writer:
         stored = writer.all_models()
@@ -132,6 +150,15 @@ def import_catalog(  # noqa: PLR0913 - keyword-only options
             writer.remove(model_id)
     if total + len(result.removed) >= _ANALYZE_AFTER:
         parts.database.refresh_statistics()
+    return _with_skipped(result, skipped)
+
+
+def _with_skipped(result: ImportResult, skipped: list[tuple[str, Violation]]) -> ImportResult:
+    """``result`` listing the entries left out by ``skip_invalid``."""
+    for where, problem in skipped:
+        field = problem.field.removeprefix(where).removeprefix(".")
+        reason = f"{field}: {problem.rule}" if field else problem.rule
+        result.invalid.append({"model_id": where, "reason": reason})
     return result
 
 

@@ -31,7 +31,7 @@ from modelregistry.settings import default_actor, resolve_database_url
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
-    from datetime import date
+    from datetime import date, datetime
 
     from prometheus_client import CollectorRegistry
 
@@ -128,6 +128,7 @@ class Parts:
                     cache=lambda: None if self.cache is None else self.cache.state(),
                     schema_revision=self.background.schema_revision,
                     registry=registry,
+                    synced=self._synced_counts,
                 )
             return self._metrics
 
@@ -140,6 +141,12 @@ class Parts:
         return self.background.read_session(
             lambda session: count_in_views(session, retiring_by), snapshot=True
         )
+
+    def _synced_counts(self) -> dict[str, tuple[int, datetime | None]]:
+        # The provenance of the upstream sync (not in the cache): one small query per scrape.
+        from modelregistry.db.sync_store import sync_summary  # noqa: PLC0415 - metrics only
+
+        return self.background.read_session(sync_summary, snapshot=True)
 
     # -- lifecycle ---------------------------------------------------------------------------
 

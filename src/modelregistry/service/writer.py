@@ -50,6 +50,16 @@ class Writer:
         self._read: ModelConfig | None = None
 
     @property
+    def now(self) -> datetime:
+        """The instant of this transaction's changes."""
+        return self._now
+
+    @property
+    def repository(self) -> Repository:
+        """The repository written through (for rows other modules keep: sync bases)."""
+        return self._repository
+
+    @property
     def changed(self) -> bool:
         """Whether anything was written (other processes are then told)."""
         return self.last_revision is not None or self.aliases_changed
@@ -188,12 +198,19 @@ class Writer:
             raise ModelNotFoundError(config.model_id)
         return stored
 
-    def write_many(self, configs: list[ModelConfig], current: Mapping[str, ModelConfig]) -> None:
+    def write_many(
+        self,
+        configs: list[ModelConfig],
+        current: Mapping[str, ModelConfig],
+        *,
+        cached_inputs: Mapping[str, Decimal | None] | None = None,
+    ) -> None:
         """Store each config as its model's next version, in a few statements for them all.
 
         For imports: ``current`` is the catalog as read in this transaction; configs equal to
         their stored model are skipped; ids must be distinct. Records ``created`` or
-        ``updated``.
+        ``updated``. ``cached_inputs`` gives the cached-input price of a new price (by model
+        id; a sync); without it, the price in effect's carries over.
         """
         changed = [config for config in configs if current.get(config.model_id) != config]
         if not changed:
@@ -210,7 +227,7 @@ class Writer:
         ]
         if repriced:
             timelines = self._repository.price_timelines([c.model_id for c in repriced])
-            self._repository.add_prices(self._new_prices(repriced, timelines))
+            self._repository.add_prices(self._new_prices(repriced, timelines, cached_inputs))
         self.written.update(((config.model_id, version), config) for config, version in items)
         self.last_revision = self._repository.append_revisions(
             [
@@ -301,11 +318,15 @@ class Writer:
         return price
 
     def _new_prices(
-        self, configs: list[ModelConfig], timelines: Mapping[str, tuple[Price, ...]]
+        self,
+        configs: list[ModelConfig],
+        timelines: Mapping[str, tuple[Price, ...]],
+        cached_inputs: Mapping[str, Decimal | None] | None = None,
     ) -> list[Price]:
         """Prices from now for the configs whose costs differ from the price in effect.
 
-        The cached-input price carries over from the price in effect.
+        The cached-input price is the one of ``cached_inputs``, else it carries over from the
+        price in effect.
         """
         prices = []
         for config in configs:
@@ -321,7 +342,11 @@ class Writer:
                     model_id=config.model_id,
                     input_per_1m=costs[0],
                     output_per_1m=costs[1],
-                    cached_input_per_1m=None if in_force is None else in_force.cached_input_per_1m,
+                    cached_input_per_1m=cached_inputs[config.model_id]
+                    if cached_inputs is not None and config.model_id in cached_inputs
+                    else None
+                    if in_force is None
+                    else in_force.cached_input_per_1m,
                     effective_from=self._now,
                     recorded_at=self._now,
                     actor=self._note.actor,

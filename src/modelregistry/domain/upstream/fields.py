@@ -1,0 +1,103 @@
+"""The fields a sync manages, flattened: one comparable JSON value per field.
+
+A sync compares three versions of each managed field (the local value, the base last synced,
+upstream's value), so a model is seen as a flat mapping: the scalar fields an upstream sets,
+the cached-input price, and one ``supports_<name>`` entry per capability flag. Prices are
+exact decimal text, dates ISO text: the mapping is what the bases table stores, as is.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Final
+
+from modelregistry.domain.pricing import decimal_text, money
+from modelregistry.domain.rules import CAPABILITY_PREFIX
+
+if TYPE_CHECKING:
+    from modelregistry.domain.models import ModelConfig
+
+__all__ = [
+    "CACHED_INPUT",
+    "PRICE_FIELDS",
+    "SCALAR_FIELDS",
+    "Fields",
+    "apply_fields",
+    "field_value",
+    "flatten",
+]
+
+Fields = dict[str, str | int | bool | None]
+"""A model's managed fields, flattened (capabilities as ``supports_<name>: true``)."""
+
+CACHED_INPUT: Final = "cached_input_per_1m"
+"""The cached-input price: part of a model's price, not of its config."""
+PRICE_FIELDS: Final = ("cost_per_1m_input_tokens", "cost_per_1m_output_tokens", CACHED_INPUT)
+"""The managed prices (exact decimal text; the cached-input one may be None)."""
+SCALAR_FIELDS: Final = (
+    "provider",
+    "display_name",
+    "context_window",
+    "max_output_tokens",
+    "cost_per_1m_input_tokens",
+    "cost_per_1m_output_tokens",
+    "rate_limit_rpm",
+    "rate_limit_tpm",
+    "status",
+    "deprecation_date",
+    "successor_model_id",
+)
+"""ModelConfig's fields an upstream sets (quality scores, latencies and retirement stay local)."""
+
+
+def flatten(config: ModelConfig, cached_input_per_1m: Decimal | None) -> Fields:
+    """The managed fields of ``config`` (and its cached-input price), flattened."""
+    fields: Fields = {}
+    for name in SCALAR_FIELDS:
+        value = getattr(config, name)
+        if name in PRICE_FIELDS:
+            fields[name] = decimal_text(money(value, name))
+        elif name == "deprecation_date":
+            fields[name] = None if value is None else value.isoformat()
+        elif name == "status":
+            fields[name] = str(value.value)
+        else:
+            fields[name] = value
+    fields[CACHED_INPUT] = (
+        None if cached_input_per_1m is None else decimal_text(cached_input_per_1m)
+    )
+    for name in sorted(config.capabilities.names()):
+        fields[CAPABILITY_PREFIX + name] = True
+    return fields
+
+
+def field_value(fields: Fields, name: str) -> str | int | bool | None:
+    """``fields[name]``; a capability flag that is absent is False."""
+    if name in fields:
+        return fields[name]
+    return False if name.startswith(CAPABILITY_PREFIX) else None
+
+
+def apply_fields(
+    config: ModelConfig, cached: Decimal | None, changes: Fields
+) -> tuple[ModelConfig, Decimal | None]:
+    """``config`` and its cached-input price with ``changes`` (flattened fields) applied."""
+    update: dict[str, object] = {}
+    flags = dict(config.capabilities.model_dump())
+    flags_changed = False
+    for name, value in changes.items():
+        if name == CACHED_INPUT:
+            cached = None if value is None else Decimal(str(value))
+        elif name.startswith(CAPABILITY_PREFIX):
+            flags[name] = bool(value)
+            flags_changed = True
+        elif name in PRICE_FIELDS:
+            update[name] = float(Decimal(str(value)))
+        else:
+            update[name] = value
+    if flags_changed:
+        update["capabilities"] = flags
+    if not update:
+        return config, cached
+    data = {**config.model_dump(), **update}
+    return type(config).model_validate(data), cached
