@@ -431,7 +431,15 @@ class ModelRegistry:
         """
         target = None if path is None else Path(path)
         kind = export_format(format, target)
-        return catalog_files.export_catalog(self.list_models(provider, status), target, kind)
+        # A name no provider can have matches no stored (normalised) name: an empty export.
+        name = None if provider is None else provider_name(provider) or str(provider).lower()
+        return catalog_files.export_catalog(
+            self._parts,
+            provider=name,
+            status=None if status is None else status_argument(status),
+            target=target,
+            kind=kind,
+        )
 
     # -- reads ----------------------------------------------------------------------
 

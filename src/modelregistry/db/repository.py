@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 
+from modelregistry.db import restatements
 from modelregistry.db.engine import insert_many, lock_for_writes
 from modelregistry.db.mapping import (
     alias_from_row,
@@ -47,6 +48,7 @@ from modelregistry.db.tables import (
 )
 from modelregistry.domain import clock
 from modelregistry.domain.history import Fingerprint, fingerprint
+from modelregistry.domain.pricing import restated
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterator, Mapping
@@ -397,12 +399,18 @@ class Repository:
 
     # -- prices ----------------------------------------------------------------------------
 
-    def price_timelines(self, model_ids: list[str] | None = None) -> dict[str, tuple[Price, ...]]:
-        """Every price of each model (of ``model_ids``, or of all), in effect order."""
+    def price_timelines(
+        self, model_ids: list[str] | None = None, *, as_of: datetime | None = None
+    ) -> dict[str, tuple[Price, ...]]:
+        """The prices of each model (of ``model_ids``, or of all), in effect order.
+
+        Only the prices that count at ``as_of`` (None: now): a restated timeline replaces the
+        prices recorded before its restatement (:func:`~modelregistry.domain.pricing.restated`).
+        """
         query = sa.select(*ModelPriceRow.__table__.columns).order_by(
             ModelPriceRow.model_id, ModelPriceRow.effective_from, ModelPriceRow.id
         )
-        timelines: dict[str, list[Price]] = {}
+        rows: dict[str, list[tuple[int, Price]]] = {}
         chunks = (
             [query]
             if model_ids is None
@@ -410,12 +418,17 @@ class Repository:
         )
         for statement in chunks:
             for row in self._session.execute(statement).mappings():
-                timelines.setdefault(row["model_id"], []).append(price_from_row(row))
-        return {model_id: tuple(prices) for model_id, prices in timelines.items()}
+                rows.setdefault(row["model_id"], []).append((row["id"], price_from_row(row)))
+        marks = restatements.restatements(self._session, model_ids)
+        timelines = {
+            model_id: tuple(restated(prices, marks.get(model_id, ()), as_of))
+            for model_id, prices in rows.items()
+        }
+        return {model_id: prices for model_id, prices in timelines.items() if prices}
 
-    def timeline(self, model_id: str) -> tuple[Price, ...]:
-        """Every price of ``model_id``, in effect order (empty: never priced)."""
-        return self.price_timelines([model_id]).get(model_id, ())
+    def timeline(self, model_id: str, *, as_of: datetime | None = None) -> tuple[Price, ...]:
+        """The prices of ``model_id`` that count at ``as_of`` (empty: never priced)."""
+        return self.price_timelines([model_id], as_of=as_of).get(model_id, ())
 
     def add_prices(self, prices: list[Price]) -> None:
         """Record ``prices`` (each applies from its ``effective_from``)."""

@@ -17,6 +17,7 @@ from modelregistry.db.tables import (
     CapabilityRow,
     ModelAliasRow,
     ModelCapabilityRow,
+    ModelPriceRestatementRow,
     ModelPriceRow,
     ModelRevisionRow,
     ModelRow,
@@ -43,6 +44,17 @@ def capability_names() -> sa.ScalarSelect[str]:
     )
 
 
+def restated_after() -> sa.ColumnElement[int]:
+    """The highest price id of the model replaced by its latest restatement (0: none)."""
+    return sa.func.coalesce(
+        sa.select(sa.func.max(ModelPriceRestatementRow.after_price_id))
+        .where(ModelPriceRestatementRow.model_id == ModelPriceRow.model_id)
+        .correlate(ModelPriceRow)
+        .scalar_subquery(),
+        0,
+    )
+
+
 def price_in_effect(column: sa.orm.InstrumentedAttribute[Any]) -> sa.ScalarSelect[Any]:
     """The model's price column in effect at the ``at`` parameter (the newest started)."""
     return (
@@ -50,6 +62,7 @@ def price_in_effect(column: sa.orm.InstrumentedAttribute[Any]) -> sa.ScalarSelec
         .where(
             ModelPriceRow.model_id == ModelRow.model_id,
             ModelPriceRow.effective_from <= sa.bindparam("at", type_=UTCDateTime()),
+            ModelPriceRow.id > restated_after(),
         )
         .order_by(ModelPriceRow.effective_from.desc(), ModelPriceRow.id.desc())
         .limit(1)
@@ -103,6 +116,7 @@ MODELS_TABLE: Final = ModelRow.metadata.tables[ModelRow.__tablename__]
 LINKS_TABLE: Final = ModelRow.metadata.tables[ModelCapabilityRow.__tablename__]
 REVISIONS_TABLE: Final = ModelRow.metadata.tables[ModelRevisionRow.__tablename__]
 PRICES_TABLE: Final = ModelRow.metadata.tables[ModelPriceRow.__tablename__]
+RESTATEMENTS_TABLE: Final = ModelRow.metadata.tables[ModelPriceRestatementRow.__tablename__]
 
 
 def _money(column: sa.ColumnElement[Any], *, sqlite: bool) -> sa.ColumnElement[Any]:

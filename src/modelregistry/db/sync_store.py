@@ -23,12 +23,15 @@ if TYPE_CHECKING:
     from modelregistry.domain.upstream.fields import Fields
 
 __all__ = [
+    "base_rows",
     "bases",
     "mark_removed",
     "provenance",
     "provenance_counts",
+    "restore",
     "save_bases",
     "save_source",
+    "source_rows",
     "source_state",
     "sync_summary",
 ]
@@ -197,3 +200,60 @@ def mark_removed(session: Session, model_ids: Collection[str]) -> None:
             .where(ModelSyncBaseRow.model_id.in_(ids[start : start + _CHUNK]))
             .values(removed_by_sync=True)
         )
+
+
+_BASE_COLUMNS: Final = (
+    "kind",
+    "location",
+    "content_sha256",
+    "etag",
+    "synced_at",
+    "removed_by_sync",
+    "fields",
+)
+_SOURCE_COLUMNS: Final = ("kind", "location", "etag", "content_sha256", "synced_at", "valid_models")
+
+
+def base_rows(session: Session, model_ids: Collection[str]) -> dict[str, dict[str, object]]:
+    """The base and provenance rows of ``model_ids`` (for an export), by model id."""
+    ids = sorted(model_ids)
+    found: dict[str, dict[str, object]] = {}
+    for start in range(0, len(ids), _CHUNK):
+        query = sa.select(ModelSyncBaseRow).where(
+            ModelSyncBaseRow.model_id.in_(ids[start : start + _CHUNK])
+        )
+        for row in session.execute(query).scalars():
+            found[row.model_id] = {column: getattr(row, column) for column in _BASE_COLUMNS}
+    return found
+
+
+def source_rows(session: Session) -> list[dict[str, object]]:
+    """Every upstream source's last fetch (for an export), by kind and location."""
+    query = sa.select(SyncSourceRow).order_by(SyncSourceRow.kind, SyncSourceRow.location)
+    return [
+        {column: getattr(row, column) for column in _SOURCE_COLUMNS}
+        for row in session.execute(query).scalars()
+    ]
+
+
+def restore(
+    session: Session,
+    bases: Mapping[str, Mapping[str, object]],
+    sources: Iterable[Mapping[str, object]],
+) -> None:
+    """Replace the bases of the models of ``bases`` and the sources of ``sources`` (an import)."""
+    ids = sorted(bases)
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        session.execute(sa.delete(ModelSyncBaseRow).where(ModelSyncBaseRow.model_id.in_(chunk)))
+        session.execute(
+            sa.insert(ModelSyncBaseRow),
+            [{"model_id": model_id, **bases[model_id]} for model_id in chunk],
+        )
+    for source in sources:
+        session.execute(
+            sa.delete(SyncSourceRow).where(
+                SyncSourceRow.kind == source["kind"], SyncSourceRow.location == source["location"]
+            )
+        )
+        session.execute(sa.insert(SyncSourceRow).values(**source))

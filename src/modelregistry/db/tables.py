@@ -264,6 +264,29 @@ class ModelPriceRow(Base):
     reason: Mapped[str | None] = mapped_column(sa.Text)
 
 
+class ModelPriceRestatementRow(Base):
+    """A restatement of a model's whole price timeline (a version-2 catalog import).
+
+    Never updated or deleted. The model's prices with ``id`` above ``after_price_id`` are the
+    restated timeline: reads of the present, and of any instant from ``restated_at`` on,
+    ignore its prices up to ``after_price_id``; reads of an earlier instant still see them.
+    """
+
+    __tablename__ = "model_price_restatements"
+    __table_args__ = (
+        sa.Index(
+            "ix_model_price_restatements_model_id_after_price_id", "model_id", "after_price_id"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    model_id: Mapped[str] = mapped_column(code_point_string(256))
+    after_price_id: Mapped[int] = mapped_column(sa.BigInteger)
+    restated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(sa.String(256))
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+
+
 class ModelAliasRow(Base):
     """One setting (``model_id``) or removal (``model_id`` NULL) of an alias.
 

@@ -26,6 +26,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+from modelregistry.domain.catalog_state import STATE_KEYS, CatalogState, parse_state
 from modelregistry.domain.history import diff_configs
 from modelregistry.domain.models import ModelConfig
 from modelregistry.errors import (
@@ -38,10 +39,13 @@ from modelregistry.errors import (
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
+    from datetime import datetime
     from pathlib import Path
 
-SCHEMA_VERSION: Final = 1
-"""The catalog file format this version reads and writes."""
+SCHEMA_VERSION: Final = 2
+"""The catalog file format this version writes (it reads this one and version 1)."""
+READABLE_VERSIONS: Final = (1, 2)
+"""The catalog file formats this version reads (version 1: models only)."""
 MAX_FILE_BYTES: Final = 64 * 1024 * 1024
 """Largest catalog file accepted."""
 FORMATS: Final = {".yaml": "yaml", ".yml": "yaml", ".json": "json"}
@@ -151,12 +155,15 @@ def parse_catalog_skipping(
             source=source,
         )
     problems: list[Violation] = []
-    unknown = sorted(set(map(str, data)) - {"models", "schema_version"})
+    version = data.get("schema_version", 1)
+    if version not in READABLE_VERSIONS or isinstance(version, bool):
+        problems.append(Violation("schema_version", "must be 1 or 2", version))
+    known = {"models", "schema_version"} | (
+        {"exported_at", *STATE_KEYS} if version == SCHEMA_VERSION else set()
+    )
+    unknown = sorted(set(map(str, data)) - known)
     if unknown:
         problems.append(Violation(", ".join(unknown), "is not a known key"))
-    version = data.get("schema_version", SCHEMA_VERSION)
-    if version != SCHEMA_VERSION or isinstance(version, bool):
-        problems.append(Violation("schema_version", f"must be {SCHEMA_VERSION}", version))
     entries = data.get("models")
     if not isinstance(entries, list):
         problems.append(Violation("models", "must be a list of models", entries))
@@ -190,12 +197,43 @@ def _entry_name(index: int, entry: object) -> str:
     return f"models[{index}]({cut(model_id)})" if isinstance(model_id, str) else f"models[{index}]"
 
 
-def dump_catalog(models: Iterable[ModelConfig], kind: Format) -> str:
-    """Render ``models`` as a catalog file's text."""
+def catalog_state(data: object, models: list[ModelConfig], *, source: str) -> CatalogState | None:
+    """The state a version-2 document holds beside ``models`` (its valid models); None: v1.
+
+    Entries about models left out (``skip_invalid``) are left out too.
+
+    Raises:
+        InvalidCatalogFileError: E4005, listing every problem of the state.
+    """
+    if not isinstance(data, dict) or data.get("schema_version", 1) != SCHEMA_VERSION:
+        return None
+    ids = {model.model_id for model in models}
+    # Entries of skipped models are dropped, not refused: they name a model of the document.
+    named = {str(entry.get("model_id")) for entry in data["models"] if isinstance(entry, dict)}
+    try:
+        return parse_state(data, named).only(ids)
+    except InvalidModelConfigError as exc:
+        raise InvalidCatalogFileError(exc.violations, source=source) from exc
+
+
+def dump_catalog(
+    models: Iterable[ModelConfig],
+    kind: Format,
+    state: CatalogState | None = None,
+    exported_at: datetime | None = None,
+) -> str:
+    """Render ``models`` as a catalog file's text: version 2 with ``state``, else version 1."""
     document: Mapping[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
+        "schema_version": 1,
         "models": [model.model_dump(mode="json") for model in models],
     }
+    if state is not None:
+        document = {
+            "schema_version": SCHEMA_VERSION,
+            "exported_at": None if exported_at is None else exported_at.isoformat(),
+            "models": document["models"],
+            **state.to_document(),
+        }
     if kind == "json":
         return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     from modelregistry.domain import yaml_core  # noqa: PLC0415 - PyYAML only to write a catalog file

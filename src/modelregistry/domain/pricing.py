@@ -36,6 +36,7 @@ __all__ = [
     "in_effect",
     "money",
     "next_change",
+    "restated",
     "with_periods",
 ]
 
@@ -180,6 +181,27 @@ def with_periods(timeline: Sequence[Price]) -> list[Price]:
         until = timeline[index + 1].effective_from if index + 1 < len(timeline) else None
         periods.append(replace(price, effective_until=until))
     return periods
+
+
+def restated(
+    prices: Sequence[tuple[int, Price]],
+    restatements: Sequence[tuple[int, datetime]],
+    as_of: datetime | None = None,
+) -> list[Price]:
+    """The prices of one model's timeline that count at ``as_of`` (None: now, the newest).
+
+    ``prices`` are ``(row id, price)`` in effect order; ``restatements`` are the model's
+    restatements ``(after_price_id, restated_at)`` in the order recorded. A restatement
+    replaces the whole timeline: from its ``restated_at`` on, only prices with a higher id
+    count; before it, the prices it replaced still do (and not those recorded with it).
+    """
+    low, high = 0, None
+    for after, restated_at in restatements:
+        if as_of is None or restated_at <= as_of:
+            low = max(low, after)
+        elif high is None or after < high:
+            high = after
+    return [price for row_id, price in prices if row_id > low and (high is None or row_id <= high)]
 
 
 def priced(config: ModelConfig, timeline: Sequence[Price], at: datetime) -> ModelConfig:

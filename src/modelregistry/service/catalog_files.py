@@ -15,8 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from modelregistry.cache.snapshot import bulk_building
+from modelregistry.db import sync_store
+from modelregistry.domain import clock
+from modelregistry.domain.catalog_state import CatalogState
 from modelregistry.domain.documents import (
     MAX_FILE_BYTES,
+    catalog_state,
     dump_catalog,
     format_of,
     parse_catalog,
@@ -29,9 +33,11 @@ from modelregistry.errors import CatalogWriteError, InvalidCatalogFileError, Vio
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from modelregistry.db.repository import Repository
     from modelregistry.domain.documents import Format, ImportResult
-    from modelregistry.domain.models import ModelConfig
+    from modelregistry.domain.models import ModelConfig, ModelStatus
     from modelregistry.service.parts import Parts
+    from modelregistry.service.writer import Writer
 
 _ANALYZE_AFTER: Final = 1000
 """Imports of at least this many entries refresh the planner's statistics afterwards."""
@@ -122,19 +128,15 @@ def import_catalog(  # noqa: PLR0913 - keyword-only options
     With ``skip_invalid``, invalid entries are left out (and listed) instead of refusing all.
     """
     skipped: list[tuple[str, Violation]] = []
+    where = "<mapping>" if isinstance(source, Mapping) else str(source)
     with bulk_building():
+        data = source if isinstance(source, Mapping) else _read_document(Path(source))
+        data = dict(data) if isinstance(data, Mapping) else data
         if skip_invalid:
-            data = source if isinstance(source, Mapping) else _read_document(Path(source))
-            where = "<mapping>" if isinstance(source, Mapping) else str(source)
-            models, skipped = parse_catalog_skipping(
-                dict(data) if isinstance(data, Mapping) else data, source=where
-            )
+            models, skipped = parse_catalog_skipping(data, source=where)
         else:
-            models = (
-                parse_catalog(source)
-                if isinstance(source, Mapping)
-                else read_catalog_file(Path(source))
-            )
+            models = parse_catalog(data, source=where)
+        state = catalog_state(data, models, source=where)
     if dry_run:
         current = parts.query(lambda repository: {m.model_id: m for m in repository.list_models()})
         return _with_skipped(plan_import(current, models, prune=prune, dry_run=True), skipped)
@@ -146,11 +148,58 @@ def import_catalog(  # noqa: PLR0913 - keyword-only options
             writer.write_many(models[start : start + _IMPORT_BATCH], stored)
             if progress is not None:
                 progress(min(start + _IMPORT_BATCH, total), total)
+        if state is not None:
+            _apply_state(writer, state, {model.model_id for model in models})
         for model_id in result.removed:
             writer.remove(model_id)
     if total + len(result.removed) >= _ANALYZE_AFTER:
         parts.database.refresh_statistics()
     return _with_skipped(result, skipped)
+
+
+def _apply_state(writer: Writer, state: CatalogState, model_ids: set[str]) -> None:
+    """Make the catalog's aliases, timelines and sync rows of ``model_ids`` the document's."""
+    writer.restate_prices(state.prices)
+    for alias, target in writer.repository.aliases().items():
+        if target in model_ids and state.aliases.get(alias) != target:
+            writer.remove_alias(alias)
+    for alias, target in state.aliases.items():
+        writer.set_alias(alias, target)
+    sync_store.restore(writer.repository.session, state.sync_bases, state.sync_sources)
+
+
+def export_catalog(
+    parts: Parts,
+    *,
+    provider: str | None,
+    status: ModelStatus | None,
+    target: Path | None,
+    kind: Format,
+) -> str:
+    """Render the catalog (or the models of ``provider``/``status``) as a version-2 document.
+
+    Models, aliases, price timelines, sync bases and sources are read in one snapshot. The
+    file is written atomically (:func:`write_atomically`): a failed export leaves ``target``
+    as it was.
+    """
+
+    def read(repository: Repository) -> tuple[list[ModelConfig], CatalogState]:
+        models = repository.list_models(provider=provider, status=status)
+        ids = {model.model_id for model in models}
+        session = repository.session
+        state = CatalogState(
+            aliases=repository.aliases(),
+            prices=repository.price_timelines(sorted(ids)),
+            sync_bases=sync_store.base_rows(session, ids),
+            sync_sources=sync_store.source_rows(session),
+        ).only(ids)
+        return models, state
+
+    models, state = parts.query(read, snapshot=True)
+    text = dump_catalog(models, kind, state, exported_at=clock.now())
+    if target is not None:
+        write_atomically(target, text.encode("utf-8"))
+    return text
 
 
 def _with_skipped(result: ImportResult, skipped: list[tuple[str, Violation]]) -> ImportResult:
@@ -160,21 +209,6 @@ def _with_skipped(result: ImportResult, skipped: list[tuple[str, Violation]]) ->
         reason = f"{field}: {problem.rule}" if field else problem.rule
         result.invalid.append({"model_id": where, "reason": reason})
     return result
-
-
-def export_catalog(models: list[ModelConfig], target: Path | None, kind: Format) -> str:
-    """Render ``models`` as a catalog file's text (also written to ``target`` if given).
-
-    The file is written atomically: a temporary file in the same directory, flushed to disk,
-    then renamed over ``target``. A failed export leaves ``target`` as it was.
-
-    Raises:
-        CatalogWriteError: E4013, ``target`` cannot be written (nothing is left behind).
-    """
-    text = dump_catalog(models, kind)
-    if target is not None:
-        write_atomically(target, text.encode("utf-8"))
-    return text
 
 
 def write_atomically(target: Path, content: bytes) -> None:

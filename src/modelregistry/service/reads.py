@@ -40,7 +40,7 @@ def get_model(parts: Parts, model_id: str, when: datetime | None) -> ModelConfig
         revision = repository.revision_as_of(name, when)
         if revision is None or revision.change is ChangeKind.REMOVED:
             return None
-        return priced(revision.config, repository.timeline(name), when)
+        return priced(revision.config, repository.timeline(name, as_of=when), when)
 
     return parts.query(read, snapshot=True)
 
@@ -74,7 +74,10 @@ def list_models(
             )
         )
     revisions, timelines = parts.query(
-        lambda repository: (repository.revisions_as_of(when), repository.price_timelines()),
+        lambda repository: (
+            repository.revisions_as_of(when),
+            repository.price_timelines(as_of=when),
+        ),
         snapshot=True,
     )
     # The past catalog lives in revision documents: filtered here, not in SQL.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from modelregistry.db import restatements
 from modelregistry.domain.history import ChangeKind, ChangeNote, ModelRevision
 from modelregistry.domain.pricing import Price, in_effect, money, next_change, priced
 from modelregistry.errors import (
@@ -316,6 +317,34 @@ class Writer:
         self._record(config, version=last + 1, kind=ChangeKind.REPRICED)
         self.written[model_id, last + 1] = config
         return price
+
+    def restate_prices(self, timelines: Mapping[str, tuple[Price, ...]]) -> list[str]:
+        """Replace the whole price timeline of each model (a version-2 import), a new version.
+
+        ``model_prices`` stays append-only: a restatement marks the model's earlier prices as
+        replaced (reads as of an earlier instant still see them). A timeline equal to the
+        stored one is left alone. Returns the ids restated.
+        """
+        changed = sorted(
+            model_id
+            for model_id, prices in timelines.items()
+            if prices != self._repository.timeline(model_id)
+        )
+        restatements.record(
+            self._repository.session,
+            changed,
+            now=self._now,
+            actor=self._note.actor,
+            reason=self._note.reason,
+        )
+        self._repository.add_prices([price for m in changed for price in timelines[m]])
+        for model_id in changed:
+            last = self._check_version(model_id, None)
+            config = priced(self.current(model_id), timelines[model_id], self._now)
+            self._repository.save(config, version=last + 1, now=self._now)
+            self._record(config, version=last + 1, kind=ChangeKind.REPRICED)
+            self.written[model_id, last + 1] = config
+        return changed
 
     def _new_prices(
         self,
