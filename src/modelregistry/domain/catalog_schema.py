@@ -22,15 +22,84 @@ def catalog_json_schema() -> dict[str, Any]:
     model = ModelConfig.model_json_schema(mode="validation")
     definitions = model.pop("$defs", {})
     model["properties"].pop("version", None)
+    by_model = {"type": "object", "propertyNames": {"type": "string", "minLength": 1}}
     return {
         "$schema": _DIALECT,
         "title": "modelregistry catalog",
+        "description": (
+            f"Version {SCHEMA_VERSION} (written by export); a document of version 1 (models "
+            "only: schema_version 1 or absent, and no other key) is still read."
+        ),
         "type": "object",
         "properties": {
-            "schema_version": {"const": SCHEMA_VERSION},
+            "schema_version": {"enum": [1, SCHEMA_VERSION]},
+            "exported_at": {"type": ["string", "null"], "format": "date-time"},
             "models": {"type": "array", "items": {"$ref": "#/$defs/ModelConfig"}},
+            "aliases": {**by_model, "additionalProperties": {"type": "string"}},
+            "prices": {
+                **by_model,
+                "additionalProperties": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {"$ref": "#/$defs/Price"},
+                },
+            },
+            "sync_bases": {**by_model, "additionalProperties": {"$ref": "#/$defs/SyncBase"}},
+            "sync_sources": {"type": "array", "items": {"$ref": "#/$defs/SyncSource"}},
         },
         "required": ["models"],
         "additionalProperties": False,
-        "$defs": {**definitions, "ModelConfig": model},
+        "$defs": {**definitions, "ModelConfig": model, **_STATE_DEFINITIONS},
     }
+
+
+_MONEY = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]{1,10})?$"}
+_INSTANT = {"type": "string", "format": "date-time"}
+_TEXT = {"type": "string", "minLength": 1}
+_OPTIONAL_TEXT = {"type": ["string", "null"]}
+
+
+def _record(properties: dict[str, Any], optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": [name for name in properties if name not in optional],
+        "additionalProperties": False,
+    }
+
+
+_STATE_DEFINITIONS: dict[str, Any] = {
+    "Price": _record(
+        {
+            "effective_from": _INSTANT,
+            "input_per_1m": _MONEY,
+            "output_per_1m": _MONEY,
+            "cached_input_per_1m": {"anyOf": [_MONEY, {"type": "null"}]},
+            "recorded_at": _INSTANT,
+            "actor": _TEXT,
+            "reason": _OPTIONAL_TEXT,
+        },
+        optional=("reason",),
+    ),
+    "SyncBase": _record(
+        {
+            "kind": _TEXT,
+            "location": _TEXT,
+            "content_sha256": _TEXT,
+            "etag": _OPTIONAL_TEXT,
+            "synced_at": _INSTANT,
+            "removed_by_sync": {"type": "boolean"},
+            "fields": {"type": "object"},
+        }
+    ),
+    "SyncSource": _record(
+        {
+            "kind": _TEXT,
+            "location": _TEXT,
+            "etag": _OPTIONAL_TEXT,
+            "content_sha256": _TEXT,
+            "synced_at": _INSTANT,
+            "valid_models": {"type": "integer", "minimum": 0},
+        }
+    ),
+}

@@ -241,6 +241,24 @@ def _sources(value: object, problems: list[Violation]) -> list[dict[str, Any]]:
 
 _INSTANTS: Final = {"effective_from", "recorded_at", "synced_at"}
 _NULLABLE: Final = {"etag", "cached_input_per_1m", "reason"}
+_TYPES: Final[dict[str, tuple[type, str]]] = {
+    "kind": (str, "a string"),
+    "location": (str, "a string"),
+    "content_sha256": (str, "a string"),
+    "etag": (str, "a string"),
+    "actor": (str, "a string"),
+    "reason": (str, "a string"),
+    "removed_by_sync": (bool, "true or false"),
+    "valid_models": (int, "an integer >= 0"),
+    "fields": (dict, "a mapping"),
+}
+
+
+def _is(value: object, expected: tuple[type, str]) -> bool:
+    kind = expected[0]
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return isinstance(value, kind)
 
 
 def _row(
@@ -273,6 +291,8 @@ def _row(
             row[key] = _instant(item, f"{where}.{key}", problems)
         elif item is None and key not in _NULLABLE:
             problems.append(Violation(f"{where}.{key}", "must not be null"))
+        elif item is not None and key in _TYPES and not _is(item, _TYPES[key]):
+            problems.append(Violation(f"{where}.{key}", f"must be {_TYPES[key][1]}", item))
     return row
 
 
