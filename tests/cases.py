@@ -223,6 +223,7 @@ CATALOG_TABLES = (
     "model_aliases",
     "sync_sources",
     "model_sync_bases",
+    "model_price_restatements",
 )
 """Every table of the catalog (views aside), in the order their rows are compared."""
 

@@ -28,7 +28,7 @@ def test_export_prints_or_writes_a_catalog_file(cli: Cli, tmp_path: Path) -> Non
     printed = cli("export", "--provider", "ollama")
     assert printed.exit_code == 0
     data = yaml.safe_load(printed.stdout)
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     assert [m["model_id"] for m in data["models"]] == [
         "llama3.1:8b",
         "llama3.2:3b",

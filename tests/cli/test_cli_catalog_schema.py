@@ -18,7 +18,8 @@ def test_catalog_schema_describes_every_exported_field(cli: Cli) -> None:
     assert result.exit_code == 0
     schema = json.loads(result.stdout)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert schema["properties"]["schema_version"] == {"const": 1}
+    assert schema["properties"]["schema_version"] == {"enum": [1, 2]}
+    assert {"prices", "aliases", "sync_bases", "sync_sources"} <= set(schema["properties"])
     model = schema["$defs"]["ModelConfig"]
     assert set(model["properties"]) == set(ModelConfig.model_fields) - {"version"}
     assert set(model["required"]) == {"model_id", "provider", "context_window", "max_output_tokens"}

@@ -117,7 +117,7 @@ def test_export_then_import_into_an_empty_database_gives_the_same_catalog(
             assert empty.list_models() == registry.list_models()
     only = yaml.safe_load(registry.export_catalog(provider="bedrock", status="active"))
     assert {m["provider"] for m in only["models"]} == {"bedrock"}
-    assert only["schema_version"] == 1
+    assert only["schema_version"] == 2
 
 
 @pytest.mark.slow

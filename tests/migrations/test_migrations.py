@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 SYNC_TABLES = {"sync_sources", "model_sync_bases"}
 """Revision 0006's tables (upstream sync)."""
+RESTATEMENTS = "model_price_restatements"
+"""Revision 0007's table."""
 REPORTING_VIEWS = {
     "model_catalog",
     "provider_summary",
@@ -71,7 +73,7 @@ def test_known_revisions_match_alembics_graph() -> None:
     assert (
         list(migrate.known_revisions())
         == walked
-        == ["0001", "0002", "0003", "0004", "0005", "0006"]
+        == ["0001", "0002", "0003", "0004", "0005", "0006", "0007"]
     )
     assert migrate.head_revision() == script.get_current_head()
 
@@ -239,10 +241,10 @@ def test_0005_views_come_and_go_and_delete_nothing(database_url: str, engine: sa
         before = registry.get_price_history("llama3.1:8b")
     migrate.downgrade(engine, "0004")
     assert views(engine) == set()
-    assert tables(engine) == set(CATALOG_TABLES) - SYNC_TABLES
-    # Tables as at 0004: 0005 added no table (0006's tables are the only difference).
+    assert tables(engine) == set(CATALOG_TABLES) - SYNC_TABLES - {RESTATEMENTS}
+    # Tables as at 0004: 0005 added no table (0006's and 0007's are the only difference).
     added = {diff[1].name for diff in schema_diff(engine) if diff[0] == "add_table"}  # type: ignore[index]
-    assert added == SYNC_TABLES
+    assert added == SYNC_TABLES | {RESTATEMENTS}
     migrate.upgrade(engine)
     assert views(engine) == REPORTING_VIEWS
     with ModelRegistry(database_url) as registry:
@@ -267,7 +269,7 @@ def test_0006_adds_the_sync_tables_and_provenance_to_model_catalog_and_takes_the
     provenance = ["sync_source", "sync_location", "sync_content_sha256", "sync_etag", "synced_at"]
     assert catalog_columns()[-5:] == provenance
     migrate.downgrade(engine, "0005")
-    assert not SYNC_TABLES & tables(engine)
+    assert not (SYNC_TABLES | {RESTATEMENTS}) & tables(engine)
     assert views(engine) == REPORTING_VIEWS
     columns = catalog_columns()
     assert columns[-1] == "updated_at"
@@ -276,4 +278,40 @@ def test_0006_adds_the_sync_tables_and_provenance_to_model_catalog_and_takes_the
         assert connection.execute(sa.text("SELECT COUNT(*) FROM model_catalog")).scalar_one() == 3
     migrate.upgrade(engine)
     assert catalog_columns()[-5:] == provenance
+    assert schema_diff(engine) == []
+
+
+def test_0007_restatements_are_append_only_and_go_with_the_downgrade(
+    database_url: str, engine: sa.Engine
+) -> None:
+    with ModelRegistry(database_url) as registry:
+        document = {
+            "schema_version": 2,
+            "models": [registry.get_model_or_raise("llama3.1:8b").model_dump(mode="json")],
+            "prices": {
+                "llama3.1:8b": [
+                    {
+                        "effective_from": "2026-01-01T00:00:00+00:00",
+                        "input_per_1m": "0.5",
+                        "output_per_1m": "1",
+                        "cached_input_per_1m": None,
+                        "recorded_at": "2026-01-01T00:00:00+00:00",
+                        "actor": "ops",
+                    }
+                ]
+            },
+        }
+        registry.import_catalog(document)
+        assert [p.input_per_1m for p in registry.get_price_history("llama3.1:8b")] == [
+            Decimal("0.5")
+        ]
+    for statement in (f"DELETE FROM {RESTATEMENTS}", f"UPDATE {RESTATEMENTS} SET actor = 'x'"):
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"), engine.begin() as c:
+            c.execute(sa.text(statement))
+    migrate.downgrade(engine, "0006")
+    assert RESTATEMENTS not in tables(engine)
+    with engine.connect() as connection:  # the price rows stay: the seeded one, then 0.5
+        count = "SELECT COUNT(*) FROM model_prices WHERE model_id = 'llama3.1:8b'"
+        assert connection.execute(sa.text(count)).scalar_one() == 2
+    migrate.upgrade(engine)
     assert schema_diff(engine) == []

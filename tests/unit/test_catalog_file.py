@@ -77,7 +77,7 @@ def test_every_problem_is_reported_at_once() -> None:
     [
         ([], ""),
         ({"models": {"a": 1}}, "models"),
-        ({"schema_version": 2, "models": []}, "schema_version"),
+        ({"schema_version": 3, "models": []}, "schema_version"),
         ({"schema_version": True, "models": []}, "schema_version"),
         ({"models": [], "extra": 1}, "extra"),
     ],
