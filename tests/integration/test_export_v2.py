@@ -8,6 +8,7 @@ import still show the timeline the catalog had then.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -89,7 +90,9 @@ def without_export_time(text: str) -> list[str]:
     return [line for line in lines if "exported_at" not in line]
 
 
-def price_view(registry: ModelRegistry, model_id: str, instants: list[datetime]) -> object:
+def price_view(
+    registry: ModelRegistry, model_id: str, instants: list[datetime]
+) -> tuple[list[Any], list[Any]]:
     history = [
         (p.input_per_1m, p.output_per_1m, p.cached_input_per_1m, p.effective_from,
          p.effective_until, p.recorded_at, p.actor, p.reason)
@@ -235,23 +238,26 @@ def check(value: object, schema: dict[str, Any], root: dict[str, Any]) -> None:
     if types is not None:
         names = [types] if isinstance(types, str) else types
         assert any(_is_type(value, name) for name in names), (value, types)
-    if "enum" in schema:
-        assert value in schema["enum"]
-    if "const" in schema:
-        assert value == schema["const"]
+    assert value in schema.get("enum", [value])
+    if "pattern" in schema and isinstance(value, str):
+        assert re.search(schema["pattern"], value), (value, schema["pattern"])
     if isinstance(value, dict):
-        properties = schema.get("properties", {})
-        assert set(schema.get("required", ())) <= set(value), (schema.get("required"), value)
-        for key, item in value.items():
-            if key in properties:
-                check(item, properties[key], root)
-            elif isinstance(schema.get("additionalProperties"), dict):
-                check(item, schema["additionalProperties"], root)
-            else:
-                assert schema.get("additionalProperties") is not False, key
+        _check_object(value, schema, root)
     if isinstance(value, list) and "items" in schema:
         for item in value:
             check(item, schema["items"], root)
+
+
+def _check_object(value: dict[str, Any], schema: dict[str, Any], root: dict[str, Any]) -> None:
+    properties = schema.get("properties", {})
+    assert set(schema.get("required", ())) <= set(value), (schema.get("required"), value)
+    for key, item in value.items():
+        if key in properties:
+            check(item, properties[key], root)
+        elif isinstance(schema.get("additionalProperties"), dict):
+            check(item, schema["additionalProperties"], root)
+        else:
+            assert schema.get("additionalProperties") is not False, key
 
 
 def _passes(value: object, schema: dict[str, Any], root: dict[str, Any]) -> bool:

@@ -305,7 +305,10 @@ def test_0007_restatements_are_append_only_and_go_with_the_downgrade(
         assert [p.input_per_1m for p in registry.get_price_history("llama3.1:8b")] == [
             Decimal("0.5")
         ]
-    for statement in (f"DELETE FROM {RESTATEMENTS}", f"UPDATE {RESTATEMENTS} SET actor = 'x'"):
+    for statement in (
+        "DELETE FROM model_price_restatements",
+        "UPDATE model_price_restatements SET actor = 'x'",
+    ):
         with pytest.raises(sa.exc.DatabaseError, match="append-only"), engine.begin() as c:
             c.execute(sa.text(statement))
     migrate.downgrade(engine, "0006")

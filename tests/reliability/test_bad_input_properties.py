@@ -205,7 +205,9 @@ def broken_documents(draw: st.DrawFn) -> object:
     if problem == "models":
         document["models"] = draw(anything.filter(lambda value: not isinstance(value, list)))
     elif problem == "version":
-        document["schema_version"] = draw(anything.filter(lambda value: value not in (1, 2)) | st.just(True))
+        document["schema_version"] = draw(
+            anything.filter(lambda value: value not in (1, 2)) | st.just(True)
+        )
     elif problem == "key":
         key = draw(printable.filter(lambda k: k not in {"models", "schema_version"}))
         document[key] = draw(anything)
