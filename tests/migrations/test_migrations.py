@@ -305,6 +305,11 @@ def test_0007_restatements_are_append_only_and_go_with_the_downgrade(
         assert [p.input_per_1m for p in registry.get_price_history("llama3.1:8b")] == [
             Decimal("0.5")
         ]
+    history = "SELECT COUNT(*) FROM price_history WHERE model_id = 'llama3.1:8b'"
+    cost = "SELECT cost_per_1m_input_tokens FROM model_catalog WHERE model_id = 'llama3.1:8b'"
+    with engine.connect() as connection:  # the views count only the restated timeline
+        assert connection.execute(sa.text(history)).scalar_one() == 1
+        assert Decimal(str(connection.execute(sa.text(cost)).scalar_one())) == Decimal("0.5")
     for statement in (
         "DELETE FROM model_price_restatements",
         "UPDATE model_price_restatements SET actor = 'x'",
@@ -316,5 +321,6 @@ def test_0007_restatements_are_append_only_and_go_with_the_downgrade(
     with engine.connect() as connection:  # the price rows stay: the seeded one, then 0.5
         count = "SELECT COUNT(*) FROM model_prices WHERE model_id = 'llama3.1:8b'"
         assert connection.execute(sa.text(count)).scalar_one() == 2
+        assert connection.execute(sa.text(history)).scalar_one() == 2  # the view of 0006
     migrate.upgrade(engine)
     assert schema_diff(engine) == []
