@@ -24,10 +24,14 @@ EXPECTED = {
     "get_models_by_provider",
     "get_available_models",
     "find_models",
+    "select_model",
     "get_model (cache=False)",
     "register_model",
     "update_model_status",
     "propagation to another process",
+    "modelregistry import, 5,000-model YAML",
+    "modelregistry --version",
+    "modelregistry --help",
 }
 
 

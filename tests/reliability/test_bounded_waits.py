@@ -120,8 +120,9 @@ def server() -> Iterator[ThrowawayPostgres]:
 
 
 def test_the_defaults_bound_every_call_and_can_be_changed_in_the_url_and_the_constructor(
-    postgres_url: str,
+    postgres_schema_url: str,
 ) -> None:
+    postgres_url = postgres_schema_url  # a schema of its own: never the database's public one
     assert CALL_TIMEOUT_SECONDS <= 30
     assert LOCK_TIMEOUT_SECONDS <= 60
     assert LOCK_TIMEOUT_SECONDS <= SQLITE_BUSY_TIMEOUT_SECONDS
