@@ -16,7 +16,8 @@ reused. Every class is also a builtin exception where one fits, so callers can c
     ├── MigrationError              E4012   (RuntimeError)      not retryable
     ├── DatabaseUnavailableError    E4020   (ConnectionError)   retryable
     ├── DatabaseError               E4021   (RuntimeError)      not retryable
-    └── ConcurrentModificationError E4030   (RuntimeError)      not retryable (re-read first)
+    ├── ConcurrentModificationError E4030   (RuntimeError)      not retryable (re-read first)
+    └── FeedConfigurationError      E4060   (ValueError)        not retryable
 
 E4001 and E4003 are the seed's codes; E4002 is left unused because the platform's older
 documents may have used it.
@@ -358,6 +359,15 @@ class ConcurrentModificationError(ModelRegistryError, RuntimeError):
         self.actual_version = actual
 
 
+class FeedConfigurationError(ModelRegistryError, ValueError):
+    """E4060: the change feed cannot be used as given (its URL, or the ``nats`` extra missing).
+
+    Raised when the registry opens, before anything is read or written.
+    """
+
+    code = "E4060"
+
+
 ERROR_CODES: dict[str, type[ModelRegistryError]] = {
     cls.code: cls
     for cls in (
@@ -374,6 +384,7 @@ ERROR_CODES: dict[str, type[ModelRegistryError]] = {
         DatabaseUnavailableError,
         DatabaseError,
         ConcurrentModificationError,
+        FeedConfigurationError,
     )
 }
 """Every error code and the class that carries it."""

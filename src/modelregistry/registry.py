@@ -71,6 +71,10 @@ class ModelRegistry:
         metrics: A ``prometheus_client.CollectorRegistry`` to put the registry's metrics on
             (:attr:`metrics`); without one, they get a CollectorRegistry of their own when
             first asked for.
+        feed: A NATS JetStream change feed, ``nats://host:port/stream`` (default: the
+            ``MODELREGISTRY_FEED_URL`` environment variable, else none: LISTEN). Writes are
+            published to it, the cache follows it instead of LISTEN, and idle connections are
+            not kept (README, "Many processes"). Needs the ``nats`` extra.
 
     An empty database is initialised to the newest schema (seeded with the three default
     models). Use the registry as a context manager, or call :meth:`close`, to release its
@@ -82,6 +86,8 @@ class ModelRegistry:
         SchemaUnknownError: E4011, the database was migrated by a newer modelregistry.
         DatabaseUnavailableError: E4020, the database cannot be reached.
         DatabaseError: E4021, the URL is not usable or the database refused the schema check.
+        FeedConfigurationError: E4060, ``feed`` is not a usable ``nats://`` URL, or the
+            ``nats`` extra is not installed.
 
     Example:
         >>> with ModelRegistry("sqlite://") as registry:
@@ -89,7 +95,7 @@ class ModelRegistry:
         'Llama 3.1 8B'
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only options
         self,
         url: str | None = None,
         *,
@@ -97,6 +103,7 @@ class ModelRegistry:
         cache: bool = True,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         metrics: CollectorRegistry | None = None,
+        feed: str | None = None,
     ) -> None:
         """Open (and if empty, initialise) the catalog at ``url``."""
         self._attach(
@@ -106,6 +113,7 @@ class ModelRegistry:
                 cache=cache,
                 poll_interval=poll_interval,
                 metrics=metrics,
+                feed=feed,
             )
         )
 

@@ -40,6 +40,7 @@ def test_error_codes_are_pinned() -> None:
         "E4020": "DatabaseUnavailableError",
         "E4021": "DatabaseError",
         "E4030": "ConcurrentModificationError",
+        "E4060": "FeedConfigurationError",
     }
 
 

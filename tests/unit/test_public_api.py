@@ -31,6 +31,7 @@ EXPECTED = {
     "ConcurrentModificationError",
     "DatabaseError",
     "DatabaseUnavailableError",
+    "FeedConfigurationError",
     "FieldChange",
     "Health",
     "ImportResult",

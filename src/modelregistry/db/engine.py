@@ -15,6 +15,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import QueuePool
 
+from modelregistry.db.idle import release_when_idle
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
@@ -94,11 +96,13 @@ def is_memory_sqlite(url: URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in {None, "", ":memory:"}
 
 
-def make_engine(url: str | URL) -> Engine:
+def make_engine(url: str | URL, *, keep_idle: bool = True) -> Engine:
     """Create an engine for ``url`` with the settings modelregistry relies on.
 
     ``sqlite://`` (in memory) keeps exactly one connection, lent to one thread at a time, so
     every session sees the same database for the registry's lifetime and threads queue for it.
+    ``keep_idle=False`` (a reader of the JetStream feed): a server's connection is closed as
+    soon as its unit of work ends, so an idle process holds none.
 
     Raises:
         sqlalchemy.exc.ArgumentError: ``url`` is not a database URL.
@@ -109,6 +113,8 @@ def make_engine(url: str | URL) -> Engine:
     if timeout is not None and is_memory_sqlite(parsed):
         kwargs["poolclass"] = QueuePool
     engine = sa.create_engine(parsed, **kwargs)
+    if timeout is None and not keep_idle:
+        release_when_idle(engine)
     if timeout is not None:
         _configure_sqlite(engine, timeout)
     return engine
