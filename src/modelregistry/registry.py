@@ -33,6 +33,7 @@ from modelregistry.domain.query import build_query
 from modelregistry.service import aliases, catalog_files, history, models, prices, reads
 from modelregistry.service.operations import Kind, operation
 from modelregistry.service.parts import open_parts
+from modelregistry.service.relaying import run_relay
 
 if TYPE_CHECKING:
     import os
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
     from modelregistry.metrics.prometheus import RegistryMetrics
     from modelregistry.service.parts import Parts
 
-__all__ = ["DEFAULT_POLL_INTERVAL", "ModelRegistry"]
+__all__ = ["DEFAULT_POLL_INTERVAL", "ModelRegistry", "run_relay"]
 
 DEFAULT_POLL_INTERVAL: Final = 1.0
 """Seconds between checks of the catalog revision by the change feed."""

@@ -230,6 +230,8 @@ class StreamFeed:
         self.transport: Transport = "poll"
         self.messages = 0
         """Messages received from the stream."""
+        self.polls = 0
+        """Refreshes read from the database (catching up, or polling while NATS is away)."""
         self._thread = threading.Thread(target=self._apply, name="modelregistry-feed", daemon=True)
         self._thread.start()
         self._link = NatsLink(
@@ -308,6 +310,7 @@ class StreamFeed:
         """One refresh: from the database for ``poll``, else from the messages received."""
         try:
             if trigger == "poll":
+                self.polls += 1
                 with self._source.from_database():
                     self._refresh(trigger)
             else:
@@ -341,6 +344,7 @@ class StreamFeed:
             "stream": self._address.stream,
             "lag_seconds": round(lag, 6),
             "messages": self.messages,
+            "polls": self.polls,
             "gap_reads": self._source.gap_reads,
         }
 

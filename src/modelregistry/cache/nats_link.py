@@ -73,6 +73,8 @@ class NatsLink:
         self.js: JetStreamContext | None = None
         self.connected = threading.Event()
         """Set while the connection is up and the stream exists."""
+        self.ever_connected = False
+        """Whether it has been connected once (a new process waits for the first time)."""
         self._closing = False
         self._setting_up: asyncio.Task[None] | None = None
         self.loop = asyncio.new_event_loop()
@@ -119,6 +121,7 @@ class NatsLink:
                 logger.debug("modelregistry feed: setting up the stream failed: %s", exc)
                 await asyncio.sleep(_RETRY_SECONDS)
                 continue
+            self.ever_connected = True
             self.connected.set()
             return
 
@@ -180,6 +183,8 @@ class NatsLink:
             self.run(shut(), timeout=5)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            self.loop.close()
 
     def abandon(self) -> None:
         """In a forked child: forget the parent's loop and socket, untouched."""

@@ -70,7 +70,9 @@ class Publisher:
         """
         if os.environ.get(DIE_BEFORE_PUBLISH_VARIABLE) == "1":
             os.kill(os.getpid(), signal.SIGKILL)
-        if not self._link.connected.is_set():
+        # A process's first write waits for its first connection; later, NATS away: no wait.
+        wait = 0.0 if self._link.ever_connected else PUBLISH_TIMEOUT_SECONDS
+        if not self._link.connected.wait(wait):
             logger.debug("modelregistry feed: NATS is away; the relay publishes this change")
             return
         try:
@@ -86,6 +88,11 @@ class Publisher:
             )
         except Exception as exc:  # noqa: BLE001 - committed already: the relay catches up
             logger.warning("modelregistry feed: publishing failed (the relay will): %s", exc)
+
+    @property
+    def connected(self) -> bool:
+        """Whether the connection to NATS is up (a write now is published at once)."""
+        return self._link.connected.is_set()
 
     def after_fork(self) -> None:
         """In a forked child: a connection of its own."""

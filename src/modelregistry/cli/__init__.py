@@ -9,13 +9,13 @@ errors exit 2. Values are printed as they are stored: never read as markup or em
 
 from __future__ import annotations
 
-from modelregistry.cli import db, files, info, metrics, models, prices, stats
+from modelregistry.cli import db, files, info, metrics, models, prices, relay, stats
 from modelregistry.cli.common import app
 
 __all__ = ["app", "main"]
 
 # The command modules register their commands on the apps when imported.
-_COMMANDS = (db, files, info, metrics, models, prices, stats)
+_COMMANDS = (db, files, info, metrics, models, prices, relay, stats)
 
 
 def main() -> None:
