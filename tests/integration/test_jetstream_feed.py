@@ -156,6 +156,11 @@ def test_reader_applies_published_writes_from_the_stream_without_polling(
         assert state["feed"]["polls"] == polls
         assert state["feed"]["transport"] == "jetstream"
         assert state["feed"]["messages"] >= 3
+        exposition = reader.metrics.exposition().decode()
+        assert 'modelregistry_feed_transport{transport="jetstream"} 1.0' in exposition
+        assert 'modelregistry_feed_transport{transport="poll"} 0.0' in exposition
+        assert 'modelregistry_cache_refreshes_total{trigger="stream"}' in exposition
+        assert "modelregistry_feed_lag_seconds " in exposition
 
 
 def test_a_duplicate_publish_is_dropped_by_the_stream_and_applied_once(url: str, feed: str) -> None:
