@@ -27,7 +27,6 @@ import multiprocessing
 import os
 import random
 import signal
-import statistics
 import subprocess
 import sys
 import threading
@@ -41,11 +40,10 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from throwaway_nats import throwaway_nats  # noqa: E402 - after the tests folder is on the path
-from throwaway_postgres import throwaway_postgres  # noqa: E402 - ditto
-
-from modelregistry import ModelRegistry  # noqa: E402 - ditto (first-party order)
-from modelregistry.cache.publisher import DIE_BEFORE_PUBLISH_VARIABLE  # noqa: E402 - ditto
+from modelregistry import ModelRegistry
+from modelregistry.cache.publisher import DIE_BEFORE_PUBLISH_VARIABLE
+from throwaway_nats import throwaway_nats
+from throwaway_postgres import throwaway_postgres
 
 if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
@@ -142,8 +140,11 @@ def postgres_cpu(data_dir: Path) -> float:
     postmaster = int((data_dir / "postmaster.pid").read_text().split()[0])
     fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
     ended = (int(fields[13]) + int(fields[14])) / CLK
-    children = subprocess.run(
-        ["pgrep", "-P", str(postmaster)], capture_output=True, text=True, check=False
+    children = subprocess.run(  # noqa: S603 - our own server's pid
+        ["pgrep", "-P", str(postmaster)],  # noqa: S607 - procps, found on PATH
+        capture_output=True,
+        text=True,
+        check=False,
     ).stdout.split()
     return ended + cpu_seconds([postmaster, *map(int, children)])
 
@@ -207,9 +208,21 @@ def delivery(
 # -- the scale run ------------------------------------------------------------------------
 
 
-def scale_run(
-    mode: str, count: int, changes: int, url: str, nats_url: str, pg_dir: Path, nats_pid: int
-) -> dict[str, Any]:
+@dataclass
+class Servers:
+    url: str
+    nats_url: str
+    pg_dir: Path
+    nats_pid: int
+
+
+def scale_run(mode: str, count: int, changes: int, servers: Servers) -> dict[str, Any]:
+    url, nats_url, pg_dir, nats_pid = (
+        servers.url,
+        servers.nats_url,
+        servers.pg_dir,
+        servers.nats_pid,
+    )
     feed = f"{nats_url}/bench_{uuid.uuid4().hex[:8]}" if mode == "jetstream" else ""
     admin = sa.create_engine(url, poolclass=sa.pool.NullPool)
     readers = Readers.start(count, url, feed)
@@ -225,7 +238,7 @@ def scale_run(
             writes.returned_now()
             if number % 20 == 0:
                 peak = max(peak, client_connections(admin))
-            time.sleep(random.uniform(0.020, 0.050))
+            time.sleep(random.uniform(0.020, 0.050))  # noqa: S311 - pacing, not secrets
         time.sleep(2)
         pg_cpu = postgres_cpu(pg_dir) - pg_before
         nats_cpu = cpu_seconds([nats_pid]) - nats_before
@@ -259,8 +272,11 @@ def fault_run(count: int, changes: int, url: str, nats_server: Any) -> dict[str,
     feed = f"{nats_server.url}/fault_{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "MODELREGISTRY_DATABASE_URL": url}
     relay_command = [str(Path(sys.executable).with_name("modelregistry")), "relay", "--feed", feed]
-    relay = subprocess.Popen(relay_command, env=env, stderr=subprocess.PIPE, text=True)
-    assert relay.stderr is not None
+    relay = subprocess.Popen(  # noqa: S603 - our own console script
+        relay_command, env=env, stderr=subprocess.PIPE, text=True
+    )
+    if relay.stderr is None:
+        sys.exit("the relay's stderr is not a pipe")
     relay.stderr.readline()  # "relaying to stream ..."
     readers = Readers.start(count, url, feed)
     events: list[str] = []
@@ -276,10 +292,12 @@ def fault_run(count: int, changes: int, url: str, nats_server: Any) -> dict[str,
                 os.kill(victim.pid or 0, signal.SIGKILL)
                 victim.join()
                 readers.spawn(url, feed)
-                events.append(f"reader {victim.pid} SIGKILLed at change {number}, a new one started")
+                events.append(
+                    f"reader {victim.pid} SIGKILLed at change {number}, a new one started"
+                )
             if number == 3 * changes // 4:
                 status = "deprecated"
-                killed = subprocess.run(
+                killed = subprocess.run(  # noqa: S603 - our own script
                     [sys.executable, "-c", KILLED_WRITER, url, feed, status],
                     env={**env, DIE_BEFORE_PUBLISH_VARIABLE: "1"},
                     check=False,
@@ -292,7 +310,7 @@ def fault_run(count: int, changes: int, url: str, nats_server: Any) -> dict[str,
                 )
             write(writer, number)
             writes.returned_now()
-            time.sleep(random.uniform(0.0, 0.005))
+            time.sleep(random.uniform(0.0, 0.005))  # noqa: S311 - pacing, not secrets
         time.sleep(5)
     found = readers.finish()
     relay.send_signal(signal.SIGTERM)
@@ -332,6 +350,7 @@ def main() -> None:
         url = postgres.url
         ModelRegistry(url, cache=False).close()  # migrate and seed once
         nats_pid = nats_server.process.pid if nats_server.process else 0
+        servers = Servers(url, nats_server.url, postgres.data_dir, nats_pid)
         print(f"load average at start: {os.getloadavg()}  cores: {os.cpu_count()}")
         print(
             f"{'readers':>7} {'mode':>9} {'idle conns':>10} {'peak':>5} {'p50 ms':>8} "
@@ -339,9 +358,7 @@ def main() -> None:
         )
         for count in (int(n) for n in options.readers.split(",")):
             for mode in ("jetstream", "listen"):
-                row = scale_run(
-                    mode, count, options.changes, url, nats_server.url, postgres.data_dir, nats_pid
-                )
+                row = scale_run(mode, count, options.changes, servers)
                 print(
                     f"{row['readers']:>7} {row['mode']:>9} {row['idle_connections']:>10} "
                     f"{row['peak_connections']:>5} {row['p50_ms']:>8.1f} {row['p99_ms']:>8.1f} "

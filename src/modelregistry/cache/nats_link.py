@@ -170,7 +170,10 @@ class NatsLink:
         self.connected.clear()
 
         async def shut() -> None:
-            self._connecting.cancel()
+            # Not cancelled mid-handshake (its socket would leak): it ends at ``_closing``.
+            connecting = asyncio.wrap_future(self._connecting)
+            with contextlib.suppress(Exception):
+                await asyncio.wait({connecting}, timeout=3)
             if self.client is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(self.client.close(), 2)
