@@ -51,8 +51,9 @@ READS = {
 }
 """Commands that only read the catalog."""
 
-# Run as long-lived processes by their own tests (test_cli_catalog_files, test_cli_metrics).
-RUN_ELSEWHERE = {"watch", "metrics serve"}
+# Run as long-lived processes by their own tests (test_cli_catalog_files, test_cli_metrics,
+# and for relay, tests/integration/test_jetstream_feed.py).
+RUN_ELSEWHERE = {"watch", "metrics serve", "relay"}
 
 
 def command_paths() -> set[str]:

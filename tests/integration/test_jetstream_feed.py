@@ -300,6 +300,27 @@ def test_reader_resumes_from_the_stream_after_nats_restarts(url: str) -> None:
             assert feed_state(reader)["polls"] == polls
 
 
+KILLED_WRITER = (
+    "import sys; from modelregistry import ModelRegistry\n"
+    "r = ModelRegistry(sys.argv[1], feed=sys.argv[2])\n"
+    "r.update_model_status(sys.argv[3], sys.argv[4])\n"
+)
+
+
+def write_and_die(url: str, feed: str, model_id: str, status: str) -> None:
+    """A writer process that SIGKILLs itself after its commit, before publishing."""
+    env = {**os.environ, DIE_BEFORE_PUBLISH_VARIABLE: "1"}
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_WRITER, url, feed, model_id, status],
+        env=env,
+        check=False,
+        timeout=120,
+    )
+    assert killed.returncode == -signal.SIGKILL
+    with ModelRegistry(url, cache=False) as direct:
+        assert status_of(direct, model_id) == status  # committed
+
+
 def test_relay_publishes_a_revision_whose_writer_died_between_commit_and_publish(
     url: str, feed: str, relay_thread: Callable[[str], threading.Event]
 ) -> None:
@@ -307,30 +328,38 @@ def test_relay_publishes_a_revision_whose_writer_died_between_commit_and_publish
     with ModelRegistry(url, feed=feed, poll_interval=3600) as reader:
         wait_for(lambda: feed_state(reader)["transport"] == "jetstream", "the subscription")
         polls = feed_state(reader)["polls"]
-        script = (
-            "import sys; from modelregistry import ModelRegistry\n"
-            "r = ModelRegistry(sys.argv[1], feed=sys.argv[2])\n"
-            "r.update_model_status('llama3.2:3b', 'maintenance')\n"
-        )
-        env = {**os.environ, DIE_BEFORE_PUBLISH_VARIABLE: "1"}
-        killed = subprocess.run(
-            [sys.executable, "-c", script, url, feed], env=env, check=False, timeout=120
-        )
-        assert killed.returncode == -signal.SIGKILL
-        with ModelRegistry(url, cache=False) as direct:
-            assert status_of(direct) == "maintenance"  # committed,
-        assert revisions_in(address.servers[0], address.stream) == []  # but not published
-        # The next writer publishes its own revision: the reader sees a gap and waits.
+        relay_thread(feed)
+        write_and_die(url, feed, "llama3.2:3b", "maintenance")
+        # The newest change, so the reader sees no gap: only the relay can bring it.
+        wait_for(lambda: status_of(reader) == "maintenance", "the relayed revision")
+        assert revisions_in(address.servers[0], address.stream) == [4]
+        state = feed_state(reader)
+        assert (state["polls"], state["gap_reads"]) == (polls, 0)
+
+
+def test_a_gap_left_by_a_killed_writer_is_filled_and_applied_in_order(
+    url: str, feed: str, relay_thread: Callable[[str], threading.Event]
+) -> None:
+    address = FeedAddress.parse(feed)
+    with ModelRegistry(url, feed=feed, poll_interval=3600) as reader:
+        wait_for(lambda: feed_state(reader)["transport"] == "jetstream", "the subscription")
+        events: list[CatalogEvent] = []
+        reader.subscribe(events.append)
+        write_and_die(url, feed, "llama3.2:3b", "maintenance")
+        # The next writer publishes revision 5: the reader holds it until 4 arrives.
         with ModelRegistry(url, feed=feed) as writer:
             writer.update_model_status("llama3.1:8b", "deprecated")
         assert revisions_in(address.servers[0], address.stream) == [5]
-        relay_thread(feed)
-        wait_for(lambda: status_of(reader) == "maintenance", "the relayed revision")
-        wait_for(lambda: status_of(reader, "llama3.1:8b") == "deprecated", "the one after it")
-        assert sorted(revisions_in(address.servers[0], address.stream)) == [4, 5]
-        state = feed_state(reader)
-        assert state["polls"] == polls  # from the stream: the relay filled the gap
-        assert state["gap_reads"] == 0
+        relay_thread(feed)  # started after the hole: it reads the stream back to find it
+        wait_for(lambda: len(events) == 2, "both revisions")
+        assert [(e.revision, e.model_id) for e in events] == [
+            (4, "llama3.2:3b"),
+            (5, "llama3.1:8b"),
+        ]
+        wait_for(
+            lambda: sorted(revisions_in(address.servers[0], address.stream)) == [4, 5],
+            "the relay to publish the hole",
+        )
 
 
 def test_the_relay_command_fills_a_hole_and_stops_on_sigterm(url: str, feed: str) -> None:
