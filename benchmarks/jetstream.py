@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import queue
 import random
 import signal
 import subprocess
@@ -53,6 +54,9 @@ if TYPE_CHECKING:
 MODELS = ("llama3.2:3b", "llama3.1:8b", "llava-llama3:latest")
 CLK = os.sysconf("SC_CLK_TCK")
 FORK = multiprocessing.get_context("fork")
+# A reader started while the writer's registry is open is spawned, not forked: a fork would
+# copy the writer's threads' locks (its NATS loop, its pool) into the child.
+SPAWN = multiprocessing.get_context("spawn")
 
 
 # -- readers ------------------------------------------------------------------------------
@@ -97,8 +101,8 @@ class Readers:
                 ready.get(timeout=300)
         return readers
 
-    def spawn(self, url: str, feed: str) -> BaseProcess:
-        process = FORK.Process(
+    def spawn(self, url: str, feed: str, *, fresh: bool = False) -> BaseProcess:
+        process = (SPAWN if fresh else FORK).Process(
             target=reader_main, args=(url, feed, self.ready, self.results, self.stop), daemon=True
         )
         process.start()
@@ -110,7 +114,11 @@ class Readers:
         alive = [p for p in self.processes if p.exitcode is None and p.is_alive()]
         found = {}
         for _ in alive:
-            pid, start, applied, feed = self.results.get(timeout=300)
+            try:
+                pid, start, applied, feed = self.results.get(timeout=120)
+            except queue.Empty:
+                print("a reader did not report within 120 s", flush=True)
+                break
             found[pid] = (start, applied, feed)
         for process in self.processes:
             process.join(timeout=60)
@@ -291,7 +299,7 @@ def fault_run(count: int, changes: int, url: str, nats_server: Any) -> dict[str,
                 victim = readers.processes[0]
                 os.kill(victim.pid or 0, signal.SIGKILL)
                 victim.join()
-                readers.spawn(url, feed)
+                readers.spawn(url, feed, fresh=True)
                 events.append(
                     f"reader {victim.pid} SIGKILLed at change {number}, a new one started"
                 )
