@@ -54,16 +54,21 @@ if TYPE_CHECKING:
 MODELS = ("llama3.2:3b", "llama3.1:8b", "llava-llama3:latest")
 CLK = os.sysconf("SC_CLK_TCK")
 FORK = multiprocessing.get_context("fork")
-# A reader started while the writer's registry is open is spawned, not forked: a fork would
-# copy the writer's threads' locks (its NATS loop, its pool) into the child.
-SPAWN = multiprocessing.get_context("spawn")
 
 
 # -- readers ------------------------------------------------------------------------------
 
 
-def reader_main(url: str, feed: str, ready: Any, results: Any, stop: Any) -> None:
-    """One reader process: apply changes, note when each revision arrived, report at the end."""
+def reader_main(  # noqa: PLR0913, PLR0917 - a process target: its queues and events
+    url: str, feed: str, ready: Any, results: Any, stop: Any, go: Any = None
+) -> None:
+    """One reader process: apply changes, note when each revision arrived, report at the end.
+
+    With ``go``: forked early, it waits for it before opening (a reader forked while the
+    writer's registry is open would copy its threads' locks).
+    """
+    if go is not None:
+        go.wait()
     applied: dict[int, float] = {}
     registry = ModelRegistry(url, feed=feed, poll_interval=0.5)
 
@@ -101,9 +106,11 @@ class Readers:
                 ready.get(timeout=300)
         return readers
 
-    def spawn(self, url: str, feed: str, *, fresh: bool = False) -> BaseProcess:
-        process = (SPAWN if fresh else FORK).Process(
-            target=reader_main, args=(url, feed, self.ready, self.results, self.stop), daemon=True
+    def spawn(self, url: str, feed: str, go: Any = None) -> BaseProcess:
+        process = FORK.Process(
+            target=reader_main,
+            args=(url, feed, self.ready, self.results, self.stop, go),
+            daemon=True,
         )
         process.start()
         self.processes.append(process)
@@ -287,6 +294,8 @@ def fault_run(count: int, changes: int, url: str, nats_server: Any) -> dict[str,
         sys.exit("the relay's stderr is not a pipe")
     relay.stderr.readline()  # "relaying to stream ..."
     readers = Readers.start(count, url, feed)
+    go = FORK.Event()
+    readers.spawn(url, feed, go)  # the reader that starts again, forked before the writer
     events: list[str] = []
     with ModelRegistry(url, feed=feed) as writer:
         writes = Writes(writer)
@@ -299,7 +308,7 @@ def fault_run(count: int, changes: int, url: str, nats_server: Any) -> dict[str,
                 victim = readers.processes[0]
                 os.kill(victim.pid or 0, signal.SIGKILL)
                 victim.join()
-                readers.spawn(url, feed, fresh=True)
+                go.set()
                 events.append(
                     f"reader {victim.pid} SIGKILLed at change {number}, a new one started"
                 )
