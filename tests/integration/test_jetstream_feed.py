@@ -29,7 +29,7 @@ from modelregistry.registry import run_relay
 from throwaway_nats import SHARED_NATS, answers, delete_stream, throwaway_nats, unique_stream
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Awaitable, Callable, Iterator
 
     from modelregistry import CatalogEvent
 
@@ -461,3 +461,48 @@ def test_idle_feed_readers_hold_no_connection_and_listen_readers_hold_theirs(
             assert connections(admin, f"{tag}-listen") >= 1
     finally:
         admin.dispose()
+
+
+def test_an_async_registry_on_the_feed_publishes_and_applies_the_stream(
+    url: str, feed: str
+) -> None:
+    """AsyncModelRegistry(feed=...): its writes reach a reader, and it applies the stream."""
+    from modelregistry import AsyncModelRegistry  # noqa: PLC0415 - the async extra
+
+    async def scenario(sync_writer: ModelRegistry) -> None:
+        async with AsyncModelRegistry(url, feed=feed, poll_interval=3600) as reader:
+
+            async def until(predicate: Callable[[], Awaitable[bool]], what: str) -> None:
+                limit = time.monotonic() + DEADLINE
+                while not await predicate():
+                    if time.monotonic() > limit:
+                        pytest.fail(f"timed out waiting for {what}")
+                    await asyncio.sleep(0.01)
+
+            async def transport() -> bool:
+                stats = await reader.get_stats()
+                return bool(stats["cache"]["feed"]["transport"] == "jetstream")
+
+            await until(transport, "the async reader's subscription")
+            polls = (await reader.get_stats())["cache"]["feed"]["polls"]
+            # Another process's write, applied from the stream (not a poll).
+            await asyncio.to_thread(sync_writer.update_model_status, "llama3.2:3b", "maintenance")
+
+            async def applied() -> bool:
+                model = await reader.get_model("llama3.2:3b")
+                return model is not None and model.status.value == "maintenance"
+
+            await until(applied, "the change from the stream")
+            state = (await reader.get_stats())["cache"]["feed"]
+            assert state["transport"] == "jetstream"
+            assert state["polls"] == polls
+            # Its own write is published: the synchronous reader applies it from the stream.
+            await reader.update_model_status("llama3.2:3b", "active")
+            await asyncio.to_thread(
+                wait_for, lambda: status_of(sync_writer) == "active", "the async write"
+            )
+            assert feed_state(sync_writer)["transport"] == "jetstream"
+
+    with ModelRegistry(url, feed=feed, poll_interval=3600) as writer:
+        wait_for(lambda: feed_state(writer)["transport"] == "jetstream", "the subscription")
+        asyncio.run(scenario(writer))

@@ -59,8 +59,7 @@ def models_add(
 ) -> None:
     """Add (or replace) one or more models, all or nothing: every entry is validated first.
 
-    Example: echo '{"model_id": "m", "provider": "acme", "context_window": 8192,
-    "max_output_tokens": 1024}' | modelregistry models add -
+    Example: modelregistry models add new-models.yaml
     """
     with catalog(ctx) as registry:
         try:
