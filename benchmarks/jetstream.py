@@ -59,14 +59,20 @@ FORK = multiprocessing.get_context("fork")
 # -- readers ------------------------------------------------------------------------------
 
 
-def reader_main(  # noqa: PLR0913, PLR0917 - a process target: its queues and events
-    url: str, feed: str, ready: Any, results: Any, stop: Any, go: Any = None
-) -> None:
+STOP_SIGNAL = signal.SIGUSR2
+"""Tells a reader to report and exit. Not a shared ``multiprocessing.Event``: its ``set()``
+waits for every process sleeping on it to wake, and a SIGKILLed reader never does (the fault
+run's ``finish()`` hung there)."""
+
+
+def reader_main(url: str, feed: str, ready: Any, results: Any, go: Any = None) -> None:
     """One reader process: apply changes, note when each revision arrived, report at the end.
 
     With ``go``: forked early, it waits for it before opening (a reader forked while the
-    writer's registry is open would copy its threads' locks).
+    writer's registry is open would copy its threads' locks). Stops on :data:`STOP_SIGNAL`.
     """
+    stop = threading.Event()
+    signal.signal(STOP_SIGNAL, lambda *_: stop.set())
     if go is not None:
         go.wait()
     applied: dict[int, float] = {}
@@ -83,7 +89,8 @@ def reader_main(  # noqa: PLR0913, PLR0917 - a process target: its queues and ev
         time.sleep(0.01)
     start = registry.get_stats()["cache"]["revision"]
     ready.put(os.getpid())
-    stop.wait()
+    while not stop.wait(0.2):
+        pass
     state = registry.get_stats()["cache"]
     results.put((os.getpid(), start, applied, state.get("feed", {})))
     registry.close()
@@ -94,12 +101,11 @@ class Readers:
     processes: list[BaseProcess]
     ready: Any
     results: Any
-    stop: Any
 
     @classmethod
     def start(cls, count: int, url: str, feed: str) -> Readers:
-        ready, results, stop = FORK.Queue(), FORK.Queue(), FORK.Event()
-        readers = cls([], ready, results, stop)
+        ready, results = FORK.Queue(), FORK.Queue()
+        readers = cls([], ready, results)
         for first in range(0, count, 10):  # 2 cores: in batches, each waited on
             batch = [readers.spawn(url, feed) for _ in range(min(10, count - first))]
             for _ in batch:
@@ -109,7 +115,7 @@ class Readers:
     def spawn(self, url: str, feed: str, go: Any = None) -> BaseProcess:
         process = FORK.Process(
             target=reader_main,
-            args=(url, feed, self.ready, self.results, self.stop, go),
+            args=(url, feed, self.ready, self.results, go),
             daemon=True,
         )
         process.start()
@@ -117,8 +123,9 @@ class Readers:
         return process
 
     def finish(self) -> dict[int, tuple[int, dict[int, float], dict[str, Any]]]:
-        self.stop.set()
         alive = [p for p in self.processes if p.exitcode is None and p.is_alive()]
+        for process in alive:
+            os.kill(process.pid or 0, STOP_SIGNAL)
         found = {}
         for _ in alive:
             try:
@@ -187,18 +194,22 @@ def write(writer: ModelRegistry, number: int) -> None:
 
 
 class Writes:
-    """The writer's own revisions, each with the instant its write returned."""
+    """The writer's own revisions, each with the instant its write returned.
+
+    The revision is read from the writer's cache, which holds a write before it returns
+    (a subscriber would be told later, on the cache's dispatcher thread: too late to pair a
+    revision with its return).
+    """
 
     def __init__(self, writer: ModelRegistry) -> None:
-        self.last = 0
+        cache = writer._parts.cache  # noqa: SLF001 - the revision a write just made
+        if cache is None:
+            sys.exit("the writer needs its cache")
+        self._cache = cache
         self.returned: dict[int, float] = {}
-        writer.subscribe(self._note)
-
-    def _note(self, event: CatalogEvent) -> None:
-        self.last = max(self.last, event.revision)
 
     def returned_now(self) -> None:
-        self.returned[self.last] = time.time()
+        self.returned[self._cache.snapshots.snapshot.revision] = time.time()
 
 
 def delivery(
@@ -320,7 +331,6 @@ def fault_run(count: int, changes: int, url: str, nats_server: Any) -> dict[str,
                     check=False,
                 )
                 writer.refresh()
-                writes.last = writer.get_stats()["cache"]["revision"]
                 writes.returned_now()
                 events.append(
                     f"a writer SIGKILLed after its commit (exit {killed.returncode}) at change {number}"

@@ -25,6 +25,7 @@ import queue
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -199,6 +200,18 @@ class _FromDatabase:
 
 
 _CATCH_UP: Final = object()
+
+
+@dataclass(frozen=True, slots=True)
+class _Subscribed:
+    """Queued by a fresh subscription: catch up from the database, then report ``jetstream``.
+
+    ``connection`` tells a subscription since replaced by a disconnection (still ``poll``).
+    """
+
+    connection: int
+
+
 """Queued when the stream could not say what happened before the subscription."""
 
 
@@ -231,6 +244,7 @@ class StreamFeed:
         self._stop = threading.Event()
         self._next_sequence: int | None = None
         self._subscription: Any = None
+        self._connection = 0  # counts subscriptions and disconnections (on the NATS loop)
         self.transport: Transport = "poll"
         self.messages = 0
         """Messages received from the stream."""
@@ -269,9 +283,13 @@ class StreamFeed:
             ),
         )
         self._next_sequence = start
-        self.transport = "jetstream"
-        if not resumed:
-            self._queue.put(_CATCH_UP)
+        self._connection += 1
+        if resumed:
+            self.transport = "jetstream"
+        else:
+            # Reported once the database has been read: a reader that says ``jetstream``
+            # holds everything committed before its subscription.
+            self._queue.put(_Subscribed(self._connection))
 
     async def _received(self, msg: Msg) -> None:
         self._next_sequence = msg.metadata.sequence.stream + 1
@@ -283,6 +301,7 @@ class StreamFeed:
             self._queue.put(_CATCH_UP)
 
     def _disconnected(self) -> None:
+        self._connection += 1
         self.transport = "poll"
         self._queue.put(None)  # wake the applying thread: it polls now
 
@@ -297,7 +316,8 @@ class StreamFeed:
             batch = self._take(timeout)
             if self._stop.is_set():
                 break
-            catch_up = any(item is _CATCH_UP for item in batch)
+            subscribed = [item for item in batch if isinstance(item, _Subscribed)]
+            catch_up = bool(subscribed) or any(item is _CATCH_UP for item in batch)
             for item in batch:
                 if isinstance(item, ChangeMessage | AliasMessage):
                     self._source.offer(item)
@@ -307,6 +327,8 @@ class StreamFeed:
                 self._step("poll")
             elif batch or self._source.waiting() is not None:
                 self._step("stream")
+            if any(item.connection == self._connection for item in subscribed):
+                self.transport = "jetstream"
             if time.monotonic() >= next_poll:
                 next_poll = time.monotonic() + self._poll_interval
 
