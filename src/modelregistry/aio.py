@@ -30,6 +30,9 @@ import logging
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from modelregistry.cache.live import LiveCache
+from modelregistry.cache.nats_link import require_nats
+from modelregistry.cache.publisher import Publisher
+from modelregistry.cache.wire import FeedAddress
 from modelregistry.db.bridge import BridgedEngine, in_bridge
 from modelregistry.db.database import Database
 from modelregistry.db.engine import make_engine, safe_url, with_timeouts
@@ -46,7 +49,7 @@ from modelregistry.registry import (
 )
 from modelregistry.service.operations import Kind, declared_kind, kind_of
 from modelregistry.service.parts import Parts
-from modelregistry.settings import resolve_database_url
+from modelregistry.settings import resolve_database_url, resolve_feed_url
 
 if TYPE_CHECKING:
     import os
@@ -100,8 +103,18 @@ class AsyncModelRegistry:
         metrics: CollectorRegistry | None = None,
         call_timeout: float | None = None,
         lock_timeout: float | None = None,
+        feed: str | None = None,
     ) -> None:
-        """Remember where the catalog is; nothing is opened yet."""
+        """Remember where the catalog is; nothing is opened yet.
+
+        ``feed`` (or ``MODELREGISTRY_FEED_URL``): the NATS JetStream change feed, as in
+        ModelRegistry: writes are published to it and the cache follows it (E4060 here, before
+        anything opens, for an unusable URL or a missing ``nats`` extra).
+        """
+        feed_url = resolve_feed_url(feed)
+        self._feed = None if feed_url is None else FeedAddress.parse(feed_url)
+        if self._feed is not None:
+            require_nats()
         self._target = with_timeouts(
             resolve_database_url(url),
             call_timeout=timeout_seconds(call_timeout, "call_timeout"),
@@ -637,10 +650,11 @@ class AsyncModelRegistry:
         background = (
             database
             if database.is_memory
-            else Database(make_engine(self._target), url=database.url)
+            else Database(make_engine(self._target, keep_idle=self._feed is None), url=database.url)
         )
         telemetry = Telemetry()
         live = None
+        publisher = None
         try:
             if self._cache:
                 # The first load reads and validates the whole catalog: off the event loop.
@@ -649,20 +663,26 @@ class AsyncModelRegistry:
                     background,
                     poll_interval=self._poll_interval,
                     on_refresh=telemetry.refreshed,
+                    feed=self._feed,
                 )
                 live = await (
                     in_bridge(load) if background is database else asyncio.to_thread(load)
                 )
+            # Publishes from the write's own bridge call, reading through its database.
+            publisher = None if self._feed is None else Publisher(database, self._feed)
             parts = Parts(
                 database,
                 cache=live,
                 telemetry=telemetry,
                 background=background,
                 catch_up_writes=False,
+                publisher=publisher,
             )
             if self._collectors is not None:
                 parts.metrics(self._collectors)
         except BaseException:
+            if publisher is not None:
+                await asyncio.to_thread(publisher.close)
             if live is not None:
                 await asyncio.to_thread(live.close)
             if background is not database:

@@ -26,7 +26,8 @@ reused. Every class is also a builtin exception where one fits, so callers can c
     ├── RouteNotFoundError          E4050   (LookupError)       not retryable (HTTP 404)
     ├── UnauthorizedError           E4051   (PermissionError)   not retryable (HTTP 401)
     ├── RevisionGoneError           E4052   (LookupError)       not retryable (HTTP 410)
-    └── CatalogNotReadyError        E4053   (ConnectionError)   retryable (HTTP 503)
+    ├── CatalogNotReadyError        E4053   (ConnectionError)   retryable (HTTP 503)
+    └── FeedConfigurationError      E4060   (ValueError)        not retryable
 
 E4001 and E4003 are the seed's codes; E4002 is left unused because the platform's older
 documents may have used it.
@@ -480,6 +481,15 @@ class CatalogNotReadyError(ModelRegistryError, ConnectionError):
     retryable = True
 
 
+class FeedConfigurationError(ModelRegistryError, ValueError):
+    """E4060: the change feed cannot be used as given (its URL, or the ``nats`` extra missing).
+
+    Raised when the registry opens, before anything is read or written.
+    """
+
+    code = "E4060"
+
+
 ERROR_CODES: dict[str, type[ModelRegistryError]] = {
     cls.code: cls
     for cls in (
@@ -506,6 +516,7 @@ ERROR_CODES: dict[str, type[ModelRegistryError]] = {
         UnauthorizedError,
         RevisionGoneError,
         CatalogNotReadyError,
+        FeedConfigurationError,
     )
 }
 """Every error code and the class that carries it."""

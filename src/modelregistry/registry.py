@@ -39,6 +39,7 @@ from modelregistry.service.fetch import DEFAULT_MAX_BYTES as DEFAULT_SYNC_MAX_BY
 from modelregistry.service.fetch import DEFAULT_TIMEOUT as DEFAULT_SYNC_TIMEOUT
 from modelregistry.service.operations import Kind, operation
 from modelregistry.service.parts import open_parts
+from modelregistry.service.relaying import run_relay
 
 # The CLI's watch reads catalog files as imports do (it goes through the registry).
 read_catalog_bytes = catalog_files.read_catalog_bytes
@@ -65,6 +66,7 @@ __all__ = [
     "DEFAULT_SYNC_MAX_BYTES",
     "DEFAULT_SYNC_TIMEOUT",
     "ModelRegistry",
+    "run_relay",
 ]
 
 DEFAULT_POLL_INTERVAL: Final = 1.0
@@ -91,6 +93,10 @@ class ModelRegistry:
             30); enforced on the client, so a frozen server cannot hang the caller.
         lock_timeout: PostgreSQL: seconds a write waits for the catalog's write lock before
             E4020 (default: the URL's ``lock_timeout``, else 20).
+        feed: A NATS JetStream change feed, ``nats://host:port/stream`` (default: the
+            ``MODELREGISTRY_FEED_URL`` environment variable, else none: LISTEN). Writes are
+            published to it, the cache follows it instead of LISTEN, and idle connections are
+            not kept (README, "Many processes"). Needs the ``nats`` extra.
 
     An empty database is initialised to the newest schema (seeded with the three default
     models). Use the registry as a context manager, or call :meth:`close`, to release its
@@ -102,6 +108,8 @@ class ModelRegistry:
         SchemaUnknownError: E4011, the database was migrated by a newer modelregistry.
         DatabaseUnavailableError: E4020, the database cannot be reached.
         DatabaseError: E4021, the URL is not usable or the database refused the schema check.
+        FeedConfigurationError: E4060, ``feed`` is not a usable ``nats://`` URL, or the
+            ``nats`` extra is not installed.
 
     Example:
         >>> with ModelRegistry("sqlite://") as registry:
@@ -119,6 +127,7 @@ class ModelRegistry:
         metrics: CollectorRegistry | None = None,
         call_timeout: float | None = None,
         lock_timeout: float | None = None,
+        feed: str | None = None,
     ) -> None:
         """Open (and if empty, initialise) the catalog at ``url``."""
         self._attach(
@@ -130,6 +139,7 @@ class ModelRegistry:
                 metrics=metrics,
                 call_timeout=call_timeout,
                 lock_timeout=lock_timeout,
+                feed=feed,
             )
         )
 

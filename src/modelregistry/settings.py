@@ -49,6 +49,17 @@ def resolve_database_url(url: str | None = None) -> str:
     return f"sqlite:///{path}"
 
 
+FEED_URL_VARIABLE: Final = "MODELREGISTRY_FEED_URL"
+"""Environment variable naming the change feed (``nats://host:port/stream``); unset: LISTEN."""
+
+
+def resolve_feed_url(feed: str | None = None) -> str | None:
+    """The change feed's URL: ``feed``, else ``MODELREGISTRY_FEED_URL``, else None (no feed)."""
+    if feed is not None:
+        return feed.strip() or None
+    return os.environ.get(FEED_URL_VARIABLE, "").strip() or None
+
+
 ACTOR_VARIABLE: Final = "MODELREGISTRY_ACTOR"
 """Environment variable naming who makes changes, when a write does not say."""
 

@@ -52,8 +52,8 @@ READS = {
 """Commands that only read the catalog."""
 
 # Run by tests of their own: long-lived processes (test_cli_catalog_files, test_cli_metrics,
-# tests/server) and issue 16's commands (test_cli_sync.py, test_cli_model_edits.py,
-# test_cli_catalog_schema.py).
+# tests/server; relay: tests/integration/test_jetstream_feed.py) and issue 16's commands
+# (test_cli_sync.py, test_cli_model_edits.py, test_cli_catalog_schema.py).
 RUN_ELSEWHERE = {
     "catalog schema",
     "watch",
@@ -64,6 +64,7 @@ RUN_ELSEWHERE = {
     "overrides reset",
     "models add",
     "models set",
+    "relay",
 }
 
 

@@ -45,3 +45,10 @@ def test_url_and_repr_need_no_io_and_mask_the_password() -> None:
     registry = AsyncModelRegistry("postgresql://admin:s3cr3t@127.0.0.1:1/catalog")
     assert registry.url == "postgresql+psycopg://admin:***@127.0.0.1:1/catalog"
     assert "s3cr3t" not in repr(registry)
+
+
+def test_the_constructors_take_the_same_options() -> None:
+    # feed= among them: an async reader follows the JetStream feed as a synchronous one does.
+    sync = inspect.signature(ModelRegistry.__init__).parameters
+    assert inspect.signature(AsyncModelRegistry.__init__).parameters == sync
+    assert "feed" in sync

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from modelregistry.cli import listing, render, serve
+from modelregistry import settings
+from modelregistry.cli import listing, relay, render, serve, sync
 from modelregistry.domain.models import ModelStatus
-from modelregistry.registry import DEFAULT_POLL_INTERVAL
+from modelregistry.registry import DEFAULT_POLL_INTERVAL, DEFAULT_SYNC_TIMEOUT
 
 
 def test_the_column_names_of_the_help_are_the_columns() -> None:
@@ -17,3 +18,11 @@ def test_the_status_names_of_the_help_are_the_statuses() -> None:
 
 def test_serve_and_metrics_serve_poll_as_often_as_the_registry_by_default() -> None:
     assert serve.DEFAULT_POLL_INTERVAL == DEFAULT_POLL_INTERVAL
+
+
+def test_sync_waits_as_long_as_the_registry_by_default() -> None:
+    assert sync.DEFAULT_SYNC_TIMEOUT == DEFAULT_SYNC_TIMEOUT
+
+
+def test_relay_reads_the_registrys_feed_variable() -> None:
+    assert relay.FEED_URL_VARIABLE == settings.FEED_URL_VARIABLE

@@ -52,6 +52,7 @@ def test_error_codes_are_pinned() -> None:
         "E4051": "UnauthorizedError",
         "E4052": "RevisionGoneError",
         "E4053": "CatalogNotReadyError",
+        "E4060": "FeedConfigurationError",
     }
 
 

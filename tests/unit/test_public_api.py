@@ -34,6 +34,7 @@ EXPECTED = {
     "DatabaseError",
     "DatabaseReplacedError",
     "DatabaseUnavailableError",
+    "FeedConfigurationError",
     "FieldChange",
     "Health",
     "ImportResult",
@@ -91,6 +92,15 @@ LAZY = {
     "QualityScores",
     "Price",
     "ModelRegistry",
+    # Issue 16's sync records.
+    "InvalidEntry",
+    "HeldChange",
+    "ProtectedField",
+    "SyncPlan",
+    "SyncUpdate",
+    "Override",
+    "Provenance",
+    "SyncResult",
 }
 """Loaded on first use: the asyncio extra, prometheus_client, and everything that imports
 SQLAlchemy or pydantic (the command line parses its arguments before loading them)."""

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from modelregistry.cache.cache import SnapshotCache
 from modelregistry.cache.feed import MIN_REFRESH_GAP, ChangeFeed
+from modelregistry.cache.jetstream import StreamFeed, StreamSource
 from modelregistry.cache.source import DatabaseSource
 from modelregistry.errors import ModelRegistryError
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
     from modelregistry.cache.cache import CatalogEvent
     from modelregistry.cache.snapshot import Snapshot
+    from modelregistry.cache.wire import FeedAddress
     from modelregistry.db.database import Database
     from modelregistry.domain.models import ModelConfig
     from modelregistry.metrics.telemetry import Trigger
@@ -43,6 +45,7 @@ class LiveCache:
         database: Read from the change feed's thread (and, in AsyncModelRegistry, from worker
             threads): its engine must be usable from any thread.
         poll_interval: Seconds between the change feed's checks of the catalog revision.
+        feed: Follow this JetStream feed instead of LISTEN (:mod:`modelregistry.cache.jetstream`).
         on_refresh: Told of each successful refresh, by what asked for it (``reload`` for a
             full load).
         refresh_gap: Least seconds between refreshes that notifications ask for (bursts of
@@ -59,6 +62,7 @@ class LiveCache:
         poll_interval: float,
         on_refresh: Callable[[Trigger], object],
         refresh_gap: float = MIN_REFRESH_GAP,
+        feed: FeedAddress | None = None,
     ) -> None:
         """Load the whole catalog, then start following changes."""
         self._database = database
@@ -66,17 +70,28 @@ class LiveCache:
         self._refresh_gap = refresh_gap
         self._on_refresh = on_refresh
         source = DatabaseSource(database, on_load=lambda: on_refresh("reload"))
+        # The JetStream seam: the stream answers changes_since, StreamFeed replaces ChangeFeed.
+        self._stream = (
+            None if feed is None else (feed, StreamSource(source, database.schema_revision()))
+        )
+        changes_since = (
+            source.changes_since if self._stream is None else self._stream[1].changes_since
+        )
         self.snapshots = SnapshotCache(
             source.load,
-            source.changes_since,
+            changes_since,
             stale_after=max(STALE_AFTER_POLLS * poll_interval, STALE_AFTER_AT_LEAST),
         )
         """The snapshots themselves (the read hot path takes ``snapshots.snapshot``)."""
-        self._feed: ChangeFeed | None = None
+        self._feed: ChangeFeed | StreamFeed | None = None
         self._start_feed()
 
     def _start_feed(self) -> None:
-        if not self._database.is_memory:
+        if self._stream is not None:
+            self._feed = StreamFeed(
+                *self._stream, self.refresh, self.snapshots.mark_failed, self._poll_interval
+            )
+        elif not self._database.is_memory:
             self._feed = ChangeFeed(
                 self._database,
                 self.refresh,
@@ -124,8 +139,11 @@ class LiveCache:
         return self.snapshots.subscribe(callback)
 
     def state(self) -> dict[str, Any]:
-        """Revision, staleness and health (``get_stats()["cache"]``)."""
-        return self.snapshots.state()
+        """Revision, staleness and health (``get_stats()["cache"]``); the feed's transport."""
+        state = self.snapshots.state()
+        if isinstance(self._feed, StreamFeed):
+            state["feed"] = self._feed.state()
+        return state
 
     def after_fork(self) -> None:
         """In a forked child: a change feed of its own (threads do not survive a fork)."""

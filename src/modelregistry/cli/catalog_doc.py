@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from modelregistry.cli.common import catalog_app, print_json
-from modelregistry.domain.catalog_schema import catalog_json_schema
 
 
 @catalog_app.command("schema")
@@ -12,4 +11,6 @@ def catalog_schema() -> None:
 
     Example: modelregistry catalog schema > catalog.schema.json
     """
+    from modelregistry.domain.catalog_schema import catalog_json_schema  # noqa: PLC0415 - see cli/common.py
+
     print_json(catalog_json_schema())

@@ -63,6 +63,7 @@ COMMAND_MODULES = (
     "metrics",
     "models",
     "prices",
+    "relay",
     "serve",
     "stats",
     "sync",

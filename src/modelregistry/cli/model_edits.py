@@ -20,7 +20,6 @@ from modelregistry.cli.common import (
     models_app,
     print_json,
 )
-from modelregistry.domain.documents import format_of, parse_text
 from modelregistry.errors import ModelRegistryError
 
 if TYPE_CHECKING:
@@ -32,6 +31,8 @@ _NESTED = ("capabilities", "quality_scores")
 
 def _document(source: str) -> dict[str, Any]:
     """The models of ``source`` (a path, or ``-`` for stdin) as a catalog mapping."""
+    from modelregistry.domain.documents import format_of, parse_text  # noqa: PLC0415 - see cli/common.py
+
     if source == "-":
         text = sys.stdin.read()
         kind: Format = "json" if text.lstrip().startswith(("{", "[")) else "yaml"
@@ -58,8 +59,7 @@ def models_add(
 ) -> None:
     """Add (or replace) one or more models, all or nothing: every entry is validated first.
 
-    Example: echo '{"model_id": "m", "provider": "acme", "context_window": 8192,
-    "max_output_tokens": 1024}' | modelregistry models add -
+    Example: modelregistry models add new-models.yaml
     """
     with catalog(ctx) as registry:
         try:

@@ -21,11 +21,14 @@ from modelregistry.cli.common import (
     simple_table,
 )
 from modelregistry.errors import ModelRegistryError
-from modelregistry.registry import DEFAULT_SYNC_TIMEOUT
 
 if TYPE_CHECKING:
     from modelregistry import SyncPlan, SyncResult
     from modelregistry.registry import ModelRegistry
+
+DEFAULT_SYNC_TIMEOUT = 30.0
+"""The registry's default (``modelregistry.registry.DEFAULT_SYNC_TIMEOUT``; a test holds them
+equal): importing the registry here would load SQLAlchemy and pydantic for ``--help``."""
 
 # The kinds, for --help (the registry checks the argument: E4007 for an unknown one).
 _KINDS = "litellm, models.dev or openrouter"
@@ -70,10 +73,17 @@ def sync(
         False, "--restore-removed", help="Bring back models an admin removed."
     ),
     on_removed: str = typer.Option(
-        "keep", "--on-removed", help="Models gone upstream: keep, deprecate or remove."
+        "keep",
+        "--on-removed",
+        metavar="keep|deprecate|remove",
+        help="Models gone upstream: keep, deprecate or remove.",
     ),
     timeout: float = typer.Option(
-        DEFAULT_SYNC_TIMEOUT, "--timeout", min=0.1, help="Seconds per phase of the HTTP request."
+        DEFAULT_SYNC_TIMEOUT,
+        "--timeout",
+        min=0.1,
+        metavar="SECONDS",
+        help="Seconds per phase of the HTTP request.",
     ),
     actor: str | None = ActorOption,
 ) -> None:

@@ -61,7 +61,12 @@ class Database:
 
     @classmethod
     def open(
-        cls, url: str, *, auto_migrate: bool = False, engine: Engine | None = None
+        cls,
+        url: str,
+        *,
+        auto_migrate: bool = False,
+        engine: Engine | None = None,
+        keep_idle: bool = True,
     ) -> Database:
         """Open the catalog at ``url``, checking (and for an empty database, creating) its schema.
 
@@ -69,6 +74,7 @@ class Database:
             url: The database URL (with its password: it is masked in everything shown).
             auto_migrate: Upgrade a database at an older schema revision instead of refusing it.
             engine: The engine to use (default: :func:`~modelregistry.db.engine.make_engine`).
+            keep_idle: Keep idle connections pooled (False: close each after its unit).
 
         Raises:
             SchemaOutdatedError: E4010, the database is older and ``auto_migrate`` is False.
@@ -78,7 +84,7 @@ class Database:
         """
         masked = safe_url(url)
         with translating(database=masked):
-            made = make_engine(url) if engine is None else engine
+            made = make_engine(url, keep_idle=keep_idle) if engine is None else engine
             try:
                 migrate.ensure_schema(made, auto_migrate=auto_migrate)
             except BaseException:

@@ -18,6 +18,7 @@ from sqlalchemy.pool import QueuePool
 
 from modelregistry.db.deadline import armed
 from modelregistry.db.deadline import install as install_watchdog
+from modelregistry.db.idle import release_when_idle
 
 if TYPE_CHECKING:
     from collections.abc import MutableMapping, Sequence
@@ -180,11 +181,13 @@ def is_memory_sqlite(url: URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in {None, "", ":memory:"}
 
 
-def make_engine(url: str | URL) -> Engine:
+def make_engine(url: str | URL, *, keep_idle: bool = True) -> Engine:
     """Create an engine for ``url`` with the settings modelregistry relies on.
 
     ``sqlite://`` (in memory) keeps exactly one connection, lent to one thread at a time, so
     every session sees the same database for the registry's lifetime and threads queue for it.
+    ``keep_idle=False`` (a reader of the JetStream feed): a server's connection is closed as
+    soon as its unit of work ends, so an idle process holds none.
 
     Raises:
         sqlalchemy.exc.ArgumentError: ``url`` is not a database URL.
@@ -202,6 +205,8 @@ def make_engine(url: str | URL) -> Engine:
     engine = sa.create_engine(driver_url, **kwargs)
     _CONNECT_ARGS[engine] = connect_args
     install_watchdog(engine, call)
+    if not keep_idle:
+        release_when_idle(engine)
     return engine
 
 

@@ -47,7 +47,7 @@ from modelregistry.db.tables import (
     ProviderRow,
 )
 from modelregistry.domain import clock
-from modelregistry.domain.history import Fingerprint, fingerprint
+from modelregistry.domain.history import Fingerprint, fingerprint, same_change
 from modelregistry.domain.pricing import restated
 
 if TYPE_CHECKING:
@@ -375,7 +375,7 @@ class Repository:
         gone): this is not the database the anchor came from (restored, replaced, recreated),
         so only a full reload is right.
         """
-        revision, change = anchor
+        revision = anchor[0]
         query = (
             sa.select(*REVISIONS.selected_columns, ALIAS_CURSOR.label("alias_cursor"))
             .where(ModelRevisionRow.id >= revision)
@@ -387,7 +387,8 @@ class Repository:
             if not rows or rows[0]["id"] != revision:
                 return None
             first = rows[0]
-            if fingerprint(first["model_id"], first["version"], first["changed_at"]) != change:
+            found = fingerprint(first["model_id"], first["version"], first["changed_at"])
+            if not same_change(anchor, (revision, found)):
                 return None  # the same number, another change: a restored backup
             rows = rows[1:]
         known = known or {}

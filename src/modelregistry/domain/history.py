@@ -30,6 +30,7 @@ __all__ = [
     "ModelRevision",
     "diff_configs",
     "fingerprint",
+    "same_change",
 ]
 
 MAX_REASON_LENGTH: Final = 4096
@@ -48,6 +49,19 @@ def fingerprint(model_id: str, version: int, changed_at: datetime) -> Fingerprin
     an anchor (see ``Repository.changes_since``): on a mismatch, reload everything.
     """
     return (model_id, version, changed_at)
+
+
+def same_change(
+    held: tuple[int, Fingerprint | None], found: tuple[int, Fingerprint | None]
+) -> bool:
+    """Whether ``found`` (a revision and its change's fingerprint) is the change ``held`` is.
+
+    The one rule for "is this the timeline a cache followed": the database's row numbered
+    like a cache's anchor (``Repository.changes_since``), and the predecessor a feed message
+    names (``cache.jetstream``), must both be the anchor's very change; otherwise the catalog
+    was restored, replaced or recreated, and only a full reload is right.
+    """
+    return held[0] == found[0] and held[1] == found[1]
 
 
 class ChangeKind(StrEnum):

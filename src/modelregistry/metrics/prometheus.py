@@ -19,10 +19,14 @@ metric                                                    meaning
 ``modelregistry_cache_revision``                          catalog revision the cache holds
 ``modelregistry_cache_staleness_seconds``                 since the database last confirmed it
 ``modelregistry_cache_stale``                             1 while the cache is stale, else 0
-``modelregistry_cache_refreshes_total{trigger}``          notify, poll, write, manual, reload
+``modelregistry_cache_refreshes_total{trigger}``          notify, poll, write, manual, reload,
+                                                          stream
 ``modelregistry_models_synced{source}``                   models whose values came from an
                                                           upstream (litellm, models.dev, ...)
 ``modelregistry_source_synced_timestamp_seconds{source}`` when a source was last synced
+``modelregistry_feed_transport{transport}``               JetStream feed only: 1 for the one in
+                                                          use (``jetstream`` or ``poll``)
+``modelregistry_feed_lag_seconds``                        JetStream feed only: commit to apply
 ========================================================  ====================================
 
 This module imports ``prometheus_client``; the registry loads it only when metrics are asked
@@ -222,7 +226,9 @@ class _RegistryCollector(Collector):
             changes.add_metric([kind.value], float(record.changes.get(kind.value, 0)))
         cache = self._cache()
         if cache is None:
-            return [family for key, family in families.items() if not key.startswith("cache")]
+            return [
+                family for key, family in families.items() if not key.startswith(("cache", "feed"))
+            ]
         families["cache_revision"].add_metric([], float(cache["revision"]))
         families["cache_staleness"].add_metric([], float(cache["staleness_seconds"]))
         families["cache_stale"].add_metric([], 1.0 if cache.get("state") == "stale" else 0.0)
@@ -230,6 +236,14 @@ class _RegistryCollector(Collector):
             families["cache_refreshes"].add_metric(
                 [trigger], float(record.refreshes.get(trigger, 0))
             )
+        feed = cache.get("feed")
+        if feed is None:
+            return [family for key, family in families.items() if not key.startswith("feed")]
+        for transport in ("jetstream", "poll"):
+            families["feed_transport"].add_metric(
+                [transport], float(feed["transport"] == transport)
+            )
+        families["feed_lag"].add_metric([], float(feed["lag_seconds"]))
         return list(families.values())
 
     def _add_catalog(self, families: dict[str, Any]) -> None:
@@ -336,5 +350,15 @@ def _families() -> dict[str, Any]:
             "modelregistry_cache_refreshes",
             "Successful refreshes of the cache, by what asked for them.",
             labels=["trigger"],
+        ),
+        "feed_transport": gauge(
+            "modelregistry_feed_transport",
+            "1 for how the cache follows the JetStream feed now: jetstream, or poll (NATS away).",
+            labels=["transport"],
+        ),
+        "feed_lag": gauge(
+            "modelregistry_feed_lag_seconds",
+            "Seconds from the commit of the last change applied to its arrival (or how long a "
+            "gap has waited).",
         ),
     }

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 P = ParamSpec("P")
 T = TypeVar("T")
 
-Trigger = Literal["notify", "poll", "write", "manual", "reload"]
+Trigger = Literal["notify", "poll", "write", "manual", "reload", "stream"]
 """What made the cache refresh: a NOTIFY, a poll (or the change feed's reconnection), this
 process's own write, ``refresh()``, or a load of the whole catalog (at open, and when the
 change log cannot be followed)."""

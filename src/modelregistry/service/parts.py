@@ -18,6 +18,9 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
 
 from modelregistry.cache.live import LiveCache
+from modelregistry.cache.nats_link import require_nats
+from modelregistry.cache.publisher import Publisher
+from modelregistry.cache.wire import FeedAddress
 from modelregistry.db.database import Database
 from modelregistry.db.engine import with_timeouts
 from modelregistry.db.notify import announce
@@ -27,7 +30,7 @@ from modelregistry.domain.counts import count_models
 from modelregistry.domain.history import ChangeNote
 from modelregistry.metrics.telemetry import Telemetry
 from modelregistry.service.writer import Writer
-from modelregistry.settings import default_actor, resolve_database_url
+from modelregistry.settings import default_actor, resolve_database_url, resolve_feed_url
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -57,9 +60,10 @@ class Parts:
             on other threads).
         catch_up_writes: Whether a write catches the cache up before it returns (False for
             AsyncModelRegistry, which does it off the event loop).
+        publisher: Publishes each committed write to the JetStream feed (None: no feed).
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only parts
         self,
         database: Database,
         *,
@@ -67,8 +71,10 @@ class Parts:
         telemetry: Telemetry,
         background: Database | None = None,
         catch_up_writes: bool = True,
+        publisher: Publisher | None = None,
     ) -> None:
         """Hold the parts; they are already open."""
+        self.publisher = publisher
         self.database = database
         self.cache = cache
         self.telemetry = telemetry
@@ -106,6 +112,10 @@ class Parts:
                 announce(repository.session)
         if writer.changed:
             clock.saw(repository.read_at)  # our reads never come before our own write
+            if self.publisher is not None:
+                last = writer.last_revision
+                span = None if last is None else (last - len(writer.kinds), last)
+                self.publisher.publish(span, aliases=writer.aliases_changed)
         self.telemetry.changed(writer.kinds)
         if self.cache is not None and self.catch_up_writes:
             self.cache.catch_up(writer.written)
@@ -163,6 +173,8 @@ class Parts:
             self.background.forget_connections()
         if self.cache is not None:
             self.cache.after_fork()
+        if self.publisher is not None:
+            self.publisher.after_fork()
 
     def close(self) -> None:
         """Stop the change feed and release every database connection; drop the metrics."""
@@ -171,12 +183,14 @@ class Parts:
             self._metrics.unregister()
         if self.cache is not None:
             self.cache.close()
+        if self.publisher is not None:
+            self.publisher.close()
         self.database.dispose()
         if self.background is not self.database:
             self.background.dispose()
 
 
-def open_parts(  # noqa: PLR0913 - keyword-only options
+def open_parts(  # noqa: PLR0913 - ModelRegistry's keyword-only options
     url: str | None,
     *,
     auto_migrate: bool,
@@ -185,26 +199,39 @@ def open_parts(  # noqa: PLR0913 - keyword-only options
     metrics: CollectorRegistry | None,
     call_timeout: float | None = None,
     lock_timeout: float | None = None,
+    feed: str | None = None,
 ) -> Parts:
     """Open the catalog at ``url`` (see :class:`~modelregistry.ModelRegistry`)."""
     interval = poll_seconds(poll_interval)
+    feed_url = resolve_feed_url(feed)
+    address = None if feed_url is None else FeedAddress.parse(feed_url)
+    if address is not None:
+        require_nats()
     target = with_timeouts(
         resolve_database_url(url),
         call_timeout=timeout_seconds(call_timeout, "call_timeout"),
         lock_timeout=timeout_seconds(lock_timeout, "lock_timeout"),
     )
-    database = Database.open(target, auto_migrate=auto_migrate)
+    # A feed's readers hold no idle connection: the pool lets each one go.
+    database = Database.open(target, auto_migrate=auto_migrate, keep_idle=address is None)
     telemetry = Telemetry()
+    live: LiveCache | None = None
+    publisher = None
     try:
         live = (
-            LiveCache(database, poll_interval=interval, on_refresh=telemetry.refreshed)
+            LiveCache(
+                database, poll_interval=interval, on_refresh=telemetry.refreshed, feed=address
+            )
             if cache
             else None
         )
+        publisher = None if address is None else Publisher(database, address)
     except BaseException:
+        if live is not None:
+            live.close()
         database.dispose()
         raise
-    parts = Parts(database, cache=live, telemetry=telemetry)
+    parts = Parts(database, cache=live, telemetry=telemetry, publisher=publisher)
     if metrics is not None:
         try:
             parts.metrics(metrics)

@@ -1,0 +1,81 @@
+"""The JetStream feed's address and messages: parsed, refused (E4060), and round-tripped."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from modelregistry import FeedConfigurationError, ModelRegistry
+from modelregistry.cache.jetstream import lineage_matches
+from modelregistry.cache.wire import (
+    DEFAULT_STREAM,
+    AliasMessage,
+    ChangeMessage,
+    FeedAddress,
+    decode,
+    encode,
+)
+from modelregistry.domain.defaults import DEFAULT_MODELS
+from modelregistry.domain.history import ChangeKind, ModelRevision
+from modelregistry.domain.pricing import Price
+
+
+def test_feed_url_names_servers_and_stream() -> None:
+    address = FeedAddress.parse("nats://a:4222,b:4223/catalog_prod")
+    assert address.servers == ("nats://a:4222", "nats://b:4223")
+    assert (address.stream, address.subject) == ("catalog_prod", "catalog_prod.changes")
+    assert FeedAddress.parse("nats://127.0.0.1:4222").stream == DEFAULT_STREAM
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:4222", "nats://", "nats://h:4222/bad.name", "nats://h:4222/" + "x" * 65],
+)
+def test_unusable_feed_url_raises_e4060_naming_the_feed(url: str) -> None:
+    with pytest.raises(FeedConfigurationError) as caught:
+        FeedAddress.parse(url)
+    assert caught.value.code == "E4060"
+    assert caught.value.context["field"] == "feed"
+
+
+def test_registry_with_a_bad_feed_url_raises_e4060_before_opening() -> None:
+    with pytest.raises(FeedConfigurationError):
+        ModelRegistry("sqlite://", feed="redis://localhost")
+
+
+def test_messages_round_trip_through_json() -> None:
+    config = DEFAULT_MODELS[0].with_version(3)
+    at = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    price = Price(
+        model_id=config.model_id,
+        input_per_1m=Decimal("0.15"),
+        output_per_1m=Decimal("0.6"),
+        cached_input_per_1m=None,
+        effective_from=at,
+        recorded_at=at,
+        actor="ops",
+        reason=None,
+    )
+    change = ChangeMessage(
+        revision=12,
+        change=ModelRevision(config.model_id, 3, config, ChangeKind.UPDATED, at, "ops", "why"),
+        previous=(10, ("other", 2, at - timedelta(seconds=1))),
+        prices=(price,),
+        schema="0005_views",
+    )
+    assert decode(encode(change)) == change
+    assert change.message_id == f"12.{config.model_id}.3"
+    aliases = AliasMessage(cursor=4, aliases={"small": config.model_id}, schema="0005_views")
+    assert decode(encode(aliases)) == aliases
+    assert aliases.message_id == "a4"
+
+
+def test_lineage_matches_only_the_change_the_cache_holds() -> None:
+    at = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    assert lineage_matches((10, ("m", 2, at)), (10, ("m", 2, at)))
+    assert not lineage_matches((10, ("m", 2, at)), (10, ("m", 3, at)))
+    assert not lineage_matches((10, ("m", 2, at)), (9, ("m", 2, at)))
+    # A restored backup replays the number, the model and the version, not the commit time.
+    assert not lineage_matches((10, ("m", 2, at)), (10, ("m", 2, at + timedelta(microseconds=1))))
