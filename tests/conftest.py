@@ -10,7 +10,6 @@ afterwards. When no source works the PostgreSQL half is skipped with the reason,
 from __future__ import annotations
 
 import os
-import uuid
 from typing import TYPE_CHECKING
 
 import pytest
@@ -20,7 +19,7 @@ from typer.testing import CliRunner
 
 from async_bridge import opener
 from modelregistry.cli import app
-from postgres_source import PostgresChoice, real_choice
+from postgres_source import PostgresChoice, postgres_schema, real_choice
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -66,17 +65,8 @@ def postgres_url(postgres_source: PostgresChoice) -> str:
 @pytest.fixture
 def postgres_schema_url(postgres_url: str) -> Iterator[str]:
     """A URL whose connections use a fresh, empty schema of the PostgreSQL test database."""
-    schema = f"mr_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(postgres_url)
-    try:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        url = make_url(postgres_url).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        admin.dispose()
+    with postgres_schema(postgres_url) as url:
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)

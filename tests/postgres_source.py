@@ -19,16 +19,18 @@ from __future__ import annotations
 import contextlib
 import gc
 import importlib
+import uuid
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import psycopg
+import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterator, Mapping
 
 URL_VARIABLE: Final = "MODELREGISTRY_TEST_POSTGRES_URL"
 REQUIRE_VARIABLE: Final = "MODELREGISTRY_REQUIRE_POSTGRES"
@@ -243,3 +245,19 @@ def real_choice(environ: Mapping[str, str]) -> PostgresChoice:
     return choose_postgres(
         environ, connect=connect, ping_docker=ping_docker, start_container=start_container
     )
+
+
+@contextlib.contextmanager
+def postgres_schema(server_url: str) -> Iterator[str]:
+    """A URL on a fresh, empty schema of the PostgreSQL test database (dropped afterwards)."""
+    schema = f"mr_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server_url)
+    try:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        url = make_url(server_url).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        admin.dispose()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
 import re
@@ -10,15 +9,11 @@ import struct
 import subprocess
 import sys
 import termios
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
-
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Mapping
 
 SCRIPT = Path(sys.executable).parent / "modelregistry"
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
@@ -86,19 +81,3 @@ def run_at_terminal(
     os.close(master)
     text = b"".join(chunks).decode("utf-8", errors="replace").replace("\r\n", "\n")
     return code, _ANSI.sub("", text)
-
-
-@contextlib.contextmanager
-def postgres_schema(server_url: str) -> Iterator[str]:
-    """A URL on a fresh, empty schema of the PostgreSQL test database (dropped afterwards)."""
-    schema = f"mr_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(server_url)
-    try:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        url = make_url(server_url).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        admin.dispose()

@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from terminal import SCRIPT, environment, postgres_schema, run, run_at_terminal
+from terminal import SCRIPT, environment, run, run_at_terminal
 
 from cases import config
 from modelregistry import ModelRegistry
+from postgres_source import postgres_schema
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
