@@ -53,7 +53,8 @@ def test_quick_benchmark_writes_every_operation_to_its_results_file(tmp_path: Pa
         capture_output=True,
         text=True,
         check=False,
-        timeout=300,
+        # A bound against a hang only: a quick SQLite run takes ~35 s on a quiet machine.
+        timeout=900,
     )
     assert completed.returncode == 0, completed.stderr
     results = json.loads(output.read_text(encoding="utf-8"))
