@@ -282,6 +282,20 @@ def test_another_schema_revision_in_a_message_forces_a_full_reload(url: str, fee
         )
 
 
+def test_refresh_on_a_feed_reader_reads_the_database_not_only_the_stream(
+    url: str, feed: str
+) -> None:
+    """``refresh()`` promises the database's state now, whatever the stream has brought."""
+    with ModelRegistry(url, feed=feed, poll_interval=3600) as reader:
+        wait_for(lambda: feed_state(reader)["transport"] == "jetstream", "the subscription")
+        with ModelRegistry(url, cache=False) as direct:  # no feed, no relay: never published
+            direct.update_model_status("llama3.2:3b", "maintenance")
+        reader.refresh()
+        assert status_of(reader) == "maintenance"
+        assert reader.get_stats()["cache"]["revision"] == 4
+        assert feed_state(reader)["transport"] == "jetstream"
+
+
 # -- resuming, relaying, falling back ------------------------------------------------------
 
 
