@@ -391,11 +391,20 @@ def test_a_gap_left_by_a_killed_writer_is_filled_and_applied_in_order(
         )
 
 
-def test_the_relay_command_fills_a_hole_and_stops_on_sigterm(url: str, feed: str) -> None:
+@pytest.mark.parametrize("given", ["option", "environment"])
+def test_the_relay_command_fills_a_hole_and_stops_on_sigterm(
+    url: str, feed: str, given: str
+) -> None:
+    """As the README runs it: the feed from ``--feed`` or from ``MODELREGISTRY_FEED_URL``."""
     address = FeedAddress.parse(feed)
     env = {**os.environ, "MODELREGISTRY_DATABASE_URL": url}
+    command = [str(Path(sys.executable).with_name("modelregistry")), "relay"]
+    if given == "option":
+        command += ["--feed", feed]
+    else:
+        env["MODELREGISTRY_FEED_URL"] = feed
     relay = subprocess.Popen(
-        [str(Path(sys.executable).with_name("modelregistry")), "relay", "--feed", feed],
+        command,
         env=env,
         stderr=subprocess.PIPE,
         text=True,
