@@ -279,13 +279,14 @@ class Delivery:
     own_behind: int  # our writes whose call returned before our own cache held them
     latencies: list[float]  # write returned -> last reader applied, per paired revision
     staleness: list[float]  # commit -> last reader applied, per revision
+    stalest: list[tuple[float, int, bool]]  # (staleness, revision, ours), worst first
 
 
 def delivery(
     revisions: list[Revision], found: dict[int, tuple[int, dict[int, float], dict[str, Any]]]
 ) -> Delivery:
     """Per revision: how long until the last reader applied it; which readers never did."""
-    result = Delivery(len(revisions), 0, 0, 0, 0, [], [])
+    result = Delivery(len(revisions), 0, 0, 0, 0, [], [], [])
     for revision in revisions:
         times, expected = [], 0
         for start, applied, _ in found.values():
@@ -302,9 +303,13 @@ def delivery(
         if not times:
             continue
         result.staleness.append(max(times) - revision.committed)
+        result.stalest.append(
+            (result.staleness[-1], revision.number, revision.returned is not None)
+        )
         if revision.returned is not None:
             result.paired += 1
             result.latencies.append(max(times) - revision.returned)
+    result.stalest = sorted(result.stalest, reverse=True)[:5]
     return result
 
 
@@ -485,6 +490,9 @@ def fault_run(count: int, changes: int, url: str, nats_server: Any) -> dict[str,
         "p50_ms": quantile(result.latencies, 0.5) * 1000,
         "p99_ms": quantile(result.latencies, 0.99) * 1000,
         "worst_staleness_s": max(result.staleness, default=0.0),
+        "stalest (s, at change, ours)": [
+            (round(stale, 3), number - first, ours) for stale, number, ours in result.stalest
+        ],
         "events": events,
         "gap_reads": sum(feed.get("gap_reads", 0) for _, _, feed in found.values()),
         "polls": sum(feed.get("polls", 0) for _, _, feed in found.values()),
