@@ -164,6 +164,8 @@ class AsyncModelRegistry:
         if parts is not None and engine is not None:
             if parts.cache is not None:
                 await asyncio.to_thread(parts.cache.close)  # joins the feed's thread
+            if parts.publisher is not None:
+                await asyncio.to_thread(parts.publisher.close)  # joins its NATS thread
             await in_bridge(parts.close)
             await engine.dispose()
 

@@ -189,6 +189,9 @@ class ModelRegistry:
     def refresh(self) -> None:
         """Bring the cache up to date now, without waiting for the change feed.
 
+        It reads the database, on a JetStream feed too: afterwards the cache holds every
+        change committed before the call, published or not.
+
         Raises:
             DatabaseUnavailableError: E4020, the database cannot be reached (the cache keeps
                 its last snapshot).

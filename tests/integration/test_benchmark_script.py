@@ -61,3 +61,38 @@ def test_quick_benchmark_writes_every_operation_to_its_results_file(tmp_path: Pa
     assert {row["operation"] for row in results["results"]} == EXPECTED
     assert all(row["median_us"] > 0 for row in results["results"])
     assert "| sqlite | 3 | get_model |" in completed.stdout
+
+
+@pytest.mark.slow
+def test_jetstream_benchmark_checks_every_revision_of_a_small_fault_run() -> None:
+    """benchmarks/jetstream.py pairs every revision it made (the killed writer's too)."""
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "jetstream.py"),
+            "--readers",
+            "2",
+            "--changes",
+            "20",
+            "--fault-changes",
+            "60",
+            "--fault-readers",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    if "needs PostgreSQL's binaries" in completed.stderr:
+        pytest.skip("needs initdb and nats-server on PATH")
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    report = dict(
+        line.strip().split(": ", 1) for line in completed.stdout.splitlines() if ": " in line
+    )
+    # 60 writes and the writer killed between commit and publish: all checked, none missed.
+    assert report["revisions"] == report["checked"] == "61"
+    assert report["paired"] == "60"
+    assert report["missed"] == "0"
+    assert report["harness_errors"] == "0"
+    assert "20 of 20" in completed.stdout  # each scale row paired every write

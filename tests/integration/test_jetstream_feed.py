@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -22,7 +23,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from modelregistry import ModelRegistry
-from modelregistry.cache.publisher import DIE_BEFORE_PUBLISH_VARIABLE, publish_messages
+from modelregistry.cache.publisher import (
+    DIE_BEFORE_PUBLISH_VARIABLE,
+    PUBLISH_TIMEOUT_SECONDS,
+    publish_messages,
+)
 from modelregistry.cache.wire import ChangeMessage, FeedAddress, decode, encode
 from modelregistry.domain.history import fingerprint
 from modelregistry.registry import run_relay
@@ -282,6 +287,20 @@ def test_another_schema_revision_in_a_message_forces_a_full_reload(url: str, fee
         )
 
 
+def test_refresh_on_a_feed_reader_reads_the_database_not_only_the_stream(
+    url: str, feed: str
+) -> None:
+    """``refresh()`` promises the database's state now, whatever the stream has brought."""
+    with ModelRegistry(url, feed=feed, poll_interval=3600) as reader:
+        wait_for(lambda: feed_state(reader)["transport"] == "jetstream", "the subscription")
+        with ModelRegistry(url, cache=False) as direct:  # no feed, no relay: never published
+            direct.update_model_status("llama3.2:3b", "maintenance")
+        reader.refresh()
+        assert status_of(reader) == "maintenance"
+        assert reader.get_stats()["cache"]["revision"] == 4
+        assert feed_state(reader)["transport"] == "jetstream"
+
+
 # -- resuming, relaying, falling back ------------------------------------------------------
 
 
@@ -372,11 +391,20 @@ def test_a_gap_left_by_a_killed_writer_is_filled_and_applied_in_order(
         )
 
 
-def test_the_relay_command_fills_a_hole_and_stops_on_sigterm(url: str, feed: str) -> None:
+@pytest.mark.parametrize("given", ["option", "environment"])
+def test_the_relay_command_fills_a_hole_and_stops_on_sigterm(
+    url: str, feed: str, given: str
+) -> None:
+    """As the README runs it: the feed from ``--feed`` or from ``MODELREGISTRY_FEED_URL``."""
     address = FeedAddress.parse(feed)
     env = {**os.environ, "MODELREGISTRY_DATABASE_URL": url}
+    command = [str(Path(sys.executable).with_name("modelregistry")), "relay"]
+    if given == "option":
+        command += ["--feed", feed]
+    else:
+        env["MODELREGISTRY_FEED_URL"] = feed
     relay = subprocess.Popen(
-        [str(Path(sys.executable).with_name("modelregistry")), "relay", "--feed", feed],
+        command,
         env=env,
         stderr=subprocess.PIPE,
         text=True,
@@ -506,3 +534,82 @@ def test_an_async_registry_on_the_feed_publishes_and_applies_the_stream(
     with ModelRegistry(url, feed=feed, poll_interval=3600) as writer:
         wait_for(lambda: feed_state(writer)["transport"] == "jetstream", "the subscription")
         asyncio.run(scenario(writer))
+
+
+# -- an async write's publish and the event loop ----------------------------------------------
+
+
+async def loop_stall_during(work: Awaitable[object]) -> tuple[float, float]:
+    """Await ``work``; the longest the loop then went without running a 1 ms ticker, its time."""
+    worst, done = 0.0, False
+
+    async def tick() -> None:
+        nonlocal worst
+        while not done:
+            before = time.perf_counter()
+            await asyncio.sleep(0.001)
+            worst = max(worst, time.perf_counter() - before)
+
+    ticking = asyncio.create_task(tick())
+    await asyncio.sleep(0.01)
+    worst, started = 0.0, time.perf_counter()
+    await work
+    took = time.perf_counter() - started
+    done = True
+    await ticking
+    return worst, took
+
+
+# Generous against a loaded machine's scheduling: a loop held by the publish stops for the
+# whole of PUBLISH_TIMEOUT_SECONDS (1 s), which the write below waits out.
+STALL_BOUND = 0.5
+
+
+def test_an_async_write_waiting_for_the_stream_ack_leaves_the_event_loop_running(
+    url: str,
+) -> None:
+    from modelregistry import AsyncModelRegistry  # noqa: PLC0415 - the async extra
+
+    with throwaway_nats() as nats_server:
+        if nats_server is None or nats_server.process is None:
+            pytest.skip("nats-server is not installed")
+        pid = nats_server.process.pid
+        feed = f"{nats_server.url}/{unique_stream()}"
+
+        async def scenario() -> tuple[float, float]:
+            async with AsyncModelRegistry(url, feed=feed, poll_interval=3600) as registry:
+                await registry.update_model_status("llama3.2:3b", "maintenance")  # connected
+                os.kill(pid, signal.SIGSTOP)  # the connection stays; no acknowledgement comes
+                try:
+                    return await loop_stall_during(
+                        registry.update_model_status("llama3.2:3b", "active")
+                    )
+                finally:
+                    os.kill(pid, signal.SIGCONT)
+
+        stall, took = asyncio.run(scenario())
+    assert took >= 0.9 * PUBLISH_TIMEOUT_SECONDS  # the publish waited for its acknowledgement
+    assert stall < STALL_BOUND  # ... and the loop ran the ticker meanwhile
+
+
+def test_an_async_first_write_waiting_for_nats_to_connect_leaves_the_event_loop_running(
+    url: str,
+) -> None:
+    from modelregistry import AsyncModelRegistry  # noqa: PLC0415 - the async extra
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens there once the probe closes
+    feed = f"nats://127.0.0.1:{port}/{unique_stream()}"
+
+    async def scenario() -> tuple[float, float]:
+        async with AsyncModelRegistry(url, feed=feed, poll_interval=3600) as registry:
+            return await loop_stall_during(
+                registry.update_model_status("llama3.2:3b", "maintenance")
+            )
+
+    stall, took = asyncio.run(scenario())
+    assert took >= 0.9 * PUBLISH_TIMEOUT_SECONDS  # the first write waited for a connection
+    assert stall < STALL_BOUND
+    with ModelRegistry(url, cache=False) as direct:
+        assert status_of(direct) == "maintenance"  # committed all the same (the relay publishes it)

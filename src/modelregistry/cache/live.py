@@ -109,10 +109,18 @@ class LiveCache:
     ) -> None:
         """Bring the snapshot up to date now (``known``: configs this process just wrote).
 
+        ``manual`` (``registry.refresh()``) reads the database even on a JetStream feed: it
+        promises the catalog as committed now, not as far as the stream has brought it (a
+        change its writer has not published yet, and the relay not yet either).
+
         Raises:
             ModelRegistryError: the database could not be read (the snapshot stays).
         """
-        self.snapshots.refresh(known)
+        if trigger == "manual" and self._stream is not None:
+            with self._stream[1].from_database():
+                self.snapshots.refresh(known)
+        else:
+            self.snapshots.refresh(known)
         self._on_refresh(trigger)
 
     def catch_up(self, known: Mapping[tuple[str, int], ModelConfig] | None = None) -> None:

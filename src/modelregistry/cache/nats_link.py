@@ -14,6 +14,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
+from modelregistry.db.bridge import wait_for_future
 from modelregistry.errors import FeedConfigurationError
 
 if TYPE_CHECKING:
@@ -151,16 +152,14 @@ class NatsLink:
     def run(self, coroutine: Coroutine[Any, Any, T], timeout: float) -> T:
         """Run ``coroutine`` on the loop; wait at most ``timeout`` seconds.
 
+        Called from AsyncModelRegistry's bridge (an async write's publish), the wait is
+        awaited: the caller's event loop runs on meanwhile.
+
         Raises:
             TimeoutError: it did not finish in time (it is cancelled).
             Exception: whatever the coroutine raised.
         """
-        future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
-        try:
-            return future.result(timeout)
-        except TimeoutError:
-            future.cancel()
-            raise
+        return wait_for_future(asyncio.run_coroutine_threadsafe(coroutine, self.loop), timeout)
 
     def close(self) -> None:
         """Close the connection and stop the thread (again: nothing)."""

@@ -5,6 +5,10 @@ After each commit, :meth:`Publisher.publish` reads the revisions the write made 
 message id, waiting for the stream's acknowledgement at most :data:`PUBLISH_TIMEOUT_SECONDS`.
 Nothing is lost when this fails or the process dies first: the change is committed, and
 ``modelregistry relay`` publishes what the stream is missing.
+
+In AsyncModelRegistry the publish runs inside the write's bridge call, on the event loop: its
+waits (the acknowledgement, a first connection) are awaited there or made on a worker thread,
+so the loop runs other tasks meanwhile (:func:`~modelregistry.db.bridge.wait_for_future`).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import TYPE_CHECKING, Final
 
 from modelregistry.cache.nats_link import NatsLink
 from modelregistry.cache.wire import encode, messages_of
+from modelregistry.db.bridge import blocking
 from modelregistry.db.outbox import read_outbox
 
 if TYPE_CHECKING:
@@ -71,8 +76,10 @@ class Publisher:
         if os.environ.get(DIE_BEFORE_PUBLISH_VARIABLE) == "1":
             os.kill(os.getpid(), signal.SIGKILL)
         # A process's first write waits for its first connection; later, NATS away: no wait.
+        # (In AsyncModelRegistry's bridge that wait is on a worker thread, off the loop.)
+        connected = self._link.connected
         wait = 0.0 if self._link.ever_connected else PUBLISH_TIMEOUT_SECONDS
-        if not self._link.connected.wait(wait):
+        if not connected.is_set() and not (wait and blocking(connected.wait, wait)):
             logger.debug("modelregistry feed: NATS is away; the relay publishes this change")
             return
         try:
@@ -87,7 +94,7 @@ class Publisher:
                 timeout=PUBLISH_TIMEOUT_SECONDS,
             )
         except Exception as exc:  # noqa: BLE001 - committed already: the relay catches up
-            logger.warning("modelregistry feed: publishing failed (the relay will): %s", exc)
+            logger.warning("modelregistry feed: publishing failed (the relay will): %r", exc)
 
     @property
     def connected(self) -> bool:

@@ -17,6 +17,7 @@ from modelregistry.db.engine import make_async_engine
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from concurrent.futures import Future
 
     from sqlalchemy.engine import Engine
 
@@ -34,6 +35,32 @@ def blocking(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:  # 
     import asyncio  # noqa: PLC0415 - only inside the bridge
 
     result: T = await_only(asyncio.to_thread(function, *args, **kwargs))
+    return result
+
+
+def wait_for_future(future: Future[T], timeout: float) -> T:
+    """Wait at most ``timeout`` seconds for ``future``, completed by another thread.
+
+    Inside the bridge (on the event loop) it is awaited, so the loop goes on running other
+    tasks meanwhile; elsewhere the thread waits. On a timeout the future is cancelled.
+
+    Raises:
+        TimeoutError: not done in time.
+        Exception: whatever the future raised.
+    """
+    if not in_greenlet():
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            future.cancel()
+            raise
+    import asyncio  # noqa: PLC0415 - only inside the bridge
+
+    async def awaited() -> T:
+        # (wait_for cancels the wrapper on a timeout, and the wrapper cancels ``future``.)
+        return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
+
+    result: T = await_only(awaited())
     return result
 
 
