@@ -181,7 +181,6 @@ def _backfill_offline(revisions: sa.Table) -> None:
 
 
 def _config(row: Any, provider: str, flags: set[str]) -> dict[str, Any]:  # noqa: ANN401 - a row
-
     """The model's config in the JSON form the registry writes (frozen here)."""
     capabilities = {f"supports_{name}": name in flags for name in STANDARD_FLAGS}
     capabilities.update({f"supports_{name}": True for name in sorted(flags - {*STANDARD_FLAGS})})

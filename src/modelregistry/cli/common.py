@@ -32,7 +32,7 @@ from modelregistry.errors import (
 from modelregistry.settings import ACTOR_VARIABLE, DATABASE_URL_VARIABLE
 
 # typer 0.29 carries its own copy of click (typer._click), whose exceptions and contexts are
-# the ones raised and passed here; older releases run on click itself.
+# the ones raised and passed here; 0.26 to 0.28 (pyproject.toml's lower bound) run on click.
 if TYPE_CHECKING:
     from typer._click import core as click_core
     from typer._click import exceptions as click_errors
