@@ -227,9 +227,11 @@ def test_shell_completion_installs_and_completes(tmp_path: Path) -> None:
         env=env,
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
         timeout=120,
     )
+    # Seen failing (exit 1) now and then in whole-file runs on a busy machine: say why.
+    assert installed.returncode == 0, installed.stdout + installed.stderr
     assert "completion installed" in installed.stdout
     script = tmp_path / ".bash_completions" / "modelregistry.sh"
     assert "_MODELREGISTRY_COMPLETE" in script.read_text()
