@@ -1,9 +1,35 @@
 """The seed's "Execution Examples" block, verbatim (``../shared/seed/ModelRegistry.md``).
 
-Runs against the catalog named by ``MODELREGISTRY_DATABASE_URL`` (default: the embedded SQLite
-file). ``tests/integration/test_seed_compat.py`` runs it on SQLite and PostgreSQL and checks
-what it prints.
+By default it runs against a throwaway in-memory catalog (and says so on stderr): the block
+registers a model and deprecates another, which nobody wants done to their real catalog by
+accident. ``--db URL`` or ``MODELREGISTRY_DATABASE_URL`` names a real one.
+``tests/integration/test_seed_compat.py`` runs it on SQLite and PostgreSQL and checks what it
+prints, and that by default it leaves the user's catalog alone.
+
+Everything from "# Complete model registry workflow" on is the seed's code, unchanged.
 """
+
+import argparse
+import os
+import sys
+
+_parser = argparse.ArgumentParser(description="The seed's Execution Examples, on a catalog.")
+_parser.add_argument(
+    "--db",
+    metavar="URL",
+    help="The catalog to run on (default: $MODELREGISTRY_DATABASE_URL, else a throwaway "
+    "in-memory one).",
+)
+_db = _parser.parse_args().db
+if _db:
+    os.environ["MODELREGISTRY_DATABASE_URL"] = _db
+elif not os.environ.get("MODELREGISTRY_DATABASE_URL"):
+    os.environ["MODELREGISTRY_DATABASE_URL"] = "sqlite://"
+    print(
+        "note: running on a throwaway in-memory catalog "
+        "(--db URL or MODELREGISTRY_DATABASE_URL names a real one)",
+        file=sys.stderr,
+    )
 
 # Complete model registry workflow
 from L04_model_gateway.services.model_registry import ModelRegistry

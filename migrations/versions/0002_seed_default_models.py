@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 
 revision = "0002"
 down_revision = "0001"
@@ -89,50 +89,62 @@ models = sa.table(
     sa.column("quality_summarization", sa.Double),
 )
 MODEL_IDS = tuple(model["model_id"] for model in MODELS)
+OFFLINE_SEEDED = "modelregistry.offline.seeded_models"
+"""Offline only: the models this revision seeds, as 0003 would read them back."""
 
 
 def upgrade() -> None:
-    bind = op.get_bind()
+    # Statements that read nothing back (the provider's id is a subquery): the same SQL runs
+    # on a live database and prints offline (`modelregistry db upgrade --sql` from nothing).
     op.bulk_insert(providers, [{"name": PROVIDER}])
     op.bulk_insert(capabilities, [{"name": name} for name in CAPABILITIES])
-    provider_id = bind.scalar(sa.select(providers.c.id).where(providers.c.name == PROVIDER))
-    rows = []
+    provider_id = sa.select(providers.c.id).where(providers.c.name == PROVIDER).scalar_subquery()
     for model in MODELS:
-        reasoning, coding, creative, summarization = model["quality"]
-        rows.append(
+        op.execute(models.insert().values(provider_id=provider_id, **_row(model)))
+    for model in MODELS:
+        model_pk = sa.select(models.c.id).where(models.c.model_id == model["model_id"])
+        pairs = sa.select(model_pk.scalar_subquery(), capabilities.c.id).where(
+            capabilities.c.name.in_(model["capabilities"])
+        )
+        op.execute(model_capabilities.insert().from_select(["model_pk", "capability_id"], pairs))
+    if context.is_offline_mode():
+        # What the next data migrations read from the database, for their offline SQL.
+        context.config.attributes[OFFLINE_SEEDED] = [
             {
-                "model_id": model["model_id"],
-                "provider_id": provider_id,
-                "display_name": model["display_name"],
-                "context_window": model["context_window"],
-                "max_output_tokens": model["max_output_tokens"],
-                # "0" is exact in PostgreSQL's NUMERIC and in SQLite's decimal text alike.
+                **_row(model),
                 "cost_per_1m_input_tokens": "0",
                 "cost_per_1m_output_tokens": "0",
-                "rate_limit_rpm": model["rate_limit_rpm"],
-                "rate_limit_tpm": model["rate_limit_tpm"],
-                "latency_p50_ms": model["latency_p50_ms"],
-                "latency_p99_ms": model["latency_p99_ms"],
-                "status": "active",
-                "quality_reasoning": reasoning,
-                "quality_coding": coding,
-                "quality_creative": creative,
-                "quality_summarization": summarization,
+                "provider": PROVIDER,
+                "capabilities": model["capabilities"],
             }
-        )
-    op.bulk_insert(models, rows)
-    seeded = sa.select(models.c.model_id, models.c.id).where(models.c.model_id.in_(MODEL_IDS))
-    model_pks = dict(bind.execute(seeded).all())
-    named = sa.select(capabilities.c.name, capabilities.c.id)
-    capability_ids = dict(bind.execute(named).all())
-    op.bulk_insert(
-        model_capabilities,
-        [
-            {"model_pk": model_pks[model["model_id"]], "capability_id": capability_ids[name]}
             for model in MODELS
-            for name in model["capabilities"]
-        ],
-    )
+        ]
+
+
+# "0" is exact in PostgreSQL's NUMERIC and in SQLite's decimal text alike; the cast types it
+# for PostgreSQL, also when printed offline.
+FREE = sa.cast(sa.literal("0"), sa.Numeric(15, 10).with_variant(sa.String(32), "sqlite"))
+
+
+def _row(model: dict[str, Any]) -> dict[str, Any]:
+    reasoning, coding, creative, summarization = model["quality"]
+    return {
+        "model_id": model["model_id"],
+        "display_name": model["display_name"],
+        "context_window": model["context_window"],
+        "max_output_tokens": model["max_output_tokens"],
+        "cost_per_1m_input_tokens": FREE,
+        "cost_per_1m_output_tokens": FREE,
+        "rate_limit_rpm": model["rate_limit_rpm"],
+        "rate_limit_tpm": model["rate_limit_tpm"],
+        "latency_p50_ms": model["latency_p50_ms"],
+        "latency_p99_ms": model["latency_p99_ms"],
+        "status": "active",
+        "quality_reasoning": reasoning,
+        "quality_coding": coding,
+        "quality_creative": creative,
+        "quality_summarization": summarization,
+    }
 
 
 def downgrade() -> None:

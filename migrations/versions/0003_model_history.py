@@ -15,12 +15,15 @@ Create Date: 2026-11-27
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
+from alembic.util import CommandError
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0003"
@@ -32,6 +35,10 @@ BACKFILL_ACTOR = "modelregistry-migration"
 BACKFILL_REASON = "history starts at schema revision 0003"
 STANDARD_FLAGS = ("streaming", "vision", "tool_use", "json_mode")
 QUALITY = ("reasoning", "coding", "creative", "summarization")
+OFFLINE_SEEDED = "modelregistry.offline.seeded_models"
+"""Offline only: the models 0002 seeded in this run (frozen names, shared with 0002 and 0004)."""
+OFFLINE_REVISIONS = "modelregistry.offline.revisions"
+"""Offline only: the revisions this backfill wrote, for 0004's price backfill."""
 
 
 def _name(length: int) -> sa.types.TypeEngine[str]:
@@ -95,6 +102,9 @@ def _make_append_only() -> None:
 
 def _backfill(revisions: sa.Table) -> None:
     """Record version 1 of every existing model, oldest change first."""
+    if context.is_offline_mode():
+        _backfill_offline(revisions)
+        return
     bind = op.get_bind()
     models = sa.table(
         "models",
@@ -135,7 +145,42 @@ def _backfill(revisions: sa.Table) -> None:
         op.bulk_insert(revisions, records)
 
 
-def _config(row: sa.Row[Any], provider: str, flags: set[str]) -> dict[str, Any]:
+def _backfill_offline(revisions: sa.Table) -> None:
+    """The backfill as SQL that reads nothing back: for the models 0002 seeded in this run.
+
+    Offline (``--sql``) nothing can be read; from an empty database the models are those of
+    0002, which leaves them in ``config.attributes``. Each revision takes its time from its
+    model's row, as the live backfill does.
+    """
+    seeded = context.config.attributes.get(OFFLINE_SEEDED)
+    if seeded is None:
+        msg = (
+            "the migration 0003 copies every model into its history: its SQL can be written "
+            "offline only from an empty database (or from 0004 on)"
+        )
+        raise CommandError(msg)
+    models = sa.table("models", sa.column("model_id"), sa.column("updated_at"))
+    postgresql = op.get_bind().dialect.name == "postgresql"
+    written = []
+    for model in sorted(seeded, key=lambda model: model["model_id"]):
+        config = _config(SimpleNamespace(**model), model["provider"], set(model["capabilities"]))
+        document = sa.literal(json.dumps(config))
+        values = sa.select(
+            models.c.model_id,
+            sa.literal(1),
+            sa.literal("created"),
+            sa.cast(document, JSONB()) if postgresql else document,
+            models.c.updated_at,
+            sa.literal(BACKFILL_ACTOR),
+            sa.literal(BACKFILL_REASON),
+        ).where(models.c.model_id == model["model_id"])
+        names = ["model_id", "version", "change", "config", "changed_at", "actor", "reason"]
+        op.execute(revisions.insert().from_select(names, values))
+        written.append({"model_id": model["model_id"], "config": config})
+    context.config.attributes[OFFLINE_REVISIONS] = written
+
+
+def _config(row: Any, provider: str, flags: set[str]) -> dict[str, Any]:  # noqa: ANN401 - a row
     """The model's config in the JSON form the registry writes (frozen here)."""
     capabilities = {f"supports_{name}": name in flags for name in STANDARD_FLAGS}
     capabilities.update({f"supports_{name}": True for name in sorted(flags - {*STANDARD_FLAGS})})

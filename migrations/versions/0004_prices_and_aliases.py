@@ -26,7 +26,8 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
+from alembic.util import CommandError
 
 revision = "0004"
 down_revision = "0003"
@@ -35,6 +36,8 @@ depends_on = None
 
 BACKFILL_REASON = "from the model's history (schema revision 0004)"
 APPEND_ONLY = ("model_prices", "model_aliases")
+OFFLINE_REVISIONS = "modelregistry.offline.revisions"
+"""Offline only: the revisions 0003 wrote in this run (a frozen name, shared with 0003)."""
 
 
 def _name(length: int) -> sa.types.TypeEngine[str]:
@@ -117,6 +120,9 @@ def _backfill_prices(prices: sa.Table) -> None:
         sa.column("changed_at", sa.DateTime(timezone=True)),
         sa.column("actor"),
     )
+    if context.is_offline_mode():
+        _backfill_prices_offline(prices)
+        return
     bind = op.get_bind()
     # SQLite keeps prices as their decimal text (no decimal type), PostgreSQL as NUMERIC.
     stored = _decimal_text if bind.dialect.name == "sqlite" else (lambda amount: amount)
@@ -150,6 +156,60 @@ def _backfill_prices(prices: sa.Table) -> None:
         )
     if records:
         op.bulk_insert(prices, records)
+
+
+def _backfill_prices_offline(prices: sa.Table) -> None:
+    """The backfill as SQL that reads nothing back: for the revisions 0003 wrote in this run.
+
+    Each is version 1 of its model (an empty database has no other), so each is one price;
+    its instant and actor are read from the revision's row, as the live backfill does.
+    """
+    written = context.config.attributes.get(OFFLINE_REVISIONS)
+    if written is None:
+        msg = (
+            "the migration 0004 builds the prices from the model history: its SQL can be "
+            "written offline only from an empty database (or from 0004 on)"
+        )
+        raise CommandError(msg)
+    revisions = sa.table(
+        "model_revisions",
+        sa.column("model_id"),
+        sa.column("version"),
+        sa.column("changed_at"),
+        sa.column("actor"),
+    )
+    sqlite = op.get_bind().dialect.name == "sqlite"
+
+    def amount(value: float) -> sa.ColumnElement[Any]:
+        if sqlite:
+            return sa.literal(_decimal_text(_money_of(value)))
+        return sa.cast(sa.literal(str(_money_of(value))), _money())
+
+    for revision in written:
+        config = revision["config"]
+        values = sa.select(
+            revisions.c.model_id,
+            amount(config["cost_per_1m_input_tokens"]),
+            amount(config["cost_per_1m_output_tokens"]),
+            sa.null(),
+            sa.literal("USD"),
+            revisions.c.changed_at,
+            revisions.c.changed_at,
+            revisions.c.actor,
+            sa.literal(BACKFILL_REASON),
+        ).where(revisions.c.model_id == revision["model_id"], revisions.c.version == 1)
+        names = [
+            "model_id",
+            "input_per_1m",
+            "output_per_1m",
+            "cached_input_per_1m",
+            "currency",
+            "effective_from",
+            "recorded_at",
+            "actor",
+            "reason",
+        ]
+        op.execute(prices.insert().from_select(names, values))
 
 
 def _money_of(value: float) -> Decimal:

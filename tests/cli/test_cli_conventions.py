@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,7 +65,8 @@ def _fill(url: str) -> None:
                 context_window=200000,
                 cost_per_1m_input_tokens=15,
                 cost_per_1m_output_tokens=75,
-            )
+            ),
+            actor="tests",  # the same on every machine: the stored tables show it
         )
         registry.register_model(
             config(
@@ -85,6 +87,16 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'catalog.db'}"
     _fill(url)
     return url
+
+
+@contextmanager
+def empty_catalog(request: pytest.FixtureRequest, tmp_path: Path, backend: str) -> Iterator[str]:
+    """The URL of an empty database of ``backend``: a new SQLite file, or a fresh schema."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    with postgres_schema(request.getfixturevalue("postgres_url")) as url:
+        yield url
 
 
 def env_for(home: Path, url: str | None = None) -> dict[str, str]:
@@ -143,17 +155,59 @@ def test_version_is_answered_before_typer_is_imported(home: Path) -> None:
 # -- tables --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("columns", [80, 120])
-def test_models_list_fits_the_terminal_as_stored(
-    home: Path, catalog_url: str, columns: int
-) -> None:
-    code, shown = run_at_terminal("models", "list", env=env_for(home, catalog_url), columns=columns)
-    assert code == 0, shown
+def as_stored(name: str, shown: str) -> None:
+    """``shown`` is, character for character, what tests/cli/expected/NAME holds.
+
+    ``UPDATE_EXPECTED=1 pytest ...`` writes it instead: then read the diff before committing.
+    """
+    path = EXPECTED / name
+    if os.environ.get("UPDATE_EXPECTED") == "1":
+        path.write_text(shown)
+    assert shown == path.read_text(), f"{name}:\n{shown}"
+
+
+def fits(shown: str, columns: int) -> list[str]:
     lines = shown.splitlines()
     assert all(len(line) <= columns for line in lines), shown
     assert all(line == line.rstrip() for line in lines), "trailing spaces"
-    assert any(LONG_ID in line for line in lines), "a 40-character id stays whole"
-    assert shown == (EXPECTED / f"models_list_{columns}.txt").read_text()
+    return lines
+
+
+WIDTHS = pytest.mark.parametrize("columns", [80, 120])
+
+
+@WIDTHS
+@pytest.mark.parametrize("only_active", [False, True], ids=["all", "active"])
+def test_models_list_fits_the_terminal_as_stored(
+    home: Path, catalog_url: str, columns: int, only_active: bool
+) -> None:
+    args = ["models", "list", *(["--status", "active"] if only_active else [])]
+    code, shown = run_at_terminal(*args, env=env_for(home, catalog_url), columns=columns)
+    assert code == 0, shown
+    lines = fits(shown, columns)
+    words = set(shown.replace(",", " ").split())
+    # No word is cut: every id, provider and status stands whole, and every capability of a
+    # shown list stands whole (a comma list wraps between its items).
+    listed = json.loads(run(*args, "--json", env=env_for(home, catalog_url)).stdout)
+    assert {m["model_id"] for m in listed} | {m["provider"] for m in listed} <= words
+    assert {m["status"] for m in listed} <= words
+    if "CAPABILITIES" in shown.splitlines()[1]:
+        names = {
+            n.removeprefix("supports_") for m in listed for n, v in m["capabilities"].items() if v
+        }
+        assert names <= words
+    if not only_active:
+        assert any(LONG_ID in line for line in lines), "a 40-character id stays whole"
+    as_stored(f"models_list{'_active' if only_active else ''}_{columns}.txt", shown)
+
+
+@WIDTHS
+def test_models_show_fits_the_terminal_as_stored(home: Path, sqlite_url: str, columns: int) -> None:
+    env = env_for(home, sqlite_url)
+    code, shown = run_at_terminal("models", "show", LONG_ID, env=env, columns=columns)
+    assert code == 0, shown
+    fits(shown, columns)
+    as_stored(f"models_show_{columns}.txt", shown)
 
 
 def test_models_show_writes_numbers_as_the_list_does(home: Path, sqlite_url: str) -> None:
@@ -168,29 +222,51 @@ def test_models_show_writes_numbers_as_the_list_does(home: Path, sqlite_url: str
     assert "200000" not in shown
 
 
-def test_prices_history_keeps_instants_whole_at_80_columns(home: Path, catalog_url: str) -> None:
+REASON = "a long reason that has to wrap at eighty columns, between its words"
+
+
+@pytest.fixture(scope="module")
+def scheduled(home: Path, catalog_url: str) -> dict[str, str]:
+    """A price from tomorrow on for claude-3-opus (today's, which other tests read, stay).
+
+    Returns the instants that change from run to run, each with the placeholder that stands
+    for it in the stored expectations (as wide, so the layout is the same).
+    """
     env = env_for(home, catalog_url)
     later = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     done = run(
-        "prices",
-        "set",
-        "claude-3-opus-20240229",
-        "--input-price",
-        "12.5",
-        "--output-price",
-        "60",
-        "--from",
-        later,
-        "--reason",
-        "a long reason that has to wrap at eighty columns",
+        "prices", "set", "claude-3-opus-20240229", "--input-price", "12.5",
+        "--output-price", "60", "--from", later, "--reason", REASON, "--actor", "tests",
         env=env,
-    )  # fmt: skip  (scheduled: today's prices, which other tests read, stay)
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    code, shown = run_at_terminal("prices", "history", "claude-3-opus-20240229", env=env)
+    history = json.loads(
+        run("prices", "history", "claude-3-opus-20240229", "--json", env=env).stdout
+    )
+    registered = datetime.fromisoformat(history[0]["effective_from"])
+    return {
+        registered.strftime("%Y-%m-%dT%H:%M:%SZ"): "<registered>".ljust(20),
+        later: "<tomorrow>".ljust(20),
+    }
+
+
+@WIDTHS
+def test_prices_history_keeps_instants_whole_as_stored(
+    home: Path, catalog_url: str, scheduled: dict[str, str], columns: int
+) -> None:
+    env = env_for(home, catalog_url)
+    code, shown = run_at_terminal(
+        "prices", "history", "claude-3-opus-20240229", env=env, columns=columns
+    )
     assert code == 0, shown
+    fits(shown, columns)
     instants = re.findall(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", shown)
-    assert len(instants) >= 3  # two periods, the first one closed
-    assert all(len(line) <= 80 and line == line.rstrip() for line in shown.splitlines())
+    registered, tomorrow = scheduled
+    assert instants == [registered, tomorrow, tomorrow]  # whole: two periods, the first closed
+    assert set(REASON.replace(",", "").split()) <= set(shown.replace(",", "").split())
+    for instant, placeholder in scheduled.items():
+        shown = shown.replace(instant, placeholder)
+    as_stored(f"prices_history_{columns}.txt", shown)
 
 
 # -- usage errors --------------------------------------------------------------------------
@@ -279,11 +355,8 @@ def test_a_read_command_that_creates_the_schema_says_so_once(
         again = run("models", "list", "--json", env=env)
         assert (again.returncode, again.stderr) == (0, "")
 
-    if backend == "sqlite":
-        check(f"sqlite:///{tmp_path / 'new.db'}")
-    else:
-        with postgres_schema(request.getfixturevalue("postgres_url")) as url:
-            check(url)
+    with empty_catalog(request, tmp_path, backend) as url:
+        check(url)
 
 
 def test_set_status_to_the_status_it_has_says_unchanged_and_records_nothing(
@@ -432,16 +505,13 @@ def test_db_relative_revisions_history_stamp_and_offline_sql(
         assert run("db", "stamp", previous, env=env).stdout.strip() == (
             f"database stamped at revision {previous}"
         )
-        if backend == "sqlite":  # the same check whatever the engine: once is enough
-            whole = run("db", "upgrade", "--sql", env=env)
-            assert whole.returncode == 1
-            assert "cannot be written offline" in whole.stderr
+        # From nothing too (applied by hand: tests/cli/test_cli_offline_sql.py).
+        whole = run("db", "upgrade", "--sql", env=env)
+        assert whole.returncode == 0, whole.stderr
+        assert "INSERT INTO models" in whole.stdout
 
-    if backend == "sqlite":
-        check(f"sqlite:///{tmp_path / 'db.db'}")
-    else:
-        with postgres_schema(request.getfixturevalue("postgres_url")) as url:
-            check(url)
+    with empty_catalog(request, tmp_path, backend) as url:
+        check(url)
 
 
 def test_a_destructive_downgrade_asks_at_a_terminal_and_wants_yes_elsewhere(

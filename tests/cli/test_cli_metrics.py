@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import queue
 import signal
 import subprocess
-import sys
-import threading
-import time
-import urllib.error
-import urllib.request
-from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import pytest
@@ -20,62 +12,29 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from cases import GPT4_TURBO, config
 from modelregistry import ModelRegistry
+from served import CONSOLE_SCRIPT, DEADLINE, Served, wait_for
 from throwaway_postgres import throwaway_postgres
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-CONSOLE_SCRIPT = Path(sys.executable).parent / "modelregistry"
-DEADLINE = 60.0  # generous: the machine is shared; only a broken server takes this long
 SECRET = "Metrics-s3cr3t/p@ss"  # noqa: S105 - the test's own throwaway password
 
 
-class Served:
-    """A running ``metrics serve`` process: its base URL, its output, and a way to stop it."""
+class MetricsServed(Served):
+    """A running ``metrics serve`` process (tests/served.py), read as Prometheus text."""
 
     def __init__(self, url: str, *extra: str) -> None:
-        self.process = subprocess.Popen(
-            [str(CONSOLE_SCRIPT), "--db", url, "metrics", "serve", "--port", "0", *extra],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.output: list[str] = []
-        self.readers = [
-            threading.Thread(target=self._read, args=(stream,), daemon=True)
-            for stream in (self.process.stdout, self.process.stderr)
-        ]
-        for reader in self.readers:
-            reader.start()
-        first = self.next_line()
-        assert first.startswith("serving http://127.0.0.1:"), first
-        self.base = first.split()[1].removesuffix("/metrics")
+        # metrics serve answers /healthz and /metrics, not /readyz: it is ready once it says
+        # where it serves.
+        super().__init__(url, "metrics", "serve", *extra, wait_ready=False)
 
-    def _read(self, stream: IO[str] | None) -> None:
-        assert stream is not None
-        with stream:
-            for line in stream:
-                self.output.append(line)
-                self.lines.put(line.rstrip("\n"))
-
-    def next_line(self) -> str:
-        try:
-            return self.lines.get(timeout=DEADLINE)
-        except queue.Empty:
-            self.process.kill()
-            pytest.fail(f"metrics serve said nothing: {''.join(self.output)}")
-
-    def get(self, path: str) -> tuple[int, str]:
-        try:
-            with urllib.request.urlopen(self.base + path, timeout=DEADLINE) as answer:  # noqa: S310 - our own http URL
-                return answer.status, answer.read().decode()
-        except urllib.error.HTTPError as refused:
-            return refused.code, refused.read().decode()
+    def text(self, path: str) -> tuple[int, str]:
+        status, _, body = self.get(path)
+        return status, body.decode()
 
     def samples(self) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-        status, text = self.get("/metrics")
+        status, text = self.text("/metrics")
         assert status == 200, text
         return {
             (sample.name, tuple(sorted(sample.labels.items()))): sample.value
@@ -86,31 +45,13 @@ class Served:
     def value(self, name: str, **labels: str) -> float | None:
         return self.samples().get((name, tuple(sorted(labels.items()))))
 
-    def stop(self, number: int = signal.SIGTERM) -> int:
-        self.process.send_signal(number)
-        try:
-            code = self.process.wait(timeout=DEADLINE)
-        except subprocess.TimeoutExpired:
-            self.close()
-            pytest.fail(f"metrics serve did not stop on signal {number}: {''.join(self.output)}")
-        self.close()
-        return code
-
-    def close(self) -> None:
-        """Kill the process if it still runs, and read its output to the end."""
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=DEADLINE)
-        for reader in self.readers:
-            reader.join(timeout=DEADLINE)
-
 
 @pytest.fixture
-def serve() -> Iterator[Callable[..., Served]]:
-    started: list[Served] = []
+def serve() -> Iterator[Callable[..., MetricsServed]]:
+    started: list[MetricsServed] = []
 
-    def start(url: str, *extra: str) -> Served:
-        served = Served(url, *extra)
+    def start(url: str, *extra: str) -> MetricsServed:
+        served = MetricsServed(url, *extra)
         started.append(served)
         return served
 
@@ -119,20 +60,12 @@ def serve() -> Iterator[Callable[..., Served]]:
         served.close()
 
 
-def wait_for(predicate: Callable[[], bool], what: str) -> None:
-    limit = time.monotonic() + DEADLINE
-    while not predicate():
-        if time.monotonic() > limit:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 def test_scraped_metrics_follow_known_changes_and_sigterm_stops(
-    database_url: str, serve: Callable[..., Served]
+    database_url: str, serve: Callable[..., MetricsServed]
 ) -> None:
     with ModelRegistry(database_url) as writer:  # migrates and seeds the catalog
         served = serve(database_url, "--poll-interval", "0.1")
-        assert served.get("/healthz") == (200, "ok: database reachable, schema revision 0007\n")
+        assert served.text("/healthz") == (200, "ok: database reachable, schema revision 0007\n")
         assert served.value("modelregistry_models", provider="ollama", status="active") == 3
         assert served.value("modelregistry_cache_refreshes_total", trigger="reload") == 1
         revision = served.value("modelregistry_cache_revision")
@@ -161,21 +94,21 @@ def test_scraped_metrics_follow_known_changes_and_sigterm_stops(
     )
     assert heard >= 1
     assert all("gpt-4" not in str(labels) for _, labels in samples)  # no model ids
-    assert served.get("/nope")[0] == 404
+    assert served.text("/nope")[0] == 404
     assert served.stop(signal.SIGTERM) == 0
     assert served.output[-1] == "stopped\n"
 
 
-def test_ctrl_c_stops_it_cleanly(database_url: str, serve: Callable[..., Served]) -> None:
+def test_ctrl_c_stops_it_cleanly(database_url: str, serve: Callable[..., MetricsServed]) -> None:
     ModelRegistry(database_url).close()
     served = serve(database_url)
-    assert served.get("/healthz")[0] == 200
+    assert served.text("/healthz")[0] == 200
     assert served.stop(signal.SIGINT) == 0
     assert "Traceback" not in "".join(served.output)
 
 
 def test_a_port_in_use_is_one_line_and_exit_1(
-    database_url: str, serve: Callable[..., Served]
+    database_url: str, serve: Callable[..., MetricsServed]
 ) -> None:
     ModelRegistry(database_url).close()
     port = serve(database_url).base.rsplit(":", 1)[1]
@@ -193,26 +126,26 @@ def test_a_port_in_use_is_one_line_and_exit_1(
 
 @pytest.mark.slow
 def test_healthz_fails_while_the_database_is_down_and_the_password_never_shows(
-    serve: Callable[..., Served],
+    serve: Callable[..., MetricsServed],
 ) -> None:
     with throwaway_postgres(password=SECRET) as server:
         if server is None:
             pytest.skip("no PostgreSQL server binaries (initdb) on this machine")
         ModelRegistry(server.url).close()
         served = serve(server.url, "--poll-interval", "0.1")
-        assert served.get("/healthz")[0] == 200
+        assert served.text("/healthz")[0] == 200
         server.stop()
         try:
-            wait_for(lambda: served.get("/healthz")[0] == 503, "/healthz to fail")
-            detail = served.get("/healthz")[1]
+            wait_for(lambda: served.text("/healthz")[0] == 503, "/healthz to fail")
+            detail = served.text("/healthz")[1]
             assert "E4020" in detail
             # The metrics go on from the cache, staleness growing.
             assert served.value("modelregistry_models", provider="ollama", status="active") == 3
-            texts = [detail, served.get("/metrics")[1], "".join(served.output)]
+            texts = [detail, served.text("/metrics")[1], "".join(served.output)]
         finally:
             server.start()
-        wait_for(lambda: served.get("/healthz")[0] == 200, "/healthz to recover")
-        texts.append(served.get("/metrics")[1])
+        wait_for(lambda: served.text("/healthz")[0] == 200, "/healthz to recover")
+        texts.append(served.text("/metrics")[1])
         assert served.stop() == 0
     for text in [*texts, "".join(served.output)]:
         for form in (SECRET, quote(SECRET, safe=""), "s3cr3t"):

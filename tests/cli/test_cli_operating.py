@@ -159,7 +159,7 @@ def test_the_table_fits_80_columns_and_loses_nothing(cli: Cli, database_url: str
     lines = cli("models", "list").stdout.splitlines()
     assert all(len(line) <= 80 for line in lines)
     assert any(long_id in line for line in lines)
-    words = {word for line in lines for word in line.split()}
+    words = {word for line in lines for word in line.replace(",", " ").split()}
     assert {"audio", "batch", "citations", "reasoning", "tool_use", "15.0000001/30"} <= words
     # More columns than 80 hold: one block of fields per model, nothing cut.
     every = ",".join(COLUMNS)
@@ -227,9 +227,11 @@ def test_shell_completion_installs_and_completes(tmp_path: Path) -> None:
         env=env,
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
         timeout=120,
     )
+    # Seen failing (exit 1) now and then in whole-file runs on a busy machine: say why.
+    assert installed.returncode == 0, installed.stdout + installed.stderr
     assert "completion installed" in installed.stdout
     script = tmp_path / ".bash_completions" / "modelregistry.sh"
     assert "_MODELREGISTRY_COMPLETE" in script.read_text()

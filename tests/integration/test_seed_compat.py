@@ -69,6 +69,48 @@ def test_seed_execution_examples_run_again_on_the_same_catalog(database_url: str
     assert run_example(database_url) == second
 
 
+def test_seed_example_by_default_runs_on_a_throwaway_catalog_and_says_so(
+    tmp_path: Path, database_url: str
+) -> None:
+    # As a user runs it: no catalog named, a home (and data directories) of their own.
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MODELREGISTRY_")}
+    env.update(
+        HOME=str(home),
+        XDG_DATA_HOME=str(home / ".local" / "share"),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+    )
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [sys.executable, str(EXAMPLE), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done
+
+    for _ in range(2):  # throwaway: the second run starts from the defaults again
+        done = run()
+        assert done.stdout == EXPECTED
+        assert done.stderr == (
+            "note: running on a throwaway in-memory catalog "
+            "(--db URL or MODELREGISTRY_DATABASE_URL names a real one)\n"
+        )
+    # The user's default catalog was neither created nor touched: nothing was written at home.
+    assert list(home.rglob("*")) == []
+    # --db names a real catalog (here the test's): it runs there, without the note.
+    named = run("--db", database_url)
+    assert (named.stdout, named.stderr) == (EXPECTED, "")
+    with modelregistry.ModelRegistry(database_url) as registry:
+        assert registry.get_model("gpt-4-turbo") is not None
+
+
 def test_seed_import_paths_re_export_the_same_objects() -> None:
     from L04_model_gateway.models import (  # noqa: PLC0415 - the import is what is tested
         ModelCapabilities,

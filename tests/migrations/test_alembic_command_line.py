@@ -10,9 +10,7 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
-import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
@@ -21,22 +19,10 @@ from modelregistry.db import migrate
 from modelregistry.db.engine import make_engine
 from modelregistry.db.tables import Base
 from modelregistry.domain.defaults import DEFAULT_MODELS
+from schema_dump import schema_of
 
 ROOT = Path(__file__).resolve().parents[2]
 ALEMBIC = Path(sys.executable).parent / "alembic"
-
-_TRIGGERS = {
-    "sqlite": "SELECT tbl_name, name, sql FROM sqlite_master WHERE type = 'trigger'",
-    "postgresql": (
-        "SELECT c.relname, t.tgname, pg_get_triggerdef(t.oid) FROM pg_trigger AS t"
-        " JOIN pg_class AS c ON c.oid = t.tgrelid"
-        " WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace"
-    ),
-}
-_FUNCTIONS = (
-    "SELECT proname, pg_get_functiondef(oid) FROM pg_proc"
-    " WHERE pronamespace = current_schema()::regnamespace"
-)
 
 
 def alembic(*args: str, database_url: str | None = None) -> str:
@@ -51,49 +37,6 @@ def alembic(*args: str, database_url: str | None = None) -> str:
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     assert result.returncode == 0, f"{shlex.join(command)}:\n{result.stdout}\n{result.stderr}"
     return result.stdout
-
-
-def _by_name(items: list[Any]) -> list[Any]:
-    return sorted(items, key=lambda item: str(item.get("name")))
-
-
-def schema_of(url: str) -> dict[str, Any]:
-    """Everything the migrations define, as the database reports it.
-
-    Tables (columns, keys, indexes, constraints), views with their definitions, triggers and,
-    on PostgreSQL, functions.
-    """
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            inspector = sa.inspect(connection)
-            tables = {
-                table: {
-                    "columns": [
-                        (c["name"], str(c["type"]), c["nullable"], c.get("default"))
-                        for c in inspector.get_columns(table)
-                    ],
-                    "primary_key": inspector.get_pk_constraint(table),
-                    "foreign_keys": _by_name(inspector.get_foreign_keys(table)),
-                    "indexes": _by_name(inspector.get_indexes(table)),
-                    "unique": _by_name(inspector.get_unique_constraints(table)),
-                    "checks": _by_name(inspector.get_check_constraints(table)),
-                }
-                for table in inspector.get_table_names()
-            }
-            dialect = connection.dialect.name
-            views = {
-                view: inspector.get_view_definition(view) for view in inspector.get_view_names()
-            }
-            triggers = sorted(map(tuple, connection.execute(sa.text(_TRIGGERS[dialect]))))
-            functions = (
-                sorted(map(tuple, connection.execute(sa.text(_FUNCTIONS))))
-                if dialect == "postgresql"
-                else []
-            )
-    finally:
-        engine.dispose()
-    return {"tables": tables, "views": views, "triggers": triggers, "functions": functions}
 
 
 def diff_from_tables_py(url: str) -> list[object]:

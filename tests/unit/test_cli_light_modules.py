@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from modelregistry import settings
-from modelregistry.cli import listing, relay, render, serve, sync
+from modelregistry.cli import common, listing, relay, render, sync
 from modelregistry.domain.models import ModelStatus
 from modelregistry.registry import DEFAULT_POLL_INTERVAL, DEFAULT_SYNC_TIMEOUT
 
@@ -17,7 +17,7 @@ def test_the_status_names_of_the_help_are_the_statuses() -> None:
 
 
 def test_serve_and_metrics_serve_poll_as_often_as_the_registry_by_default() -> None:
-    assert serve.DEFAULT_POLL_INTERVAL == DEFAULT_POLL_INTERVAL
+    assert common.DEFAULT_POLL_INTERVAL == DEFAULT_POLL_INTERVAL
 
 
 def test_sync_waits_as_long_as_the_registry_by_default() -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import re
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,9 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
-from rich import box
 from rich.console import Console
-from rich.table import Table
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from modelregistry import __version__
@@ -35,7 +32,7 @@ from modelregistry.errors import (
 from modelregistry.settings import ACTOR_VARIABLE, DATABASE_URL_VARIABLE
 
 # typer 0.29 carries its own copy of click (typer._click), whose exceptions and contexts are
-# the ones raised and passed here; older releases run on click itself.
+# the ones raised and passed here; 0.26 to 0.28 (pyproject.toml's lower bound) run on click.
 if TYPE_CHECKING:
     from typer._click import core as click_core
     from typer._click import exceptions as click_errors
@@ -308,6 +305,47 @@ AsOfOption = typer.Option(
 )
 YesOption = typer.Option(False, "--yes", "-y", help="Confirm without asking.")
 
+# The servers' options (``serve`` and ``metrics serve``).
+DEFAULT_POLL_INTERVAL = 1.0
+"""The registry's default (``modelregistry.registry.DEFAULT_POLL_INTERVAL``; a test holds
+them equal), written here so that ``--help`` does not import the registry."""
+HostOption = typer.Option(
+    "127.0.0.1",
+    "--host",
+    metavar="HOST",
+    help="Address to listen on (0.0.0.0 or :: lets other hosts connect).",
+)
+PollIntervalOption = typer.Option(
+    DEFAULT_POLL_INTERVAL,
+    "--poll-interval",
+    min=0.01,
+    metavar="SECONDS",
+    help="Seconds between the change feed's checks of the catalog.",
+)
+
+
+def port_option(default: int) -> Any:  # noqa: ANN401 - typer's OptionInfo
+    """``--port`` with this server's default port (no short form: ``-p`` is ``--provider``)."""
+    return typer.Option(
+        default,
+        "--port",
+        min=0,
+        max=65535,
+        metavar="INTEGER",
+        help="TCP port (0: any free port, printed).",
+    )
+
+
+def max_connections_option(default: int) -> Any:  # noqa: ANN401 - typer's OptionInfo
+    """``--max-connections`` with this server's default."""
+    return typer.Option(
+        default,
+        "--max-connections",
+        min=1,
+        metavar="INTEGER",
+        help="Connections at once; past it, 503.",
+    )
+
 
 def parse_instant(value: str | None, option: str = "--at") -> datetime | None:
     """Parse a time option: ISO 8601, UTC when no offset is given."""
@@ -492,74 +530,3 @@ def printable(text: str) -> str:
 def print_json(data: object) -> None:
     """Print ``data`` as indented JSON."""
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-_STYLE_CODE = re.compile(r"\x1b\[[0-9;]*m")
-_TRAILING = re.compile(r"(?: |\x1b\[[0-9;]*m)+$")
-
-
-def print_table(table: Table) -> None:
-    """Print ``table`` on stdout without the spaces rich pads its lines with."""
-    with out.capture() as captured:
-        out.print(table)
-    # Spaces before the end of a line go, also when a style's closing code follows them.
-    text = "\n".join(
-        _TRAILING.sub(lambda end: "".join(_STYLE_CODE.findall(end.group())), line)
-        for line in captured.get().splitlines()
-    )
-    sys.stdout.write(text + "\n")
-
-
-def fitted_table(
-    headers: Sequence[str],
-    rows: Sequence[Sequence[str]],
-    *,
-    whole: Sequence[bool],
-    width: int | None = None,
-) -> Table:
-    """A table of ``rows`` at most ``width`` (the terminal's) columns wide.
-
-    A column marked ``whole`` (an instant, an amount, an id) keeps its values whole, its header
-    wrapping at spaces; the other columns fold to share what is left, each at least 6 wide
-    (or its longest value): the last columns give way first.
-    """
-    room = (width or out.width) - 2 * (len(headers) - 1)
-    natural = [
-        max([len(header), *(len(row[i]) for row in rows)]) for i, header in enumerate(headers)
-    ]
-    least = [
-        max([*(len(word) for word in header.split()), *(len(row[i]) for row in rows)])
-        if whole[i]
-        else min(natural[i], 6)
-        for i, header in enumerate(headers)
-    ]
-    widths = natural if sum(natural) <= room else list(least)
-    spare = room - sum(widths)
-    for i in range(len(widths)):
-        grant = max(0, min(spare, natural[i] - widths[i]))
-        widths[i] += grant
-        spare -= grant
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1, 0, 0))
-    for header, size in zip(headers, widths, strict=True):
-        table.add_column(header, width=size, overflow="fold")
-    for row in rows:
-        table.add_row(*row)
-    return table
-
-
-def simple_table(*columns: str) -> Table:
-    """A plain table with these column headers."""
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, show_edge=False)
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    return table
-
-
-def fields_table(rows: dict[str, object]) -> Table:
-    """A two-column FIELD/VALUE table."""
-    table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 0))
-    table.add_column("FIELD", style="bold", no_wrap=True)
-    table.add_column("VALUE", overflow="fold")
-    for field, value in rows.items():
-        table.add_row(field, "-" if value is None else str(value))
-    return table

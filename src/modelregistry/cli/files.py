@@ -25,6 +25,7 @@ from modelregistry.cli.common import (
 from modelregistry.errors import InvalidCatalogFileError, ModelRegistryError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import FrameType
 
     from modelregistry.domain.documents import Format, ImportResult
@@ -59,26 +60,23 @@ def _import(
     from rich.progress import Progress  # noqa: PLC0415 - only for an import at a terminal
 
     actor, reason = note
-    if not out.is_terminal:
+
+    def run(progress: Callable[[int, int], None] | None = None) -> ImportResult:
         return registry.import_catalog(
             file,
             prune=prune,
             dry_run=dry_run,
             actor=actor,
             reason=reason,
+            progress=progress,
             skip_invalid=skip_invalid,
         )
+
+    if not out.is_terminal:
+        return run()
     with Progress(transient=True, console=out) as bar:
         task = bar.add_task(f"importing {file.name}", total=None)
-        return registry.import_catalog(
-            file,
-            prune=prune,
-            dry_run=dry_run,
-            actor=actor,
-            reason=reason,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
-            skip_invalid=skip_invalid,
-        )
+        return run(lambda done, total: bar.update(task, completed=done, total=total))
 
 
 @app.command("import")

@@ -13,11 +13,10 @@ from modelregistry.cli.common import (
     JsonOption,
     Options,
     app,
-    fields_table,
     print_json,
-    print_table,
     report,
 )
+from modelregistry.cli.tables import fields_table, print_table
 from modelregistry.errors import ModelRegistryError
 from modelregistry.settings import resolve_database_url
 

@@ -8,41 +8,23 @@ from __future__ import annotations
 
 import typer
 
-from modelregistry.cli.common import metrics_app
-from modelregistry.cli.serve import DEFAULT_POLL_INTERVAL, run_server
+from modelregistry.cli.common import (
+    HostOption,
+    PollIntervalOption,
+    max_connections_option,
+    metrics_app,
+    port_option,
+)
+from modelregistry.cli.serve import run_server
 
 
 @metrics_app.command("serve")
 def serve(
     ctx: typer.Context,
-    port: int = typer.Option(
-        9464,
-        "--port",
-        min=0,
-        max=65535,
-        metavar="INTEGER",
-        help="TCP port (0: any free port, printed).",
-    ),
-    host: str = typer.Option(
-        "127.0.0.1",
-        "--host",
-        metavar="HOST",
-        help="Address to listen on; 0.0.0.0 (or ::) lets a Prometheus on another host scrape.",
-    ),
-    poll_interval: float = typer.Option(
-        DEFAULT_POLL_INTERVAL,
-        "--poll-interval",
-        min=0.01,
-        metavar="SECONDS",
-        help="Seconds between the change feed's checks of the catalog.",
-    ),
-    max_connections: int = typer.Option(
-        100,
-        "--max-connections",
-        min=1,
-        metavar="INTEGER",
-        help="Connections at once; past it, 503.",
-    ),
+    port: int = port_option(9464),
+    host: str = HostOption,
+    poll_interval: float = PollIntervalOption,
+    max_connections: int = max_connections_option(100),
 ) -> None:
     """Serve the catalog's metrics at /metrics and a health check at /healthz.
 

@@ -18,16 +18,14 @@ from modelregistry.cli.common import (
     deprecated,
     either,
     err,
-    fields_table,
     invoke_alone,
     models_app,
     parse_instant,
     print_json,
-    print_table,
     printable,
-    simple_table,
 )
 from modelregistry.cli.listing import STATUS_NAMES, ColumnsOption, FormatOption, OutputFormat
+from modelregistry.cli.tables import fields_table, print_table, simple_table
 from modelregistry.errors import ModelNotFoundError
 
 if TYPE_CHECKING:

@@ -18,13 +18,18 @@ from modelregistry.cli.common import (
     catalog,
     deprecated,
     either,
-    fitted_table,
     invoke_alone,
     parse_instant,
     prices_app,
     print_json,
-    print_table,
     printable,
+)
+from modelregistry.cli.tables import (
+    Column,
+    Fit,
+    fields_table,
+    fitted_table,
+    print_table,
     simple_table,
 )
 
@@ -74,10 +79,25 @@ def _print_prices(prices: list[Price], *, as_json: bool) -> None:
         )
         for price in prices
     ]
-    headers = ("FROM", "UNTIL", "IN $/1M", "OUT $/1M", "CACHED IN", "BY", "REASON")
-    # Instants and amounts are one word each: never cut (their headers wrap instead).
-    whole = (True, True, True, True, True, False, False)
-    print_table(fitted_table(headers, rows, whole=whole))
+    columns = (
+        Column("FROM", Fit.WHOLE),
+        Column("UNTIL", Fit.WHOLE),
+        Column("IN $/1M", Fit.WHOLE, right=True),
+        Column("OUT $/1M", Fit.WHOLE, right=True),
+        Column("CACHED IN", Fit.WHOLE, right=True),
+        Column("BY"),
+        Column("REASON"),
+    )
+    # Instants and amounts are one word each: never cut (their headers wrap instead); the
+    # actor and the reason wrap at their spaces.
+    table = fitted_table(columns, rows)
+    if table is None:  # narrower than two instants and their amounts: one block per period
+        for number, row in enumerate(rows):
+            if number:
+                typer.echo()
+            print_table(fields_table(dict(zip((c.header for c in columns), row, strict=True))))
+        return
+    print_table(table)
 
 
 @prices_app.command("set")

@@ -13,17 +13,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich import box
-from rich.cells import cell_len
-from rich.table import Table
 
-from modelregistry.cli.common import fields_table, out, print_json, print_table
+from modelregistry.cli.common import out, print_json, warn
 from modelregistry.cli.listing import OutputFormat
+from modelregistry.cli.tables import Column as TableColumn
+from modelregistry.cli.tables import Fit, fields_table, fitted_table, print_table
 from modelregistry.domain.models import QUALITY_DIMENSIONS
 from modelregistry.domain.pricing import decimal_text, exact_decimal
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
+
+    from rich.table import Table
 
     from modelregistry.domain.history import ModelRevision
     from modelregistry.domain.models import ModelConfig
@@ -163,89 +164,59 @@ def print_models(
         writer.writerows([COLUMNS[name].text(model) for name in names] for model in models)
     elif models:
         names = columns or list(TABLE_COLUMNS)
-        table = models_table(models, names, out.width)
+        table, left_out = models_table(
+            models, names, out.width, give_way=() if columns else GIVE_WAY
+        )
         if table is None:
             print_records(models, names)
         else:
             print_table(table)
+        if left_out:
+            headers = ", ".join(COLUMNS[name].header for name in left_out)
+            warn(f"{headers} left out at {out.width} columns: widen the terminal, or see --columns")
     else:
         typer.echo("no models match")
 
 
-_GAP = 1
-"""Between two columns: one space (the header's rule runs on under it)."""
-_LONGEST_WHOLE_ID = 40
-"""Model ids up to this long are never folded; the other text columns fold first."""
-_NARROWEST_FOLD = 6
-"""A folded text column is at least this wide (or its longest word, when narrower)."""
+GIVE_WAY = ("capabilities",)
+"""Default columns left out, in this order, when the table cannot fit with every word whole."""
 
 
-def models_table(models: list[ModelConfig], columns: list[str], width: int) -> Table | None:
-    """The model list as a table at most ``width`` columns wide (None: it cannot fit).
+def models_table(
+    models: list[ModelConfig], columns: list[str], width: int, *, give_way: Sequence[str] = ()
+) -> tuple[Table | None, list[str]]:
+    """The model list as a table at most ``width`` columns wide, and the columns left out.
 
-    rich draws it; the widths are set here: numbers, statuses and dates keep their width, ids
-    stay whole up to 40 characters, headers wrap at their spaces, and the other text columns
-    (provider, name, the capability list) fold to share the rest. The default columns fit 80
-    columns with ids of 40 characters; only a ``--columns`` list too wide for the terminal
-    gets None (one block per model).
+    Numbers, statuses and dates keep their width, ids stay whole up to 40 characters, headers
+    wrap at their spaces and the other text (provider, name, the capability list) wraps at its
+    spaces, never inside a word (:mod:`modelregistry.cli.tables`). When that cannot fit, the
+    columns of ``give_way`` are left out, one at a time; the table is None when it still
+    cannot (one block per model instead, with every column).
     """
-    cells = [[_cell(name, model) for name in columns] for model in models]
-    headers = [COLUMNS[name].header for name in columns]
-    natural = [
-        max([cell_len(headers[i])] + [cell_len(row[i]) for row in cells])
-        for i in range(len(columns))
-    ]
-    least = [_least(name, headers[i], [row[i] for row in cells]) for i, name in enumerate(columns)]
-    widths = _fit(natural, least, width - _GAP * (len(columns) - 1))
-    if widths is None:
-        return None
-    table = Table(
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-        padding=(0, 0),
-        expand=False,
-    )
-    for name, header, size in zip(columns, headers, widths, strict=True):
-        column = COLUMNS[name]
-        table.add_column(
-            header,
-            width=size,
-            justify="right" if column.numeric else "left",
-            overflow="fold",
-            # Values of numbers, statuses and dates fit their width (see _least): only a
-            # header wraps, at its spaces.
-        )
-    for row in cells:
-        table.add_row(*row)
-    return table
+    names = list(columns)
+    left_out: list[str] = []
+    while True:
+        spec = [_table_column(name) for name in names]
+        rows = [[_cell(name, model) for name in names] for model in models]
+        table = fitted_table(spec, rows, width=width)
+        leaving = next((name for name in give_way if name in names), None)
+        if table is not None:
+            return table, left_out
+        if leaving is None:  # one block per model, every column in it
+            return None, []
+        names.remove(leaving)
+        left_out.append(leaving)
 
 
-def _least(name: str, header: str, values: list[str]) -> int:
-    """The narrowest ``name``'s column may get: whole values where folding would mislead."""
+def _table_column(name: str) -> TableColumn:
     column = COLUMNS[name]
-    longest_word = max(cell_len(word) for word in header.split())
-    if column.numeric or column.word:
-        return max([longest_word, *(cell_len(value) for value in values)])
-    longest = max([cell_len(value) for value in values], default=0)
-    if name == "model_id":
-        return max(min(longest, _LONGEST_WHOLE_ID), longest_word)
-    return min(max(longest, longest_word), _NARROWEST_FOLD)
-
-
-def _fit(natural: list[int], least: list[int], room: int) -> list[int] | None:
-    """Column widths within ``room``: each at least its ``least``, sharing what is left."""
-    if sum(natural) <= room:
-        return natural
-    spare = room - sum(least)
-    if spare < 0:
-        return None
-    widths = list(least)
-    for i in range(len(widths)):  # in order: the first text columns unfold first
-        grant = min(spare, natural[i] - widths[i])
-        widths[i] += grant
-        spare -= grant
-    return widths
+    if name in {"model_id", "successor_model_id"}:
+        fit = Fit.ID
+    elif column.numeric or column.word:
+        fit = Fit.WHOLE
+    else:
+        fit = Fit.WORDS
+    return TableColumn(column.header, fit, right=column.numeric)
 
 
 def print_records(models: list[ModelConfig], columns: list[str]) -> None:
@@ -258,7 +229,7 @@ def print_records(models: list[ModelConfig], columns: list[str]) -> None:
 
 def _cell(name: str, model: ModelConfig) -> str:
     if name == "capabilities":
-        return " ".join(sorted(model.capabilities.names()))
+        return ", ".join(sorted(model.capabilities.names())) or "-"
     if name in {"context_window", "max_output_tokens", "rate_limit_rpm", "rate_limit_tpm"}:
         return f"{getattr(model, name):,}"
     return COLUMNS[name].text(model) or "-"

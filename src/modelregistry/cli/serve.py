@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from modelregistry.cli.common import Options, app, err, fail
+from modelregistry.cli.common import (
+    HostOption,
+    Options,
+    PollIntervalOption,
+    app,
+    err,
+    fail,
+    max_connections_option,
+    port_option,
+)
 from modelregistry.errors import ModelRegistryError
 
 # The registry is imported inside the commands: see cli.common.
-DEFAULT_POLL_INTERVAL = 1.0
-"""The registry's default (``modelregistry.registry.DEFAULT_POLL_INTERVAL``; a test holds
-them equal), written here so that ``--help`` does not import the registry."""
 
 HTTP_EXTRA = "modelregistry serve needs the http extra: pip install 'modelregistry[http]'"
 
@@ -18,15 +24,8 @@ HTTP_EXTRA = "modelregistry serve needs the http extra: pip install 'modelregist
 @app.command("serve")
 def serve(
     ctx: typer.Context,
-    host: str = typer.Option(
-        "127.0.0.1",
-        "--host",
-        metavar="HOST",
-        help="Address to listen on (0.0.0.0 or :: for other hosts).",
-    ),
-    port: int = typer.Option(
-        8080, "--port", min=0, max=65535, metavar="INTEGER", help="TCP port (0: any free port)."
-    ),
+    host: str = HostOption,
+    port: int = port_option(8080),
     token_file: str | None = typer.Option(
         None,
         "--token-file",
@@ -40,20 +39,8 @@ def serve(
         metavar="ORIGIN",
         help="An origin browsers may read the API from (repeatable; none: CORS off).",
     ),
-    poll_interval: float = typer.Option(
-        DEFAULT_POLL_INTERVAL,
-        "--poll-interval",
-        min=0.01,
-        metavar="SECONDS",
-        help="Seconds between the change feed's checks.",
-    ),
-    max_connections: int = typer.Option(
-        1000,
-        "--max-connections",
-        min=1,
-        metavar="INTEGER",
-        help="Connections at once; past it, 503.",
-    ),
+    poll_interval: float = PollIntervalOption,
+    max_connections: int = max_connections_option(1000),
 ) -> None:
     """Serve the catalog over HTTP: an OpenAI-compatible /v1/models, /api/... and a page at /.
 

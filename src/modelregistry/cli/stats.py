@@ -8,10 +8,9 @@ from modelregistry.cli.common import (
     JsonOption,
     app,
     catalog,
-    fields_table,
     print_json,
-    print_table,
 )
+from modelregistry.cli.tables import fields_table, print_table
 
 
 @app.command("stats")

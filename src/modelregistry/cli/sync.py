@@ -18,8 +18,8 @@ from modelregistry.cli.common import (
     overrides_app,
     print_json,
     printable,
-    simple_table,
 )
+from modelregistry.cli.tables import print_table, simple_table
 from modelregistry.errors import ModelRegistryError
 
 if TYPE_CHECKING:
@@ -141,7 +141,7 @@ def _print_plan(result: SyncResult, *, quiet: bool) -> None:
             table = simple_table(*headers)
             for row in rows:
                 table.add_row(*(str(value) for value in row))
-            out.print(table)
+            print_table(table)
 
 
 def _sections(plan: SyncPlan) -> list[tuple[tuple[str, ...], list[tuple[object, ...]]]]:
@@ -190,7 +190,7 @@ def overrides_list(
     table = simple_table("MODEL", "FIELD", "LOCAL", "UPSTREAM")
     for item in found:
         table.add_row(item.model_id, item.field, str(item.local), str(item.upstream))
-    out.print(table)
+    print_table(table)
 
 
 @overrides_app.command("reset")
