@@ -183,7 +183,7 @@ def test_info_shows_the_installation_with_the_password_masked(
     data = json.loads(result.stdout)
     assert data["version"] == __version__
     assert data["database"] == make_url(url).render_as_string(hide_password=True)
-    assert data["schema"] == {"current": "0007", "head": "0007", "up_to_date": True}
+    assert data["schema"] == {"current": "0008", "head": "0008", "up_to_date": True}
     assert data["models"] == {"total": 3, "active": 2}
     assert data["cache"]["state"] == "live"
     assert data["cache"]["models"] == 3

@@ -176,7 +176,7 @@ def metrics_of(
     *,
     catalog: Any = lambda _day: COUNTS,
     cache: Any = lambda: {"revision": 42, "staleness_seconds": 0.25},
-    schema: Any = lambda: "0007",
+    schema: Any = lambda: "0008",
 ) -> tuple[RegistryMetrics, CollectorRegistry]:
     collectors = CollectorRegistry()
     metrics = RegistryMetrics(
@@ -237,7 +237,7 @@ def test_a_catalog_that_cannot_be_counted_leaves_the_other_metrics() -> None:
 
 
 def test_health_and_the_wsgi_app() -> None:
-    state: dict[str, Any] = {"revision": "0007"}
+    state: dict[str, Any] = {"revision": "0008"}
 
     def schema() -> str | None:
         if isinstance(state["revision"], Exception):
