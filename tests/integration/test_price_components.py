@@ -31,7 +31,7 @@ pytestmark = pytest.mark.both_apis
 MODEL = "gpt-4-turbo"
 BASE = ("2", "8", "0.5")
 """Standard base: input, output, cached input (USD per 1M tokens)."""
-RATES = [
+RATES: list[Rate | dict[str, Any]] = [
     # standard, beyond the base
     Rate("cache_write_5m", Decimal("2.5")),
     Rate("cache_write_1h", Decimal(4)),
@@ -209,7 +209,11 @@ def test_the_cache_answers_exactly_what_sql_does(
         assert cached.get_price(MODEL).rates == sql.get_price(MODEL).rates != ()
         for tier in ("standard", "batch", "priority", "flex"):
             for inputs in (0, 127_999, 128_000, 128_001, 200_000, 200_001):
-                arguments = {"cached_input_tokens": 10, "reasoning_tokens": 3, "service_tier": tier}
+                arguments: dict[str, Any] = {
+                    "cached_input_tokens": 10,
+                    "reasoning_tokens": 3,
+                    "service_tier": tier,
+                }
                 try:
                     expected: object = sql.cost_breakdown(MODEL, inputs, 7, **arguments)
                 except PriceComponentNotFoundError as exc:

@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from modelregistry.domain.pricing import Price, decimal_text, money
-from modelregistry.domain.rates import Rate, check_rates
+from modelregistry.domain.rates import Rate, check_rates, rate_json
 from modelregistry.errors import InvalidModelConfigError, Violation
 
 if TYPE_CHECKING:
@@ -111,15 +111,7 @@ def _price_json(price: Price) -> dict[str, Any]:
         "reason": price.reason,
     }
     if price.rates:
-        document["rates"] = [
-            {
-                "component": rate.component,
-                "amount": decimal_text(rate.amount),
-                "service_tier": rate.service_tier,
-                "above_tokens": rate.above_tokens,
-            }
-            for rate in price.rates
-        ]
+        document["rates"] = [rate_json(rate) for rate in price.rates]
     return document
 
 
@@ -210,9 +202,7 @@ def _timeline(
         return None
     prices = []
     for index, entry in enumerate(value):
-        row = _row(
-            f"{where}[{index}]", entry, _PRICE_KEYS, problems, optional={"reason", "rates"}
-        )
+        row = _row(f"{where}[{index}]", entry, _PRICE_KEYS, problems, optional={"reason", "rates"})
         if row is None:
             continue
         try:

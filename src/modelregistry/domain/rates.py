@@ -25,9 +25,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Context, Decimal
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from modelregistry.domain.pricing import money, plain
+from modelregistry.domain.pricing import decimal_text, money, plain
 from modelregistry.domain.rules import MAX_INTEGER
 from modelregistry.errors import (
     InvalidArgumentError,
@@ -49,8 +49,10 @@ __all__ = [
     "Rate",
     "Usage",
     "breakdown",
+    "breakdown_json",
     "check_rates",
     "ordered",
+    "rate_json",
     "usage",
 ]
 
@@ -375,3 +377,37 @@ def _table(price: Price) -> dict[tuple[str, int, str], Decimal]:
     for rate in price.rates:
         table[rate.key] = rate.amount
     return table
+
+
+def rate_json(rate: Rate) -> dict[str, Any]:
+    """A rate as JSON: its amount as exact decimal text."""
+    return {
+        "component": rate.component,
+        "amount": decimal_text(rate.amount),
+        "service_tier": rate.service_tier,
+        "above_tokens": rate.above_tokens,
+    }
+
+
+def breakdown_json(found: CostBreakdown) -> dict[str, Any]:
+    """A breakdown as JSON (money as exact decimal text), for the CLI and the HTTP API."""
+    return {
+        "model_id": found.model_id,
+        "service_tier": found.service_tier,
+        "context_tier": found.context_tier,
+        "prompt_tokens": found.prompt_tokens,
+        "price_effective_from": found.price_effective_from.isoformat(),
+        "currency": "USD",
+        "components": [
+            {
+                "component": part.component,
+                "tokens": part.tokens,
+                "rate": decimal_text(part.rate),
+                "amount": decimal_text(part.amount),
+                "rate_above_tokens": part.rate_above_tokens,
+                "fallback": part.fallback,
+            }
+            for part in found.components
+        ],
+        "total": decimal_text(found.total),
+    }
