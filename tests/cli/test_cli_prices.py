@@ -114,7 +114,7 @@ def test_rates_tiers_and_the_cost_breakdown_from_the_command_line(
         registry.register_model(GPT4_TURBO)
     result = cli(
         "prices", "set", "gpt-4-turbo", "--input-price", "2", "--output-price", "8",
-        "--rate", "cache_write_1h=4", "--rate", "input>200000=4",
+        "--rate", "cache_write_1h=4", "--rate", "input@200000=4",
         "--rate", "batch:input=1", "--rate", "batch:output=4",
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
@@ -151,7 +151,7 @@ def test_rates_tiers_and_the_cost_breakdown_from_the_command_line(
     assert missing.exit_code == 1
     assert "E4090" in missing.stderr
     assert "batch" in missing.stderr
-    for rate in ("input", "batch:input>20k=1", ":input=1"):
+    for rate in ("input", "batch:input@20k=1", ":input=1"):
         wrong = cli("prices", "set", "gpt-4-turbo", "--input-price", "2", "--output-price", "8",
                     "--rate", rate)  # fmt: skip
         assert wrong.exit_code == 2, rate

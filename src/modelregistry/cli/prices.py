@@ -92,7 +92,7 @@ def _print_prices(prices: list[Price], *, as_json: bool) -> None:
         print_table(fitted_table(headers, rates, whole=(True, True, True, True, True)))
 
 
-_RATE_FORMAT = "[TIER:]COMPONENT[>TOKENS]=USD, e.g. cache_write_5m=3.75 or batch:input>200000=2.5"
+_RATE_FORMAT = "[TIER:]COMPONENT[@TOKENS]=USD, e.g. cache_write_5m=3.75 or batch:input@200000=2.5"
 
 
 def _parse_rates(given: list[str], ctx: typer.Context) -> list[dict[str, object]]:
@@ -101,7 +101,7 @@ def _parse_rates(given: list[str], ctx: typer.Context) -> list[dict[str, object]
     for text in given:
         key, equals, amount = text.partition("=")
         tier, colon, rest = key.rpartition(":")
-        component, above, tokens = rest.partition(">")
+        component, above, tokens = rest.partition("@")
         if not equals or not component or (colon and not tier) or (above and not tokens.isdigit()):
             usage_error(f"--rate {text!r}: expected {_RATE_FORMAT}", ctx)
         rate: dict[str, object] = {"component": component.strip(), "amount": amount.strip()}
@@ -146,10 +146,11 @@ def prices_set(
         "--rate",
         metavar="RATE",
         help=(
-            "Another rate of the price, repeatable: [TIER:]COMPONENT[>TOKENS]=USD. Components: "
+            "Another rate of the price, repeatable: [TIER:]COMPONENT[@TOKENS]=USD. Components: "
             "input, output, cached_input, cache_write_5m, cache_write_1h, cache_write_12h, "
             "reasoning (per 1M tokens), request (per request); tiers: standard (default), batch, "
-            "flex, priority, ultrafast, balanced, decisions; >TOKENS: a context tier."
+            "flex, priority, ultrafast, balanced, decisions; @TOKENS: the context tier above that "
+            "many prompt tokens."
         ),
     ),
     effective_from: str | None = typer.Option(
