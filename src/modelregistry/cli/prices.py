@@ -88,8 +88,8 @@ def _print_prices(prices: list[Price], *, as_json: bool) -> None:
         for rate in price.rates
     ]  # fmt: skip
     if rates:  # the rates beyond the standard base, by price
-        headers = ("FROM", "SERVICE TIER", "ABOVE TOKENS", "COMPONENT", "USD")
-        print_table(fitted_table(headers, rates, whole=(True, True, True, True, True)))
+        columns = ("FROM", "SERVICE TIER", "ABOVE TOKENS", "COMPONENT", "USD")
+        print_table(fitted_table(columns, rates, whole=(True, True, True, True, True)))
 
 
 _RATE_FORMAT = "[TIER:]COMPONENT[@TOKENS]=USD, e.g. cache_write_5m=3.75 or batch:input@200000=2.5"
