@@ -263,11 +263,11 @@ def test_health_and_the_wsgi_app() -> None:
     status, body = get("/metrics")
     assert status.startswith("200")
     assert 'modelregistry_models{provider="ollama",status="active"} 2.0' in body
-    assert get("/healthz") == ("200 OK", "ok: database reachable, schema revision 0007\n")
+    assert get("/healthz") == ("200 OK", "ok: database reachable, schema revision 0008\n")
     state["revision"] = "0004"
     assert get("/healthz") == (
         "503 Service Unavailable",
-        "schema revision 0004, this version needs 0007\n",
+        "schema revision 0004, this version needs 0008\n",
     )
     state["revision"] = DatabaseUnavailableError("database unavailable (postgresql://u:***@h/db)")
     assert get("/healthz") == (
