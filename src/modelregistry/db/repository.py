@@ -58,6 +58,7 @@ from modelregistry.domain.rates import Rate, ordered
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterator, Mapping
 
+    from sqlalchemy import RowMapping
     from sqlalchemy.orm import Session
 
     from modelregistry.domain.aliases import AliasState
@@ -413,34 +414,34 @@ class Repository:
         Only the prices that count at ``as_of`` (None: now): a restated timeline replaces the
         prices recorded before its restatement (:func:`~modelregistry.domain.pricing.restated`).
         """
-        query = sa.select(*ModelPriceRow.__table__.columns).order_by(
-            ModelPriceRow.model_id, ModelPriceRow.effective_from, ModelPriceRow.id
-        )
-        rates_query = (
-            sa.select(*ModelPriceRateRow.__table__.columns)
-            .join(ModelPriceRow, ModelPriceRow.id == ModelPriceRateRow.price_id)
-            .order_by(ModelPriceRateRow.price_id)
+        # One statement: each price with its rates beside it (a price without: one row, NULLs).
+        rate = ModelPriceRateRow
+        query = (
+            sa.select(
+                *ModelPriceRow.__table__.columns,
+                rate.service_tier,
+                rate.above_tokens,
+                rate.component,
+                rate.amount,
+            )
+            .outerjoin(rate, rate.price_id == ModelPriceRow.id)
+            .order_by(ModelPriceRow.model_id, ModelPriceRow.effective_from, ModelPriceRow.id)
         )
         rows: dict[str, list[tuple[int, Price]]] = {}
         chunks = (
-            [(query, rates_query)]
+            [query]
             if model_ids is None
-            else [
-                (
-                    query.where(ModelPriceRow.model_id.in_(chunk)),
-                    rates_query.where(ModelPriceRow.model_id.in_(chunk)),
-                )
-                for chunk in _chunks(model_ids)
-            ]
+            else [query.where(ModelPriceRow.model_id.in_(chunk)) for chunk in _chunks(model_ids)]
         )
-        for statement, rates_statement in chunks:
-            rates: dict[int, list[Rate]] = {}
-            for row in self._session.execute(rates_statement).mappings():
-                rates.setdefault(row["price_id"], []).append(rate_from_row(row))
+        for statement in chunks:
+            grouped: dict[int, tuple[RowMapping, list[Rate]]] = {}
             for row in self._session.execute(statement).mappings():
-                own = rates.get(row["id"])
-                price = price_from_row(row, () if own is None else ordered(own))
-                rows.setdefault(row["model_id"], []).append((row["id"], price))
+                _, rates = grouped.setdefault(row["id"], (row, []))
+                if row["component"] is not None:
+                    rates.append(rate_from_row(row))
+            for price_id, (row, rates) in grouped.items():  # (dicts keep the SQL order)
+                price = price_from_row(row, ordered(rates))
+                rows.setdefault(row["model_id"], []).append((price_id, price))
         marks = restatements.restatements(self._session, model_ids)
         timelines = {
             model_id: tuple(restated(prices, marks.get(model_id, ()), as_of))
