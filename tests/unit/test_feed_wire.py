@@ -71,7 +71,9 @@ def test_messages_round_trip_through_json() -> None:
         schema="0005_views",
     )
     assert decode(encode(change)) == change
-    assert decode(encode(change)).prices[0].rates == price.rates  # every rate, exact
+    decoded = decode(encode(change))
+    assert isinstance(decoded, ChangeMessage)
+    assert decoded.prices[0].rates == price.rates  # every rate, exact
     assert change.message_id == f"12.{config.model_id}.3"
     aliases = AliasMessage(cursor=4, aliases={"small": config.model_id}, schema="0005_views")
     assert decode(encode(aliases)) == aliases
