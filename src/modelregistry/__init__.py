@@ -29,6 +29,7 @@ from modelregistry.errors import (
     ModelRegistryError,
     ModelVersionNotFoundError,
     OverrideNotFoundError,
+    PriceComponentNotFoundError,
     PriceNotFoundError,
     RevisionGoneError,
     RouteNotFoundError,
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
         QualityScores,
     )
     from modelregistry.domain.pricing import Price
+    from modelregistry.domain.rates import ComponentCost, CostBreakdown, Rate
     from modelregistry.domain.upstream.convert import InvalidEntry
     from modelregistry.domain.upstream.plan import HeldChange, ProtectedField, SyncPlan, SyncUpdate
     from modelregistry.domain.upstream.records import Override, Provenance, SyncResult
@@ -72,7 +74,9 @@ __all__ = [
     "CatalogNotReadyError",
     "CatalogWriteError",
     "ChangeKind",
+    "ComponentCost",
     "ConcurrentModificationError",
+    "CostBreakdown",
     "DatabaseError",
     "DatabaseReplacedError",
     "DatabaseUnavailableError",
@@ -97,10 +101,12 @@ __all__ = [
     "Override",
     "OverrideNotFoundError",
     "Price",
+    "PriceComponentNotFoundError",
     "PriceNotFoundError",
     "ProtectedField",
     "Provenance",
     "QualityScores",
+    "Rate",
     "RegistryMetrics",
     "RevisionGoneError",
     "RouteNotFoundError",
@@ -131,6 +137,9 @@ _LAZY: dict[str, str] = {
     "ModelStatus": "modelregistry.domain.models",
     "QualityScores": "modelregistry.domain.models",
     "Price": "modelregistry.domain.pricing",
+    "ComponentCost": "modelregistry.domain.rates",
+    "CostBreakdown": "modelregistry.domain.rates",
+    "Rate": "modelregistry.domain.rates",
     "InvalidEntry": "modelregistry.domain.upstream.convert",
     "HeldChange": "modelregistry.domain.upstream.plan",
     "ProtectedField": "modelregistry.domain.upstream.plan",

@@ -66,6 +66,7 @@ if TYPE_CHECKING:
     from modelregistry.domain.history import FieldChange, ModelRevision
     from modelregistry.domain.models import ModelConfig
     from modelregistry.domain.pricing import Price
+    from modelregistry.domain.rates import CostBreakdown, Rate
     from modelregistry.domain.upstream.records import Override, Provenance, SyncResult
     from modelregistry.metrics.prometheus import RegistryMetrics
     from modelregistry.service.sync import Progress
@@ -343,6 +344,7 @@ class AsyncModelRegistry:
         output_per_1m: Decimal | float | str,
         *,
         cached_input_per_1m: Decimal | float | str | None = None,
+        rates: Iterable[Rate | Mapping[str, object]] = (),
         effective_from: datetime | None = None,
         expected_version: int | None = None,
         actor: str | None = None,
@@ -355,6 +357,7 @@ class AsyncModelRegistry:
             input_per_1m,
             output_per_1m,
             cached_input_per_1m=cached_input_per_1m,
+            rates=rates,
             effective_from=effective_from,
             expected_version=expected_version,
             actor=actor,
@@ -450,13 +453,17 @@ class AsyncModelRegistry:
         """Return every price of the model (see ModelRegistry.get_price_history)."""
         return await self._call(ModelRegistry.get_price_history, model_id)
 
-    async def estimate_cost(
+    async def estimate_cost(  # noqa: PLR0913 - the request's counts, its tier and the instant
         self,
         model_id: str,
         input_tokens: int,
         output_tokens: int,
         *,
         cached_input_tokens: int = 0,
+        cache_write_tokens: int = 0,
+        cache_write_ttl: str = "5m",
+        reasoning_tokens: int = 0,
+        service_tier: str = "standard",
         at: datetime | None = None,
     ) -> Decimal:
         """Return the exact cost of a request (see ModelRegistry.estimate_cost)."""
@@ -466,6 +473,37 @@ class AsyncModelRegistry:
             input_tokens,
             output_tokens,
             cached_input_tokens=cached_input_tokens,
+            cache_write_tokens=cache_write_tokens,
+            cache_write_ttl=cache_write_ttl,
+            reasoning_tokens=reasoning_tokens,
+            service_tier=service_tier,
+            at=at,
+        )
+
+    async def cost_breakdown(  # noqa: PLR0913 - the request's counts, its tier and the instant
+        self,
+        model_id: str,
+        input_tokens: int,
+        output_tokens: int,
+        *,
+        cached_input_tokens: int = 0,
+        cache_write_tokens: int = 0,
+        cache_write_ttl: str = "5m",
+        reasoning_tokens: int = 0,
+        service_tier: str = "standard",
+        at: datetime | None = None,
+    ) -> CostBreakdown:
+        """Return the cost of a request by component (see ModelRegistry.cost_breakdown)."""
+        return await self._call(
+            ModelRegistry.cost_breakdown,
+            model_id,
+            input_tokens,
+            output_tokens,
+            cached_input_tokens=cached_input_tokens,
+            cache_write_tokens=cache_write_tokens,
+            cache_write_ttl=cache_write_ttl,
+            reasoning_tokens=reasoning_tokens,
+            service_tier=service_tier,
             at=at,
         )
 

@@ -27,7 +27,8 @@ reused. Every class is also a builtin exception where one fits, so callers can c
     ├── UnauthorizedError           E4051   (PermissionError)   not retryable (HTTP 401)
     ├── RevisionGoneError           E4052   (LookupError)       not retryable (HTTP 410)
     ├── CatalogNotReadyError        E4053   (ConnectionError)   retryable (HTTP 503)
-    └── FeedConfigurationError      E4060   (ValueError)        not retryable
+    ├── FeedConfigurationError      E4060   (ValueError)        not retryable
+    └── PriceComponentNotFoundError E4090   (LookupError)       not retryable
 
 E4001 and E4003 are the seed's codes; E4002 is left unused because the platform's older
 documents may have used it.
@@ -490,6 +491,34 @@ class FeedConfigurationError(ModelRegistryError, ValueError):
     code = "E4060"
 
 
+class PriceComponentNotFoundError(ModelRegistryError, LookupError):
+    """E4090: an estimate needs a rate the model's price does not have, and no fallback applies.
+
+    Only cached input (-> the same service tier's input rate) and reasoning (-> its output
+    rate) have fallbacks; anything else a service tier lacks (the tier itself, a context tier,
+    a cache write of the lifetime asked) is this error, never another tier's rate.
+
+    Attributes:
+        context: ``model_id``, ``service_tier``, ``context_tier`` (the threshold in prompt
+            tokens, 0 for the base rates) and ``component`` (``input``, ``cache_write_1h``, ...;
+            ``*`` when the whole tier is missing).
+    """
+
+    code = "E4090"
+
+    def __init__(self, model_id: str, service_tier: str, context_tier: int, component: str) -> None:
+        """Create the error naming the model, the service and context tiers and the component."""
+        where = "base rates" if context_tier == 0 else f"context tier above {context_tier} tokens"
+        what = "no rates at all" if component == "*" else f"no {component} rate"
+        super().__init__(
+            f"model {shown(model_id)} has {what} for service tier {service_tier!r} ({where})",
+            model_id=model_id,
+            service_tier=service_tier,
+            context_tier=context_tier,
+            component=component,
+        )
+
+
 ERROR_CODES: dict[str, type[ModelRegistryError]] = {
     cls.code: cls
     for cls in (
@@ -517,6 +546,7 @@ ERROR_CODES: dict[str, type[ModelRegistryError]] = {
         RevisionGoneError,
         CatalogNotReadyError,
         FeedConfigurationError,
+        PriceComponentNotFoundError,
     )
 }
 """Every error code and the class that carries it."""

@@ -29,8 +29,9 @@ from modelregistry.domain.arguments import (
 )
 from modelregistry.domain.documents import export_format
 from modelregistry.domain.models import ModelConfig, ModelStatus, parse_status
-from modelregistry.domain.pricing import money, tokens
+from modelregistry.domain.pricing import money
 from modelregistry.domain.query import remembered_query
+from modelregistry.domain.rates import check_rates, usage
 from modelregistry.domain.upstream.plan import SyncOptions, on_removed_policy
 from modelregistry.errors import InvalidArgumentError
 from modelregistry.service import aliases, catalog_files, history, models, prices, reads
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     from modelregistry.domain.documents import Format, ImportResult
     from modelregistry.domain.history import FieldChange, ModelRevision
     from modelregistry.domain.pricing import Price
+    from modelregistry.domain.rates import CostBreakdown, Rate
     from modelregistry.domain.upstream.records import Override, Provenance, SyncResult
     from modelregistry.metrics.prometheus import RegistryMetrics
     from modelregistry.service.parts import Parts
@@ -727,6 +729,7 @@ class ModelRegistry:
         output_per_1m: Decimal | float | str,
         *,
         cached_input_per_1m: Decimal | float | str | None = None,
+        rates: Iterable[Rate | Mapping[str, object]] = (),
         effective_from: datetime | None = None,
         expected_version: int | None = None,
         actor: str | None = None,
@@ -748,6 +751,11 @@ class ModelRegistry:
             output_per_1m: Price of output tokens (same rules).
             cached_input_per_1m: Price of input tokens read from the provider's prompt cache
                 (None: they cost the input price).
+            rates: Every other rate of the price (:class:`~modelregistry.Rate`, or mappings of
+                its fields): cache writes (``cache_write_5m``/``_1h``/``_12h``), ``reasoning``,
+                ``request`` (USD per request), and the rates of context tiers
+                (``above_tokens``) and service tiers (``batch``, ``flex``, ``priority``, ...).
+                The price replaces the whole set: a rate not given is not priced.
             effective_from: An aware datetime, now or later (default: now).
             expected_version: Write only if the model is at this version.
             actor: Who makes the change.
@@ -771,11 +779,13 @@ class ModelRegistry:
             if cached_input_per_1m is None
             else money(cached_input_per_1m, "cached_input_per_1m"),
         )
+        checked = check_rates(rates)
         start = instant(effective_from, "effective_from", stored=True)
         return prices.set_price(
             self._parts,
             model_id,
             amounts,
+            rates=checked,
             effective_from=start,
             expected_version=version_guard(expected_version),
             actor=actor,
@@ -809,34 +819,101 @@ class ModelRegistry:
         return prices.history(self._parts, model_id)
 
     @operation(Kind.CACHE)
-    def estimate_cost(
+    def estimate_cost(  # noqa: PLR0913 - the request's counts, its tier and the instant
         self,
         model_id: str,
         input_tokens: int,
         output_tokens: int,
         *,
         cached_input_tokens: int = 0,
+        cache_write_tokens: int = 0,
+        cache_write_ttl: str = "5m",
+        reasoning_tokens: int = 0,
+        service_tier: str = "standard",
         at: datetime | None = None,
     ) -> Decimal:
         """Return the exact cost in USD of a request, at the price in effect at ``at``.
 
-        ``input_tokens`` are billed at the input price, ``cached_input_tokens`` (input tokens
-        read from the provider's prompt cache, not counted in ``input_tokens``) at the
-        cached-input price, or the input price if the model has none. The result is an exact
-        Decimal, never rounded; a past ``at`` keeps the price of then.
+        The total of :meth:`cost_breakdown` (same arguments, same rules). Count each token
+        once: ``input_tokens`` exclude the cached and cache-write ones, ``output_tokens``
+        exclude the reasoning ones. The result is an exact Decimal, never rounded; a past
+        ``at`` keeps the price of then.
 
         Raises:
             ModelNotFoundError: E4001, the model never had a price.
             PriceNotFoundError: E4006, ``at`` is before the model's first price.
-            InvalidArgumentError: E4007, a token count is not an integer >= 0, or ``at`` is
-                not an aware datetime.
+            PriceComponentNotFoundError: E4090, the price lacks a rate the request needs
+                (the service tier, its context tier, a cache write of ``cache_write_ttl``).
+            InvalidArgumentError: E4007, a token count is not an integer >= 0, an unknown
+                ``cache_write_ttl`` or ``service_tier``, or ``at`` is not an aware datetime.
         """
-        counts = (
-            tokens(input_tokens, "input_tokens"),
-            tokens(output_tokens, "output_tokens"),
-            tokens(cached_input_tokens, "cached_input_tokens"),
+        asked = usage(
+            input_tokens,
+            output_tokens,
+            cached_input_tokens=cached_input_tokens,
+            cache_write_tokens=cache_write_tokens,
+            cache_write_ttl=cache_write_ttl,
+            reasoning_tokens=reasoning_tokens,
+            service_tier=service_tier,
         )
-        return prices.cost(self._parts, model_id, counts, instant(at, "at"))
+        return prices.cost(self._parts, model_id, asked, instant(at, "at")).total
+
+    @operation(Kind.CACHE)
+    def cost_breakdown(  # noqa: PLR0913 - the request's counts, its tier and the instant
+        self,
+        model_id: str,
+        input_tokens: int,
+        output_tokens: int,
+        *,
+        cached_input_tokens: int = 0,
+        cache_write_tokens: int = 0,
+        cache_write_ttl: str = "5m",
+        reasoning_tokens: int = 0,
+        service_tier: str = "standard",
+        at: datetime | None = None,
+    ) -> CostBreakdown:
+        """Return the exact cost of a request component by component (see README, "Pricing").
+
+        The prompt (input + cached + cache-write tokens) picks the context tier: strictly
+        above a threshold, every token is priced at the highest such tier's rates, and a
+        component that tier does not price keeps the service tier's base rate. Rates are those
+        of ``service_tier``, the tier that served the request. Fallbacks, said in each
+        component's ``fallback``: cached input -> the tier's input rate, reasoning -> its
+        output rate; no per-request price means no per-request fee. Anything else missing is
+        an error, never another tier's rate.
+
+        Args:
+            model_id: The model (or an alias of it).
+            input_tokens: Input tokens billed at the input rate.
+            output_tokens: Output tokens (reasoning tokens apart).
+            cached_input_tokens: Input tokens read from the provider's prompt cache.
+            cache_write_tokens: Input tokens written to the cache.
+            cache_write_ttl: The lifetime they were written for: ``5m``, ``1h`` or ``12h``.
+            reasoning_tokens: Reasoning tokens (the output rate unless priced apart).
+            service_tier: ``standard``, ``batch``, ``flex``, ``priority``, ``ultrafast``,
+                ``balanced`` or ``decisions``.
+            at: An aware datetime (default: now).
+
+        Returns:
+            The components, the context and service tiers applied and the exact total.
+
+        Raises:
+            ModelNotFoundError: E4001, the model never had a price.
+            PriceNotFoundError: E4006, ``at`` is before the model's first price.
+            PriceComponentNotFoundError: E4090 naming the model, service tier, context tier
+                and component.
+            InvalidArgumentError: E4007 naming the argument.
+        """
+        asked = usage(
+            input_tokens,
+            output_tokens,
+            cached_input_tokens=cached_input_tokens,
+            cache_write_tokens=cache_write_tokens,
+            cache_write_ttl=cache_write_ttl,
+            reasoning_tokens=reasoning_tokens,
+            service_tier=service_tier,
+        )
+        return prices.cost(self._parts, model_id, asked, instant(at, "at"))
 
     # -- aliases --------------------------------------------------------------------
 

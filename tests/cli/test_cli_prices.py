@@ -105,3 +105,59 @@ def test_aliases_set_list_use_and_remove(cli: Cli) -> None:
     assert removed.stdout == "llama: removed (it named llama3.1:8b)\n"
     again = cli("aliases", "remove", "llama")
     assert (again.exit_code, again.stderr.startswith("error: E4008: alias not found")) == (1, True)
+
+
+def test_rates_tiers_and_the_cost_breakdown_from_the_command_line(
+    cli: Cli, database_url: str
+) -> None:
+    with ModelRegistry(database_url) as registry:
+        registry.register_model(GPT4_TURBO)
+    result = cli(
+        "prices", "set", "gpt-4-turbo", "--input-price", "2", "--output-price", "8",
+        "--rate", "cache_write_1h=4", "--rate", "input@200000=4",
+        "--rate", "batch:input=1", "--rate", "batch:output=4",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "(and 4 more rates)" in result.stdout
+    shown = json.loads(cli("prices", "show", "gpt-4-turbo", "--json").stdout)
+    assert shown["rates"][1] == {
+        "component": "input",
+        "amount": "4",
+        "service_tier": "standard",
+        "above_tokens": 200000,
+    }
+    table = " ".join(cli("prices", "show", "gpt-4-turbo").stdout.split())
+    assert "batch 0 output 4" in table
+    # 200,001 prompt tokens: the 200k tier's input; the 1h write keeps its base rate.
+    asked = ("cost", "gpt-4-turbo", "--input-tokens", "200000", "--output-tokens", "10",
+             "--cache-write-tokens", "1", "--cache-write-ttl", "1h")  # fmt: skip
+    assert cli(*asked).stdout == "0.800084 USD\n"
+    as_json = json.loads(cli(*asked, "--json", "--breakdown").stdout)
+    assert as_json["cost"] == as_json["breakdown"]["total"] == "0.800084"
+    assert as_json["breakdown"]["context_tier"] == 200000
+    batch = cli("cost", "gpt-4-turbo", "--input-tokens", "10", "--output-tokens", "0",
+                "--cached-input-tokens", "10", "--service-tier", "batch",
+                "--breakdown")  # fmt: skip
+    assert batch.stdout.splitlines()[0] == "0.00002 USD"
+    assert "(input rate: no cached_input rate)" in " ".join(batch.stdout.split())
+    # Refused: an unknown tier (usage error naming the option), a missing rate (E4090).
+    bad = cli("cost", "gpt-4-turbo", "--input-tokens", "1", "--output-tokens", "1",
+              "--service-tier", "gold")  # fmt: skip
+    assert bad.exit_code == 2
+    assert "--service-tier" in bad.stderr
+    assert "batch" in bad.stderr
+    missing = cli("cost", "gpt-4-turbo", "--input-tokens", "200001", "--output-tokens", "0",
+                  "--service-tier", "batch")  # fmt: skip
+    assert missing.exit_code == 1
+    assert "E4090" in missing.stderr
+    assert "batch" in missing.stderr
+    for rate in ("input", "batch:input@20k=1", ":input=1"):
+        wrong = cli("prices", "set", "gpt-4-turbo", "--input-price", "2", "--output-price", "8",
+                    "--rate", rate)  # fmt: skip
+        assert wrong.exit_code == 2, rate
+        assert "--rate" in wrong.stderr
+    unknown = cli("prices", "set", "gpt-4-turbo", "--input-price", "2", "--output-price", "8",
+                  "--rate", "turbo:input=1")  # fmt: skip
+    assert unknown.exit_code != 0
+    assert "rates[0].service_tier" in unknown.stderr
+    assert len(json.loads(cli("prices", "history", "gpt-4-turbo", "--json").stdout)) == 2

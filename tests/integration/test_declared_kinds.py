@@ -48,6 +48,7 @@ CACHED_CALLS: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {
     "get_price": (("gpt-4-turbo",), {}),
     "get_price_history": (("turbo",), {}),
     "estimate_cost": (("gpt-4-turbo", 1000, 500), {"cached_input_tokens": 200}),
+    "cost_breakdown": (("turbo", 1000, 500), {"reasoning_tokens": 20}),
 }
 
 

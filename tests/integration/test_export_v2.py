@@ -20,7 +20,7 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from cases import config
-from modelregistry import InvalidCatalogFileError, ModelConfig, ModelRegistry
+from modelregistry import InvalidCatalogFileError, ModelConfig, ModelRegistry, Rate
 from modelregistry.domain.catalog_schema import catalog_json_schema
 from upstream_docs import encoded, litellm_map
 
@@ -31,6 +31,16 @@ if TYPE_CHECKING:
 DEFAULT = "llama3.1:8b"
 LIFECYCLE = "old-model"
 SYNCED = "m/1"
+RATES = [
+    Rate("cache_write_5m", Decimal("1.5625")),
+    Rate("cache_write_1h", Decimal("2.5")),
+    Rate("request", Decimal("0.0001")),
+    Rate("reasoning", Decimal(3)),
+    Rate("input", Decimal("2.5"), above_tokens=200_000),
+    Rate("input", Decimal("0.625"), service_tier="batch"),
+    Rate("output", Decimal("1.25"), service_tier="batch"),
+    Rate("input", Decimal("1.25"), service_tier="batch", above_tokens=200_000),
+]
 
 
 @pytest.fixture
@@ -69,9 +79,14 @@ def populate(registry: ModelRegistry, tmp_path: Path) -> datetime:
         )
     )
     # A past price (the registration's), a current one with a cached-input price, a scheduled one.
-    registry.set_price(LIFECYCLE, "1.25", "2.5", cached_input_per_1m="0.125", reason="cut")
+    # Both with rates beyond the base (issue 17): cache writes, tiers, per request.
+    registry.set_price(
+        LIFECYCLE, "1.25", "2.5", cached_input_per_1m="0.125", rates=RATES, reason="cut"
+    )
     future = datetime.now(UTC).replace(microsecond=0) + timedelta(days=30)
-    registry.set_price(LIFECYCLE, "1", "2", cached_input_per_1m="0.1", effective_from=future)
+    registry.set_price(
+        LIFECYCLE, "1", "2", cached_input_per_1m="0.1", rates=RATES[5:7], effective_from=future
+    )
     # The seeded defaults changed in the source.
     changed = registry.get_model_or_raise(DEFAULT).model_copy(update={"context_window": 64000})
     registry.register_model(changed, actor="ops")
@@ -95,14 +110,22 @@ def price_view(
 ) -> tuple[list[Any], list[Any]]:
     history = [
         (p.input_per_1m, p.output_per_1m, p.cached_input_per_1m, p.effective_from,
-         p.effective_until, p.recorded_at, p.actor, p.reason)
+         p.effective_until, p.recorded_at, p.actor, p.reason, p.rates)
         for p in registry.get_price_history(model_id)
     ]  # fmt: skip
-    at = [
+    at: list[tuple[object, Decimal]] = [
         (registry.get_price(model_id, at).input_per_1m,
          registry.estimate_cost(model_id, 1000, 1000, cached_input_tokens=1000, at=at))
         for at in instants
     ]  # fmt: skip
+    if model_id == LIFECYCLE:  # its rates: a long cached batch request, reasoning
+        at += [
+            (registry.cost_breakdown(model_id, 250_000, 10, cached_input_tokens=9,
+                                     service_tier="batch", at=when),
+             registry.estimate_cost(model_id, 1, 1, reasoning_tokens=7, service_tier="standard",
+                                    at=when))
+            for when in instants
+        ]  # fmt: skip
     return history, at
 
 
@@ -121,6 +144,14 @@ def test_export_import_export_is_identical_and_the_catalog_equals_the_document(
     assert [p["cached_input_per_1m"] for p in document["prices"][LIFECYCLE]] == [
         None, "0.125", "0.1"
     ]  # fmt: skip
+    rates = [len(p.get("rates", [])) for p in document["prices"][LIFECYCLE]]
+    assert rates == [0, len(RATES), 2]  # the scheduled one: batch only
+    assert document["prices"][LIFECYCLE][1]["rates"][0] == {
+        "component": "cache_write_5m",
+        "amount": "1.5625",
+        "service_tier": "standard",
+        "above_tokens": 0,
+    }
     assert document["aliases"] == {"fast": DEFAULT, "legacy": LIFECYCLE}
     assert document["sync_bases"][SYNCED]["kind"] == "litellm"
     assert [s["valid_models"] for s in document["sync_sources"]] == [3]

@@ -203,6 +203,7 @@ PUBLIC_CALLS: dict[str, Callable[[ModelRegistry], object]] = {
     "get_price": lambda r: r.get_price("gpt-4-turbo"),
     "get_price_history": lambda r: r.get_price_history("gpt-4-turbo"),
     "estimate_cost": lambda r: r.estimate_cost("gpt-4-turbo", 1000, 10),
+    "cost_breakdown": lambda r: r.cost_breakdown("gpt-4-turbo", 1000, 10, reasoning_tokens=5),
     "export_catalog": lambda r: r.export_catalog(provider="ollama"),
     "import_catalog": lambda r: r.import_catalog({"models": [GPT4_TURBO]}, dry_run=True),
     "load_default_models": lambda r: r.load_default_models(),
@@ -354,7 +355,7 @@ def test_metrics_and_health_on_registry_metrics(
         assert 'modelregistry_changes_total{kind="status_changed"} 1.0' in text.splitlines()
         health = metrics.health()
         assert health.ok
-        assert "0007" in health.detail
+        assert "0008" in health.detail
 
 
 def test_one_collector_registry_holds_one_registrys_metrics(

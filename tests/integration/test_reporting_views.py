@@ -246,8 +246,45 @@ def test_model_changes_is_the_history_newest_first(
         assert instant(row["changed_at"]) == revision.changed_at
 
 
+def test_price_rates_lists_every_rate_of_the_counted_prices(
+    registry: ModelRegistry, raw_engine: sa.Engine
+) -> None:
+    from modelregistry import Rate  # noqa: PLC0415 - only here
+
+    registry.register_model(GPT4_TURBO)
+    price = registry.set_price(
+        "gpt-4-turbo",
+        "2",
+        "8",
+        cached_input_per_1m="0.5",
+        rates=[
+            Rate("cache_write_1h", Decimal("0.0000000001")),
+            Rate("input", Decimal(1), service_tier="batch", above_tokens=272_000),
+        ],
+    )
+    rows = [
+        (row["service_tier"], row["above_tokens"], row["component"], plain(row["amount"]),
+         instant(row["effective_from"]))
+        for row in query(raw_engine, "SELECT * FROM price_rates")
+        if row["model_id"] == "gpt-4-turbo"
+    ]  # fmt: skip
+    first = registry.get_price_history("gpt-4-turbo")[0].effective_from
+    start = price.effective_from
+    # (The view's order of components follows the database's collation.)
+    assert sorted(rows, key=lambda row: (row[4], row)) == [
+        ("standard", 0, "input", "10", first),  # the registration's price: its base only
+        ("standard", 0, "output", "30", first),
+        ("batch", 272_000, "input", "1", start),
+        ("standard", 0, "cache_write_1h", "0.0000000001", start),
+        ("standard", 0, "cached_input", "0.5", start),
+        ("standard", 0, "input", "2", start),
+        ("standard", 0, "output", "8", start),
+    ]
+
+
 @pytest.mark.parametrize(
-    "view", ["model_catalog", "provider_summary", "capability_summary", "price_history"]
+    "view",
+    ["model_catalog", "provider_summary", "capability_summary", "price_history", "price_rates"],
 )
 def test_views_are_read_only(raw_engine: sa.Engine, registry: ModelRegistry, view: str) -> None:
     del registry  # migrated and seeded

@@ -31,12 +31,15 @@ SYNC_TABLES = {"sync_sources", "model_sync_bases"}
 """Revision 0006's tables (upstream sync)."""
 RESTATEMENTS = "model_price_restatements"
 """Revision 0007's table."""
+RATES = "model_price_rates"
+"""Revision 0008's table."""
 REPORTING_VIEWS = {
     "model_catalog",
     "provider_summary",
     "capability_summary",
     "price_history",
     "model_changes",
+    "price_rates",
 }
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,7 +76,7 @@ def test_known_revisions_match_alembics_graph() -> None:
     assert (
         list(migrate.known_revisions())
         == walked
-        == ["0001", "0002", "0003", "0004", "0005", "0006", "0007"]
+        == ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008"]
     )
     assert migrate.head_revision() == script.get_current_head()
 
@@ -241,10 +244,10 @@ def test_0005_views_come_and_go_and_delete_nothing(database_url: str, engine: sa
         before = registry.get_price_history("llama3.1:8b")
     migrate.downgrade(engine, "0004")
     assert views(engine) == set()
-    assert tables(engine) == set(CATALOG_TABLES) - SYNC_TABLES - {RESTATEMENTS}
-    # Tables as at 0004: 0005 added no table (0006's and 0007's are the only difference).
+    assert tables(engine) == set(CATALOG_TABLES) - SYNC_TABLES - {RESTATEMENTS, RATES}
+    # Tables as at 0004: 0005 added no table (0006's to 0008's are the only difference).
     added = {diff[1].name for diff in schema_diff(engine) if diff[0] == "add_table"}  # type: ignore[index]
-    assert added == SYNC_TABLES | {RESTATEMENTS}
+    assert added == SYNC_TABLES | {RESTATEMENTS, RATES}
     migrate.upgrade(engine)
     assert views(engine) == REPORTING_VIEWS
     with ModelRegistry(database_url) as registry:
@@ -270,7 +273,7 @@ def test_0006_adds_the_sync_tables_and_provenance_to_model_catalog_and_takes_the
     assert catalog_columns()[-5:] == provenance
     migrate.downgrade(engine, "0005")
     assert not (SYNC_TABLES | {RESTATEMENTS}) & tables(engine)
-    assert views(engine) == REPORTING_VIEWS
+    assert views(engine) == REPORTING_VIEWS - {"price_rates"}  # 0008's view
     columns = catalog_columns()
     assert columns[-1] == "updated_at"
     assert not set(provenance) & set(columns)

@@ -309,3 +309,50 @@ def test_the_cli_starts_without_loading_the_http_server() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=DEADLINE
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_cost_gives_the_exact_breakdown_of_a_tiered_cached_request(
+    database_url: str, serve: Callable[..., Served]
+) -> None:
+    with ModelRegistry(database_url) as registry:
+        registry.register_model(GPT4_TURBO)
+        registry.set_price(
+            "gpt-4-turbo",
+            "2",
+            "8",
+            cached_input_per_1m="0.5",
+            rates=[
+                {"component": "cache_write_1h", "amount": "4"},
+                {"component": "input", "amount": "4", "above_tokens": 200_000},
+                {"component": "input", "amount": "1", "service_tier": "batch"},
+                {"component": "output", "amount": "4", "service_tier": "batch"},
+            ],
+        )
+    served = serve(database_url)
+    query = (
+        "/api/cost?model=gpt-4-turbo&input_tokens=200000&cache_write_tokens=1"
+        "&cache_write_ttl=1h&output_tokens=10"
+    )
+    status, body = served.json(query)
+    # 200,001 prompt tokens: the 200k tier's input, the base 1h write and output.
+    assert status == 200
+    assert body["cost"] == body["breakdown"]["total"] == "0.800084"
+    assert body["breakdown"]["context_tier"] == 200_000
+    assert [(c["component"], c["rate"], c["amount"]) for c in body["breakdown"]["components"]] == [
+        ("input", "4", "0.8"),
+        ("cache_write_1h", "4", "0.000004"),
+        ("output", "8", "0.00008"),
+    ]
+    status, body = served.json(
+        "/api/cost?model=gpt-4-turbo&input_tokens=10&cached_input_tokens=10&service_tier=batch"
+    )
+    assert (status, body["cost"]) == (200, "0.00002")  # cached -> batch input, said so
+    assert body["breakdown"]["components"][1]["fallback"] == "input"
+    # The batch tier has no context tier above 200k: an error, never the standard rate.
+    status, body = served.json("/api/cost?model=gpt-4-turbo&input_tokens=200001&service_tier=batch")
+    assert status == 404
+    assert body["error"]["code"] == "E4090"
+    assert (body["error"]["service_tier"], body["error"]["context_tier"]) == ("batch", 200_000)
+    status, body = served.json("/api/cost?model=gpt-4-turbo&service_tier=gold")
+    assert (status, body["error"]["code"]) == (400, "E4007")
+    assert "service_tier" in body["error"]["message"]

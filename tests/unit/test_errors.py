@@ -53,6 +53,7 @@ def test_error_codes_are_pinned() -> None:
         "E4052": "RevisionGoneError",
         "E4053": "CatalogNotReadyError",
         "E4060": "FeedConfigurationError",
+        "E4090": "PriceComponentNotFoundError",
     }
 
 

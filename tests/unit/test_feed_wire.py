@@ -20,6 +20,7 @@ from modelregistry.cache.wire import (
 from modelregistry.domain.defaults import DEFAULT_MODELS
 from modelregistry.domain.history import ChangeKind, ModelRevision
 from modelregistry.domain.pricing import Price
+from modelregistry.domain.rates import Rate
 
 
 def test_feed_url_names_servers_and_stream() -> None:
@@ -57,6 +58,10 @@ def test_messages_round_trip_through_json() -> None:
         recorded_at=at,
         actor="ops",
         reason=None,
+        rates=(
+            Rate("cache_write_1h", Decimal("0.0000000001")),
+            Rate("input", Decimal("0.3"), service_tier="priority", above_tokens=272_000),
+        ),
     )
     change = ChangeMessage(
         revision=12,
@@ -66,6 +71,9 @@ def test_messages_round_trip_through_json() -> None:
         schema="0005_views",
     )
     assert decode(encode(change)) == change
+    decoded = decode(encode(change))
+    assert isinstance(decoded, ChangeMessage)
+    assert decoded.prices[0].rates == price.rates  # every rate, exact
     assert change.message_id == f"12.{config.model_id}.3"
     aliases = AliasMessage(cursor=4, aliases={"small": config.model_id}, schema="0005_views")
     assert decode(encode(aliases)) == aliases

@@ -73,6 +73,11 @@ EXPECTED = {
     "SyncUpdate",
     "UpstreamDocumentError",
     "UpstreamFetchError",
+    # Issue 17's price components.
+    "ComponentCost",
+    "CostBreakdown",
+    "PriceComponentNotFoundError",
+    "Rate",
 }
 """Adding or removing a public name is a decision: make it here too."""
 
@@ -101,6 +106,10 @@ LAZY = {
     "Override",
     "Provenance",
     "SyncResult",
+    # Issue 17's price components.
+    "ComponentCost",
+    "CostBreakdown",
+    "Rate",
 }
 """Loaded on first use: the asyncio extra, prometheus_client, and everything that imports
 SQLAlchemy or pydantic (the command line parses its arguments before loading them)."""

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from modelregistry.domain.history import ChangeKind, ModelRevision, fingerprint
 from modelregistry.domain.models import ModelConfig
 from modelregistry.domain.pricing import Price
+from modelregistry.domain.rates import Rate
 from modelregistry.errors import FeedConfigurationError
 
 if TYPE_CHECKING:
@@ -213,6 +214,10 @@ def _price_document(price: Price) -> dict[str, Any]:
         "actor": price.actor,
         "reason": price.reason,
         "currency": price.currency,
+        "rates": [
+            [rate.service_tier, rate.above_tokens, rate.component, str(rate.amount)]
+            for rate in price.rates
+        ],
     }
 
 
@@ -228,4 +233,9 @@ def _price(document: dict[str, Any]) -> Price:
         actor=document["actor"],
         reason=document["reason"],
         currency=document["currency"],
+        # (A message from a writer before issue 17 has no rates: its prices had none.)
+        rates=tuple(
+            Rate(component, Decimal(amount), tier, above)
+            for tier, above, component, amount in document.get("rates", ())
+        ),
     )

@@ -23,6 +23,7 @@ from modelregistry.cli.common import (
     prices_app,
     print_json,
     printable,
+    usage_error,
 )
 from modelregistry.cli.tables import (
     Column,
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 def price_json(price: Price) -> dict[str, object]:
     """A price's JSON form: money as decimal text (exact), instants in ISO 8601."""
     from modelregistry.domain.pricing import decimal_text  # noqa: PLC0415 - see above
+    from modelregistry.domain.rates import rate_json  # noqa: PLC0415 - see above
 
     return {
         "model_id": price.model_id,
@@ -58,6 +60,7 @@ def price_json(price: Price) -> dict[str, object]:
         "recorded_at": price.recorded_at.isoformat(),
         "actor": price.actor,
         "reason": price.reason,
+        "rates": [rate_json(rate) for rate in price.rates],
     }
 
 
@@ -96,8 +99,51 @@ def _print_prices(prices: list[Price], *, as_json: bool) -> None:
             if number:
                 typer.echo()
             print_table(fields_table(dict(zip((c.header for c in columns), row, strict=True))))
-        return
-    print_table(table)
+    else:
+        print_table(table)
+    rates = [
+        (_instant(price.effective_from), rate.service_tier, str(rate.above_tokens),
+         rate.component, decimal_text(rate.amount))
+        for price in prices
+        for rate in price.rates
+    ]  # fmt: skip
+    if rates:  # the rates beyond the standard base, by price
+        rate_columns = (
+            Column("FROM", Fit.WHOLE),
+            Column("SERVICE TIER", Fit.WHOLE),
+            Column("ABOVE TOKENS", Fit.WHOLE, right=True),
+            Column("COMPONENT", Fit.WHOLE),
+            Column("USD", Fit.WHOLE, right=True),
+        )
+        rate_table = fitted_table(rate_columns, rates)
+        if rate_table is None:  # too narrow: one block per rate
+            for rate_row in rates:
+                typer.echo()
+                headers = (c.header for c in rate_columns)
+                print_table(fields_table(dict(zip(headers, rate_row, strict=True))))
+        else:
+            print_table(rate_table)
+
+
+_RATE_FORMAT = "[TIER:]COMPONENT[@TOKENS]=USD, e.g. cache_write_5m=3.75 or batch:input@200000=2.5"
+
+
+def _parse_rates(given: list[str], ctx: typer.Context) -> list[dict[str, object]]:
+    """``--rate`` values as rates; their values are checked by the registry (E4003)."""
+    rates: list[dict[str, object]] = []
+    for text in given:
+        key, equals, amount = text.partition("=")
+        tier, colon, rest = key.rpartition(":")
+        component, above, tokens = rest.partition("@")
+        if not equals or not component or (colon and not tier) or (above and not tokens.isdigit()):
+            usage_error(f"--rate {text!r}: expected {_RATE_FORMAT}", ctx)
+        rate: dict[str, object] = {"component": component.strip(), "amount": amount.strip()}
+        if colon:
+            rate["service_tier"] = tier.strip()
+        if above:
+            rate["above_tokens"] = int(tokens)
+        rates.append(rate)
+    return rates
 
 
 @prices_app.command("set")
@@ -128,6 +174,18 @@ def prices_set(
         hidden=True,
         callback=deprecated("--cached-input", "--cached-input-price"),
     ),
+    rate: list[str] | None = typer.Option(
+        None,
+        "--rate",
+        metavar="RATE",
+        help=(
+            "Another rate of the price, repeatable: [TIER:]COMPONENT[@TOKENS]=USD. Components: "
+            "input, output, cached_input, cache_write_5m, cache_write_1h, cache_write_12h, "
+            "reasoning (per 1M tokens), request (per request); tiers: standard (default), batch, "
+            "flex, priority, ultrafast, balanced, decisions; @TOKENS: the context tier above that "
+            "many prompt tokens."
+        ),
+    ),
     effective_from: str | None = typer.Option(
         None,
         "--from",
@@ -139,9 +197,9 @@ def prices_set(
     reason: str | None = ReasonOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Set a model's price from now, or schedule it for later.
+    """Set a model's price from now, or schedule it for later (with all its rates).
 
-    Example: modelregistry prices set llama3.1:8b --input-price 0.1 --output-price 0.2
+    Example: modelregistry prices set m1 --input-price 2 --output-price 8 --rate batch:input=1
     """
     from modelregistry.domain.pricing import decimal_text  # noqa: PLC0415 - see above
 
@@ -155,12 +213,14 @@ def prices_set(
         cached_input_per_1m, old_cached, ("--cached-input-price", "--cached-input")
     )
     start = parse_instant(effective_from, "--from")
+    rates = _parse_rates(rate or [], ctx)
     with catalog(ctx) as registry:
         price = registry.set_price(
             model_id,
             input_per_1m,
             output_per_1m,
             cached_input_per_1m=cached_input_per_1m,
+            rates=rates,
             effective_from=start,
             expected_version=expected_version,
             actor=actor,
@@ -173,6 +233,7 @@ def prices_set(
         f"{price.model_id}: {decimal_text(price.input_per_1m)}/"
         f"{decimal_text(price.output_per_1m)} USD per 1M tokens "
         f"from {price.effective_from.isoformat()}"
+        + (f" (and {len(price.rates)} more rates)" if price.rates else "")
     )
 
 
@@ -240,6 +301,35 @@ def cost(
         metavar="INTEGER",
         help="Input tokens read from the prompt cache (default: 0).",
     ),
+    cache_write_tokens: int = typer.Option(
+        0,
+        "--cache-write-tokens",
+        min=0,
+        metavar="INTEGER",
+        help="Input tokens written to the prompt cache (default: 0).",
+    ),
+    cache_write_ttl: str = typer.Option(
+        "5m", "--cache-write-ttl", metavar="TTL", help="Their cache lifetime: 5m, 1h or 12h."
+    ),
+    reasoning_tokens: int = typer.Option(
+        0,
+        "--reasoning-tokens",
+        min=0,
+        metavar="INTEGER",
+        help="Reasoning tokens, apart from --output-tokens (default: 0).",
+    ),
+    service_tier: str = typer.Option(
+        "standard",
+        "--service-tier",
+        metavar="TIER",
+        help="The tier that served it: standard, batch, flex, priority, ultrafast, balanced, "
+        "decisions.",
+    ),
+    breakdown: bool = typer.Option(
+        False,
+        "--breakdown",
+        help="Show each component, its rate and any fallback (in --json: a breakdown key).",
+    ),
     old_input: int | None = typer.Option(
         None, "--input", min=0, hidden=True, callback=deprecated("--input", "--input-tokens")
     ),
@@ -258,9 +348,12 @@ def cost(
 ) -> None:
     """Estimate the exact cost in USD of a request, at the price in effect then.
 
-    Example: modelregistry cost llama3.1:8b --input-tokens 1200 --output-tokens 300
+    --breakdown shows each component (with --json: a breakdown key).
+
+    Example: modelregistry cost llama3.1:8b --input-tokens 1200 --output-tokens 300 --breakdown
     """
     from modelregistry.domain.pricing import decimal_text  # noqa: PLC0415 - see above
+    from modelregistry.domain.rates import breakdown_json  # noqa: PLC0415 - see above
 
     inputs = either(input_tokens, old_input, ("--input-tokens", "--input"))
     outputs = either(output_tokens, old_output, ("--output-tokens", "--output"))
@@ -271,13 +364,38 @@ def cost(
             raise typer.BadParameter(msg, param_hint=f"'{option}'")
     when = parse_instant(at, "--at")
     with catalog(ctx) as registry:
-        amount = registry.estimate_cost(
-            model_id, inputs or 0, outputs or 0, cached_input_tokens=cached or 0, at=when
+        found = registry.cost_breakdown(
+            model_id,
+            inputs or 0,
+            outputs or 0,
+            cached_input_tokens=cached or 0,
+            cache_write_tokens=cache_write_tokens,
+            cache_write_ttl=cache_write_ttl,
+            reasoning_tokens=reasoning_tokens,
+            service_tier=service_tier,
+            at=when,
         )
     if as_json:
-        print_json({"model_id": model_id, "currency": "USD", "cost": decimal_text(amount)})
-    else:
-        typer.echo(f"{decimal_text(amount)} USD")
+        cost = {"model_id": model_id, "currency": "USD", "cost": decimal_text(found.total)}
+        print_json({**cost, "breakdown": breakdown_json(found)} if breakdown else cost)
+        return
+    typer.echo(f"{decimal_text(found.total)} USD")
+    if breakdown:
+        context = "base" if not found.context_tier else f"above {found.context_tier} tokens"
+        typer.echo(f"service tier {found.service_tier}, context tier: {context}")
+        table = simple_table("COMPONENT", "TOKENS", "RATE", "USD", "RATE FROM")
+        for part in found.components:
+            source = "base" if not part.rate_above_tokens else f">{part.rate_above_tokens}"
+            if part.fallback is not None:
+                source += f" ({part.fallback} rate: no {part.component} rate)"
+            table.add_row(
+                part.component,
+                str(part.tokens),
+                decimal_text(part.rate),
+                decimal_text(part.amount),
+                source,
+            )
+        print_table(table)
 
 
 @aliases_app.callback()

@@ -8,6 +8,7 @@ from modelregistry.domain.aliases import AliasState
 from modelregistry.domain.history import ChangeKind, ModelRevision
 from modelregistry.domain.models import QUALITY_DIMENSIONS, ModelConfig
 from modelregistry.domain.pricing import Price, exact_decimal, plain
+from modelregistry.domain.rates import Rate
 from modelregistry.domain.rules import CAPABILITY_PREFIX
 
 if TYPE_CHECKING:
@@ -95,8 +96,8 @@ def revision_from_row(row: RowMapping, known: ModelConfig | None = None) -> Mode
     )
 
 
-def price_from_row(row: RowMapping) -> Price:
-    """Build a Price (without ``effective_until``) from a ``model_prices`` row."""
+def price_from_row(row: RowMapping, rates: tuple[Rate, ...] = ()) -> Price:
+    """Build a Price (without ``effective_until``) from a ``model_prices`` row and its rates."""
     return Price(
         model_id=row["model_id"],
         input_per_1m=plain(row["input_per_1m"]),
@@ -109,7 +110,29 @@ def price_from_row(row: RowMapping) -> Price:
         actor=row["actor"],
         reason=row["reason"],
         currency=row["currency"],
+        rates=rates,
     )
+
+
+def rate_from_row(row: RowMapping) -> Rate:
+    """Build a Rate from a ``model_price_rates`` row."""
+    return Rate(
+        component=row["component"],
+        amount=plain(row["amount"]),
+        service_tier=row["service_tier"],
+        above_tokens=row["above_tokens"],
+    )
+
+
+def rate_values(price_id: int, rate: Rate) -> dict[str, Any]:
+    """Column values of ``model_price_rates`` for ``rate`` of the price ``price_id``."""
+    return {
+        "price_id": price_id,
+        "service_tier": rate.service_tier,
+        "above_tokens": rate.above_tokens,
+        "component": rate.component,
+        "amount": rate.amount,
+    }
 
 
 def price_values(price: Price) -> dict[str, Any]:

@@ -23,6 +23,8 @@ from modelregistry.db.mapping import (
     model_values,
     price_from_row,
     price_values,
+    rate_from_row,
+    rate_values,
     revision_from_row,
 )
 from modelregistry.db.statements import (
@@ -32,6 +34,7 @@ from modelregistry.db.statements import (
     MODELS,
     MODELS_TABLE,
     PRICES_TABLE,
+    RATES_TABLE,
     REVISIONS,
     REVISIONS_TABLE,
     find_statement,
@@ -41,6 +44,7 @@ from modelregistry.db.tables import (
     CapabilityRow,
     ModelAliasRow,
     ModelCapabilityRow,
+    ModelPriceRateRow,
     ModelPriceRow,
     ModelRevisionRow,
     ModelRow,
@@ -49,10 +53,12 @@ from modelregistry.db.tables import (
 from modelregistry.domain import clock
 from modelregistry.domain.history import Fingerprint, fingerprint, same_change
 from modelregistry.domain.pricing import restated
+from modelregistry.domain.rates import Rate, ordered
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterator, Mapping
 
+    from sqlalchemy import RowMapping
     from sqlalchemy.orm import Session
 
     from modelregistry.domain.aliases import AliasState
@@ -408,8 +414,18 @@ class Repository:
         Only the prices that count at ``as_of`` (None: now): a restated timeline replaces the
         prices recorded before its restatement (:func:`~modelregistry.domain.pricing.restated`).
         """
-        query = sa.select(*ModelPriceRow.__table__.columns).order_by(
-            ModelPriceRow.model_id, ModelPriceRow.effective_from, ModelPriceRow.id
+        # One statement: each price with its rates beside it (a price without: one row, NULLs).
+        rate = ModelPriceRateRow
+        query = (
+            sa.select(
+                *ModelPriceRow.__table__.columns,
+                rate.service_tier,
+                rate.above_tokens,
+                rate.component,
+                rate.amount,
+            )
+            .outerjoin(rate, rate.price_id == ModelPriceRow.id)
+            .order_by(ModelPriceRow.model_id, ModelPriceRow.effective_from, ModelPriceRow.id)
         )
         rows: dict[str, list[tuple[int, Price]]] = {}
         chunks = (
@@ -418,8 +434,14 @@ class Repository:
             else [query.where(ModelPriceRow.model_id.in_(chunk)) for chunk in _chunks(model_ids)]
         )
         for statement in chunks:
+            grouped: dict[int, tuple[RowMapping, list[Rate]]] = {}
             for row in self._session.execute(statement).mappings():
-                rows.setdefault(row["model_id"], []).append((row["id"], price_from_row(row)))
+                _, rates = grouped.setdefault(row["id"], (row, []))
+                if row["component"] is not None:
+                    rates.append(rate_from_row(row))
+            for price_id, (row, rates) in grouped.items():  # (dicts keep the SQL order)
+                price = price_from_row(row, ordered(rates))
+                rows.setdefault(row["model_id"], []).append((price_id, price))
         marks = restatements.restatements(self._session, model_ids)
         timelines = {
             model_id: tuple(restated(prices, marks.get(model_id, ()), as_of))
@@ -432,12 +454,22 @@ class Repository:
         return self.price_timelines([model_id], as_of=as_of).get(model_id, ())
 
     def add_prices(self, prices: list[Price]) -> None:
-        """Record ``prices`` (each applies from its ``effective_from``)."""
-        insert_many(
-            self._session.connection(),
-            PRICES_TABLE,
-            [price_values(price) for price in prices],
-        )
+        """Record ``prices`` (each applies from its ``effective_from``) and their rates."""
+        connection = self._session.connection()
+        rates: list[dict[str, Any]] = []
+        batch: list[dict[str, Any]] = []
+        for price in prices:  # in order: ids keep the order of recording
+            if not price.rates:
+                batch.append(price_values(price))
+                continue
+            insert_many(connection, PRICES_TABLE, batch)
+            batch = []
+            price_id = connection.execute(  # its id first (few prices have rates)
+                sa.insert(PRICES_TABLE).values(price_values(price)).returning(PRICES_TABLE.c.id)
+            ).scalar_one()
+            rates.extend(rate_values(price_id, rate) for rate in price.rates)
+        insert_many(connection, PRICES_TABLE, batch)
+        insert_many(connection, RATES_TABLE, rates)
 
     # -- aliases ---------------------------------------------------------------------------
 

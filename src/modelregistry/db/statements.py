@@ -17,6 +17,7 @@ from modelregistry.db.tables import (
     CapabilityRow,
     ModelAliasRow,
     ModelCapabilityRow,
+    ModelPriceRateRow,
     ModelPriceRestatementRow,
     ModelPriceRow,
     ModelRevisionRow,
@@ -116,6 +117,7 @@ MODELS_TABLE: Final = ModelRow.metadata.tables[ModelRow.__tablename__]
 LINKS_TABLE: Final = ModelRow.metadata.tables[ModelCapabilityRow.__tablename__]
 REVISIONS_TABLE: Final = ModelRow.metadata.tables[ModelRevisionRow.__tablename__]
 PRICES_TABLE: Final = ModelRow.metadata.tables[ModelPriceRow.__tablename__]
+RATES_TABLE: Final = ModelRow.metadata.tables[ModelPriceRateRow.__tablename__]
 RESTATEMENTS_TABLE: Final = ModelRow.metadata.tables[ModelPriceRestatementRow.__tablename__]
 
 

@@ -264,6 +264,24 @@ class ModelPriceRow(Base):
     reason: Mapped[str | None] = mapped_column(sa.Text)
 
 
+class ModelPriceRateRow(Base):
+    """A rate of a price beyond the standard base (``model_prices`` keeps that base).
+
+    One per (price, service tier, context threshold, component); ``above_tokens`` 0 is the
+    service tier's base. Never updated or deleted, like its price.
+    """
+
+    __tablename__ = "model_price_rates"
+
+    price_id: Mapped[int] = mapped_column(
+        sa.Integer, sa.ForeignKey("model_prices.id"), primary_key=True
+    )
+    service_tier: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    above_tokens: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    component: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+
+
 class ModelPriceRestatementRow(Base):
     """A restatement of a model's whole price timeline (a version-2 catalog import).
 

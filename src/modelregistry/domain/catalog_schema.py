@@ -6,6 +6,7 @@ from typing import Any
 
 from modelregistry.domain.documents import SCHEMA_VERSION
 from modelregistry.domain.models import ModelConfig
+from modelregistry.domain.rates import COMPONENTS, SERVICE_TIERS
 
 __all__ = ["catalog_json_schema"]
 
@@ -78,8 +79,18 @@ _STATE_DEFINITIONS: dict[str, Any] = {
             "recorded_at": _INSTANT,
             "actor": _TEXT,
             "reason": _OPTIONAL_TEXT,
+            "rates": {"type": "array", "items": {"$ref": "#/$defs/Rate"}},
         },
-        optional=("reason",),
+        optional=("reason", "rates"),
+    ),
+    "Rate": _record(
+        {
+            "component": {"enum": list(COMPONENTS)},
+            "amount": _MONEY,
+            "service_tier": {"enum": list(SERVICE_TIERS)},
+            "above_tokens": {"type": "integer", "minimum": 0},
+        },
+        optional=("service_tier", "above_tokens"),
     ),
     "SyncBase": _record(
         {

@@ -10,7 +10,9 @@ the synced models' bases and provenance, and the upstream sources synced from::
     prices:
       gpt-4o-mini:
         - {effective_from: '...', input_per_1m: '0.15', output_per_1m: '0.6',
-           cached_input_per_1m: '0.075', recorded_at: '...', actor: admin, reason: null}
+           cached_input_per_1m: '0.075', recorded_at: '...', actor: admin, reason: null,
+           rates: [{component: cache_write_5m, amount: '0.1875', service_tier: standard,
+                    above_tokens: 0}]}     # (rates: only when the price has any)
     sync_bases: {model_id: {kind, location, content_sha256, etag, synced_at, removed_by_sync,
                  fields}}
     sync_sources: [{kind, location, etag, content_sha256, synced_at, valid_models}]
@@ -25,6 +27,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from modelregistry.domain.pricing import Price, decimal_text, money
+from modelregistry.domain.rates import Rate, check_rates, rate_json
 from modelregistry.errors import InvalidModelConfigError, Violation
 
 if TYPE_CHECKING:
@@ -43,6 +46,7 @@ _PRICE_KEYS: Final = {
     "recorded_at",
     "actor",
     "reason",
+    "rates",
 }
 _BASE_KEYS: Final = {
     "kind",
@@ -97,7 +101,7 @@ class CatalogState:
 
 def _price_json(price: Price) -> dict[str, Any]:
     cached = price.cached_input_per_1m
-    return {
+    document: dict[str, Any] = {
         "effective_from": price.effective_from.isoformat(),
         "input_per_1m": decimal_text(price.input_per_1m),
         "output_per_1m": decimal_text(price.output_per_1m),
@@ -106,6 +110,9 @@ def _price_json(price: Price) -> dict[str, Any]:
         "actor": price.actor,
         "reason": price.reason,
     }
+    if price.rates:
+        document["rates"] = [rate_json(rate) for rate in price.rates]
+    return document
 
 
 def _instants_json(row: dict[str, Any]) -> dict[str, Any]:
@@ -195,7 +202,7 @@ def _timeline(
         return None
     prices = []
     for index, entry in enumerate(value):
-        row = _row(f"{where}[{index}]", entry, _PRICE_KEYS, problems, optional={"reason"})
+        row = _row(f"{where}[{index}]", entry, _PRICE_KEYS, problems, optional={"reason", "rates"})
         if row is None:
             continue
         try:
@@ -212,6 +219,7 @@ def _timeline(
                     recorded_at=row["recorded_at"],
                     actor=_text(row["actor"], f"{where}[{index}].actor", problems),
                     reason=row.get("reason"),
+                    rates=_rates(row.get("rates", []), f"{where}[{index}].rates"),
                 )
             )
         except InvalidModelConfigError as exc:
@@ -219,6 +227,12 @@ def _timeline(
     if [p.effective_from for p in prices] != sorted(p.effective_from for p in prices):
         problems.append(Violation(where, "must be in effect order (effective_from ascending)"))
     return tuple(prices)
+
+
+def _rates(value: object, where: str) -> tuple[Rate, ...]:
+    if not isinstance(value, list):
+        raise InvalidModelConfigError.single(where, "must be a list of rates", value)
+    return check_rates(value, where)
 
 
 def _text(value: object, where: str, problems: list[Violation]) -> str:

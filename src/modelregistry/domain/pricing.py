@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from modelregistry.domain.models import ModelConfig
+    from modelregistry.domain.rates import Rate
 
 __all__ = [
     "CURRENCY",
@@ -64,6 +65,8 @@ class Price:
         actor: Who recorded it.
         reason: Why.
         currency: Always ``USD``.
+        rates: Every other rate, in canonical order (:mod:`modelregistry.domain.rates`):
+            cache writes, reasoning, per request, and the context and service tiers.
     """
 
     model_id: str
@@ -76,6 +79,7 @@ class Price:
     reason: str | None = None
     effective_until: datetime | None = None
     currency: str = CURRENCY
+    rates: tuple[Rate, ...] = ()
 
 
 def money(value: object, field: str) -> Decimal:

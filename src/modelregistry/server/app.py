@@ -26,6 +26,7 @@ from modelregistry.errors import (
     ModelNotFoundError,
     ModelRegistryError,
     ModelVersionNotFoundError,
+    PriceComponentNotFoundError,
     PriceNotFoundError,
     RevisionGoneError,
     RouteNotFoundError,
@@ -49,6 +50,7 @@ STATUSES: Final[tuple[tuple[type[ModelRegistryError], int], ...]] = (
     (RouteNotFoundError, 404),
     (ModelVersionNotFoundError, 404),
     (PriceNotFoundError, 404),
+    (PriceComponentNotFoundError, 404),
     (ModelNotFoundError, 404),
     (InvalidArgumentError, 400),
     (UnauthorizedError, 401),
@@ -71,6 +73,8 @@ def error_response(exc: ModelRegistryError) -> Response:
     extra: dict[str, object] = {}
     if isinstance(exc, InvalidArgumentError) and exc.violations:
         extra = {"field": exc.violations[0].field, "violations": exc.context["violations"]}
+    if isinstance(exc, PriceComponentNotFoundError):  # which rate is missing, and where
+        extra = dict(exc.context)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, UnauthorizedError) else None
     return Response(
         error_body(exc.code, exc.message, **extra),

@@ -7,6 +7,7 @@ from typing import Any
 from modelregistry import __version__
 from modelregistry.domain.models import ModelStatus
 from modelregistry.domain.query import ORDER_FIELDS
+from modelregistry.domain.rates import CACHE_TTLS, SERVICE_TIERS
 
 _ERROR = {
     "type": "object",
@@ -165,6 +166,10 @@ def document() -> dict[str, Any]:
                 _query("input_tokens", _INT),
                 _query("output_tokens", _INT),
                 _query("cached_input_tokens", _INT),
+                _query("cache_write_tokens", _INT),
+                _query("cache_write_ttl", {"enum": list(CACHE_TTLS)}),
+                _query("reasoning_tokens", _INT),
+                _query("service_tier", {"enum": list(SERVICE_TIERS)}),
                 _query("at", {"type": "string", "format": "date-time"}),
             ],
             errors=(400, 401, 404, 503),

@@ -143,9 +143,20 @@ class CostQuery:
     output_tokens: int
     cached_input_tokens: int
     at: datetime | None
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    cache_write_ttl: str = "5m"
+    service_tier: str = "standard"
 
 
-COST_PARAMETERS: Final = ("model", "input_tokens", "output_tokens", "cached_input_tokens", "at")
+_COUNTS: Final = (
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+)
+COST_PARAMETERS: Final = ("model", *_COUNTS, "cache_write_ttl", "service_tier", "at")
 
 
 def cost_query(params: QueryParams) -> CostQuery:
@@ -160,10 +171,7 @@ def cost_query(params: QueryParams) -> CostQuery:
     model = params.get("model")
     if not model:
         raise _bad("model", "is required: a model id or alias")
-    counts = {
-        name: _integer(name, params.get(name, "0"))
-        for name in ("input_tokens", "output_tokens", "cached_input_tokens")
-    }
+    counts = {name: _integer(name, params.get(name, "0")) for name in _COUNTS}
     at = None
     if "at" in params:
         try:
@@ -173,5 +181,14 @@ def cost_query(params: QueryParams) -> CostQuery:
         if at.tzinfo is None:
             raise _bad("at", "must be an ISO 8601 instant with a UTC offset", params["at"])
     return CostQuery(
-        model, counts["input_tokens"], counts["output_tokens"], counts["cached_input_tokens"], at
+        model,
+        counts["input_tokens"],
+        counts["output_tokens"],
+        counts["cached_input_tokens"],
+        at,
+        cache_write_tokens=counts["cache_write_tokens"],
+        reasoning_tokens=counts["reasoning_tokens"],
+        # (checked by the registry, which names the valid values)
+        cache_write_ttl=params.get("cache_write_ttl", "5m"),
+        service_tier=params.get("service_tier", "standard"),
     )

@@ -15,6 +15,7 @@ from starlette.responses import Response, StreamingResponse
 
 from modelregistry.domain.history import diff_configs
 from modelregistry.domain.pricing import decimal_text
+from modelregistry.domain.rates import breakdown_json
 from modelregistry.errors import InvalidArgumentError, RevisionGoneError
 from modelregistry.server.chart import price_chart
 from modelregistry.server.query import Cursor, cost_query, models_query
@@ -215,12 +216,16 @@ async def cost(request: Request) -> Response:
     model_id = rendered.model(asked.model).model_id
     registry = catalog.registry
     assert registry is not None  # noqa: S101 - the catalog is open once rendered
-    amount = await run_in_threadpool(
-        registry.estimate_cost,
+    found = await run_in_threadpool(
+        registry.cost_breakdown,
         model_id,
         asked.input_tokens,
         asked.output_tokens,
         cached_input_tokens=asked.cached_input_tokens,
+        cache_write_tokens=asked.cache_write_tokens,
+        cache_write_ttl=asked.cache_write_ttl,
+        reasoning_tokens=asked.reasoning_tokens,
+        service_tier=asked.service_tier,
         at=asked.at,
     )
     body = {
@@ -228,9 +233,14 @@ async def cost(request: Request) -> Response:
         "input_tokens": asked.input_tokens,
         "output_tokens": asked.output_tokens,
         "cached_input_tokens": asked.cached_input_tokens,
+        "cache_write_tokens": asked.cache_write_tokens,
+        "cache_write_ttl": asked.cache_write_ttl,
+        "reasoning_tokens": asked.reasoning_tokens,
+        "service_tier": asked.service_tier,
         "at": None if asked.at is None else asked.at.isoformat(),
         "currency": "USD",
-        "cost": decimal_text(amount),
+        "cost": decimal_text(found.total),
+        "breakdown": breakdown_json(found),
     }
     return answer(request, rendered, dumps(body))
 

@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any, Final
 
 from modelregistry.domain.pricing import decimal_text
+from modelregistry.domain.rates import rate_json
 from modelregistry.domain.rules import exact_decimal
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ def price_json(price: Price) -> dict[str, Any]:
         "recorded_at": price.recorded_at.isoformat(),
         "actor": price.actor,
         "reason": price.reason,
+        "rates": [rate_json(rate) for rate in price.rates],
     }
 
 

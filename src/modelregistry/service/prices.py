@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 from modelregistry.domain import clock
 from modelregistry.domain.arguments import is_findable_id
-from modelregistry.domain.pricing import estimate, in_effect, with_periods
+from modelregistry.domain.pricing import in_effect, with_periods
+from modelregistry.domain.rates import breakdown
 from modelregistry.errors import ModelNotFoundError, PriceNotFoundError
 
 if TYPE_CHECKING:
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from decimal import Decimal
 
     from modelregistry.domain.pricing import Price
+    from modelregistry.domain.rates import CostBreakdown, Rate, Usage
     from modelregistry.service.parts import Parts
 
 
@@ -22,18 +24,20 @@ def set_price(  # noqa: PLR0913 - the price's parts, then the write's usual keyw
     model_id: str,
     amounts: tuple[Decimal, Decimal, Decimal | None],
     *,
+    rates: tuple[Rate, ...] = (),
     effective_from: datetime | None,
     expected_version: int | None,
     actor: str | None,
     reason: str | None,
 ) -> Price:
-    """Record the model's price (input, output, cached input) from ``effective_from``."""
+    """Record the model's price (input, output, cached input, its rates) from ``effective_from``."""
     with parts.write(actor, reason) as writer:
         return writer.set_price(
             writer.resolve(model_id),
             input_per_1m=amounts[0],
             output_per_1m=amounts[1],
             cached_input_per_1m=amounts[2],
+            rates=rates,
             effective_from=effective_from,
             expected_version=expected_version,
         )
@@ -73,8 +77,10 @@ def history(parts: Parts, model_id: str) -> list[Price]:
     return with_periods(timeline(parts, model_id))
 
 
-def cost(
-    parts: Parts, model_id: str, counts: tuple[int, int, int], when: datetime | None
-) -> Decimal:
-    """The exact cost of ``(input, output, cached input)`` tokens at the price of ``when``."""
-    return estimate(price_at(parts, model_id, when), *counts)
+def cost(parts: Parts, model_id: str, asked: Usage, when: datetime | None) -> CostBreakdown:
+    """The exact cost of the request ``asked``, component by component, at the price of ``when``.
+
+    Raises:
+        PriceComponentNotFoundError: E4090, a rate it needs is missing (no fallback applies).
+    """
+    return breakdown(price_at(parts, model_id, when), asked)

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from modelregistry.db.repository import Repository
     from modelregistry.domain.aliases import AliasState
     from modelregistry.domain.models import ModelConfig
+    from modelregistry.domain.rates import Rate
 
 
 class Writer:
@@ -270,6 +271,7 @@ class Writer:
         cached_input_per_1m: Decimal | None,
         effective_from: datetime | None,
         expected_version: int | None = None,
+        rates: tuple[Rate, ...] = (),
     ) -> Price:
         """Record a price of the model from ``effective_from`` (None: now), a new version.
 
@@ -300,6 +302,7 @@ class Writer:
             recorded_at=self._now,
             actor=self._note.actor,
             reason=self._note.reason,
+            rates=rates,
         )
         timeline = self._repository.timeline(model_id)
         in_force = in_effect(timeline, self._now)
@@ -355,7 +358,7 @@ class Writer:
         """Prices from now for the configs whose costs differ from the price in effect.
 
         The cached-input price is the one of ``cached_inputs``, else it carries over from the
-        price in effect.
+        price in effect, like its other rates (cache writes, tiers).
         """
         prices = []
         for config in configs:
@@ -380,6 +383,7 @@ class Writer:
                     recorded_at=self._now,
                     actor=self._note.actor,
                     reason=self._note.reason,
+                    rates=() if in_force is None else in_force.rates,
                 )
             )
         return prices
@@ -397,8 +401,8 @@ class Writer:
         self.kinds.append(kind)
 
 
-def _amounts(price: Price) -> tuple[Decimal, Decimal, Decimal | None]:
-    return (price.input_per_1m, price.output_per_1m, price.cached_input_per_1m)
+def _amounts(price: Price) -> tuple[Decimal, Decimal, Decimal | None, tuple[Rate, ...]]:
+    return (price.input_per_1m, price.output_per_1m, price.cached_input_per_1m, price.rates)
 
 
 def _costs(config: ModelConfig) -> tuple[float, float]:

@@ -25,6 +25,8 @@ from modelregistry.errors import InvalidModelConfigError
 if TYPE_CHECKING:
     from datetime import date
 
+    from modelregistry.domain.rates import Rate
+
 __all__ = [
     "Conversion",
     "Draft",
@@ -48,10 +50,14 @@ _CONTROL: Final = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 @dataclass(frozen=True, slots=True)
 class UpstreamModel:
-    """One valid upstream model: its config and its cached-input price (None: none given)."""
+    """One valid upstream model: its config, cached-input price (None: none given), other rates.
+
+    The rates are those of :mod:`modelregistry.domain.upstream.price_keys`.
+    """
 
     config: ModelConfig
     cached_input_per_1m: Decimal | None = None
+    rates: tuple[Rate, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +104,7 @@ class Draft:
         cached_input_per_1m: The cached-input price (None: the upstream gives none).
         today: The day of the sync (UTC), for rules that depend on it.
         dropped: Reasons for values dropped from an otherwise valid entry.
+        rates: The price's other rates (cache writes, reasoning, tiers), in canonical order.
     """
 
     model_id: str
@@ -105,6 +112,7 @@ class Draft:
     fields: dict[str, Any] = field(default_factory=dict)
     cached_input_per_1m: Decimal | None = None
     dropped: list[str] = field(default_factory=list)
+    rates: tuple[Rate, ...] = ()
 
     def flag(self, name: str, value: object) -> None:
         """Set capability ``supports_<name>`` when ``value`` is True (flags only where true)."""
@@ -135,7 +143,7 @@ def run_mappings(
         reason = "; ".join(f"{v.field}: {v.rule}" for v in exc.violations)
         return None, InvalidEntry(model_id, reason), []
     dropped = [InvalidEntry(model_id, reason) for reason in draft.dropped]
-    return UpstreamModel(config, draft.cached_input_per_1m), None, dropped
+    return UpstreamModel(config, draft.cached_input_per_1m, draft.rates), None, dropped
 
 
 def convert_entries(

@@ -22,6 +22,7 @@ from modelregistry.domain.upstream.convert import (
     per_token_to_per_1m,
     whole_number,
 )
+from modelregistry.domain.upstream.price_keys import litellm_rates
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -138,6 +139,7 @@ RULES: Final[tuple[Rule, ...]] = (
     _capabilities,
     _rate_limits,
     _lifecycle,
+    litellm_rates,
 )
 """The rules applied to each kept entry, in order (a later issue appends to them)."""
 

@@ -19,6 +19,7 @@ from modelregistry.domain.upstream.convert import (
     per_1m,
     whole_number,
 )
+from modelregistry.domain.upstream.price_keys import models_dev_rates
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -94,7 +95,14 @@ def _status(entry: Mapping[str, Any], draft: Draft) -> None:
     draft.fields["status"] = "deprecated" if entry.get("status") == "deprecated" else "active"
 
 
-RULES: Final[tuple[Rule, ...]] = (_identity, _limits, _prices, _capabilities, _status)
+RULES: Final[tuple[Rule, ...]] = (
+    _identity,
+    _limits,
+    _prices,
+    _capabilities,
+    _status,
+    models_dev_rates,
+)
 """The rules applied to each model, in order (a later issue appends to them)."""
 
 

@@ -17,6 +17,7 @@ from modelregistry.domain.upstream.convert import (
     per_token_to_per_1m,
     whole_number,
 )
+from modelregistry.domain.upstream.price_keys import openrouter_rates
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -83,7 +84,7 @@ def _capabilities(entry: Mapping[str, Any], draft: Draft) -> None:
         draft.flag(name, any(key in parameters for key in keys))
 
 
-RULES: Final[tuple[Rule, ...]] = (_identity, _limits, _prices, _capabilities)
+RULES: Final[tuple[Rule, ...]] = (_identity, _limits, _prices, _capabilities, openrouter_rates)
 """The rules applied to each model, in order (a later issue appends to them)."""
 
 
