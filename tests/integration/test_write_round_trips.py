@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -117,3 +119,49 @@ def test_a_change_of_one_field_updates_only_that_column_and_keeps_the_links(
         read_back = direct.get_model_or_raise("llama3.1:8b")
         assert read_back == stored
         assert read_back.version == stored.version == 3
+
+
+def _reads(counted: _Counter) -> list[str]:
+    return [text for text in counted.after if text != "BEGIN"]
+
+
+def test_another_processs_status_change_costs_a_reader_one_statement(
+    database_url: str, backend: str
+) -> None:
+    """The reader's refresh reads the change and no price timeline (it cannot have changed);
+    a change that prices, or a model with a price scheduled, still reads the timeline."""
+    from modelregistry import ModelRegistry  # noqa: PLC0415 - the class under test
+
+    with (
+        ModelRegistry(database_url, poll_interval=3600) as reader,
+        ModelRegistry(database_url, cache=False) as writer,
+    ):
+        writer.update_model_status("llama3.1:8b", "maintenance")  # warm
+        reader.refresh()
+        writer.update_model_status("llama3.1:8b", "deprecated")
+        with _counting(backend) as counted:
+            reader.refresh()
+        # (On PostgreSQL the reader's feed may have read it first: then this reads nothing new.)
+        assert len(_reads(counted)) == 1, "\n".join(_reads(counted))
+        assert reader.get_model_or_raise("llama3.1:8b").status.value == "deprecated"
+
+        model = writer.get_model_or_raise("llama3.1:8b")
+        writer.register_model(
+            model.model_copy(
+                update={"cost_per_1m_output_tokens": model.cost_per_1m_output_tokens + 2}
+            )
+        )
+        later = datetime.now(UTC) + timedelta(days=30)
+        writer.set_price(
+            "llama3.2:3b",
+            input_per_1m=Decimal(7),
+            output_per_1m=Decimal(9),
+            effective_from=later,
+        )
+        reader.refresh()
+        writer.update_model_status("llama3.2:3b", "deprecated")
+        reader.refresh()
+        for model_id in ("llama3.1:8b", "llama3.2:3b"):
+            assert reader.get_model(model_id) == writer.get_model(model_id)
+            assert reader.get_price_history(model_id) == writer.get_price_history(model_id)
+        assert reader.get_price("llama3.2:3b", later).input_per_1m == Decimal(7)

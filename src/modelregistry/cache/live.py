@@ -69,7 +69,11 @@ class LiveCache:
         self._poll_interval = poll_interval
         self._refresh_gap = refresh_gap
         self._on_refresh = on_refresh
-        source = DatabaseSource(database, on_load=lambda: on_refresh("reload"))
+        source = DatabaseSource(
+            database,
+            on_load=lambda: on_refresh("reload"),
+            current=self._snapshot,
+        )
         # The JetStream seam: the stream answers changes_since, StreamFeed replaces ChangeFeed.
         self._stream = (
             None if feed is None else (feed, StreamSource(source, database.schema_revision()))
@@ -85,6 +89,11 @@ class LiveCache:
         """The snapshots themselves (the read hot path takes ``snapshots.snapshot``)."""
         self._feed: ChangeFeed | StreamFeed | None = None
         self._start_feed()
+
+    def _snapshot(self) -> Snapshot | None:
+        """The snapshot a delta applies to (None while the first load is under way)."""
+        cache: SnapshotCache | None = self.__dict__.get("snapshots")
+        return None if cache is None else cache.snapshot
 
     def _start_feed(self) -> None:
         if self._stream is not None:
