@@ -22,16 +22,16 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from modelregistry import ModelRegistry
 
 WRITE_ROUND_TRIPS = {"postgresql": 8, "sqlite": 6}
 """BEGIN, lock, clock, the current row, UPDATE of the changed columns, the revision, NOTIFY
 (PostgreSQL only), COMMIT."""
-CATCH_UP_STATEMENTS = 3
-"""The writer's cache reads its own change, the model's prices and their restatements (issue
-16's lossless import) back after the commit; issue 15 wants these gone."""
+CATCH_UP_STATEMENTS = 0
+"""The writer's cache applies its own status change without reading it back (its snapshot was
+at the revision the write found under the lock, and no price changed)."""
 
 
 class _Counter:
@@ -123,6 +123,46 @@ def test_a_change_of_one_field_updates_only_that_column_and_keeps_the_links(
 
 def _reads(counted: _Counter) -> list[str]:
     return [text for text in counted.after if text != "BEGIN"]
+
+
+def test_a_writers_own_changes_are_applied_without_reads_and_stay_on_the_databases_timeline(
+    registry: ModelRegistry, backend: str
+) -> None:
+    """Status, field and removal changes: no read after the commit; the next refresh of a
+    change made elsewhere reads it incrementally (the anchor the writer set matches the
+    database's row: a wrong one would force a full reload, which reads ``models``)."""
+    registry.update_model_status("llama3.1:8b", "maintenance")  # warm
+    model = registry.get_model_or_raise("llama3.2:3b")
+    writes: list[Callable[[], object]] = [
+        lambda: registry.update_model_status("llama3.1:8b", "deprecated"),
+        lambda: registry.register_model(
+            model.model_copy(update={"context_window": model.context_window + 1})
+        ),
+        lambda: registry.remove_model("llama3.2:3b"),
+    ]
+    for write in writes:
+        with _counting(backend) as counted:
+            write()
+        assert _reads(counted) == [], "\n".join(_reads(counted))
+    assert registry.get_model("llama3.2:3b") is None
+    assert registry.get_model_or_raise("llama3.1:8b").status.value == "deprecated"
+    with registry.__class__(registry.url, cache=False) as other:
+        other.update_model_status("llama3.1:8b", "active")
+        expected = other.list_models()
+    with _counting(backend) as counted:
+        registry.refresh()
+    assert not any(" FROM models" in text for text in _reads(counted)), _reads(counted)
+    assert registry.list_models() == expected
+
+
+def test_a_write_that_prices_reads_the_timeline_back(registry: ModelRegistry) -> None:
+    model = registry.get_model_or_raise("llama3.1:8b")
+    cost = model.cost_per_1m_input_tokens + 1
+    stored = registry.register_model(model.model_copy(update={"cost_per_1m_input_tokens": cost}))
+    assert registry.get_model_or_raise("llama3.1:8b") == stored
+    assert registry.get_price("llama3.1:8b").input_per_1m == stored.cost_per_1m_input_tokens
+    with registry.__class__(registry.url, cache=False) as direct:
+        assert direct.get_price_history("llama3.1:8b") == registry.get_price_history("llama3.1:8b")
 
 
 def test_another_processs_status_change_costs_a_reader_one_statement(

@@ -79,6 +79,9 @@ class Repository:
         # written here, so a single-model write need not ask for max(version) (a stored
         # model's row carries its newest version; only a removed model's is in its history).
         self._versions: dict[str, int] | None = None
+        self.anchor_before: Anchor | None = None
+        """In a write: the catalog's revision when the write lock was taken (see
+        :meth:`catalog_anchor`); the writer's own cache applies its change on top of it."""
 
     @property
     def session(self) -> Session:
@@ -185,14 +188,41 @@ class Repository:
         lock_for_writes(connection)
         self._versions = {}
         last_change = sa.select(sa.func.max(ModelRevisionRow.changed_at)).scalar_subquery()
+        newest = (
+            sa.select(
+                ModelRevisionRow.id,
+                ModelRevisionRow.model_id,
+                ModelRevisionRow.version,
+                ModelRevisionRow.changed_at,
+            )
+            .order_by(ModelRevisionRow.id.desc())
+            .limit(1)
+            .subquery()
+        )
+        # The newest revision comes in the same row (none: an empty log), after the lock.
+        one = sa.select(sa.literal(1).label("one")).subquery()
+        rows = one.outerjoin(newest, sa.true())
+        columns = (
+            last_change,
+            newest.c.id,
+            newest.c.model_id,
+            newest.c.version,
+            newest.c.changed_at,
+        )
         if connection.dialect.name == "sqlite":
             now = clock.now()
-            previous = self._session.scalar(sa.select(last_change))
+            found = list(self._session.execute(sa.select(*columns).select_from(rows)).one())
         else:
-            # One round trip for both, after the lock.
-            now, previous = self._session.execute(
-                sa.select(sa.func.clock_timestamp(), last_change)
+            # One round trip for the clock and the rest, after the lock.
+            now, *found = self._session.execute(
+                sa.select(sa.func.clock_timestamp(), *columns).select_from(rows)
             ).one()
+        previous, number, model_id, version, changed_at = found
+        self.anchor_before = (
+            (0, None)
+            if number is None
+            else (int(number), fingerprint(model_id, int(version), changed_at))
+        )
         # Never before the previous change, even if the clock stepped back: point-in-time
         # reads rely on change times growing with the change sequence.
         if previous is not None and now <= previous:

@@ -118,7 +118,13 @@ class Parts:
                 self.publisher.publish(span, aliases=writer.aliases_changed)
         self.telemetry.changed(writer.kinds)
         if self.cache is not None and self.catch_up_writes:
-            self.cache.catch_up(writer.written)
+            before, recorded = repository.anchor_before, writer.recorded
+            own = (
+                None
+                if before is None or recorded is None or writer.aliases_changed
+                else (before, recorded)
+            )
+            self.cache.catch_up(writer.written, own)
 
     # -- metrics -----------------------------------------------------------------------------
 
