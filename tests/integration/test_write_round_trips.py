@@ -13,6 +13,7 @@ write takes now (see docs/performance.md, "Writes", for what is left).
 from __future__ import annotations
 
 import threading
+import time
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -26,9 +27,10 @@ if TYPE_CHECKING:
 
     from modelregistry import ModelRegistry
 
-WRITE_ROUND_TRIPS = {"postgresql": 8, "sqlite": 6}
-"""BEGIN, lock, clock, the current row, UPDATE of the changed columns, the revision, NOTIFY
-(PostgreSQL only), COMMIT."""
+WRITE_ROUND_TRIPS = {"postgresql": 6, "sqlite": 6}
+"""PostgreSQL: BEGIN, lock, clock (with the newest revision), the current row, one statement for
+the UPDATE of the changed columns + the revision's INSERT + NOTIFY, COMMIT. SQLite: BEGIN
+IMMEDIATE, the newest revision, the current row, UPDATE, the revision, COMMIT."""
 CATCH_UP_STATEMENTS = 0
 """The writer's cache applies its own status change without reading it back (its snapshot was
 at the revision the write found under the lock, and no price changed)."""
@@ -111,7 +113,10 @@ def test_a_change_of_one_field_updates_only_that_column_and_keeps_the_links(
         )
     assert stored.context_window == model.context_window + 2
     assert stored.capabilities == model.capabilities
-    updates = [text for text in counted.in_write if text.startswith("UPDATE models")]
+    # (PostgreSQL: inside the statement that also records the revision and notifies.)
+    updates = [
+        text.split("UPDATE models ", 1)[1] for text in counted.in_write if "UPDATE models " in text
+    ]
     assert len(updates) == 1
     assert updates[0].split(" WHERE ")[0].count("=") == 3, updates[0]  # the column, version, time
     assert len(counted.in_write) <= WRITE_ROUND_TRIPS[backend], "\n".join(counted.in_write)
@@ -205,3 +210,27 @@ def test_another_processs_status_change_costs_a_reader_one_statement(
             assert reader.get_model(model_id) == writer.get_model(model_id)
             assert reader.get_price_history(model_id) == writer.get_price_history(model_id)
         assert reader.get_price("llama3.2:3b", later).input_per_1m == Decimal(7)
+
+
+def test_the_one_statement_write_notifies_other_processes_at_commit(
+    postgres_schema_url: str,
+) -> None:
+    """PostgreSQL: the UPDATE, the revision and pg_notify go as one statement; a reader that
+    only listens (it would poll once an hour) still hears the change."""
+    from modelregistry import ModelRegistry  # noqa: PLC0415 - the class under test
+
+    with (
+        ModelRegistry(postgres_schema_url, poll_interval=3600) as reader,
+        ModelRegistry(postgres_schema_url, cache=False) as writer,
+    ):
+        model = writer.get_model_or_raise("llama3.1:8b")
+        with _counting("postgresql") as counted:
+            writer.register_model(model.model_copy(update={"context_window": 12_345}))
+        notifying = [text for text in counted.in_write if "pg_notify" in text]
+        assert len(notifying) == 1, counted.in_write
+        assert "UPDATE models " in notifying[0], notifying[0]
+        assert "INSERT INTO model_revisions " in notifying[0], notifying[0]
+        limit = time.monotonic() + 60  # generous: only a missing NOTIFY takes this long
+        while reader.get_model_or_raise("llama3.1:8b").context_window != 12_345:
+            assert time.monotonic() < limit, "the reader never heard of the change"
+            time.sleep(0.01)

@@ -25,6 +25,7 @@ from modelregistry.db.mapping import (
     price_values,
     revision_from_row,
 )
+from modelregistry.db.notify import announcement
 from modelregistry.db.statements import (
     ALIAS_CURSOR,
     LINKS_TABLE,
@@ -294,28 +295,47 @@ class Repository:
         ]
         insert_many(self._session.connection(), LINKS_TABLE, links)
 
-    def update_model(
-        self, previous: ModelConfig, config: ModelConfig, *, version: int, now: datetime
-    ) -> None:
-        """Replace the stored ``previous`` by ``config`` at ``version``, writing only what changed.
+    def update_model(  # noqa: PLR0913 - the change and its revision's parts, keyword-only
+        self,
+        previous: ModelConfig,
+        config: ModelConfig,
+        *,
+        version: int,
+        now: datetime,
+        kind: ChangeKind,
+        note: ChangeNote,
+    ) -> int:
+        """Replace the stored ``previous`` by ``config`` at ``version`` and record the revision.
 
-        One UPDATE of the changed columns; the provider and the capability links are touched
-        only when they changed.
+        Writes only what changed: the provider and the capability links are touched only when
+        they changed. On PostgreSQL the UPDATE of the changed columns, the revision's INSERT
+        and the NOTIFY to other processes (:func:`~modelregistry.db.notify.announce`, sent at
+        commit) are one statement. Returns the revision's number.
         """
         old = model_values(previous)
         values = {key: value for key, value in model_values(config).items() if old[key] != value}
         if config.provider != previous.provider:
             values["provider_id"] = self._name_ids(ProviderRow, {config.provider})[config.provider]
         values.update(version=version, updated_at=now)
-        self._session.execute(
-            sa.update(ModelRow).where(ModelRow.model_id == config.model_id).values(values)
-        )
         if self._versions is not None:
             self._versions[config.model_id] = version
         had, has = previous.capabilities.names(), config.capabilities.names()
-        if had == has:
-            return
-        key = self._model_keys([config.model_id])[config.model_id]
+        if had != has:
+            self._relink(config.model_id, had, has)
+        update = MODELS_TABLE.update().where(MODELS_TABLE.c.model_id == config.model_id)
+        if self._session.get_bind().dialect.name == "sqlite":
+            self._session.execute(update.values(values))
+            return self.append_revisions([(config, version, kind)], now=now, note=note)
+        row = _revision_row(config, version, kind, now=now, note=note)
+        revision = REVISIONS_TABLE.insert().values(row).returning(REVISIONS_TABLE.c.id)
+        inserted = revision.cte("new_revision")
+        query = sa.select(inserted.c.id, announcement()).add_cte(
+            update.values(values).returning(MODELS_TABLE.c.id).cte("changed_model")
+        )
+        return int(self._session.execute(query).one()[0])
+
+    def _relink(self, model_id: str, had: frozenset[str], has: frozenset[str]) -> None:
+        key = self._model_keys([model_id])[model_id]
         if had - has:
             dropped = self._name_ids(CapabilityRow, set(had - has))
             self._session.execute(
@@ -344,15 +364,7 @@ class Repository:
     ) -> int:
         """Record each ``(config, version, change)``; return the catalog's new revision."""
         rows = [
-            {
-                "model_id": config.model_id,
-                "version": version,
-                "change": change.value,
-                "config": config_document(config),
-                "changed_at": now,
-                "actor": note.actor,
-                "reason": note.reason,
-            }
+            _revision_row(config, version, change, now=now, note=note)
             for config, version, change in entries
         ]
         insert = sa.insert(ModelRevisionRow)
@@ -613,6 +625,20 @@ class Repository:
             )
             found.update(dict(added.all()))
         return found
+
+
+def _revision_row(
+    config: ModelConfig, version: int, change: ChangeKind, *, now: datetime, note: ChangeNote
+) -> dict[str, Any]:
+    return {
+        "model_id": config.model_id,
+        "version": version,
+        "change": change.value,
+        "config": config_document(config),
+        "changed_at": now,
+        "actor": note.actor,
+        "reason": note.reason,
+    }
 
 
 def _chunks(items: list[T], size: int = 500) -> Iterator[list[T]]:

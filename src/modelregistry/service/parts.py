@@ -108,7 +108,7 @@ class Parts:
         with self.database.write() as repository:
             writer = Writer(repository, now=repository.read_at, note=note)
             yield writer
-            if writer.changed:
+            if writer.changed and not writer.announced:
                 announce(repository.session)
         if writer.changed:
             clock.saw(repository.read_at)  # our reads never come before our own write

@@ -50,6 +50,9 @@ class Writer:
         self.recorded: list[tuple[int, ModelRevision]] | None = []
         """Each revision recorded here with its number, when all of them are known and no
         price was written (None: the cache reads the change back instead)."""
+        self.announced = False
+        """Whether other processes are told of this transaction's changes already (at commit:
+        the NOTIFY went with a change's statement)."""
         # The model current() read, until a change: write() need not read it again.
         self._read: ModelConfig | None = None
 
@@ -184,16 +187,20 @@ class Writer:
             self._refuse_alias_ids([config.model_id])
         if current is None and kind is not ChangeKind.RESTORED:
             kind = ChangeKind.CREATED
-        if current is None:
-            self._repository.save(config, version=last + 1, now=self._now)
-        else:
-            self._repository.update_model(current, config, version=last + 1, now=self._now)
         if current is None or _costs(current) != _costs(config):
             # (A stored model shows the price in effect now: equal costs need no new price.)
             timeline = self._repository.timeline(config.model_id)
             self._repository.add_prices(self._new_prices([config], {config.model_id: timeline}))
             self.recorded = None
-        self._record(config, version=last + 1, kind=kind)
+        if current is None:
+            self._repository.save(config, version=last + 1, now=self._now)
+            self._record(config, version=last + 1, kind=kind)
+        else:
+            number = self._repository.update_model(
+                current, config, version=last + 1, now=self._now, kind=kind, note=self._note
+            )
+            self._recorded(config, version=last + 1, kind=kind, number=number)
+            self.announced = True  # (in the same statement, on PostgreSQL)
         self.written[config.model_id, last + 1] = config
         if current is not None:
             # The row now holds exactly config (its costs are the price in effect now).
@@ -399,9 +406,15 @@ class Writer:
         return last
 
     def _record(self, config: ModelConfig, *, version: int, kind: ChangeKind) -> None:
-        self.last_revision = self._repository.append_revisions(
+        number = self._repository.append_revisions(
             [(config, version, kind)], now=self._now, note=self._note
         )
+        self._recorded(config, version=version, kind=kind, number=number)
+
+    def _recorded(
+        self, config: ModelConfig, *, version: int, kind: ChangeKind, number: int
+    ) -> None:
+        self.last_revision = number
         self.kinds.append(kind)
         if self.recorded is not None:
             revision = ModelRevision(
@@ -413,7 +426,7 @@ class Writer:
                 actor=self._note.actor,
                 reason=self._note.reason,
             )
-            self.recorded.append((self.last_revision, revision))
+            self.recorded.append((number, revision))
 
 
 def _amounts(price: Price) -> tuple[Decimal, Decimal, Decimal | None]:
