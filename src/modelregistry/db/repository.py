@@ -102,7 +102,10 @@ class Repository:
     def get(self, model_id: str) -> ModelConfig | None:
         """Return the model ``model_id`` (exact, case-sensitive), or None."""
         parameters = {"model_id": model_id, "at": self.read_at}
-        row = self._session.execute(MODEL_BY_ID, parameters).mappings().one_or_none()
+        # Core execution on the session's connection: the ORM's statement handling is a third
+        # of a cache=False get_model on SQLite, for a statement that loads no ORM objects.
+        connection = self._session.connection()
+        row = connection.execute(MODEL_BY_ID, parameters).mappings().one_or_none()
         if row is None:
             return None
         if self._versions is not None:
