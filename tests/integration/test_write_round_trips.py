@@ -13,23 +13,27 @@ write takes now (see docs/performance.md, "Writes", for what is left).
 from __future__ import annotations
 
 import threading
+import time
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from modelregistry import ModelRegistry
 
-WRITE_ROUND_TRIPS = {"postgresql": 8, "sqlite": 6}
-"""BEGIN, lock, clock, the current row, UPDATE of the changed columns, the revision, NOTIFY
-(PostgreSQL only), COMMIT."""
-CATCH_UP_STATEMENTS = 3
-"""The writer's cache reads its own change, the model's prices and their restatements (issue
-16's lossless import) back after the commit; issue 15 wants these gone."""
+WRITE_ROUND_TRIPS = {"postgresql": 6, "sqlite": 6}
+"""PostgreSQL: BEGIN, lock, clock (with the newest revision), the current row, one statement for
+the UPDATE of the changed columns + the revision's INSERT + NOTIFY, COMMIT. SQLite: BEGIN
+IMMEDIATE, the newest revision, the current row, UPDATE, the revision, COMMIT."""
+CATCH_UP_STATEMENTS = 0
+"""The writer's cache applies its own status change without reading it back (its snapshot was
+at the revision the write found under the lock, and no price changed)."""
 
 
 class _Counter:
@@ -109,7 +113,10 @@ def test_a_change_of_one_field_updates_only_that_column_and_keeps_the_links(
         )
     assert stored.context_window == model.context_window + 2
     assert stored.capabilities == model.capabilities
-    updates = [text for text in counted.in_write if text.startswith("UPDATE models")]
+    # (PostgreSQL: inside the statement that also records the revision and notifies.)
+    updates = [
+        text.split("UPDATE models ", 1)[1] for text in counted.in_write if "UPDATE models " in text
+    ]
     assert len(updates) == 1
     assert updates[0].split(" WHERE ")[0].count("=") == 3, updates[0]  # the column, version, time
     assert len(counted.in_write) <= WRITE_ROUND_TRIPS[backend], "\n".join(counted.in_write)
@@ -117,3 +124,113 @@ def test_a_change_of_one_field_updates_only_that_column_and_keeps_the_links(
         read_back = direct.get_model_or_raise("llama3.1:8b")
         assert read_back == stored
         assert read_back.version == stored.version == 3
+
+
+def _reads(counted: _Counter) -> list[str]:
+    return [text for text in counted.after if text != "BEGIN"]
+
+
+def test_a_writers_own_changes_are_applied_without_reads_and_stay_on_the_databases_timeline(
+    registry: ModelRegistry, backend: str
+) -> None:
+    """Status, field and removal changes: no read after the commit; the next refresh of a
+    change made elsewhere reads it incrementally (the anchor the writer set matches the
+    database's row: a wrong one would force a full reload, which reads ``models``)."""
+    registry.update_model_status("llama3.1:8b", "maintenance")  # warm
+    model = registry.get_model_or_raise("llama3.2:3b")
+    writes: list[Callable[[], object]] = [
+        lambda: registry.update_model_status("llama3.1:8b", "deprecated"),
+        lambda: registry.register_model(
+            model.model_copy(update={"context_window": model.context_window + 1})
+        ),
+        lambda: registry.remove_model("llama3.2:3b"),
+    ]
+    for write in writes:
+        with _counting(backend) as counted:
+            write()
+        assert _reads(counted) == [], "\n".join(_reads(counted))
+    assert registry.get_model("llama3.2:3b") is None
+    assert registry.get_model_or_raise("llama3.1:8b").status.value == "deprecated"
+    with registry.__class__(registry.url, cache=False) as other:
+        other.update_model_status("llama3.1:8b", "active")
+        expected = other.list_models()
+    with _counting(backend) as counted:
+        registry.refresh()
+    assert not any(" FROM models" in text for text in _reads(counted)), _reads(counted)
+    assert registry.list_models() == expected
+
+
+def test_a_write_that_prices_reads_the_timeline_back(registry: ModelRegistry) -> None:
+    model = registry.get_model_or_raise("llama3.1:8b")
+    cost = model.cost_per_1m_input_tokens + 1
+    stored = registry.register_model(model.model_copy(update={"cost_per_1m_input_tokens": cost}))
+    assert registry.get_model_or_raise("llama3.1:8b") == stored
+    assert registry.get_price("llama3.1:8b").input_per_1m == stored.cost_per_1m_input_tokens
+    with registry.__class__(registry.url, cache=False) as direct:
+        assert direct.get_price_history("llama3.1:8b") == registry.get_price_history("llama3.1:8b")
+
+
+def test_another_processs_status_change_costs_a_reader_one_statement(
+    database_url: str, backend: str
+) -> None:
+    """The reader's refresh reads the change and no price timeline (it cannot have changed);
+    a change that prices, or a model with a price scheduled, still reads the timeline."""
+    from modelregistry import ModelRegistry  # noqa: PLC0415 - the class under test
+
+    with (
+        ModelRegistry(database_url, poll_interval=3600) as reader,
+        ModelRegistry(database_url, cache=False) as writer,
+    ):
+        writer.update_model_status("llama3.1:8b", "maintenance")  # warm
+        reader.refresh()
+        writer.update_model_status("llama3.1:8b", "deprecated")
+        with _counting(backend) as counted:
+            reader.refresh()
+        # (On PostgreSQL the reader's feed may have read it first: then this reads nothing new.)
+        assert len(_reads(counted)) == 1, "\n".join(_reads(counted))
+        assert reader.get_model_or_raise("llama3.1:8b").status.value == "deprecated"
+
+        model = writer.get_model_or_raise("llama3.1:8b")
+        writer.register_model(
+            model.model_copy(
+                update={"cost_per_1m_output_tokens": model.cost_per_1m_output_tokens + 2}
+            )
+        )
+        later = datetime.now(UTC) + timedelta(days=30)
+        writer.set_price(
+            "llama3.2:3b",
+            input_per_1m=Decimal(7),
+            output_per_1m=Decimal(9),
+            effective_from=later,
+        )
+        reader.refresh()
+        writer.update_model_status("llama3.2:3b", "deprecated")
+        reader.refresh()
+        for model_id in ("llama3.1:8b", "llama3.2:3b"):
+            assert reader.get_model(model_id) == writer.get_model(model_id)
+            assert reader.get_price_history(model_id) == writer.get_price_history(model_id)
+        assert reader.get_price("llama3.2:3b", later).input_per_1m == Decimal(7)
+
+
+def test_the_one_statement_write_notifies_other_processes_at_commit(
+    postgres_schema_url: str,
+) -> None:
+    """PostgreSQL: the UPDATE, the revision and pg_notify go as one statement; a reader that
+    only listens (it would poll once an hour) still hears the change."""
+    from modelregistry import ModelRegistry  # noqa: PLC0415 - the class under test
+
+    with (
+        ModelRegistry(postgres_schema_url, poll_interval=3600) as reader,
+        ModelRegistry(postgres_schema_url, cache=False) as writer,
+    ):
+        model = writer.get_model_or_raise("llama3.1:8b")
+        with _counting("postgresql") as counted:
+            writer.register_model(model.model_copy(update={"context_window": 12_345}))
+        notifying = [text for text in counted.in_write if "pg_notify" in text]
+        assert len(notifying) == 1, counted.in_write
+        assert "UPDATE models " in notifying[0], notifying[0]
+        assert "INSERT INTO model_revisions " in notifying[0], notifying[0]
+        limit = time.monotonic() + 60  # generous: only a missing NOTIFY takes this long
+        while reader.get_model_or_raise("llama3.1:8b").context_window != 12_345:
+            assert time.monotonic() < limit, "the reader never heard of the change"
+            time.sleep(0.01)

@@ -24,13 +24,14 @@ from typing import TYPE_CHECKING, Any
 
 from modelregistry.cache.snapshot import Snapshot, bulk_building
 from modelregistry.domain import clock
-from modelregistry.domain.history import ChangeKind, fingerprint
+from modelregistry.domain.history import ChangeKind, fingerprint, same_change
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from modelregistry.cache.contract import Delta, FullLoad
     from modelregistry.db.repository import Anchor
+    from modelregistry.domain.history import ModelRevision
     from modelregistry.domain.models import ModelConfig
 
 logger = logging.getLogger(__name__)
@@ -175,6 +176,41 @@ class SnapshotCache:
                 self._error = None
             self._publish(events)  # queued under the refresh lock: in revision order
         return events
+
+    def apply_own(self, before: Anchor, changes: list[tuple[int, ModelRevision]]) -> bool:
+        """Apply this process's own committed ``changes`` without reading them back.
+
+        Only when the snapshot is at ``before``, the revision its writer found when it took
+        the write lock (nothing else was written in between) and the changes wrote no price
+        and no alias (the writer knows; see ``service.writer.Writer.recorded``). Subscribers
+        are told as after a refresh.
+
+        Returns:
+            Whether the changes were applied (False: nothing was done; refresh instead).
+        """
+        if not changes:
+            return False
+        number, last = changes[-1]
+        anchor = (number, fingerprint(last.model_id, last.version, last.changed_at))
+        with self._refreshing:
+            if same_change(self._anchor, anchor):
+                # The change feed heard our NOTIFY first and read the change: nothing to do.
+                return True
+            if not same_change(self._anchor, before):
+                return False
+            events = [CatalogEvent(c.model_id, c.change, c.version, n) for n, c in changes]
+            clock.saw(last.changed_at)
+            with self._lock:
+                now = clock.now()
+                self.snapshot = self.snapshot.rolled(now).apply(
+                    number, (change for _, change in changes), at=now
+                )
+                self._anchor = anchor
+                self._synced_at = time.monotonic()
+                self._synced_wall = datetime.now(UTC)
+                self._error = None
+            self._publish(events)
+        return True
 
     def mark_failed(self, exc: BaseException) -> None:
         """Record that the database could not be read (reported by :meth:`state`)."""

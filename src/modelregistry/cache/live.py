@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from modelregistry.cache.snapshot import Snapshot
     from modelregistry.cache.wire import FeedAddress
     from modelregistry.db.database import Database
+    from modelregistry.db.repository import Anchor
+    from modelregistry.domain.history import ModelRevision
     from modelregistry.domain.models import ModelConfig
     from modelregistry.metrics.telemetry import Trigger
 
@@ -69,7 +71,11 @@ class LiveCache:
         self._poll_interval = poll_interval
         self._refresh_gap = refresh_gap
         self._on_refresh = on_refresh
-        source = DatabaseSource(database, on_load=lambda: on_refresh("reload"))
+        source = DatabaseSource(
+            database,
+            on_load=lambda: on_refresh("reload"),
+            current=self._snapshot,
+        )
         # The JetStream seam: the stream answers changes_since, StreamFeed replaces ChangeFeed.
         self._stream = (
             None if feed is None else (feed, StreamSource(source, database.schema_revision()))
@@ -85,6 +91,11 @@ class LiveCache:
         """The snapshots themselves (the read hot path takes ``snapshots.snapshot``)."""
         self._feed: ChangeFeed | StreamFeed | None = None
         self._start_feed()
+
+    def _snapshot(self) -> Snapshot | None:
+        """The snapshot a delta applies to (None while the first load is under way)."""
+        cache: SnapshotCache | None = self.__dict__.get("snapshots")
+        return None if cache is None else cache.snapshot
 
     def _start_feed(self) -> None:
         if self._stream is not None:
@@ -123,12 +134,21 @@ class LiveCache:
             self.snapshots.refresh(known)
         self._on_refresh(trigger)
 
-    def catch_up(self, known: Mapping[tuple[str, int], ModelConfig] | None = None) -> None:
+    def catch_up(
+        self,
+        known: Mapping[tuple[str, int], ModelConfig] | None = None,
+        own: tuple[Anchor, list[tuple[int, ModelRevision]]] | None = None,
+    ) -> None:
         """After a write: make the cache hold it, trying a few times (it has committed).
 
-        If the database cannot be read back, the cache is marked stale and the change feed
-        catches up later.
+        ``own``: the revision the write found under its lock and the revisions it recorded
+        (numbered), when it wrote no price or alias: applied without reading anything if the
+        snapshot is at that revision (:meth:`SnapshotCache.apply_own`). If the database
+        cannot be read back, the cache is marked stale and the change feed catches up later.
         """
+        if own is not None and self.snapshots.apply_own(*own):
+            self._on_refresh("write")
+            return
         for attempt in range(_CATCH_UP_ATTEMPTS):
             try:
                 self.refresh("write", known)

@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from modelregistry.domain.pricing import Price
     from modelregistry.domain.query import ModelQuery
 
+_PRICE_KEEPING: Final = frozenset(
+    {ChangeKind.UPDATED, ChangeKind.STATUS_CHANGED, ChangeKind.RESTORED, ChangeKind.REMOVED}
+)
+"""Changes that write no price unless the costs change (see :meth:`Snapshot.prices_kept`)."""
 _MEMO_AT_MOST: Final = 4096
 """Answers a snapshot remembers before it forgets them all."""
 
@@ -135,6 +139,32 @@ class Snapshot:
         if aliases is not None:
             successor._aliases = dict(aliases)
         return successor
+
+    def prices_kept(self, changes: Iterable[ModelRevision]) -> set[str]:
+        """The models of ``changes`` whose price timelines the changes cannot have changed.
+
+        A price is written only with a ``created`` or ``repriced`` revision, or with another
+        one of a model stored before whose costs differ from the price in effect then (see
+        ``service.writer``); a restatement is always ``repriced``. So a model stored here,
+        with no price scheduled after this snapshot's instant, keeps its timeline through
+        the other changes as long as they show the costs it shows here: a status change need
+        not read prices back. Any other change of a model reads its timeline.
+        """
+        kept: set[str] = set()
+        spoiled: set[str] = set()
+        for change in changes:
+            model_id = change.model_id
+            model = self._models.get(model_id)
+            if (
+                change.change not in _PRICE_KEEPING
+                or model is None
+                or _costs(change.config) != _costs(model)
+                or next_change(self._prices.get(model_id, ()), self.priced_at) is not None
+            ):
+                spoiled.add(model_id)
+            else:
+                kept.add(model_id)
+        return kept - spoiled
 
     def rolled(self, now: datetime) -> Snapshot:
         """This snapshot, or once a scheduled price took effect by ``now``, its successor.
@@ -359,3 +389,7 @@ def _next_instant(timelines: Iterable[tuple[Price, ...]], after: datetime) -> fl
         if instant is not None
     ]
     return min(instants).timestamp() if instants else None
+
+
+def _costs(config: ModelConfig) -> tuple[float, float]:
+    return (config.cost_per_1m_input_tokens, config.cost_per_1m_output_tokens)

@@ -2,7 +2,8 @@
 
 Both are read through a :class:`~modelregistry.db.database.Database` usable from any thread
 (the change feed's, a metrics scrape's): the load in one snapshot, a delta in one statement
-plus, only when something changed, the price timelines and alias map it needs.
+plus, only when something changed, the price timelines and alias map it needs (none for a
+change that cannot have changed a price, such as a status change).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from modelregistry.cache.contract import Delta, FullLoad
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    from modelregistry.cache.snapshot import Snapshot
     from modelregistry.db.database import Database
     from modelregistry.db.repository import Anchor, Repository
     from modelregistry.domain.models import ModelConfig
@@ -27,10 +29,22 @@ class DatabaseSource:
         on_load: Told after each full load (the registry counts them as ``reload``).
     """
 
-    def __init__(self, database: Database, *, on_load: Callable[[], object]) -> None:
-        """Read through ``database``; nothing is read yet."""
+    def __init__(
+        self,
+        database: Database,
+        *,
+        on_load: Callable[[], object],
+        current: Callable[[], Snapshot | None] = lambda: None,
+    ) -> None:
+        """Read through ``database``; nothing is read yet.
+
+        ``current``: the snapshot a delta applies to (None: none yet); the price timelines
+        of the models whose changes cannot have changed them are not read
+        (:meth:`~modelregistry.cache.snapshot.Snapshot.prices_kept`).
+        """
         self._database = database
         self._on_load = on_load
+        self._current = current
 
     def load(self) -> FullLoad:
         """The whole catalog, in one snapshot."""
@@ -69,7 +83,9 @@ class DatabaseSource:
             # Separate statements, only when there is something to read: prices only grow,
             # and an alias map newer than its cursor is read again at the next refresh.
             aliases = None if cursor == alias_cursor else repository.aliases()
-            ids = sorted({change.model_id for _, change in changes})
+            snapshot = self._current()
+            kept = set() if snapshot is None else snapshot.prices_kept(c for _, c in changes)
+            ids = sorted({change.model_id for _, change in changes} - kept)
             prices = repository.price_timelines(ids) if ids else {}
             return Delta(
                 changes=changes,

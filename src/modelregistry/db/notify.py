@@ -34,7 +34,12 @@ def announce(session: Session) -> None:
     schemas) ignore it.
     """
     if session.get_bind().dialect.name != "sqlite":
-        session.execute(sa.select(sa.func.pg_notify(CHANGES_CHANNEL, sa.func.current_schema())))
+        session.execute(sa.select(announcement()))
+
+
+def announcement() -> sa.ColumnElement[Any]:
+    """The ``pg_notify`` call that :func:`announce` runs (PostgreSQL), to put in a statement."""
+    return sa.func.pg_notify(CHANGES_CHANNEL, sa.func.current_schema())
 
 
 class Listener:

@@ -27,6 +27,7 @@ from modelregistry.db.mapping import (
     rate_values,
     revision_from_row,
 )
+from modelregistry.db.notify import announcement
 from modelregistry.db.statements import (
     ALIAS_CURSOR,
     LINKS_TABLE,
@@ -85,6 +86,9 @@ class Repository:
         # written here, so a single-model write need not ask for max(version) (a stored
         # model's row carries its newest version; only a removed model's is in its history).
         self._versions: dict[str, int] | None = None
+        self.anchor_before: Anchor | None = None
+        """In a write: the catalog's revision when the write lock was taken (see
+        :meth:`catalog_anchor`); the writer's own cache applies its change on top of it."""
 
     @property
     def session(self) -> Session:
@@ -104,7 +108,10 @@ class Repository:
     def get(self, model_id: str) -> ModelConfig | None:
         """Return the model ``model_id`` (exact, case-sensitive), or None."""
         parameters = {"model_id": model_id, "at": self.read_at}
-        row = self._session.execute(MODEL_BY_ID, parameters).mappings().one_or_none()
+        # Core execution on the session's connection: the ORM's statement handling is a third
+        # of a cache=False get_model on SQLite, for a statement that loads no ORM objects.
+        connection = self._session.connection()
+        row = connection.execute(MODEL_BY_ID, parameters).mappings().one_or_none()
         if row is None:
             return None
         if self._versions is not None:
@@ -191,14 +198,41 @@ class Repository:
         lock_for_writes(connection)
         self._versions = {}
         last_change = sa.select(sa.func.max(ModelRevisionRow.changed_at)).scalar_subquery()
+        newest = (
+            sa.select(
+                ModelRevisionRow.id,
+                ModelRevisionRow.model_id,
+                ModelRevisionRow.version,
+                ModelRevisionRow.changed_at,
+            )
+            .order_by(ModelRevisionRow.id.desc())
+            .limit(1)
+            .subquery()
+        )
+        # The newest revision comes in the same row (none: an empty log), after the lock.
+        one = sa.select(sa.literal(1).label("one")).subquery()
+        rows = one.outerjoin(newest, sa.true())
+        columns = (
+            last_change,
+            newest.c.id,
+            newest.c.model_id,
+            newest.c.version,
+            newest.c.changed_at,
+        )
         if connection.dialect.name == "sqlite":
             now = clock.now()
-            previous = self._session.scalar(sa.select(last_change))
+            found = list(self._session.execute(sa.select(*columns).select_from(rows)).one())
         else:
-            # One round trip for both, after the lock.
-            now, previous = self._session.execute(
-                sa.select(sa.func.clock_timestamp(), last_change)
+            # One round trip for the clock and the rest, after the lock.
+            now, *found = self._session.execute(
+                sa.select(sa.func.clock_timestamp(), *columns).select_from(rows)
             ).one()
+        previous, number, model_id, version, changed_at = found
+        self.anchor_before = (
+            (0, None)
+            if number is None
+            else (int(number), fingerprint(model_id, int(version), changed_at))
+        )
         # Never before the previous change, even if the clock stepped back: point-in-time
         # reads rely on change times growing with the change sequence.
         if previous is not None and now <= previous:
@@ -270,28 +304,47 @@ class Repository:
         ]
         insert_many(self._session.connection(), LINKS_TABLE, links)
 
-    def update_model(
-        self, previous: ModelConfig, config: ModelConfig, *, version: int, now: datetime
-    ) -> None:
-        """Replace the stored ``previous`` by ``config`` at ``version``, writing only what changed.
+    def update_model(  # noqa: PLR0913 - the change and its revision's parts, keyword-only
+        self,
+        previous: ModelConfig,
+        config: ModelConfig,
+        *,
+        version: int,
+        now: datetime,
+        kind: ChangeKind,
+        note: ChangeNote,
+    ) -> int:
+        """Replace the stored ``previous`` by ``config`` at ``version`` and record the revision.
 
-        One UPDATE of the changed columns; the provider and the capability links are touched
-        only when they changed.
+        Writes only what changed: the provider and the capability links are touched only when
+        they changed. On PostgreSQL the UPDATE of the changed columns, the revision's INSERT
+        and the NOTIFY to other processes (:func:`~modelregistry.db.notify.announce`, sent at
+        commit) are one statement. Returns the revision's number.
         """
         old = model_values(previous)
         values = {key: value for key, value in model_values(config).items() if old[key] != value}
         if config.provider != previous.provider:
             values["provider_id"] = self._name_ids(ProviderRow, {config.provider})[config.provider]
         values.update(version=version, updated_at=now)
-        self._session.execute(
-            sa.update(ModelRow).where(ModelRow.model_id == config.model_id).values(values)
-        )
         if self._versions is not None:
             self._versions[config.model_id] = version
         had, has = previous.capabilities.names(), config.capabilities.names()
-        if had == has:
-            return
-        key = self._model_keys([config.model_id])[config.model_id]
+        if had != has:
+            self._relink(config.model_id, had, has)
+        update = MODELS_TABLE.update().where(MODELS_TABLE.c.model_id == config.model_id)
+        if self._session.get_bind().dialect.name == "sqlite":
+            self._session.execute(update.values(values))
+            return self.append_revisions([(config, version, kind)], now=now, note=note)
+        row = _revision_row(config, version, kind, now=now, note=note)
+        revision = REVISIONS_TABLE.insert().values(row).returning(REVISIONS_TABLE.c.id)
+        inserted = revision.cte("new_revision")
+        query = sa.select(inserted.c.id, announcement()).add_cte(
+            update.values(values).returning(MODELS_TABLE.c.id).cte("changed_model")
+        )
+        return int(self._session.execute(query).one()[0])
+
+    def _relink(self, model_id: str, had: frozenset[str], has: frozenset[str]) -> None:
+        key = self._model_keys([model_id])[model_id]
         if had - has:
             dropped = self._name_ids(CapabilityRow, set(had - has))
             self._session.execute(
@@ -320,15 +373,7 @@ class Repository:
     ) -> int:
         """Record each ``(config, version, change)``; return the catalog's new revision."""
         rows = [
-            {
-                "model_id": config.model_id,
-                "version": version,
-                "change": change.value,
-                "config": config_document(config),
-                "changed_at": now,
-                "actor": note.actor,
-                "reason": note.reason,
-            }
+            _revision_row(config, version, change, now=now, note=note)
             for config, version, change in entries
         ]
         insert = sa.insert(ModelRevisionRow)
@@ -615,6 +660,20 @@ class Repository:
             )
             found.update(dict(added.all()))
         return found
+
+
+def _revision_row(
+    config: ModelConfig, version: int, change: ChangeKind, *, now: datetime, note: ChangeNote
+) -> dict[str, Any]:
+    return {
+        "model_id": config.model_id,
+        "version": version,
+        "change": change.value,
+        "config": config_document(config),
+        "changed_at": now,
+        "actor": note.actor,
+        "reason": note.reason,
+    }
 
 
 def _chunks(items: list[T], size: int = 500) -> Iterator[list[T]]:

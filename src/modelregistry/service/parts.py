@@ -108,7 +108,7 @@ class Parts:
         with self.database.write() as repository:
             writer = Writer(repository, now=repository.read_at, note=note)
             yield writer
-            if writer.changed:
+            if writer.changed and not writer.announced:
                 announce(repository.session)
         if writer.changed:
             clock.saw(repository.read_at)  # our reads never come before our own write
@@ -118,7 +118,13 @@ class Parts:
                 self.publisher.publish(span, aliases=writer.aliases_changed)
         self.telemetry.changed(writer.kinds)
         if self.cache is not None and self.catch_up_writes:
-            self.cache.catch_up(writer.written)
+            before, recorded = repository.anchor_before, writer.recorded
+            own = (
+                None
+                if before is None or recorded is None or writer.aliases_changed
+                else (before, recorded)
+            )
+            self.cache.catch_up(writer.written, own)
 
     # -- metrics -----------------------------------------------------------------------------
 

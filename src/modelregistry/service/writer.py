@@ -48,6 +48,12 @@ class Writer:
         """The kind of each revision recorded here, in order (for the registry's metrics)."""
         self.written: dict[tuple[str, int], ModelConfig] = {}
         """The configs written here, by ``(model_id, version)``: the cache reuses them."""
+        self.recorded: list[tuple[int, ModelRevision]] | None = []
+        """Each revision recorded here with its number, when all of them are known and no
+        price was written (None: the cache reads the change back instead)."""
+        self.announced = False
+        """Whether other processes are told of this transaction's changes already (at commit:
+        the NOTIFY went with a change's statement)."""
         # The model current() read, until a change: write() need not read it again.
         self._read: ModelConfig | None = None
 
@@ -182,15 +188,20 @@ class Writer:
             self._refuse_alias_ids([config.model_id])
         if current is None and kind is not ChangeKind.RESTORED:
             kind = ChangeKind.CREATED
-        if current is None:
-            self._repository.save(config, version=last + 1, now=self._now)
-        else:
-            self._repository.update_model(current, config, version=last + 1, now=self._now)
         if current is None or _costs(current) != _costs(config):
             # (A stored model shows the price in effect now: equal costs need no new price.)
             timeline = self._repository.timeline(config.model_id)
             self._repository.add_prices(self._new_prices([config], {config.model_id: timeline}))
-        self._record(config, version=last + 1, kind=kind)
+            self.recorded = None
+        if current is None:
+            self._repository.save(config, version=last + 1, now=self._now)
+            self._record(config, version=last + 1, kind=kind)
+        else:
+            number = self._repository.update_model(
+                current, config, version=last + 1, now=self._now, kind=kind, note=self._note
+            )
+            self._recorded(config, version=last + 1, kind=kind, number=number)
+            self.announced = True  # (in the same statement, on PostgreSQL)
         self.written[config.model_id, last + 1] = config
         if current is not None:
             # The row now holds exactly config (its costs are the price in effect now).
@@ -218,6 +229,7 @@ class Writer:
         if not changed:
             return
         ids = [config.model_id for config in changed]
+        self.recorded = None  # (numbered by one statement for all: read back)
         self._refuse_alias_ids([model_id for model_id in ids if model_id not in current])
         versions = self._repository.last_versions(ids)
         items = [(config, versions.get(config.model_id, 0) + 1) for config in changed]
@@ -314,6 +326,7 @@ class Writer:
         ):
             return in_force
         self._repository.add_prices([price])
+        self.recorded = None
         # A price in effect now shows in the config at once; a later one when its time comes.
         config = priced(current, (price,), self._now)
         self._repository.save(config, version=last + 1, now=self._now)
@@ -333,6 +346,8 @@ class Writer:
             for model_id, prices in timelines.items()
             if prices != self._repository.timeline(model_id)
         )
+        if changed:
+            self.recorded = None
         restatements.record(
             self._repository.session,
             changed,
@@ -395,10 +410,27 @@ class Writer:
         return last
 
     def _record(self, config: ModelConfig, *, version: int, kind: ChangeKind) -> None:
-        self.last_revision = self._repository.append_revisions(
+        number = self._repository.append_revisions(
             [(config, version, kind)], now=self._now, note=self._note
         )
+        self._recorded(config, version=version, kind=kind, number=number)
+
+    def _recorded(
+        self, config: ModelConfig, *, version: int, kind: ChangeKind, number: int
+    ) -> None:
+        self.last_revision = number
         self.kinds.append(kind)
+        if self.recorded is not None:
+            revision = ModelRevision(
+                model_id=config.model_id,
+                version=version,
+                config=config.with_version(version),
+                change=kind,
+                changed_at=self._now,
+                actor=self._note.actor,
+                reason=self._note.reason,
+            )
+            self.recorded.append((number, revision))
 
 
 def _amounts(price: Price) -> tuple[Decimal, Decimal, Decimal | None, tuple[Rate, ...]]:
