@@ -224,6 +224,7 @@ CATALOG_TABLES = (
     "sync_sources",
     "model_sync_bases",
     "model_price_restatements",
+    "model_tags",
 )
 """Every table of the catalog (views aside), in the order their rows are compared."""
 

@@ -31,6 +31,8 @@ SYNC_TABLES = {"sync_sources", "model_sync_bases"}
 """Revision 0006's tables (upstream sync)."""
 RESTATEMENTS = "model_price_restatements"
 """Revision 0007's table."""
+TAGS = "model_tags"
+"""Revision 0009's table."""
 REPORTING_VIEWS = {
     "model_catalog",
     "provider_summary",
@@ -73,7 +75,7 @@ def test_known_revisions_match_alembics_graph() -> None:
     assert (
         list(migrate.known_revisions())
         == walked
-        == ["0001", "0002", "0003", "0004", "0005", "0006", "0007"]
+        == ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0009"]
     )
     assert migrate.head_revision() == script.get_current_head()
 
@@ -241,10 +243,10 @@ def test_0005_views_come_and_go_and_delete_nothing(database_url: str, engine: sa
         before = registry.get_price_history("llama3.1:8b")
     migrate.downgrade(engine, "0004")
     assert views(engine) == set()
-    assert tables(engine) == set(CATALOG_TABLES) - SYNC_TABLES - {RESTATEMENTS}
-    # Tables as at 0004: 0005 added no table (0006's and 0007's are the only difference).
+    assert tables(engine) == set(CATALOG_TABLES) - SYNC_TABLES - {RESTATEMENTS, TAGS}
+    # Tables as at 0004: 0005 added no table (0006's, 0007's and 0009's are the only difference).
     added = {diff[1].name for diff in schema_diff(engine) if diff[0] == "add_table"}  # type: ignore[index]
-    assert added == SYNC_TABLES | {RESTATEMENTS}
+    assert added == SYNC_TABLES | {RESTATEMENTS, TAGS}
     migrate.upgrade(engine)
     assert views(engine) == REPORTING_VIEWS
     with ModelRegistry(database_url) as registry:
@@ -269,7 +271,7 @@ def test_0006_adds_the_sync_tables_and_provenance_to_model_catalog_and_takes_the
     provenance = ["sync_source", "sync_location", "sync_content_sha256", "sync_etag", "synced_at"]
     assert catalog_columns()[-5:] == provenance
     migrate.downgrade(engine, "0005")
-    assert not (SYNC_TABLES | {RESTATEMENTS}) & tables(engine)
+    assert not (SYNC_TABLES | {RESTATEMENTS, TAGS}) & tables(engine)
     assert views(engine) == REPORTING_VIEWS
     columns = catalog_columns()
     assert columns[-1] == "updated_at"

@@ -24,6 +24,7 @@ from modelregistry.db.mapping import (
     price_from_row,
     price_values,
     revision_from_row,
+    tag_rows,
 )
 from modelregistry.db.statements import (
     ALIAS_CURSOR,
@@ -34,6 +35,7 @@ from modelregistry.db.statements import (
     PRICES_TABLE,
     REVISIONS,
     REVISIONS_TABLE,
+    TAGS_TABLE,
     find_statement,
     with_capability_ids,
 )
@@ -44,6 +46,7 @@ from modelregistry.db.tables import (
     ModelPriceRow,
     ModelRevisionRow,
     ModelRow,
+    ModelTagRow,
     ProviderRow,
 )
 from modelregistry.domain import clock
@@ -257,20 +260,23 @@ class Repository:
                 self._session.execute(
                     sa.delete(ModelCapabilityRow).where(ModelCapabilityRow.model_pk.in_(chunk))
                 )
+                self._session.execute(sa.delete(ModelTagRow).where(ModelTagRow.model_pk.in_(chunk)))
         links = [
             {"model_pk": keys[config.model_id], "capability_id": capabilities[name]}
             for config, _ in items
             for name in sorted(config.capabilities.names())
         ]
         insert_many(self._session.connection(), LINKS_TABLE, links)
+        tags = [row for config, _ in items for row in tag_rows(keys[config.model_id], config)]
+        insert_many(self._session.connection(), TAGS_TABLE, tags)
 
     def update_model(
         self, previous: ModelConfig, config: ModelConfig, *, version: int, now: datetime
     ) -> None:
         """Replace the stored ``previous`` by ``config`` at ``version``, writing only what changed.
 
-        One UPDATE of the changed columns; the provider and the capability links are touched
-        only when they changed.
+        One UPDATE of the changed columns; the provider, the capability links and the tags are
+        touched only when they changed.
         """
         old = model_values(previous)
         values = {key: value for key, value in model_values(config).items() if old[key] != value}
@@ -282,6 +288,8 @@ class Repository:
         )
         if self._versions is not None:
             self._versions[config.model_id] = version
+        if previous.tags != config.tags:
+            self._replace_tags(config)
         had, has = previous.capabilities.names(), config.capabilities.names()
         if had == has:
             return
@@ -298,6 +306,11 @@ class Repository:
             added = self._name_ids(CapabilityRow, set(has - had))
             links = [{"model_pk": key, "capability_id": added[name]} for name in sorted(added)]
             insert_many(self._session.connection(), LINKS_TABLE, links)
+
+    def _replace_tags(self, config: ModelConfig) -> None:
+        key = self._model_keys([config.model_id])[config.model_id]
+        self._session.execute(sa.delete(ModelTagRow).where(ModelTagRow.model_pk == key))
+        insert_many(self._session.connection(), TAGS_TABLE, tag_rows(key, config))
 
     def delete(self, model_id: str) -> None:
         """Delete the model (its capability links go with it); its revisions stay."""
