@@ -172,7 +172,7 @@ def _conditions(query: ModelQuery, *, sqlite: bool) -> list[sa.ColumnElement[boo
     return conditions + _descriptor_conditions(query)
 
 
-def _has_modality(column: sa.ColumnElement[str], name: str) -> sa.ColumnElement[bool]:
+def _has_modality(column: sa.orm.InstrumentedAttribute[str], name: str) -> sa.ColumnElement[bool]:
     """``name`` is one of the comma-separated names in ``column``.
 
     Modality names are lowercase letters only: never a LIKE wildcard, never the separator.
