@@ -13,6 +13,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, Final
 
 from modelregistry.domain.rules import CAPABILITY_PREFIX, is_model_id
+from modelregistry.domain.upstream import descriptors
 from modelregistry.domain.upstream.convert import (
     Conversion,
     Draft,
@@ -138,6 +139,7 @@ RULES: Final[tuple[Rule, ...]] = (
     _capabilities,
     _rate_limits,
     _lifecycle,
+    descriptors.LITELLM,
 )
 """The rules applied to each kept entry, in order (a later issue appends to them)."""
 

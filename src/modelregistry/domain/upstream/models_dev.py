@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
+from modelregistry.domain.upstream import descriptors
 from modelregistry.domain.upstream.convert import (
     Conversion,
     Draft,
@@ -94,7 +95,14 @@ def _status(entry: Mapping[str, Any], draft: Draft) -> None:
     draft.fields["status"] = "deprecated" if entry.get("status") == "deprecated" else "active"
 
 
-RULES: Final[tuple[Rule, ...]] = (_identity, _limits, _prices, _capabilities, _status)
+RULES: Final[tuple[Rule, ...]] = (
+    _identity,
+    _limits,
+    _prices,
+    _capabilities,
+    _status,
+    descriptors.MODELS_DEV,
+)
 """The rules applied to each model, in order (a later issue appends to them)."""
 
 
