@@ -137,7 +137,6 @@ def document() -> dict[str, Any]:
         _query("output_modalities", {"enum": list(MODALITIES)}, many=True),
         _query("mode", {"enum": [mode.value for mode in ModelMode]}, many=True),
         _query("open_weights", {"type": "boolean"}),
-        _query("tags.KEY", _STRING),
         _query("order_by", {"enum": [*ORDER_FIELDS, *(f"-{name}" for name in ORDER_FIELDS)]}),
         _query("q", _STRING),
         _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),

@@ -115,9 +115,7 @@ def _models_dev(entry: Mapping[str, Any], draft: Draft) -> None:
     modalities = entry.get("modalities")
     if isinstance(modalities, dict):
         set_modalities(draft, "input_modalities", modalities.get("input"), "modalities.input")
-        set_modalities(
-            draft, "output_modalities", modalities.get("output"), "modalities.output"
-        )
+        set_modalities(draft, "output_modalities", modalities.get("output"), "modalities.output")
     elif modalities is not None:
         draft.dropped.append("modalities dropped: not an object of input and output")
     set_date(draft, "release_date", entry.get("release_date"), "release_date")
