@@ -84,7 +84,9 @@ def test_messages_round_trip_through_json() -> None:
         .with_version(3)
     )
     revision = ModelRevision(described.model_id, 3, described, ChangeKind.UPDATED, at, "ops", None)
-    carried = decode(encode(replace(change, change=revision))).change.config
+    message = decode(encode(replace(change, change=revision)))
+    assert isinstance(message, ChangeMessage)
+    carried = message.change.config
     assert carried == described
     assert (carried.tags, carried.knowledge_cutoff) == ({"residency": "eu"}, "2023-12-01")
     assert change.message_id == f"12.{config.model_id}.3"

@@ -55,10 +55,12 @@ def set_mode(draft: Draft, value: object, source: str) -> None:
     """Set ``mode`` from ``value`` (None leaves it unknown)."""
     if value is None:
         return
-    try:
-        draft.fields["mode"] = ModelMode(value)
-    except ValueError:
+    known = {mode.value: mode for mode in ModelMode}
+    mode = known.get(value.lower()) if isinstance(value, str) else None
+    if mode is None:
         draft.dropped.append(f"{source}: {value!r} dropped: not a mode the catalog knows")
+    else:
+        draft.fields["mode"] = mode
 
 
 def set_date(draft: Draft, field: str, value: object, source: str) -> None:
