@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -324,5 +325,53 @@ def test_0007_restatements_are_append_only_and_go_with_the_downgrade(
         count = "SELECT COUNT(*) FROM model_prices WHERE model_id = 'llama3.1:8b'"
         assert connection.execute(sa.text(count)).scalar_one() == 2
         assert connection.execute(sa.text(history)).scalar_one() == 2  # the view of 0006
+    migrate.upgrade(engine)
+    assert schema_diff(engine) == []
+
+
+def test_0009_adds_the_model_fields_unknown_for_existing_models_and_takes_them_back(
+    database_url: str, engine: sa.Engine
+) -> None:
+    descriptive = [
+        "input_modalities",
+        "output_modalities",
+        "mode",
+        "release_date",
+        "knowledge_cutoff",
+        "open_weights",
+    ]
+
+    def columns(table: str) -> list[str]:
+        with engine.connect() as connection:
+            return [c["name"] for c in sa.inspect(connection).get_columns(table)]
+
+    migrate.upgrade(engine, "0007")
+    migrate.upgrade(engine)
+    # Nothing invented for the models already there: every field unknown.
+    with ModelRegistry(database_url) as registry:
+        seeded = registry.get_model_or_raise("llama3.1:8b")
+        assert (seeded.input_modalities, seeded.mode, seeded.open_weights) == ((), None, None)
+        assert seeded.tags == {}
+        registry.register_model(
+            {**seeded.model_dump(), "input_modalities": ["text"], "tags": {"team": "ml"}}
+        )
+    assert set(descriptive) <= set(columns("models"))
+    assert set(descriptive) | {"tags"} <= set(columns("model_catalog"))
+    migrate.downgrade(engine, "0007")
+    assert TAGS not in tables(engine)
+    assert not set(descriptive) & set(columns("models"))
+    assert not ({"tags", *descriptive}) & set(columns("model_catalog"))
+    assert views(engine) == REPORTING_VIEWS
+    with engine.connect() as connection:
+        # The view of 0007 still answers, and the revision keeps what the columns lost.
+        assert connection.execute(sa.text("SELECT COUNT(*) FROM model_catalog")).scalar_one() == 3
+        config = connection.execute(
+            sa.text(
+                "SELECT config FROM model_revisions WHERE model_id = 'llama3.1:8b' "
+                "ORDER BY version DESC LIMIT 1"
+            )
+        ).scalar_one()
+    document = json.loads(config) if isinstance(config, str) else config
+    assert document["tags"] == {"team": "ml"}
     migrate.upgrade(engine)
     assert schema_diff(engine) == []
