@@ -26,7 +26,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Final
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 __all__ = [
@@ -177,9 +177,49 @@ def _tags(value: object) -> dict[str, str]:
     return dict(sorted(check_tag(key, text) for key, text in value.items()))
 
 
-Modalities = Annotated[tuple[str, ...], BeforeValidator(_modalities)]
+Modalities = Annotated[
+    tuple[str, ...],
+    BeforeValidator(_modalities),
+    WithJsonSchema(
+        {
+            "type": "array",
+            "items": {"enum": list(MODALITIES)},
+            "description": "Modalities, any case (stored lowercase, sorted, each once); "
+            "empty: unknown.",
+        }
+    ),
+]
 """A sorted tuple of distinct modality names."""
-CatalogDate = Annotated[str, BeforeValidator(_catalog_date)]
+CatalogDate = Annotated[
+    str,
+    BeforeValidator(_catalog_date),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d{4}-\d{2}(-\d{2})?$",
+            "description": "An ISO day YYYY-MM-DD or an ISO month YYYY-MM (kept as a month).",
+        }
+    ),
+]
 """An ISO day (``YYYY-MM-DD``) or month (``YYYY-MM``), as text."""
-Tags = Annotated[dict[str, str], BeforeValidator(_tags)]
+Tags = Annotated[
+    dict[str, str],
+    BeforeValidator(_tags),
+    WithJsonSchema(
+        {
+            "type": "object",
+            "maxProperties": MAX_TAGS,
+            "propertyNames": {
+                "pattern": "^[a-z][a-z0-9_.-]*$",
+                "maxLength": MAX_TAG_KEY_LENGTH,
+            },
+            "additionalProperties": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_TAG_VALUE_LENGTH,
+            },
+            "description": "Free-form tags (owner team, data residency, ...).",
+        }
+    ),
+]
 """Tags by key, sorted by key."""
