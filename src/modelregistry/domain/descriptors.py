@@ -38,6 +38,7 @@ __all__ = [
     "Modalities",
     "ModelMode",
     "Tags",
+    "catalog_date",
     "check_tag",
     "modality_name",
     "tag_problem",
@@ -113,25 +114,35 @@ def _modalities(value: object) -> tuple[str, ...]:
 _ALLOWED: Final = {"allowed": ", ".join(MODALITIES)}
 
 
-def _catalog_date(value: object) -> str:
+def catalog_date(value: object) -> str | None:
+    """``value`` as catalog date text (an ISO day or month), or None when it is not a real one.
+
+    A ``datetime.date`` gives its day; a ``datetime`` is refused (it is an instant, not a day).
+    """
     if isinstance(value, datetime):
-        raise PydanticCustomError("catalog_date", "must be a date (YYYY-MM-DD or YYYY-MM)")
+        return None
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            if _DAY_RE.fullmatch(text):
-                date.fromisoformat(text)
-                return text
-            if _MONTH_RE.fullmatch(text):
-                date.fromisoformat(text + "-01")
-                return text
-        except ValueError:
-            pass
-    raise PydanticCustomError(
-        "catalog_date", "must be a date YYYY-MM-DD or a month YYYY-MM (a real one)"
-    )
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    day = text if _DAY_RE.fullmatch(text) else text + "-01" if _MONTH_RE.fullmatch(text) else None
+    if day is None:
+        return None
+    try:
+        date.fromisoformat(day)
+    except ValueError:
+        return None
+    return text
+
+
+def _catalog_date(value: object) -> str:
+    text = catalog_date(value)
+    if text is None:
+        raise PydanticCustomError(
+            "catalog_date", "must be a date YYYY-MM-DD or a month YYYY-MM (a real one)"
+        )
+    return text
 
 
 def tag_problem(key: object, value: object) -> str | None:

@@ -9,10 +9,9 @@ sync" section lists every mapping, and what is not mapped.
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from modelregistry.domain.descriptors import MODALITIES, ModelMode, modality_name
+from modelregistry.domain.descriptors import MODALITIES, ModelMode, catalog_date, modality_name
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -67,27 +66,11 @@ def set_date(draft: Draft, field: str, value: object, source: str) -> None:
     """Set ``field`` from ``value``: an ISO day or month (None, or empty, leaves it unknown)."""
     if value is None or value == "":
         return
-    if isinstance(value, str | date) and not isinstance(value, datetime):
-        text = value.isoformat() if isinstance(value, date) else value.strip()
-        try:
-            draft.fields[field] = _checked_date(text)
-        except ValueError:
-            pass
-        else:
-            return
-    draft.dropped.append(f"{source} dropped: not a date YYYY-MM-DD or a month YYYY-MM")
-
-
-def _checked_date(text: str) -> str:
-    """``text`` if it is a real ISO day or month, else ValueError."""
-    if len(text) == len("2024-01-01"):
-        date.fromisoformat(text)
-        return text
-    if len(text) == len("2024-01") and text[4] == "-":
-        date.fromisoformat(text + "-01")
-        return text
-    msg = f"not an ISO day or month: {text!r}"
-    raise ValueError(msg)
+    text = catalog_date(value)
+    if text is None:
+        draft.dropped.append(f"{source} dropped: not a date YYYY-MM-DD or a month YYYY-MM")
+    else:
+        draft.fields[field] = text
 
 
 def set_open_weights(draft: Draft, value: object, source: str) -> None:
