@@ -210,6 +210,23 @@ INVALID: dict[str, Invalid] = {
     "successor id invalid": Invalid(
         config(successor_model_id="gpt 5"), "successor_model_id", "whitespace"
     ),
+    "modality unknown": Invalid(
+        config(input_modalities=["text", "smell"]), "input_modalities", "not a modality"
+    ),
+    "modalities a string": Invalid(
+        config(output_modalities="text"), "output_modalities", "list of modalities"
+    ),
+    "mode unknown": Invalid(config(mode="telepathy"), "mode", "'chat'"),
+    "release_date no day": Invalid(config(release_date="2024-02-30"), "release_date", "real"),
+    "knowledge_cutoff a year": Invalid(
+        config(knowledge_cutoff="2024"), "knowledge_cutoff", "YYYY-MM"
+    ),
+    "open_weights text": Invalid(config(open_weights="yes"), "open_weights", "boolean"),
+    "tag key uppercase": Invalid(config(tags={"Team": "x"}), "tags", "[a-z][a-z0-9_.-]*"),
+    "tag value empty": Invalid(config(tags={"team": ""}), "tags", "1-256 characters"),
+    "tag value newline": Invalid(config(tags={"team": "a\nb"}), "tags", "control characters"),
+    "tag value not text": Invalid(config(tags={"tier": 1}), "tags", "must be a string"),
+    "tags a list": Invalid(config(tags=["team=x"]), "tags", "mapping"),
 }
 
 
@@ -225,6 +242,7 @@ CATALOG_TABLES = (
     "model_sync_bases",
     "model_price_restatements",
     "model_price_rates",
+    "model_tags",
 )
 """Every table of the catalog (views aside), in the order their rows are compared."""
 

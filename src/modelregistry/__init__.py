@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from modelregistry.aio import AsyncModelRegistry
     from modelregistry.cache.cache import CatalogEvent
     from modelregistry.domain.aliases import AliasState
+    from modelregistry.domain.descriptors import ModelMode
     from modelregistry.domain.documents import ImportResult
     from modelregistry.domain.history import ChangeKind, FieldChange, ModelRevision
     from modelregistry.domain.models import (
@@ -92,6 +93,7 @@ __all__ = [
     "MigrationError",
     "ModelCapabilities",
     "ModelConfig",
+    "ModelMode",
     "ModelNotFoundError",
     "ModelRegistry",
     "ModelRegistryError",
@@ -135,6 +137,7 @@ _LAZY: dict[str, str] = {
     "ModelCapabilities": "modelregistry.domain.models",
     "ModelConfig": "modelregistry.domain.models",
     "ModelStatus": "modelregistry.domain.models",
+    "ModelMode": "modelregistry.domain.descriptors",
     "QualityScores": "modelregistry.domain.models",
     "Price": "modelregistry.domain.pricing",
     "ComponentCost": "modelregistry.domain.rates",

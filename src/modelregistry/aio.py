@@ -62,6 +62,7 @@ if TYPE_CHECKING:
 
     from modelregistry.cache.cache import CatalogEvent
     from modelregistry.domain.aliases import AliasState
+    from modelregistry.domain.descriptors import ModelMode
     from modelregistry.domain.documents import Format, ImportResult
     from modelregistry.domain.history import FieldChange, ModelRevision
     from modelregistry.domain.models import ModelConfig
@@ -553,6 +554,11 @@ class AsyncModelRegistry:
         max_latency_p50_ms: int | None = None,
         order_by: str | None = None,
         limit: int | None = None,
+        input_modalities: Iterable[str] = (),
+        output_modalities: Iterable[str] = (),
+        mode: Iterable[ModelMode | str] | ModelMode | str | None = None,
+        open_weights: bool | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> list[ModelConfig]:
         """Select models for a request (see ModelRegistry.find_models)."""
         return await self._call(
@@ -569,6 +575,11 @@ class AsyncModelRegistry:
             max_latency_p50_ms=max_latency_p50_ms,
             order_by=order_by,
             limit=limit,
+            input_modalities=input_modalities,
+            output_modalities=output_modalities,
+            mode=mode,
+            open_weights=open_weights,
+            tags=tags,
         )
 
     async def select_model(self, /, **criteria: Any) -> ModelConfig | None:  # noqa: ANN401 - find_models' keywords

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 
     from modelregistry.cache.cache import CatalogEvent
     from modelregistry.domain.aliases import AliasState
+    from modelregistry.domain.descriptors import ModelMode
     from modelregistry.domain.documents import Format, ImportResult
     from modelregistry.domain.history import FieldChange, ModelRevision
     from modelregistry.domain.pricing import Price
@@ -548,6 +549,11 @@ class ModelRegistry:
         max_latency_p50_ms: int | None = None,
         order_by: str | None = None,
         limit: int | None = None,
+        input_modalities: Iterable[str] = (),
+        output_modalities: Iterable[str] = (),
+        mode: Iterable[ModelMode | str] | ModelMode | str | None = None,
+        open_weights: bool | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> list[ModelConfig]:
         """Select models for a request: every criterion at once, ordered, limited.
 
@@ -568,6 +574,13 @@ class ModelRegistry:
                 ``context_window`` or ``quality.<dimension>`` (highest first); prefix ``-``
                 to reverse. Ties are broken by ``model_id`` ascending, in either direction.
             limit: At most this many models.
+            input_modalities: Modalities (``text``, ``image``, ``audio``, ``video``, ``pdf``)
+                the models must all take in; a model whose modalities are unknown has none.
+            output_modalities: Modalities the models must all give out.
+            mode: A mode (``chat``, ``embedding``, ...) or a list of them; None for any mode.
+            open_weights: True or False: only models known to have (not to have) open
+                weights; None for any.
+            tags: Tags the models must all carry, each ``key: value`` exactly.
 
         Answered from the cache when there is one, in SQL otherwise; both give the same
         answer (a property-based test holds them to it).
@@ -589,6 +602,11 @@ class ModelRegistry:
             max_latency_p50_ms,
             order_by,
             limit,
+            input_modalities,
+            output_modalities,
+            mode,
+            open_weights,
+            tags,
         )
         return reads.find_models(self._parts, query)
 

@@ -65,7 +65,7 @@ def test_scraped_metrics_follow_known_changes_and_sigterm_stops(
 ) -> None:
     with ModelRegistry(database_url) as writer:  # migrates and seeds the catalog
         served = serve(database_url, "--poll-interval", "0.1")
-        assert served.text("/healthz") == (200, "ok: database reachable, schema revision 0008\n")
+        assert served.text("/healthz") == (200, "ok: database reachable, schema revision 0009\n")
         assert served.value("modelregistry_models", provider="ollama", status="active") == 3
         assert served.value("modelregistry_cache_refreshes_total", trigger="reload") == 1
         revision = served.value("modelregistry_cache_revision")

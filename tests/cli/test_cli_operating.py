@@ -183,7 +183,7 @@ def test_info_shows_the_installation_with_the_password_masked(
     data = json.loads(result.stdout)
     assert data["version"] == __version__
     assert data["database"] == make_url(url).render_as_string(hide_password=True)
-    assert data["schema"] == {"current": "0008", "head": "0008", "up_to_date": True}
+    assert data["schema"] == {"current": "0009", "head": "0009", "up_to_date": True}
     assert data["models"] == {"total": 3, "active": 2}
     assert data["cache"]["state"] == "live"
     assert data["cache"]["models"] == 3
@@ -191,7 +191,7 @@ def test_info_shows_the_installation_with_the_password_masked(
     assert data["change_feed"] == {"mode": mode, "poll_interval_seconds": 1.0}
     table = runner.invoke(app, ["--db", url, "info"])
     assert table.exit_code == 0
-    for text in ("0008 (up to date)", "3 (2 active)", "live: revision", __version__):
+    for text in ("0009 (up to date)", "3 (2 active)", "live: revision", __version__):
         assert text in table.stdout
     assert "s3cr3t" not in result.output + table.output
     if backend == "postgresql":
@@ -216,7 +216,7 @@ def test_info_reads_only_and_says_what_is_wrong(tmp_path: Path) -> None:
         migrate.upgrade(engine, "0004")
     result = runner.invoke(app, ["--db", f"sqlite:///{older}", "info"])
     assert result.exit_code == 1
-    assert "0004, newest 0008" in result.stdout
+    assert "0004, newest 0009" in result.stdout
     assert result.stderr.startswith("error: E4010: ")
 
 

@@ -23,21 +23,37 @@ CAPABILITIES = ["streaming", "vision", "tool_use", "reasoning"]
 STATUSES = ["active", "deprecated", "disabled", "maintenance"]
 PRICES = [0.0, 0.1, 0.2, 0.3, 2.5, 10.0, 15.0, 9999.9999999999]
 SCORES = [0.0, 0.5, 0.75, 0.8, 1.0]
+MODALITIES = ["text", "image", "audio", "pdf", "video"]
+MODES = ["chat", "embedding", "completion"]
+TAG_KEYS = ["residency", "team", "tier"]
+TAG_VALUES = ["eu", "us", "EU", "ml-platform", "1"]
+descriptors = st.fixed_dictionaries(
+    {
+        "input_modalities": st.lists(st.sampled_from(MODALITIES), max_size=3),
+        "output_modalities": st.lists(st.sampled_from(MODALITIES), max_size=2),
+        "mode": st.none() | st.sampled_from(MODES),
+        "open_weights": st.none() | st.booleans(),
+        "tags": st.dictionaries(st.sampled_from(TAG_KEYS), st.sampled_from(TAG_VALUES)),
+    }
+)
 
 models = st.builds(
-    lambda n, provider, status, caps, context, price_in, price_out, latency, scores: ModelConfig(
-        **config(
-            model_id=f"m{n:02d}",
-            provider=provider,
-            status=status,
-            capabilities={f"supports_{c}": True for c in caps},
-            context_window=context,
-            max_output_tokens=context,
-            cost_per_1m_input_tokens=price_in,
-            cost_per_1m_output_tokens=price_out,
-            latency_p50_ms=latency,
-            latency_p99_ms=0,
-            quality_scores=dict(zip(QUALITY_DIMENSIONS, scores, strict=True)),
+    lambda n, provider, status, caps, context, price_in, price_out, latency, scores, extra: (
+        ModelConfig(
+            **config(
+                model_id=f"m{n:02d}",
+                provider=provider,
+                status=status,
+                capabilities={f"supports_{c}": True for c in caps},
+                context_window=context,
+                max_output_tokens=context,
+                cost_per_1m_input_tokens=price_in,
+                cost_per_1m_output_tokens=price_out,
+                latency_p50_ms=latency,
+                latency_p99_ms=0,
+                quality_scores=dict(zip(QUALITY_DIMENSIONS, scores, strict=True)),
+                **extra,
+            )
         )
     ),
     st.integers(0, 40),
@@ -49,6 +65,7 @@ models = st.builds(
     st.sampled_from(PRICES),
     st.sampled_from([0, 200, 500, 800]),
     st.tuples(*[st.sampled_from(SCORES)] * 4),
+    descriptors,
 )
 catalogs = st.lists(models, min_size=3, max_size=15, unique_by=lambda m: m.model_id)
 CRITERIA: dict[str, st.SearchStrategy[Any]] = {
@@ -66,6 +83,12 @@ CRITERIA: dict[str, st.SearchStrategy[Any]] = {
     "max_latency_p50_ms": st.sampled_from([200, 500, 800]),
     "order_by": st.sampled_from([*ORDER_FIELDS, *(f"-{f}" for f in ORDER_FIELDS)]),
     "limit": st.integers(0, 5),
+    "input_modalities": st.lists(st.sampled_from([*MODALITIES, "IMAGE"]), max_size=2),
+    "output_modalities": st.lists(st.sampled_from(MODALITIES), max_size=2),
+    "mode": st.none() | st.sampled_from([*MODES, "CHAT"]) | st.lists(st.sampled_from(MODES)),
+    "open_weights": st.none() | st.booleans(),
+    "tags": st.none()
+    | st.dictionaries(st.sampled_from(TAG_KEYS), st.sampled_from(TAG_VALUES), max_size=2),
 }
 # A few criteria per query (all at once would leave nothing to compare), often ordered.
 queries = st.lists(st.sampled_from(sorted(CRITERIA)), max_size=3, unique=True).flatmap(
@@ -202,3 +225,78 @@ def test_bad_arguments_are_e4007_naming_them(router: ModelRegistry) -> None:
         router.find_models(limit=-1)
     with pytest.raises(InvalidArgumentError, match="max_cost_per_1m_input"):
         router.find_models(max_cost_per_1m_input=float("nan"))
+
+
+def _seed_described(registry: ModelRegistry) -> ModelRegistry:
+    registry.import_catalog(
+        {
+            "models": [
+                config(
+                    model_id="eu-vision",
+                    input_modalities=["text", "image", "pdf"],
+                    output_modalities=["text"],
+                    mode="chat",
+                    open_weights=True,
+                    tags={"residency": "eu", "team": "ml-platform"},
+                ),
+                config(
+                    model_id="us-vision",
+                    input_modalities=["image", "text"],
+                    output_modalities=["text"],
+                    mode="chat",
+                    open_weights=False,
+                    tags={"residency": "us"},
+                ),
+                config(
+                    model_id="embedder",
+                    input_modalities=["text"],
+                    mode="embedding",
+                    tags={"residency": "EU"},
+                ),
+                config(model_id="unknown"),
+            ]
+        },
+        prune=True,
+    )
+    return registry
+
+
+def test_modalities_mode_open_weights_and_tags_filter_alike(router: ModelRegistry) -> None:
+    _seed_described(router)
+    assert ids(router.find_models(input_modalities=["image"])) == ["eu-vision", "us-vision"]
+    # Every listed modality is required; names are any case.
+    assert ids(router.find_models(input_modalities=["Image", "pdf"])) == ["eu-vision"]
+    assert ids(router.find_models(output_modalities=["text"])) == ["eu-vision", "us-vision"]
+    assert ids(router.find_models(mode="embedding")) == ["embedder"]
+    assert ids(router.find_models(mode=["embedding", "chat"])) == [
+        "embedder",
+        "eu-vision",
+        "us-vision",
+    ]
+    # Unknown (None) matches neither True nor False.
+    assert ids(router.find_models(open_weights=True)) == ["eu-vision"]
+    assert ids(router.find_models(open_weights=False)) == ["us-vision"]
+    # Every tag must match, exactly (values are case-sensitive).
+    assert ids(router.find_models(tags={"residency": "eu"})) == ["eu-vision"]
+    assert ids(router.find_models(tags={"residency": "eu", "team": "ml-platform"})) == ["eu-vision"]
+    assert router.find_models(tags={"residency": "eu", "team": "other"}) == []
+    assert ids(router.find_models(tags={"residency": "EU"})) == ["embedder"]
+    found = router.find_models(input_modalities=["image"], tags={"residency": "eu"})
+    assert found == [router.get_model_or_raise("eu-vision")]
+    assert found[0].tags == {"residency": "eu", "team": "ml-platform"}
+    assert found[0].input_modalities == ("image", "pdf", "text")
+
+
+def test_bad_descriptor_arguments_are_e4007_naming_them(router: ModelRegistry) -> None:
+    for arguments, field in (
+        ({"input_modalities": ["smell"]}, "input_modalities"),
+        ({"output_modalities": [3]}, "output_modalities"),
+        ({"mode": "telepathy"}, "mode"),
+        ({"open_weights": "yes"}, "open_weights"),
+        ({"tags": {"Bad Key": "x"}}, "tags"),
+        ({"tags": {"residency": ""}}, "tags"),
+        ({"tags": ["residency=eu"]}, "tags"),
+    ):
+        with pytest.raises(InvalidArgumentError) as raised:
+            router.find_models(**arguments)
+        assert raised.value.violations[0].field == field, arguments

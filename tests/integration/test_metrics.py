@@ -355,7 +355,7 @@ def test_metrics_and_health_on_registry_metrics(
         assert 'modelregistry_changes_total{kind="status_changed"} 1.0' in text.splitlines()
         health = metrics.health()
         assert health.ok
-        assert "0008" in health.detail
+        assert "0009" in health.detail
 
 
 def test_one_collector_registry_holds_one_registrys_metrics(

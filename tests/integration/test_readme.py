@@ -95,6 +95,8 @@ def test_readme_reporting_query_runs_and_answers(
                 "status": "deprecated",
                 "retirement_date": soon,
                 "successor_model_id": "gpt-4o",
+                "input_modalities": ["text", "image"],
+                "tags": {"residency": "eu"},
             }
         )
     with raw_engine.connect() as connection:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -33,6 +34,8 @@ RESTATEMENTS = "model_price_restatements"
 """Revision 0007's table."""
 RATES = "model_price_rates"
 """Revision 0008's table."""
+TAGS = "model_tags"
+"""Revision 0009's table."""
 REPORTING_VIEWS = {
     "model_catalog",
     "provider_summary",
@@ -76,7 +79,7 @@ def test_known_revisions_match_alembics_graph() -> None:
     assert (
         list(migrate.known_revisions())
         == walked
-        == ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008"]
+        == ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009"]
     )
     assert migrate.head_revision() == script.get_current_head()
 
@@ -244,10 +247,10 @@ def test_0005_views_come_and_go_and_delete_nothing(database_url: str, engine: sa
         before = registry.get_price_history("llama3.1:8b")
     migrate.downgrade(engine, "0004")
     assert views(engine) == set()
-    assert tables(engine) == set(CATALOG_TABLES) - SYNC_TABLES - {RESTATEMENTS, RATES}
-    # Tables as at 0004: 0005 added no table (0006's to 0008's are the only difference).
+    assert tables(engine) == set(CATALOG_TABLES) - SYNC_TABLES - {RESTATEMENTS, RATES, TAGS}
+    # Tables as at 0004: 0005 added no table (0006's to 0009's are the only difference).
     added = {diff[1].name for diff in schema_diff(engine) if diff[0] == "add_table"}  # type: ignore[index]
-    assert added == SYNC_TABLES | {RESTATEMENTS, RATES}
+    assert added == SYNC_TABLES | {RESTATEMENTS, RATES, TAGS}
     migrate.upgrade(engine)
     assert views(engine) == REPORTING_VIEWS
     with ModelRegistry(database_url) as registry:
@@ -272,7 +275,7 @@ def test_0006_adds_the_sync_tables_and_provenance_to_model_catalog_and_takes_the
     provenance = ["sync_source", "sync_location", "sync_content_sha256", "sync_etag", "synced_at"]
     assert catalog_columns()[-5:] == provenance
     migrate.downgrade(engine, "0005")
-    assert not (SYNC_TABLES | {RESTATEMENTS}) & tables(engine)
+    assert not (SYNC_TABLES | {RESTATEMENTS, RATES, TAGS}) & tables(engine)
     assert views(engine) == REPORTING_VIEWS - {"price_rates"}  # 0008's view
     columns = catalog_columns()
     assert columns[-1] == "updated_at"
@@ -325,5 +328,53 @@ def test_0007_restatements_are_append_only_and_go_with_the_downgrade(
         count = "SELECT COUNT(*) FROM model_prices WHERE model_id = 'llama3.1:8b'"
         assert connection.execute(sa.text(count)).scalar_one() == 2
         assert connection.execute(sa.text(history)).scalar_one() == 2  # the view of 0006
+    migrate.upgrade(engine)
+    assert schema_diff(engine) == []
+
+
+def test_0009_adds_the_model_fields_unknown_for_existing_models_and_takes_them_back(
+    database_url: str, engine: sa.Engine
+) -> None:
+    descriptive = [
+        "input_modalities",
+        "output_modalities",
+        "mode",
+        "release_date",
+        "knowledge_cutoff",
+        "open_weights",
+    ]
+
+    def columns(table: str) -> list[str]:
+        with engine.connect() as connection:
+            return [c["name"] for c in sa.inspect(connection).get_columns(table)]
+
+    migrate.upgrade(engine, "0007")
+    migrate.upgrade(engine)
+    # Nothing invented for the models already there: every field unknown.
+    with ModelRegistry(database_url) as registry:
+        seeded = registry.get_model_or_raise("llama3.1:8b")
+        assert (seeded.input_modalities, seeded.mode, seeded.open_weights) == ((), None, None)
+        assert seeded.tags == {}
+        registry.register_model(
+            {**seeded.model_dump(), "input_modalities": ["text"], "tags": {"team": "ml"}}
+        )
+    assert set(descriptive) <= set(columns("models"))
+    assert set(descriptive) | {"tags"} <= set(columns("model_catalog"))
+    migrate.downgrade(engine, "0007")
+    assert TAGS not in tables(engine)
+    assert not set(descriptive) & set(columns("models"))
+    assert not ({"tags", *descriptive}) & set(columns("model_catalog"))
+    assert views(engine) == REPORTING_VIEWS
+    with engine.connect() as connection:
+        # The view of 0007 still answers, and the revision keeps what the columns lost.
+        assert connection.execute(sa.text("SELECT COUNT(*) FROM model_catalog")).scalar_one() == 3
+        config = connection.execute(
+            sa.text(
+                "SELECT config FROM model_revisions WHERE model_id = 'llama3.1:8b' "
+                "ORDER BY version DESC LIMIT 1"
+            )
+        ).scalar_one()
+    document = json.loads(config) if isinstance(config, str) else config
+    assert document["tags"] == {"team": "ml"}
     migrate.upgrade(engine)
     assert schema_diff(engine) == []

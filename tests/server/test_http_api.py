@@ -356,3 +356,52 @@ def test_cost_gives_the_exact_breakdown_of_a_tiered_cached_request(
     status, body = served.json("/api/cost?model=gpt-4-turbo&service_tier=gold")
     assert (status, body["error"]["code"]) == (400, "E4007")
     assert "service_tier" in body["error"]["message"]
+
+
+def test_models_filter_by_modalities_mode_open_weights_and_tags(
+    database_url: str, serve: Callable[..., Served]
+) -> None:
+    with ModelRegistry(database_url) as registry:
+        registry.register_model(
+            config(
+                model_id="eu-vision",
+                input_modalities=["text", "image"],
+                mode="chat",
+                open_weights=True,
+                tags={"residency": "eu", "team": "ml"},
+            )
+        )
+        registry.register_model(
+            config(
+                model_id="us-embed",
+                input_modalities=["text"],
+                mode="embedding",
+                tags={"residency": "us"},
+            )
+        )
+    served = serve(database_url)
+
+    def found(query: str) -> list[str]:
+        status, page = served.json(f"/api/models?{query}")
+        assert status == 200, (query, page)
+        return [model["model_id"] for model in page["data"]]
+
+    assert found("input_modalities=image") == ["eu-vision"]
+    assert found("input_modalities=text&tags.residency=us") == ["us-embed"]
+    assert found("mode=embedding,chat&open_weights=true") == ["eu-vision"]
+    assert found("tags.residency=eu&tags.team=ml") == ["eu-vision"]
+    assert found("tags.residency=eu&tags.team=other") == []
+    status, record = served.json("/api/models/eu-vision")
+    assert record["tags"] == {"residency": "eu", "team": "ml"}
+    assert record["input_modalities"] == ["image", "text"]
+    for query, field in [
+        ("input_modalities=smell", "input_modalities"),
+        ("mode=telepathy", "mode"),
+        ("open_weights=maybe", "open_weights"),
+        ("tags.Bad=x", "tags"),
+        ("tags.residency=eu&tags.residency=us", "tags.residency"),
+    ]:
+        status, body = served.json(f"/api/models?{query}")
+        assert status == 400, query
+        assert body["error"]["code"] == "E4007"
+        assert body["error"]["field"] == field

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -74,6 +75,28 @@ def test_messages_round_trip_through_json() -> None:
     decoded = decode(encode(change))
     assert isinstance(decoded, ChangeMessage)
     assert decoded.prices[0].rates == price.rates  # every rate, exact
+    described = (
+        type(config)
+        .model_validate(
+            config.model_dump()
+            | {
+                "input_modalities": ("image", "text"),
+                "output_modalities": ("text",),
+                "mode": "chat",
+                "release_date": "2024-07",
+                "knowledge_cutoff": "2023-12-01",
+                "open_weights": True,
+                "tags": {"residency": "eu"},
+            }
+        )
+        .with_version(3)
+    )
+    revision = ModelRevision(described.model_id, 3, described, ChangeKind.UPDATED, at, "ops", None)
+    message = decode(encode(replace(change, change=revision)))
+    assert isinstance(message, ChangeMessage)
+    carried = message.change.config
+    assert carried == described
+    assert (carried.tags, carried.knowledge_cutoff) == ({"residency": "eu"}, "2023-12-01")
     assert change.message_id == f"12.{config.model_id}.3"
     aliases = AliasMessage(cursor=4, aliases={"small": config.model_id}, schema="0005_views")
     assert decode(encode(aliases)) == aliases

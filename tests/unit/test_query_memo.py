@@ -28,6 +28,11 @@ def _arguments(**changes: object) -> tuple[object, ...]:
         "max_latency_p50_ms": None,
         "order_by": None,
         "limit": None,
+        "input_modalities": (),
+        "output_modalities": (),
+        "mode": None,
+        "open_weights": None,
+        "tags": None,
     }
     return tuple({**values, **changes}.values())
 
@@ -63,6 +68,10 @@ def test_a_remembered_query_equals_the_checked_one_and_is_reused() -> None:
         ({"min_context_window": 1}, {"min_context_window": True}, "min_context_window"),
         ({"min_quality": {"coding": 1}}, {"min_quality": {"coding": True}}, "min_quality.coding"),
         ({"max_cost_per_1m_input": 0.0}, {"max_cost_per_1m_input": False}, "max_cost_per_1m_input"),
+        ({"open_weights": True}, {"open_weights": 1}, "open_weights"),
+        ({"tags": {"tier": "1"}}, {"tags": {"tier": 1}}, "tags"),
+        ({"mode": "chat"}, {"mode": "chat2"}, "mode"),
+        ({"input_modalities": ["image"]}, {"input_modalities": ["smell"]}, "input_modalities"),
     ],
 )
 def test_a_refused_argument_stays_refused_after_an_equal_one_was_remembered(

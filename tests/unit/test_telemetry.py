@@ -176,7 +176,7 @@ def metrics_of(
     *,
     catalog: Any = lambda _day: COUNTS,
     cache: Any = lambda: {"revision": 42, "staleness_seconds": 0.25},
-    schema: Any = lambda: "0008",
+    schema: Any = lambda: "0009",
 ) -> tuple[RegistryMetrics, CollectorRegistry]:
     collectors = CollectorRegistry()
     metrics = RegistryMetrics(
@@ -237,7 +237,7 @@ def test_a_catalog_that_cannot_be_counted_leaves_the_other_metrics() -> None:
 
 
 def test_health_and_the_wsgi_app() -> None:
-    state: dict[str, Any] = {"revision": "0008"}
+    state: dict[str, Any] = {"revision": "0009"}
 
     def schema() -> str | None:
         if isinstance(state["revision"], Exception):
@@ -263,11 +263,11 @@ def test_health_and_the_wsgi_app() -> None:
     status, body = get("/metrics")
     assert status.startswith("200")
     assert 'modelregistry_models{provider="ollama",status="active"} 2.0' in body
-    assert get("/healthz") == ("200 OK", "ok: database reachable, schema revision 0008\n")
+    assert get("/healthz") == ("200 OK", "ok: database reachable, schema revision 0009\n")
     state["revision"] = "0004"
     assert get("/healthz") == (
         "503 Service Unavailable",
-        "schema revision 0004, this version needs 0008\n",
+        "schema revision 0004, this version needs 0009\n",
     )
     state["revision"] = DatabaseUnavailableError("database unavailable (postgresql://u:***@h/db)")
     assert get("/healthz") == (

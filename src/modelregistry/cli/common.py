@@ -417,6 +417,9 @@ _FIELD_OPTIONS = {
     "max_cost_per_1m_output": "max_output_cost",
     "max_latency_p50_ms": "max_latency",
     "as_of": "at",
+    "input_modalities": "input_modality",
+    "output_modalities": "output_modality",
+    "tags": "tag",
 }
 """The registry's argument names whose option is named otherwise."""
 

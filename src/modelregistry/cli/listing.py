@@ -43,6 +43,13 @@ COLUMN_NAMES: Final = (
     "deprecation_date",
     "retirement_date",
     "successor_model_id",
+    "input_modalities",
+    "output_modalities",
+    "mode",
+    "release_date",
+    "knowledge_cutoff",
+    "open_weights",
+    "tags",
     "version",
 )
 """Every column ``--columns`` can name, in the order of ``render.COLUMNS``."""

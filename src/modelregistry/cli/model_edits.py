@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from modelregistry.domain.documents import Format
 
 _CAPABILITY = "supports_"
-_NESTED = ("capabilities", "quality_scores")
+_NESTED = ("capabilities", "quality_scores", "tags")
+_LISTS = ("input_modalities", "output_modalities")
 
 
 def _document(source: str) -> dict[str, Any]:
@@ -94,8 +95,14 @@ def _assign(data: dict[str, Any], assignment: str) -> str:
     if name.startswith(_CAPABILITY):
         name = f"capabilities.{name}"
     head, dot, rest = name.partition(".")
-    if dot and head in _NESTED:
+    if dot and head == "tags":
+        # A tag's value is text as written (tags.tier=1 is "1"); null removes the tag.
+        tags = {key: tag for key, tag in data.get(head, {}).items() if key != rest}
+        data[head] = tags if value is None else {**tags, rest: text}
+    elif dot and head in _NESTED:
         data[head] = {**data.get(head, {}), rest: value}
+    elif name in _LISTS and isinstance(value, str):
+        data[name] = [item.strip() for item in value.split(",") if item.strip()]
     else:
         data[name] = value
     return name
@@ -109,7 +116,9 @@ def models_set(
         ...,
         help="field=value: any field (context_window=8192, status=deprecated, "
         "deprecation_date=2027-01-01, successor_model_id=x, supports_vision=true, "
-        "quality_scores.coding=0.9; null clears a lifecycle field).",
+        "quality_scores.coding=0.9, input_modalities=text,image, mode=chat, "
+        "release_date=2024-05 (a day or a month), open_weights=true, tags.residency=eu; "
+        "null clears a lifecycle or descriptive field, tags.KEY=null removes a tag).",
     ),
     expected_version: int | None = ExpectedVersionOption,
     actor: str | None = ActorOption,

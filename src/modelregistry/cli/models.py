@@ -24,6 +24,14 @@ from modelregistry.cli.common import (
     print_json,
     printable,
 )
+from modelregistry.cli.descriptor_options import (
+    InputModalityOption,
+    ModeOption,
+    OpenWeightsOption,
+    OutputModalityOption,
+    TagOption,
+    descriptors,
+)
 from modelregistry.cli.listing import STATUS_NAMES, ColumnsOption, FormatOption, OutputFormat
 from modelregistry.cli.tables import fields_table, print_table, simple_table
 from modelregistry.errors import ModelNotFoundError
@@ -67,6 +75,11 @@ def models_list(
         metavar="NAME",
         help="Only models with this capability (repeatable).",
     ),
+    input_modality: list[str] | None = InputModalityOption,
+    output_modality: list[str] | None = OutputModalityOption,
+    mode: list[str] | None = ModeOption,
+    open_weights: bool | None = OpenWeightsOption,
+    tag: list[str] | None = TagOption,
     at: str | None = AtOption,
     as_of: str | None = AsOfOption,
     columns: list[str] | None = ColumnsOption,
@@ -82,8 +95,17 @@ def models_list(
     when = parse_instant(either(at, as_of, ("--at", "--as-of")))
     fields = chosen_columns(columns)
     form = chosen_format(file_format, as_json=as_json)
+    wanted = descriptors(
+        ctx,
+        input_modalities=input_modality,
+        output_modalities=output_modality,
+        modes=mode,
+        open_weights=open_weights,
+        tags=tag,
+    )
     with catalog(ctx) as registry:
         models = registry.list_models(provider, status, capabilities=capability or (), as_of=when)
+        models = wanted.select(models)
     if query:
         needle = query.casefold()
         models = [m for m in models if needle in f"{m.model_id}\n{m.display_name}".casefold()]
@@ -151,6 +173,11 @@ def models_find(
     limit: int | None = typer.Option(
         None, "--limit", "-n", min=0, metavar="INTEGER", help="At most this many models."
     ),
+    input_modality: list[str] | None = InputModalityOption,
+    output_modality: list[str] | None = OutputModalityOption,
+    mode: list[str] | None = ModeOption,
+    open_weights: bool | None = OpenWeightsOption,
+    tag: list[str] | None = TagOption,
     columns: list[str] | None = ColumnsOption,
     file_format: OutputFormat | None = FormatOption,
     as_json: bool = JsonOption,
@@ -173,6 +200,14 @@ def models_find(
     statuses: list[str] | None = None if any_status else (status or ["active"])
     fields = chosen_columns(columns)
     form = chosen_format(file_format, as_json=as_json)
+    wanted = descriptors(
+        ctx,
+        input_modalities=input_modality,
+        output_modalities=output_modality,
+        modes=mode,
+        open_weights=open_weights,
+        tags=tag,
+    )
     with catalog(ctx) as registry:
         models = registry.find_models(
             capabilities=capability or (),
@@ -187,6 +222,7 @@ def models_find(
             max_latency_p50_ms=max_latency,
             order_by=order_by,
             limit=limit,
+            **wanted.arguments(),
         )
     print_models(models, file_format=form, columns=fields)
 

@@ -79,6 +79,18 @@ def _quality(dimension: str) -> Column:
     )
 
 
+def _names(name: str, header: str) -> Column:
+    return Column(header, lambda m: ",".join(getattr(m, name)), lambda m: list(getattr(m, name)))
+
+
+def _tags(model: ModelConfig) -> str:
+    return ",".join(f"{key}={value}" for key, value in model.tags.items())
+
+
+def _open_weights(model: ModelConfig) -> str:
+    return "" if model.open_weights is None else ("yes" if model.open_weights else "no")
+
+
 COLUMNS: dict[str, Column] = {
     "model_id": _field("model_id", header="MODEL"),
     "provider": _field("provider"),
@@ -107,6 +119,13 @@ COLUMNS: dict[str, Column] = {
     "deprecation_date": _field("deprecation_date", word=True, header="DEPRECATED"),
     "retirement_date": _field("retirement_date", word=True, header="RETIRES"),
     "successor_model_id": _field("successor_model_id", header="SUCCESSOR"),
+    "input_modalities": _names("input_modalities", "INPUT"),
+    "output_modalities": _names("output_modalities", "OUTPUT"),
+    "mode": _field("mode", word=True),
+    "release_date": _field("release_date", word=True, header="RELEASED"),
+    "knowledge_cutoff": _field("knowledge_cutoff", word=True, header="CUTOFF"),
+    "open_weights": Column("OPEN WEIGHTS", _open_weights, lambda m: m.open_weights, word=True),
+    "tags": Column("TAGS", _tags, lambda m: dict(m.tags)),
     "version": Column("VERSION", lambda m: str(m.version), lambda m: m.version, numeric=True),
 }
 """Every column ``--columns`` can name."""

@@ -16,6 +16,11 @@ if TYPE_CHECKING:
 
 CAPABILITY_SEPARATOR: Final = ","
 """Separates capability names aggregated into one text column (names never contain it)."""
+TAG_SEPARATOR: Final = "\x1f"
+"""Separates ``key=value`` tags aggregated into one text column (tag values never contain
+control characters, and keys never ``=``)."""
+MODALITY_SEPARATOR: Final = ","
+"""Separates the modality names of a modalities column."""
 
 
 def model_values(config: ModelConfig) -> dict[str, Any]:
@@ -34,6 +39,12 @@ def model_values(config: ModelConfig) -> dict[str, Any]:
         "deprecation_date": config.deprecation_date,
         "retirement_date": config.retirement_date,
         "successor_model_id": config.successor_model_id,
+        "input_modalities": MODALITY_SEPARATOR.join(config.input_modalities),
+        "output_modalities": MODALITY_SEPARATOR.join(config.output_modalities),
+        "mode": None if config.mode is None else config.mode.value,
+        "release_date": config.release_date,
+        "knowledge_cutoff": config.knowledge_cutoff,
+        "open_weights": config.open_weights,
     }
     scores = config.quality_scores
     values.update({f"quality_{name}": getattr(scores, name) for name in QUALITY_DIMENSIONS})
@@ -44,7 +55,8 @@ def model_from_row(row: RowMapping) -> ModelConfig:
     """Build the domain model from a row of the repository's model query.
 
     The row carries every ``models`` column, ``provider`` (the provider's name) and
-    ``capabilities`` (true capability names joined by :data:`CAPABILITY_SEPARATOR`, or NULL).
+    ``capabilities`` (true capability names joined by :data:`CAPABILITY_SEPARATOR`, or NULL)
+    and ``tags`` (``key=value`` joined by :data:`TAG_SEPARATOR`, or NULL).
     """
     capability_text: str | None = row["capabilities"]
     names = capability_text.split(CAPABILITY_SEPARATOR) if capability_text else ()
@@ -67,9 +79,35 @@ def model_from_row(row: RowMapping) -> ModelConfig:
             "deprecation_date": row["deprecation_date"],
             "retirement_date": row["retirement_date"],
             "successor_model_id": row["successor_model_id"],
+            "input_modalities": _modalities(row["input_modalities"]),
+            "output_modalities": _modalities(row["output_modalities"]),
+            "mode": row["mode"],
+            "release_date": row["release_date"],
+            "knowledge_cutoff": row["knowledge_cutoff"],
+            "open_weights": row["open_weights"],
+            "tags": tags_from_text(row["tags"]),
         }
     )
     return config.with_version(row["version"])
+
+
+def _modalities(text: str | None) -> list[str]:
+    return text.split(MODALITY_SEPARATOR) if text else []
+
+
+def tags_from_text(text: str | None) -> dict[str, str]:
+    """The tags aggregated by the model query (``key=value`` joined by TAG_SEPARATOR)."""
+    if not text:
+        return {}
+    pairs = (item.partition("=") for item in text.split(TAG_SEPARATOR))
+    return {key: value for key, _, value in pairs}
+
+
+def tag_rows(model_pk: int, config: ModelConfig) -> list[dict[str, Any]]:
+    """Rows of ``model_tags`` for ``config``'s tags."""
+    return [
+        {"model_pk": model_pk, "key": key, "value": value} for key, value in config.tags.items()
+    ]
 
 
 def config_document(config: ModelConfig) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from modelregistry.db.mapping import (
     rate_from_row,
     rate_values,
     revision_from_row,
+    tag_rows,
 )
 from modelregistry.db.notify import announcement
 from modelregistry.db.statements import (
@@ -38,6 +39,7 @@ from modelregistry.db.statements import (
     RATES_TABLE,
     REVISIONS,
     REVISIONS_TABLE,
+    TAGS_TABLE,
     find_statement,
     with_capability_ids,
 )
@@ -49,6 +51,7 @@ from modelregistry.db.tables import (
     ModelPriceRow,
     ModelRevisionRow,
     ModelRow,
+    ModelTagRow,
     ProviderRow,
 )
 from modelregistry.domain import clock
@@ -297,12 +300,15 @@ class Repository:
                 self._session.execute(
                     sa.delete(ModelCapabilityRow).where(ModelCapabilityRow.model_pk.in_(chunk))
                 )
+                self._session.execute(sa.delete(ModelTagRow).where(ModelTagRow.model_pk.in_(chunk)))
         links = [
             {"model_pk": keys[config.model_id], "capability_id": capabilities[name]}
             for config, _ in items
             for name in sorted(config.capabilities.names())
         ]
         insert_many(self._session.connection(), LINKS_TABLE, links)
+        tags = [row for config, _ in items for row in tag_rows(keys[config.model_id], config)]
+        insert_many(self._session.connection(), TAGS_TABLE, tags)
 
     def update_model(  # noqa: PLR0913 - the change and its revision's parts, keyword-only
         self,
@@ -316,10 +322,10 @@ class Repository:
     ) -> int:
         """Replace the stored ``previous`` by ``config`` at ``version`` and record the revision.
 
-        Writes only what changed: the provider and the capability links are touched only when
-        they changed. On PostgreSQL the UPDATE of the changed columns, the revision's INSERT
-        and the NOTIFY to other processes (:func:`~modelregistry.db.notify.announce`, sent at
-        commit) are one statement. Returns the revision's number.
+        Writes only what changed: the provider, the capability links and the tags are touched
+        only when they changed. On PostgreSQL the UPDATE of the changed columns, the revision's
+        INSERT and the NOTIFY to other processes (:func:`~modelregistry.db.notify.announce`,
+        sent at commit) are one statement. Returns the revision's number.
         """
         old = model_values(previous)
         values = {key: value for key, value in model_values(config).items() if old[key] != value}
@@ -328,6 +334,8 @@ class Repository:
         values.update(version=version, updated_at=now)
         if self._versions is not None:
             self._versions[config.model_id] = version
+        if previous.tags != config.tags:
+            self._replace_tags(config)
         had, has = previous.capabilities.names(), config.capabilities.names()
         if had != has:
             self._relink(config.model_id, had, has)
@@ -357,6 +365,11 @@ class Repository:
             added = self._name_ids(CapabilityRow, set(has - had))
             links = [{"model_pk": key, "capability_id": added[name]} for name in sorted(added)]
             insert_many(self._session.connection(), LINKS_TABLE, links)
+
+    def _replace_tags(self, config: ModelConfig) -> None:
+        key = self._model_keys([config.model_id])[config.model_id]
+        self._session.execute(sa.delete(ModelTagRow).where(ModelTagRow.model_pk == key))
+        insert_many(self._session.connection(), TAGS_TABLE, tag_rows(key, config))
 
     def delete(self, model_id: str) -> None:
         """Delete the model (its capability links go with it); its revisions stay."""

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import sqlalchemy as sa
 
-from modelregistry.db.mapping import CAPABILITY_SEPARATOR
+from modelregistry.db.mapping import CAPABILITY_SEPARATOR, MODALITY_SEPARATOR, TAG_SEPARATOR
 from modelregistry.db.tables import (
     CapabilityRow,
     ModelAliasRow,
@@ -22,6 +22,7 @@ from modelregistry.db.tables import (
     ModelPriceRow,
     ModelRevisionRow,
     ModelRow,
+    ModelTagRow,
     ProviderRow,
     UTCDateTime,
 )
@@ -40,6 +41,20 @@ def capability_names() -> sa.ScalarSelect[str]:
         .select_from(ModelCapabilityRow)
         .join(CapabilityRow, CapabilityRow.id == ModelCapabilityRow.capability_id)
         .where(ModelCapabilityRow.model_pk == ModelRow.id)
+        .correlate(ModelRow)
+        .scalar_subquery()
+    )
+
+
+def tag_pairs() -> sa.ScalarSelect[str]:
+    """The model's tags as ``key=value``, joined by :data:`TAG_SEPARATOR` (NULL: none)."""
+    return (
+        sa.select(
+            sa.func.aggregate_strings(
+                ModelTagRow.key + sa.literal("=") + ModelTagRow.value, TAG_SEPARATOR
+            )
+        )
+        .where(ModelTagRow.model_pk == ModelRow.id)
         .correlate(ModelRow)
         .scalar_subquery()
     )
@@ -88,6 +103,7 @@ MODELS: Final = sa.select(
     *(price.label(name) for name, price in PRICES.items()),
     ProviderRow.name.label("provider"),
     capability_names().label("capabilities"),
+    tag_pairs().label("tags"),
 ).join(ProviderRow, ProviderRow.id == ModelRow.provider_id)
 """Every column a ModelConfig needs, one row per model (capabilities aggregated, prices in
 effect at the ``at`` parameter)."""
@@ -115,6 +131,7 @@ def with_capability_ids(names: Collection[str]) -> sa.Select[int]:
 COLUMNS: Final = ModelRow.__table__.columns
 MODELS_TABLE: Final = ModelRow.metadata.tables[ModelRow.__tablename__]
 LINKS_TABLE: Final = ModelRow.metadata.tables[ModelCapabilityRow.__tablename__]
+TAGS_TABLE: Final = ModelRow.metadata.tables[ModelTagRow.__tablename__]
 REVISIONS_TABLE: Final = ModelRow.metadata.tables[ModelRevisionRow.__tablename__]
 PRICES_TABLE: Final = ModelRow.metadata.tables[ModelPriceRow.__tablename__]
 RATES_TABLE: Final = ModelRow.metadata.tables[ModelPriceRateRow.__tablename__]
@@ -154,6 +171,37 @@ def _conditions(query: ModelQuery, *, sqlite: bool) -> list[sa.ColumnElement[boo
     if query.max_latency_p50_ms is not None:
         conditions.append(ModelRow.latency_p50_ms > 0)  # 0: unknown, passes no bound
         conditions.append(ModelRow.latency_p50_ms <= query.max_latency_p50_ms)
+    return conditions + _descriptor_conditions(query)
+
+
+def _has_modality(column: sa.orm.InstrumentedAttribute[str], name: str) -> sa.ColumnElement[bool]:
+    """``name`` is one of the comma-separated names in ``column``.
+
+    Modality names are lowercase letters only: never a LIKE wildcard, never the separator.
+    """
+    wrapped = sa.literal(MODALITY_SEPARATOR) + column + sa.literal(MODALITY_SEPARATOR)
+    return wrapped.like(f"%{MODALITY_SEPARATOR}{name}{MODALITY_SEPARATOR}%")
+
+
+def _descriptor_conditions(query: ModelQuery) -> list[sa.ColumnElement[bool]]:
+    conditions = [
+        _has_modality(ModelRow.input_modalities, name) for name in sorted(query.input_modalities)
+    ]
+    conditions.extend(
+        _has_modality(ModelRow.output_modalities, name) for name in sorted(query.output_modalities)
+    )
+    if query.modes is not None:
+        conditions.append(ModelRow.mode.in_(sorted(mode.value for mode in query.modes)))
+    if query.open_weights is not None:
+        conditions.append(ModelRow.open_weights == query.open_weights)
+    conditions.extend(
+        ModelRow.id.in_(
+            sa.select(ModelTagRow.model_pk).where(
+                ModelTagRow.key == key, ModelTagRow.value == value
+            )
+        )
+        for key, value in query.tags
+    )
     return conditions
 
 

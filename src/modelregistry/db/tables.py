@@ -191,6 +191,14 @@ class ModelRow(Base):
     deprecation_date: Mapped[date | None] = mapped_column(sa.Date)
     retirement_date: Mapped[date | None] = mapped_column(sa.Date)
     successor_model_id: Mapped[str | None] = mapped_column(code_point_string(256))
+    # Modalities as sorted comma-separated names ("image,text"; "" unknown): a fixed set of
+    # five short names, matched with a delimited LIKE (see db/statements.py).
+    input_modalities: Mapped[str] = mapped_column(sa.String(64), server_default="")
+    output_modalities: Mapped[str] = mapped_column(sa.String(64), server_default="")
+    mode: Mapped[str | None] = mapped_column(sa.String(32))
+    release_date: Mapped[str | None] = mapped_column(sa.String(10))
+    knowledge_cutoff: Mapped[str | None] = mapped_column(sa.String(10))
+    open_weights: Mapped[bool | None] = mapped_column(sa.Boolean)
     version: Mapped[int] = mapped_column(sa.BigInteger, server_default="1")
     created_at: Mapped[datetime] = mapped_column(
         UTCDateTime, server_default=sa.func.current_timestamp()
@@ -214,6 +222,19 @@ class ModelCapabilityRow(Base):
     capability_id: Mapped[int] = mapped_column(
         sa.ForeignKey("capabilities.id", ondelete="RESTRICT"), primary_key=True
     )
+
+
+class ModelTagRow(Base):
+    """One tag of a model (``key`` = ``value``); a model has each key at most once."""
+
+    __tablename__ = "model_tags"
+    __table_args__ = (sa.Index("ix_model_tags_key_value_model_pk", "key", "value", "model_pk"),)
+
+    model_pk: Mapped[int] = mapped_column(
+        sa.ForeignKey("models.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(code_point_string(64), primary_key=True)
+    value: Mapped[str] = mapped_column(code_point_string(256))
 
 
 class ModelRevisionRow(Base):

@@ -27,6 +27,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from modelregistry.domain.descriptors import CatalogDate, Modalities, ModelMode, Tags
 from modelregistry.domain.rules import (
     CAPABILITY_PREFIX,
     MAX_NAME_LENGTH,
@@ -238,6 +239,12 @@ class ModelConfig(DomainModel):
     retirement not before the deprecation) and ``successor_model_id`` (a valid model id other
     than the model's own).
 
+    Descriptive fields (:mod:`modelregistry.domain.descriptors`), all unknown by default:
+    ``input_modalities`` and ``output_modalities`` (sorted names from ``audio``, ``image``,
+    ``pdf``, ``text``, ``video``), ``mode`` (a :class:`ModelMode`), ``release_date`` and
+    ``knowledge_cutoff`` (ISO text ``YYYY-MM-DD``, or ``YYYY-MM`` when only the month is
+    known), ``open_weights`` (None: unknown) and ``tags`` (``str -> str``).
+
     ``version`` is set by the registry on the models it returns (1 for a new model, +1 for every
     change) and is None on a config you build; it cannot be given as input, is left out of
     ``model_dump()`` and of equality, so a stored model equals the config it was registered
@@ -261,6 +268,13 @@ class ModelConfig(DomainModel):
     deprecation_date: date | None = None
     retirement_date: date | None = None
     successor_model_id: ModelId | None = None
+    input_modalities: Modalities = ()
+    output_modalities: Modalities = ()
+    mode: ModelMode | None = None
+    release_date: CatalogDate | None = None
+    knowledge_cutoff: CatalogDate | None = None
+    open_weights: StrictBool | None = None
+    tags: Tags = Field(default_factory=dict)
     version: int | None = Field(default=None, exclude=True, repr=True)
 
     @model_validator(mode="before")

@@ -8,7 +8,10 @@ from the same fields. Both follow the same rules, and a property-based test hold
 - a latency of 0 means unknown: it passes no ``max_latency_p50_ms`` bound and sorts as the
   slowest;
 - ``cost`` is input + output per 1M tokens, summed exactly;
-- ties are broken by ``model_id`` ascending, whatever the direction.
+- ties are broken by ``model_id`` ascending, whatever the direction;
+- every listed modality is required (of the input, of the output); any listed mode passes;
+  ``open_weights`` matches only a model that says so (None, unknown, matches neither);
+  every tag ``key=value`` must be the model's, exactly (case-sensitive).
 """
 
 from __future__ import annotations
@@ -23,6 +26,12 @@ from modelregistry.domain.arguments import (
     status_argument,
     string_argument,
     whole_number,
+)
+from modelregistry.domain.descriptors import (
+    MODALITIES,
+    ModelMode,
+    modality_name,
+    tag_problem,
 )
 from modelregistry.domain.models import QUALITY_DIMENSIONS, ModelStatus
 from modelregistry.domain.rules import capability_name, is_capability_name
@@ -67,6 +76,11 @@ class ModelQuery:
     limit: int | None
     impossible: bool
     """True when no model can match (a capability or provider name no model can have)."""
+    input_modalities: frozenset[str] = frozenset()
+    output_modalities: frozenset[str] = frozenset()
+    modes: frozenset[ModelMode] | None = None
+    open_weights: bool | None = None
+    tags: tuple[tuple[str, str], ...] = ()
     _hash: int = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -116,6 +130,24 @@ class ModelQuery:
         if self.max_latency_p50_ms is not None:
             high = self.max_latency_p50_ms
             found = [model for model in found if 0 < model.latency_p50_ms <= high]
+        return self._select_descriptors(found)
+
+    def _select_descriptors(self, found: list[ModelConfig]) -> list[ModelConfig]:
+        """The models of ``found`` passing the modality, mode, open-weights and tag filters."""
+        if self.input_modalities:
+            wanted = self.input_modalities
+            found = [model for model in found if wanted.issubset(model.input_modalities)]
+        if self.output_modalities:
+            wanted = self.output_modalities
+            found = [model for model in found if wanted.issubset(model.output_modalities)]
+        if self.modes is not None:
+            modes = self.modes
+            found = [model for model in found if model.mode in modes]
+        if self.open_weights is not None:
+            open_weights = self.open_weights
+            found = [model for model in found if model.open_weights is open_weights]
+        for key, value in self.tags:
+            found = [model for model in found if model.tags.get(key) == value]
         return found
 
     def matches(self, model: ModelConfig) -> bool:
@@ -176,6 +208,11 @@ def build_query(  # noqa: PLR0913 - mirrors find_models' keyword arguments
     max_latency_p50_ms: int | None,
     order_by: str | None,
     limit: int | None,
+    input_modalities: Iterable[str] = (),
+    output_modalities: Iterable[str] = (),
+    mode: Iterable[ModelMode | str] | ModelMode | str | None = None,
+    open_weights: bool | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> ModelQuery:
     """Check ``find_models``' arguments.
 
@@ -215,6 +252,11 @@ def build_query(  # noqa: PLR0913 - mirrors find_models' keyword arguments
         descending=descending,
         limit=_optional_whole(limit, "limit"),
         impossible=impossible,
+        input_modalities=_modalities(input_modalities, "input_modalities"),
+        output_modalities=_modalities(output_modalities, "output_modalities"),
+        modes=_modes(mode),
+        open_weights=_open_weights(open_weights),
+        tags=_tags(tags),
     )
 
 
@@ -231,6 +273,11 @@ _FIELDS: Final = (
     "max_latency_p50_ms",
     "order_by",
     "limit",
+    "input_modalities",
+    "output_modalities",
+    "mode",
+    "open_weights",
+    "tags",
 )
 _REMEMBERED: dict[tuple[object, ...], ModelQuery] = {}
 _REMEMBER_AT_MOST: Final = 4096
@@ -289,6 +336,61 @@ def _possible_names(names: Iterable[str]) -> tuple[frozenset[str], bool]:
     given = [string_argument(name, "any_capabilities") for name in names]
     canonical = {capability_name(name) for name in given}
     return frozenset(name for name in canonical if is_capability_name(name)), bool(given)
+
+
+def _modalities(names: Iterable[str], field: str) -> frozenset[str]:
+    if isinstance(names, str):
+        names = [names]
+    if not isinstance(names, Iterable):
+        raise InvalidArgumentError.single(field, "must be a list of modalities", names)
+    found = set()
+    for name in names:
+        modality = modality_name(name)
+        if modality is None:
+            raise InvalidArgumentError.single(
+                field, f"each must be one of {', '.join(MODALITIES)}", name
+            )
+        found.add(modality)
+    return frozenset(found)
+
+
+def _modes(
+    modes: Iterable[ModelMode | str] | ModelMode | str | None,
+) -> frozenset[ModelMode] | None:
+    if modes is None:
+        return None
+    if isinstance(modes, str):
+        modes = [modes]
+    if not isinstance(modes, Iterable):
+        raise InvalidArgumentError.single("mode", "must be a mode or a list of modes", modes)
+    found = set()
+    for name in modes:
+        try:
+            found.add(ModelMode(name))
+        except ValueError as exc:
+            allowed = ", ".join(mode.value for mode in ModelMode)
+            raise InvalidArgumentError.single("mode", f"must be one of {allowed}", name) from exc
+    return frozenset(found)
+
+
+def _open_weights(value: bool | None) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise InvalidArgumentError.single("open_weights", "must be True, False or None", value)
+    return value
+
+
+def _tags(tags: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
+    if tags is None:
+        return ()
+    if not isinstance(tags, Mapping):
+        raise InvalidArgumentError.single(
+            "tags", "must be a mapping like {'residency': 'eu'}", tags
+        )
+    for key, value in tags.items():
+        problem = tag_problem(key, value)
+        if problem is not None:
+            raise InvalidArgumentError.single("tags", problem, {key: value})
+    return tuple(sorted(tags.items()))
 
 
 def _optional_whole(value: int | None, field: str) -> int | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from modelregistry import __version__
+from modelregistry.domain.descriptors import MODALITIES, ModelMode
 from modelregistry.domain.models import ModelStatus
 from modelregistry.domain.query import ORDER_FIELDS
 from modelregistry.domain.rates import CACHE_TTLS, SERVICE_TIERS
@@ -133,6 +134,10 @@ def document() -> dict[str, Any]:
         _query("max_cost_per_1m_input", {"type": "number", "minimum": 0}),
         _query("max_cost_per_1m_output", {"type": "number", "minimum": 0}),
         _query("max_latency_p50_ms", _INT),
+        _query("input_modalities", {"enum": list(MODALITIES)}, many=True),
+        _query("output_modalities", {"enum": list(MODALITIES)}, many=True),
+        _query("mode", {"enum": [mode.value for mode in ModelMode]}, many=True),
+        _query("open_weights", {"type": "boolean"}),
         _query("order_by", {"enum": [*ORDER_FIELDS, *(f"-{name}" for name in ORDER_FIELDS)]}),
         _query("q", _STRING),
         _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),

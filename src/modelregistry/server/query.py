@@ -20,11 +20,23 @@ if TYPE_CHECKING:
 
 DEFAULT_LIMIT: Final = 100
 MAX_LIMIT: Final = 1000
-REPEATABLE: Final = frozenset({"capabilities", "any_capabilities", "providers", "statuses"})
+REPEATABLE: Final = frozenset(
+    {
+        "capabilities",
+        "any_capabilities",
+        "providers",
+        "statuses",
+        "input_modalities",
+        "output_modalities",
+        "mode",
+    }
+)
 INTEGERS: Final = frozenset({"min_context_window", "min_max_output_tokens", "max_latency_p50_ms"})
 NUMBERS: Final = frozenset({"max_cost_per_1m_input", "max_cost_per_1m_output"})
-SINGLE: Final = INTEGERS | NUMBERS | {"order_by", "limit", "cursor", "q"}
+SINGLE: Final = INTEGERS | NUMBERS | {"order_by", "limit", "cursor", "q", "open_weights"}
 QUALITY_PREFIX: Final = "min_quality."
+TAG_PREFIX: Final = "tags."
+_BOOLEANS: Final = {"true": True, "false": False}
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +105,14 @@ def models_query(params: QueryParams) -> ModelsQuery:
     many: dict[str, list[str]] = {}
     one: dict[str, str] = {}
     quality: dict[str, float] = {}
+    tags: dict[str, str] = {}
     for name, value in params.multi_items():
-        if name in REPEATABLE:
+        if name.startswith(TAG_PREFIX):
+            if name in one:
+                raise _bad(name, "must be given once", value)
+            tags[name.removeprefix(TAG_PREFIX)] = value
+            one[name] = value
+        elif name in REPEATABLE:
             many.setdefault(name, []).extend(part for part in value.split(",") if part)
         elif name.startswith(QUALITY_PREFIX) and name not in one:
             quality[name.removeprefix(QUALITY_PREFIX)] = _number(name, value)
@@ -108,6 +126,11 @@ def models_query(params: QueryParams) -> ModelsQuery:
     arguments: dict[str, Any] = {name: _integer(name, one[name]) for name in INTEGERS & one.keys()}
     arguments.update({name: _number(name, one[name]) for name in NUMBERS & one.keys()})
     statuses = many.get("statuses")
+    open_weights = None
+    if "open_weights" in one:
+        open_weights = _BOOLEANS.get(one["open_weights"])
+        if open_weights is None:
+            raise _bad("open_weights", "must be true or false", one["open_weights"])
     selection = build_query(
         capabilities=many.get("capabilities", ()),
         any_capabilities=many.get("any_capabilities", ()),
@@ -121,6 +144,11 @@ def models_query(params: QueryParams) -> ModelsQuery:
         max_latency_p50_ms=arguments.get("max_latency_p50_ms"),
         order_by=one.get("order_by"),
         limit=None,
+        input_modalities=many.get("input_modalities", ()),
+        output_modalities=many.get("output_modalities", ()),
+        mode=many.get("mode"),
+        open_weights=open_weights,
+        tags=tags or None,
     )
     limit = _integer("limit", one["limit"], 1, MAX_LIMIT) if "limit" in one else DEFAULT_LIMIT
     cursor = Cursor.decode(one["cursor"]) if "cursor" in one else None

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CACHED_INPUT",
+    "DESCRIPTOR_FIELDS",
     "PRICE_FIELDS",
     "SCALAR_FIELDS",
     "Fields",
@@ -32,6 +33,17 @@ Fields = dict[str, str | int | bool | None]
 
 CACHED_INPUT: Final = "cached_input_per_1m"
 """The cached-input price: part of a model's price, not of its config."""
+DESCRIPTOR_FIELDS: Final = (
+    "input_modalities",
+    "output_modalities",
+    "mode",
+    "release_date",
+    "knowledge_cutoff",
+    "open_weights",
+)
+"""The descriptive fields an upstream sets: modalities as comma-separated text, None when
+unknown (so a base synced before they existed, which lacks them, agrees with an unknown one)."""
+_MODALITY_FIELDS: Final = frozenset({"input_modalities", "output_modalities"})
 PRICE_FIELDS: Final = ("cost_per_1m_input_tokens", "cost_per_1m_output_tokens", CACHED_INPUT)
 """The managed prices (exact decimal text; the cached-input one may be None)."""
 SCALAR_FIELDS: Final = (
@@ -46,8 +58,10 @@ SCALAR_FIELDS: Final = (
     "status",
     "deprecation_date",
     "successor_model_id",
+    *DESCRIPTOR_FIELDS,
 )
-"""ModelConfig's fields an upstream sets (quality scores, latencies and retirement stay local)."""
+"""ModelConfig's fields an upstream sets (quality scores, latencies, retirement and tags stay
+local)."""
 
 
 def flatten(config: ModelConfig, cached_input_per_1m: Decimal | None) -> Fields:
@@ -59,8 +73,10 @@ def flatten(config: ModelConfig, cached_input_per_1m: Decimal | None) -> Fields:
             fields[name] = decimal_text(money(value, name))
         elif name == "deprecation_date":
             fields[name] = None if value is None else value.isoformat()
-        elif name == "status":
-            fields[name] = str(value.value)
+        elif name in {"status", "mode"}:
+            fields[name] = None if value is None else str(value.value)
+        elif name in _MODALITY_FIELDS:
+            fields[name] = ",".join(value) or None
         else:
             fields[name] = value
     fields[CACHED_INPUT] = (
@@ -93,6 +109,8 @@ def apply_fields(
             flags_changed = True
         elif name in PRICE_FIELDS:
             update[name] = float(Decimal(str(value)))
+        elif name in _MODALITY_FIELDS:
+            update[name] = str(value).split(",") if value else []
         else:
             update[name] = value
     if flags_changed:

@@ -13,6 +13,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, Final
 
 from modelregistry.domain.rules import CAPABILITY_PREFIX, is_model_id
+from modelregistry.domain.upstream import descriptors
 from modelregistry.domain.upstream.convert import (
     Conversion,
     Draft,
@@ -140,6 +141,7 @@ RULES: Final[tuple[Rule, ...]] = (
     _rate_limits,
     _lifecycle,
     litellm_rates,
+    descriptors.LITELLM,
 )
 """The rules applied to each kept entry, in order (a later issue appends to them)."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
+from modelregistry.domain.upstream import descriptors
 from modelregistry.domain.upstream.convert import (
     Conversion,
     Draft,
@@ -102,6 +103,7 @@ RULES: Final[tuple[Rule, ...]] = (
     _capabilities,
     _status,
     models_dev_rates,
+    descriptors.MODELS_DEV,
 )
 """The rules applied to each model, in order (a later issue appends to them)."""
 

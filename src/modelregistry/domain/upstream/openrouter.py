@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
+from modelregistry.domain.upstream import descriptors
 from modelregistry.domain.upstream.convert import (
     Conversion,
     Draft,
@@ -84,7 +85,14 @@ def _capabilities(entry: Mapping[str, Any], draft: Draft) -> None:
         draft.flag(name, any(key in parameters for key in keys))
 
 
-RULES: Final[tuple[Rule, ...]] = (_identity, _limits, _prices, _capabilities, openrouter_rates)
+RULES: Final[tuple[Rule, ...]] = (
+    _identity,
+    _limits,
+    _prices,
+    _capabilities,
+    openrouter_rates,
+    descriptors.OPENROUTER,
+)
 """The rules applied to each model, in order (a later issue appends to them)."""
 
 
