@@ -348,7 +348,7 @@ def test_0009_adds_the_model_fields_unknown_for_existing_models_and_takes_them_b
         with engine.connect() as connection:
             return [c["name"] for c in sa.inspect(connection).get_columns(table)]
 
-    migrate.upgrade(engine, "0007")
+    migrate.upgrade(engine, "0008")
     migrate.upgrade(engine)
     # Nothing invented for the models already there: every field unknown.
     with ModelRegistry(database_url) as registry:
@@ -360,13 +360,13 @@ def test_0009_adds_the_model_fields_unknown_for_existing_models_and_takes_them_b
         )
     assert set(descriptive) <= set(columns("models"))
     assert set(descriptive) | {"tags"} <= set(columns("model_catalog"))
-    migrate.downgrade(engine, "0007")
+    migrate.downgrade(engine, "0008")
     assert TAGS not in tables(engine)
     assert not set(descriptive) & set(columns("models"))
     assert not ({"tags", *descriptive}) & set(columns("model_catalog"))
     assert views(engine) == REPORTING_VIEWS
     with engine.connect() as connection:
-        # The view of 0007 still answers, and the revision keeps what the columns lost.
+        # The view of 0008 still answers, and the revision keeps what the columns lost.
         assert connection.execute(sa.text("SELECT COUNT(*) FROM model_catalog")).scalar_one() == 3
         config = connection.execute(
             sa.text(
