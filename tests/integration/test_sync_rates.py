@@ -90,9 +90,7 @@ def test_a_sync_writes_the_rates_and_the_estimate_uses_them(
     found = registry.cost_breakdown(SONNET, 150_000, 2_000, **long)
     assert (found.context_tier, found.total) == (200_000, Decimal("1.119"))
     # GPT-5's service tiers: priority 10k*2.5 + 1k*20 = 0.045; flex 10k*0.625 + 1k*5 = 0.01125.
-    assert registry.estimate_cost(GPT5, 10_000, 1_000, service_tier="priority") == Decimal(
-        "0.045"
-    )
+    assert registry.estimate_cost(GPT5, 10_000, 1_000, service_tier="priority") == Decimal("0.045")
     assert registry.estimate_cost(GPT5, 10_000, 1_000, service_tier="flex") == Decimal("0.01125")
     assert registry.list_overrides() == []  # the bases hold the rates the sync wrote
 
