@@ -47,7 +47,7 @@ def write(tmp_path: Path) -> Any:
     return writer
 
 
-def upstream(**changes: dict[str, Any]) -> dict[str, Any]:
+def upstream(**changes: Any) -> dict[str, Any]:
     """60 synthetic models plus the real Sonnet 4.5 and GPT-5 entries (``changes`` merged in)."""
     entries = {SONNET: dict(ENTRIES[SONNET]), GPT5: dict(ENTRIES[GPT5])}
     for key, fields in changes.items():
@@ -82,12 +82,15 @@ def test_a_sync_writes_the_rates_and_the_estimate_uses_them(
         ("standard", 200_000, "output", Decimal("22.5")),
     ]
     # 80k prompt: the base rates, 10k*3 + 50k*0.3 + 20k*3.75 + 2k*15 (per 1M) = 0.15.
-    short = {"cached_input_tokens": 50_000, "cache_write_tokens": 20_000}
-    assert registry.estimate_cost(SONNET, 10_000, 2_000, **short) == Decimal("0.15")
+    short = registry.estimate_cost(
+        SONNET, 10_000, 2_000, cached_input_tokens=50_000, cache_write_tokens=20_000
+    )
+    assert short == Decimal("0.15")
     # 210k prompt, above 200k: every token at the tier's rates,
     # 150k*6 + 40k*0.6 + 20k*7.5 + 2k*22.5 (per 1M) = 1.119.
-    long = {"cached_input_tokens": 40_000, "cache_write_tokens": 20_000}
-    found = registry.cost_breakdown(SONNET, 150_000, 2_000, **long)
+    found = registry.cost_breakdown(
+        SONNET, 150_000, 2_000, cached_input_tokens=40_000, cache_write_tokens=20_000
+    )
     assert (found.context_tier, found.total) == (200_000, Decimal("1.119"))
     # GPT-5's service tiers: priority 10k*2.5 + 1k*20 = 0.045; flex 10k*0.625 + 1k*5 = 0.01125.
     assert registry.estimate_cost(GPT5, 10_000, 1_000, service_tier="priority") == Decimal("0.045")
