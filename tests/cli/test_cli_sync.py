@@ -107,3 +107,35 @@ def test_sync_dry_run_shows_a_rate_change_as_json_and_as_a_table(cli: Cli, tmp_p
     assert "standard/0/cache_write_5m=3.75standard/0/cache_write_5m=4" in squeezed
     assert "input=6" not in squeezed  # the table shows only the rates that differ
     assert json.loads(cli("prices", "show", "sonnet", "--json").stdout) == shown  # not written
+
+
+def test_rates_set_locally_survive_a_sync_and_overrides_reset_restores_upstreams(
+    cli: Cli, tmp_path: Path
+) -> None:
+    sonnet = {**litellm_entry(0), "cache_creation_input_token_cost": 3.75e-06}
+    cli("sync", "litellm", write(tmp_path, litellm_map(60, sonnet=sonnet)))
+    edited = cli(
+        "prices", "set", "sonnet", "--input-price", "2.5", "--output-price", "10",
+        "--cached-input-price", "1.25", "--rate", "cache_write_5m=3", "--reason", "deal",
+    )  # fmt: skip
+    assert edited.exit_code == 0, edited.output
+    changed = litellm_map(60, sonnet={**sonnet, "cache_creation_input_token_cost": 4e-06})
+    synced = cli("sync", "litellm", write(tmp_path, changed, "new.json"), "--json")
+    assert json.loads(synced.stdout)["protected"] == [
+        {
+            "model_id": "sonnet",
+            "field": "rates",
+            "local": "standard/0/cache_write_5m=3",
+            "upstream": "standard/0/cache_write_5m=4",
+        }
+    ]
+    price = json.loads(cli("prices", "show", "sonnet", "--json").stdout)
+    assert [(r["component"], r["amount"]) for r in price["rates"]] == [("cache_write_5m", "3")]
+    listed = cli("overrides", "list", "sonnet")
+    assert "rates" in listed.stdout
+    assert "cache_write_5m=4" in "".join(listed.stdout.split())
+    reset = cli("overrides", "reset", "sonnet", "rates")
+    assert reset.exit_code == 0, reset.output
+    price = json.loads(cli("prices", "show", "sonnet", "--json").stdout)
+    assert [(r["component"], r["amount"]) for r in price["rates"]] == [("cache_write_5m", "4")]
+    assert json.loads(cli("overrides", "list", "--json").stdout) == []

@@ -145,7 +145,7 @@ def _print_plan(result: SyncResult, *, quiet: bool) -> None:
 
 
 def _shown(name: str, old: object, new: object) -> tuple[object, object]:
-    """A field's old and new values for the table: of the rates, only those that differ.
+    """A field's two values for a table: of the rates, only those that differ.
 
     (The rates are one text, ``tier/above/component=amount; ...``; ``--json`` has it whole.)
     """
@@ -203,7 +203,8 @@ def overrides_list(
         return
     table = simple_table("MODEL", "FIELD", "LOCAL", "UPSTREAM")
     for item in found:
-        table.add_row(item.model_id, item.field, str(item.local), str(item.upstream))
+        local, upstream = _shown(item.field, item.local, item.upstream)
+        table.add_row(item.model_id, item.field, str(local), str(upstream))
     out.print(table)
 
 
