@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from modelregistry import Rate, SyncRefusedError
+from modelregistry import InvalidModelConfigError, Rate, SyncRefusedError
 from modelregistry.domain.models import ModelConfig
 from modelregistry.domain.upstream.convert import Conversion, InvalidEntry, UpstreamModel
 from modelregistry.domain.upstream.fields import flatten, parse_rates, rates_text
@@ -288,3 +288,19 @@ def test_an_upstream_rate_change_is_an_update_and_a_local_one_is_protected() -> 
         rates=stored,
     )  # fmt: skip
     assert (again.updated, again.writes) == ([], {})
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("standard/0/cache_write_5m", "rates[0].amount"),  # no amount
+        ("standard/x/input=1", "rates"),  # not a threshold
+        ("gold/0/cache_write_5m=1", "rates[0].service_tier"),
+        ("standard/0/input=1", "rates[0].component"),  # the Price's own field
+    ],
+)
+def test_rates_text_that_is_not_valid_is_e4003_naming_the_field(text: str, field: str) -> None:
+    with pytest.raises(InvalidModelConfigError) as raised:
+        parse_rates(text)
+    assert raised.value.code == "E4003"
+    assert [v.field for v in raised.value.violations] == [field]

@@ -14,13 +14,15 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Final
 
 from modelregistry.domain.pricing import decimal_text, money
-from modelregistry.domain.rates import Rate, ordered
+from modelregistry.domain.rates import check_rates, ordered
 from modelregistry.domain.rules import CAPABILITY_PREFIX
+from modelregistry.errors import InvalidModelConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from modelregistry.domain.models import ModelConfig
+    from modelregistry.domain.rates import Rate
 
 __all__ = [
     "CACHED_INPUT",
@@ -44,6 +46,7 @@ PRICE_FIELDS: Final = ("cost_per_1m_input_tokens", "cost_per_1m_output_tokens", 
 """The managed prices (exact decimal text; the cached-input one may be None)."""
 RATES: Final = "rates"
 """The price's other rates as one value (:func:`rates_text`): compared as a set."""
+_RATE_KEY_PARTS: Final = 3
 SCALAR_FIELDS: Final = (
     "provider",
     "display_name",
@@ -74,15 +77,32 @@ def rates_text(rates: Iterable[Rate]) -> str | None:
 
 
 def parse_rates(text: str | int | bool | None) -> tuple[Rate, ...]:
-    """The rates of a :func:`rates_text` (None or empty: none)."""
-    if not isinstance(text, str) or not text:
+    """The rates of a :func:`rates_text` (None or empty: none), checked.
+
+    Raises:
+        InvalidModelConfigError: E4003 naming ``rates``: not such a text, or a rate breaking a
+            rule of :func:`~modelregistry.domain.rates.check_rates` (a base from an imported
+            catalog document may hold anything).
+    """
+    if text is None or text == "":
         return ()
-    rates = []
-    for item in text.split("; "):
+    given: list[dict[str, object]] = []
+    for item in str(text).split("; "):
         key, _, amount = item.partition("=")
-        tier, above, component = key.split("/")
-        rates.append(Rate(component, Decimal(amount), tier, int(above)))
-    return ordered(rates)
+        parts = key.split("/")
+        if len(parts) != _RATE_KEY_PARTS or not parts[1].isdigit():
+            rule = "must be rates as text: <service tier>/<above tokens>/<component>=<USD>; ..."
+            raise InvalidModelConfigError.single(RATES, rule, text)
+        tier, above, component = parts
+        given.append(
+            {
+                "component": component,
+                "amount": amount,
+                "service_tier": tier,
+                "above_tokens": int(above),
+            }
+        )
+    return check_rates(given, RATES)
 
 
 def flatten(

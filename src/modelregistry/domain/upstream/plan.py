@@ -183,9 +183,8 @@ class SyncPlan:
     of valid entries that were left out). The writes: ``writes`` (model id -> config and
     cached-input price to store), ``rates`` (model id -> the other rates of the price of each
     write: upstream's for an added model or a rates change, else the stored ones; a write
-    without them keeps the rates in effect), ``bases``
-    (model id -> new base), ``removals`` (ids the sync removes; their bases are kept, marked
-    removed by the sync).
+    without them keeps the rates in effect), ``bases`` (model id -> new base), ``removals``
+    (ids the sync removes; their bases are kept, marked removed by the sync).
     """
 
     kind: str
