@@ -197,3 +197,14 @@ def test_a_dry_run_shows_the_rate_change_and_writes_nothing(
     ]
     assert price_count(registry) == prices
     assert rates_of(registry, SONNET)[0] == ("standard", 0, "cache_write_5m", Decimal("3.75"))
+
+
+@pytest.mark.both_apis
+def test_a_cached_input_change_alone_keeps_the_rates(registry: ModelRegistry, write: Any) -> None:
+    registry.sync("litellm", write(upstream()))
+    ours = [Rate("cache_write_5m", Decimal("3.5"))]
+    registry.set_price(SONNET, "3", "15", cached_input_per_1m="0.3", rates=ours, reason="deal")
+    registry.sync("litellm", write(upstream(**{SONNET: {"cache_read_input_token_cost": 2.5e-07}})))
+    price = registry.get_price(SONNET)
+    assert price.cached_input_per_1m == Decimal("0.25")  # upstream's, not edited locally
+    assert rates_of(registry, SONNET) == [("standard", 0, "cache_write_5m", Decimal("3.5"))]
