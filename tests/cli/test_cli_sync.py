@@ -74,3 +74,68 @@ def test_overrides_list_and_reset_and_provenance_in_models_show(cli: Cli, tmp_pa
     assert shown["provenance"]["kind"] == "litellm"
     assert shown["provenance"]["location"].endswith("map.json")
     assert "litellm" in cli("models", "show", "m/3").stdout
+
+
+def test_sync_dry_run_shows_a_rate_change_as_json_and_as_a_table(cli: Cli, tmp_path: Path) -> None:
+    sonnet = {
+        **litellm_entry(0),
+        "litellm_provider": "anthropic",
+        "cache_creation_input_token_cost": 3.75e-06,
+        "input_cost_per_token_above_200k_tokens": 6e-06,
+    }
+    cli("sync", "litellm", write(tmp_path, litellm_map(60, sonnet=sonnet)))
+    shown = json.loads(cli("prices", "show", "sonnet", "--json").stdout)
+    assert len(shown["rates"]) == 2
+    changed = litellm_map(60, sonnet={**sonnet, "cache_creation_input_token_cost": 4e-06})
+    path = write(tmp_path, changed, "new.json")
+    planned = cli("sync", "litellm", path, "--dry-run", "--json")
+    assert json.loads(planned.stdout)["updated"] == [
+        {
+            "model_id": "sonnet",
+            "fields": {
+                "rates": [
+                    "standard/0/cache_write_5m=3.75; standard/200000/input=6",
+                    "standard/0/cache_write_5m=4; standard/200000/input=6",
+                ]
+            },
+        }
+    ]
+    table = cli("sync", "litellm", path, "--dry-run")
+    assert table.exit_code == 0, table.output
+    assert "rates" in table.stdout
+    squeezed = "".join(table.stdout.split())  # (the table wraps long values)
+    assert "standard/0/cache_write_5m=3.75standard/0/cache_write_5m=4" in squeezed
+    assert "input=6" not in squeezed  # the table shows only the rates that differ
+    assert json.loads(cli("prices", "show", "sonnet", "--json").stdout) == shown  # not written
+
+
+def test_rates_set_locally_survive_a_sync_and_overrides_reset_restores_upstreams(
+    cli: Cli, tmp_path: Path
+) -> None:
+    sonnet = {**litellm_entry(0), "cache_creation_input_token_cost": 3.75e-06}
+    cli("sync", "litellm", write(tmp_path, litellm_map(60, sonnet=sonnet)))
+    edited = cli(
+        "prices", "set", "sonnet", "--input-price", "2.5", "--output-price", "10",
+        "--cached-input-price", "1.25", "--rate", "cache_write_5m=3", "--reason", "deal",
+    )  # fmt: skip
+    assert edited.exit_code == 0, edited.output
+    changed = litellm_map(60, sonnet={**sonnet, "cache_creation_input_token_cost": 4e-06})
+    synced = cli("sync", "litellm", write(tmp_path, changed, "new.json"), "--json")
+    assert json.loads(synced.stdout)["protected"] == [
+        {
+            "model_id": "sonnet",
+            "field": "rates",
+            "local": "standard/0/cache_write_5m=3",
+            "upstream": "standard/0/cache_write_5m=4",
+        }
+    ]
+    price = json.loads(cli("prices", "show", "sonnet", "--json").stdout)
+    assert [(r["component"], r["amount"]) for r in price["rates"]] == [("cache_write_5m", "3")]
+    listed = cli("overrides", "list", "sonnet")
+    assert "rates" in listed.stdout
+    assert "cache_write_5m=4" in "".join(listed.stdout.split())
+    reset = cli("overrides", "reset", "sonnet", "rates")
+    assert reset.exit_code == 0, reset.output
+    price = json.loads(cli("prices", "show", "sonnet", "--json").stdout)
+    assert [(r["component"], r["amount"]) for r in price["rates"]] == [("cache_write_5m", "4")]
+    assert json.loads(cli("overrides", "list", "--json").stdout) == []

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from modelregistry import SyncRefusedError
+from modelregistry import InvalidModelConfigError, Rate, SyncRefusedError
 from modelregistry.domain.models import ModelConfig
 from modelregistry.domain.upstream.convert import Conversion, InvalidEntry, UpstreamModel
-from modelregistry.domain.upstream.fields import flatten
+from modelregistry.domain.upstream.fields import flatten, parse_rates, rates_text
 from modelregistry.domain.upstream.plan import (
     Base,
     OnRemoved,
@@ -241,3 +241,66 @@ def test_report_has_the_documented_json_shape() -> None:
     ]  # fmt: skip
     assert report["updated"] == [{"model_id": "a", "fields": {"display_name": ["a", "A"]}}]
     assert report["invalid"] == [{"model_id": "x", "reason": "bad"}]
+
+
+CACHE_WRITE = Rate("cache_write_5m", Decimal("3.75"))
+LONG_INPUT = Rate("input", Decimal(6), above_tokens=200_000)
+
+
+def test_rates_are_one_field_compared_as_a_set_in_canonical_text() -> None:
+    text = rates_text([LONG_INPUT, CACHE_WRITE])  # any order: the same text
+    assert text == "standard/0/cache_write_5m=3.75; standard/200000/input=6"
+    assert text == rates_text([CACHE_WRITE, LONG_INPUT])
+    assert parse_rates(text) == (CACHE_WRITE, LONG_INPUT)
+    assert (rates_text([]), parse_rates(None)) == (None, ())
+    assert "rates" not in flatten(model("a"), None)  # no rates: no entry (older bases equal)
+
+
+def test_an_upstream_rate_change_is_an_update_and_a_local_one_is_protected() -> None:
+    current, bases = synced(model("a"), model("b"))
+    bases["a"] = Base(KIND, flatten(model("a"), None, [CACHE_WRITE]))
+    bases["b"] = Base(KIND, flatten(model("b"), None, [CACHE_WRITE]))
+    stored = {"a": (CACHE_WRITE,), "b": (LONG_INPUT,)}  # b's rates were edited locally
+    newer = Rate("cache_write_5m", Decimal(4))
+    source = Conversion(
+        [
+            UpstreamModel(model("a"), None, (newer, LONG_INPUT)),
+            UpstreamModel(model("b"), None, (newer,)),
+            *upstream().models,
+        ],
+        [],
+    )
+    result = plan_sync(
+        KIND, source, current, bases=bases, removed_locally=set(), options=SyncOptions(),
+        rates=stored,
+    )  # fmt: skip
+    assert [(u.model_id, u.fields) for u in result.updated] == [
+        ("a", {"rates": (rates_text([CACHE_WRITE]), rates_text([newer, LONG_INPUT]))})
+    ]
+    assert result.writes["a"] == (model("a"), None)
+    assert result.rates["a"] == (newer, LONG_INPUT)
+    assert result.bases["a"]["rates"] == rates_text([newer, LONG_INPUT])
+    assert [(p.model_id, p.field) for p in result.protected] == [("b", "rates")]
+    assert "b" not in result.writes
+    same = Conversion([UpstreamModel(model("a"), None, (CACHE_WRITE,)), *upstream().models], [])
+    again = plan_sync(
+        KIND, same, current, bases=bases, removed_locally=set(), options=SyncOptions(),
+        rates=stored,
+    )  # fmt: skip
+    assert (again.updated, again.writes) == ([], {})
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("standard/0/cache_write_5m", "rates[0].amount"),  # no amount
+        ("standard/x/input=1", "rates"),  # not a threshold
+        ("gold/0/cache_write_5m=1", "rates[0].service_tier"),
+        ("standard/0/input=1", "rates[0].component"),  # the Price's own field
+    ],
+)
+def test_rates_text_that_is_not_valid_is_e4003_naming_the_field(text: str, field: str) -> None:
+    with pytest.raises(InvalidModelConfigError) as raised:
+        parse_rates(text)
+    assert raised.value.code == "E4003"
+    assert [v.field for v in raised.value.violations] == [field]

@@ -144,12 +144,26 @@ def _print_plan(result: SyncResult, *, quiet: bool) -> None:
             print_table(table)
 
 
+def _shown(name: str, old: object, new: object) -> tuple[object, object]:
+    """A field's two values for a table: of the rates, only those that differ.
+
+    (The rates are one text, ``tier/above/component=amount; ...``; ``--json`` has it whole.)
+    """
+    if name != "rates":
+        return old, new
+    before = str(old or "").split("; ") if old else []
+    after = str(new or "").split("; ") if new else []
+    gone = [item for item in before if item not in after]
+    came = [item for item in after if item not in before]
+    return "\n".join(gone) or "-", "\n".join(came) or "-"
+
+
 def _sections(plan: SyncPlan) -> list[tuple[tuple[str, ...], list[tuple[object, ...]]]]:
     return [
         (
             ("UPDATED", "FIELD", "OLD", "NEW"),
             [
-                (item.model_id, name, old, new)
+                (item.model_id, name, *_shown(name, old, new))
                 for item in plan.updated
                 for name, (old, new) in item.fields.items()
             ],
@@ -189,7 +203,8 @@ def overrides_list(
         return
     table = simple_table("MODEL", "FIELD", "LOCAL", "UPSTREAM")
     for item in found:
-        table.add_row(item.model_id, item.field, str(item.local), str(item.upstream))
+        local, upstream = _shown(item.field, item.local, item.upstream)
+        table.add_row(item.model_id, item.field, str(local), str(upstream))
     print_table(table)
 
 

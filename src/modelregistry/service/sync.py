@@ -21,7 +21,14 @@ from modelregistry.db.bridge import blocking
 from modelregistry.domain.history import ChangeKind
 from modelregistry.domain.pricing import in_effect, money
 from modelregistry.domain.upstream.convert import UnusableValueError
-from modelregistry.domain.upstream.fields import CACHED_INPUT, apply_fields, field_value, flatten
+from modelregistry.domain.upstream.fields import (
+    CACHED_INPUT,
+    RATES,
+    apply_fields,
+    field_value,
+    flatten,
+    parse_rates,
+)
 from modelregistry.domain.upstream.kinds import upstream_kind
 from modelregistry.domain.upstream.plan import SyncOptions, SyncPlan, plan_sync
 from modelregistry.domain.upstream.records import Override, Provenance, SyncResult
@@ -31,6 +38,7 @@ from modelregistry.service.fetch import fetch
 if TYPE_CHECKING:
     from modelregistry.db.repository import Repository
     from modelregistry.domain.models import ModelConfig
+    from modelregistry.domain.pricing import Price
     from modelregistry.domain.upstream.convert import Conversion
     from modelregistry.domain.upstream.kinds import UpstreamKind
     from modelregistry.domain.upstream.plan import Base
@@ -119,12 +127,14 @@ def _convert(kind: UpstreamKind, where: str, content: bytes, now: datetime) -> C
         raise UpstreamDocumentError(kind.name, where, str(exc)) from exc
 
 
-def _cached_inputs(repository: Repository, at: datetime) -> dict[str, Decimal | None]:
-    cached: dict[str, Decimal | None] = {}
+def _prices(repository: Repository, at: datetime) -> dict[str, Price]:
+    """The price in effect at ``at`` of each priced model (its cached input, its rates)."""
+    found: dict[str, Price] = {}
     for model_id, timeline in repository.price_timelines().items():
         price = in_effect(timeline, at)
-        cached[model_id] = None if price is None else price.cached_input_per_1m
-    return cached
+        if price is not None:
+            found[model_id] = price
+    return found
 
 
 def _plan(
@@ -132,13 +142,20 @@ def _plan(
 ) -> tuple[SyncPlan, dict[str, ModelConfig], dict[str, Base]]:
     """The plan, and the catalog and bases as read for it (by id)."""
     models = repository.list_models()
-    cached = _cached_inputs(repository, repository.read_at)
-    current = {model.model_id: (model, cached.get(model.model_id)) for model in models}
+    prices = _prices(repository, repository.read_at)
+    current = {model.model_id: (model, _cached(prices, model.model_id)) for model in models}
+    rates = {model_id: price.rates for model_id, price in prices.items() if price.rates}
     missing = [m.config.model_id for m in conversion.models if m.config.model_id not in current]
     removed_locally = set(repository.last_versions(missing)) if missing else set()
     bases = sync_store.bases(repository.session)
     plan = plan_sync(
-        kind, conversion, current, bases=bases, removed_locally=removed_locally, options=options
+        kind,
+        conversion,
+        current,
+        bases=bases,
+        removed_locally=removed_locally,
+        options=options,
+        rates=rates,
     )
     return plan, {model.model_id: model for model in models}, bases
 
@@ -153,7 +170,9 @@ def _apply(
     cached = {model_id: price for model_id, (_, price) in plan.writes.items()}
     total = len(configs)
     for start in range(0, total, _BATCH):
-        writer.write_many(configs[start : start + _BATCH], stored, cached_inputs=cached)
+        writer.write_many(
+            configs[start : start + _BATCH], stored, cached_inputs=cached, rates=plan.rates
+        )
         if progress is not None:
             progress("apply", min(start + _BATCH, total), total)
     _reprice_cached_only(writer, plan)
@@ -162,12 +181,13 @@ def _apply(
 
 
 def _reprice_cached_only(writer: Writer, plan: SyncPlan) -> None:
-    """A new price for models whose cached-input price changed but not their other prices.
+    """A new price for models whose cached-input price or rates changed but not their costs.
 
-    (A change of the input or output price already wrote a price with the cached one.)
+    (A change of the input or output price already wrote a price with the cached one and the
+    rates.)
     """
     for item in plan.updated:
-        if CACHED_INPUT not in item.fields or set(item.fields) & _COSTS:
+        if not {CACHED_INPUT, RATES} & set(item.fields) or set(item.fields) & _COSTS:
             continue
         config, cached = plan.writes[item.model_id]
         writer.set_price(
@@ -176,7 +196,13 @@ def _reprice_cached_only(writer: Writer, plan: SyncPlan) -> None:
             output_per_1m=money(config.cost_per_1m_output_tokens, "cost_per_1m_output_tokens"),
             cached_input_per_1m=cached,
             effective_from=None,
+            rates=plan.rates.get(item.model_id, ()),
         )
+
+
+def _cached(prices: dict[str, Price], model_id: str) -> Decimal | None:
+    price = prices.get(model_id)
+    return None if price is None else price.cached_input_per_1m
 
 
 def provenance(parts: Parts, model_id: str) -> Provenance | None:
@@ -188,13 +214,16 @@ def _overrides_in(repository: Repository, model_id: str | None) -> list[Override
     models = [repository.get(model_id)] if model_id is not None else repository.list_models()
     present = [model for model in models if model is not None]
     bases = sync_store.bases(repository.session, [model.model_id for model in present])
-    cached = _cached_inputs(repository, repository.read_at)
+    prices = _prices(repository, repository.read_at)
     found: list[Override] = []
     for model in present:
         base = bases.get(model.model_id)
         if base is None or base.removed_by_sync:
             continue
-        local = flatten(model, cached.get(model.model_id))
+        price = prices.get(model.model_id)
+        local = flatten(
+            model, _cached(prices, model.model_id), () if price is None else price.rates
+        )
         names = sorted(set(local) | set(base.fields))
         found.extend(
             Override(model.model_id, name, field_value(local, name), field_value(base.fields, name))
@@ -228,18 +257,21 @@ def reset_override(
             raise OverrideNotFoundError(model_id, field)
         if not chosen:
             return []
-        cached = _cached_inputs(writer.repository, writer.now).get(model_id)
-        new, new_cached = apply_fields(
-            config, cached, {item.field: item.upstream for item in chosen}
-        )
+        price = _prices(writer.repository, writer.now).get(model_id)
+        cached = None if price is None else price.cached_input_per_1m
+        rates = () if price is None else price.rates
+        changes = {item.field: item.upstream for item in chosen}
+        new, new_cached = apply_fields(config, cached, changes)
+        new_rates = parse_rates(changes[RATES]) if RATES in changes else rates
         if new != config:
             writer.write(new, kind=ChangeKind.UPDATED)
-        if new_cached != cached:
+        if new_cached != cached or new_rates != rates:
             writer.set_price(
                 model_id,
                 input_per_1m=money(new.cost_per_1m_input_tokens, "cost_per_1m_input_tokens"),
                 output_per_1m=money(new.cost_per_1m_output_tokens, "cost_per_1m_output_tokens"),
                 cached_input_per_1m=new_cached,
                 effective_from=None,
+                rates=new_rates,
             )
         return chosen

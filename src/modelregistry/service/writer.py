@@ -217,13 +217,15 @@ class Writer:
         current: Mapping[str, ModelConfig],
         *,
         cached_inputs: Mapping[str, Decimal | None] | None = None,
+        rates: Mapping[str, tuple[Rate, ...]] | None = None,
     ) -> None:
         """Store each config as its model's next version, in a few statements for them all.
 
         For imports: ``current`` is the catalog as read in this transaction; configs equal to
         their stored model are skipped; ids must be distinct. Records ``created`` or
-        ``updated``. ``cached_inputs`` gives the cached-input price of a new price (by model
-        id; a sync); without it, the price in effect's carries over.
+        ``updated``. ``cached_inputs`` and ``rates`` give the cached-input price and the
+        other rates of a new price (by model id; a sync); without them, the price in effect's
+        carry over.
         """
         changed = [config for config in configs if current.get(config.model_id) != config]
         if not changed:
@@ -241,7 +243,7 @@ class Writer:
         ]
         if repriced:
             timelines = self._repository.price_timelines([c.model_id for c in repriced])
-            self._repository.add_prices(self._new_prices(repriced, timelines, cached_inputs))
+            self._repository.add_prices(self._new_prices(repriced, timelines, cached_inputs, rates))
         self.written.update(((config.model_id, version), config) for config, version in items)
         self.last_revision = self._repository.append_revisions(
             [
@@ -369,11 +371,12 @@ class Writer:
         configs: list[ModelConfig],
         timelines: Mapping[str, tuple[Price, ...]],
         cached_inputs: Mapping[str, Decimal | None] | None = None,
+        rates: Mapping[str, tuple[Rate, ...]] | None = None,
     ) -> list[Price]:
         """Prices from now for the configs whose costs differ from the price in effect.
 
-        The cached-input price is the one of ``cached_inputs``, else it carries over from the
-        price in effect, like its other rates (cache writes, tiers).
+        The cached-input price is the one of ``cached_inputs``, the other rates (cache writes,
+        tiers) those of ``rates``; a model absent from them keeps the price in effect's.
         """
         prices = []
         for config in configs:
@@ -398,7 +401,11 @@ class Writer:
                     recorded_at=self._now,
                     actor=self._note.actor,
                     reason=self._note.reason,
-                    rates=() if in_force is None else in_force.rates,
+                    rates=rates[config.model_id]
+                    if rates is not None and config.model_id in rates
+                    else ()
+                    if in_force is None
+                    else in_force.rates,
                 )
             )
         return prices

@@ -14,6 +14,11 @@ field:
 
 The base becomes upstream's value, except for held fields, which keep theirs (so the change is
 held again next time rather than forgotten).
+
+The price's other rates (cache writes, context and service tiers) are one field,
+:data:`~modelregistry.domain.upstream.fields.RATES`, merged as a set by the same rule: a
+change of any rate rewrites the price with all of upstream's rates; a local edit of the rates
+(``prices set --rate``) is protected. No hold rule applies to them.
 """
 
 from __future__ import annotations
@@ -29,11 +34,13 @@ from modelregistry.domain.upstream.convert import InvalidEntry
 from modelregistry.domain.upstream.fields import (
     CACHED_INPUT,
     PRICE_FIELDS,
+    RATES,
     SCALAR_FIELDS,
     Fields,
     apply_fields,
     field_value,
     flatten,
+    parse_rates,
 )
 from modelregistry.errors import InvalidArgumentError, InvalidModelConfigError, SyncRefusedError
 
@@ -41,6 +48,7 @@ if TYPE_CHECKING:
     from collections.abc import Collection, Mapping
 
     from modelregistry.domain.models import ModelConfig
+    from modelregistry.domain.rates import Rate
     from modelregistry.domain.upstream.convert import Conversion
 
 __all__ = [
@@ -173,8 +181,10 @@ class SyncPlan:
     The report: ``added``, ``updated``, ``unchanged`` (a count), ``removed_upstream``,
     ``protected``, ``held``, ``invalid``, ``skipped_removed_locally``, and ``dropped`` (values
     of valid entries that were left out). The writes: ``writes`` (model id -> config and
-    cached-input price to store), ``bases`` (model id -> new base), ``removals`` (ids the sync
-    removes; their bases are kept, marked removed by the sync).
+    cached-input price to store), ``rates`` (model id -> the other rates of the price of each
+    write: upstream's for an added model or a rates change, else the stored ones; a write
+    without them keeps the rates in effect), ``bases`` (model id -> new base), ``removals``
+    (ids the sync removes; their bases are kept, marked removed by the sync).
     """
 
     kind: str
@@ -188,6 +198,7 @@ class SyncPlan:
     skipped_removed_locally: list[str] = field(default_factory=list)
     dropped: list[InvalidEntry] = field(default_factory=list)
     writes: dict[str, tuple[ModelConfig, Decimal | None]] = field(default_factory=dict)
+    rates: dict[str, tuple[Rate, ...]] = field(default_factory=dict)
     bases: dict[str, Fields] = field(default_factory=dict)
     removals: list[str] = field(default_factory=list)
 
@@ -253,7 +264,7 @@ def hold_rule(name: str, old: Value, new: Value) -> str | None:  # noqa: PLR0911
 
 
 def _names(*mappings: Fields) -> list[str]:
-    names = [*SCALAR_FIELDS, CACHED_INPUT]
+    names = [*SCALAR_FIELDS, CACHED_INPUT, RATES]
     flags = sorted(
         {key for fields in mappings for key in fields if key.startswith(CAPABILITY_PREFIX)}
     )
@@ -265,7 +276,8 @@ def _stored_base(fields: Fields) -> Fields:
     return {
         key: value
         for key, value in fields.items()
-        if not key.startswith(CAPABILITY_PREFIX) or value is True
+        if (not key.startswith(CAPABILITY_PREFIX) or value is True)
+        and (key != RATES or value is not None)
     }
 
 
@@ -291,6 +303,7 @@ def plan_sync(  # noqa: PLR0913 - the three sides of the merge and how to treat 
     bases: Mapping[str, Base],
     removed_locally: Collection[str],
     options: SyncOptions,
+    rates: Mapping[str, tuple[Rate, ...]] | None = None,
 ) -> SyncPlan:
     """Plan a sync of ``kind``: the report and the writes.
 
@@ -301,6 +314,7 @@ def plan_sync(  # noqa: PLR0913 - the three sides of the merge and how to treat 
         bases: The bases of synced models (any source), by model id.
         removed_locally: Upstream ids that the catalog had and no longer has.
         options: Guards, holds, adoption, restoration, removal policy.
+        rates: The other rates of each model's price in effect, by model id (absent: none).
 
     Raises:
         SyncRefusedError: E4040, a guard refused the sync (``options.force`` skips them).
@@ -313,10 +327,11 @@ def plan_sync(  # noqa: PLR0913 - the three sides of the merge and how to treat 
     _check_guards(kind, len(upstream.models), synced, options)
     plan = SyncPlan(kind, invalid=list(upstream.invalid), dropped=list(upstream.dropped))
     seen: set[str] = set()
+    stored_rates = rates or {}
     for model in upstream.models:
         model_id = model.config.model_id
         seen.add(model_id)
-        incoming = flatten(model.config, model.cached_input_per_1m)
+        incoming = flatten(model.config, model.cached_input_per_1m, model.rates)
         base = bases.get(model_id)
         if model_id not in current:
             was_synced_away = base is not None and base.kind == kind and base.removed_by_sync
@@ -325,9 +340,18 @@ def plan_sync(  # noqa: PLR0913 - the three sides of the merge and how to treat 
                 continue
             plan.added.append(model_id)
             plan.writes[model_id] = (model.config, model.cached_input_per_1m)
+            plan.rates[model_id] = model.rates
             plan.bases[model_id] = _stored_base(incoming)
             continue
-        _merge(plan, model_id, current[model_id], incoming=incoming, base=base, options=options)
+        mine = stored_rates.get(model_id, ())
+        _merge(
+            plan,
+            model_id,
+            (*current[model_id], mine),
+            incoming=incoming,
+            base=base,
+            options=options,
+        )
     _removed_upstream(plan, seen, current, bases, options)
     return plan
 
@@ -335,7 +359,7 @@ def plan_sync(  # noqa: PLR0913 - the three sides of the merge and how to treat 
 def _merge(  # noqa: PLR0913 - one model's three sides
     plan: SyncPlan,
     model_id: str,
-    stored: tuple[ModelConfig, Decimal | None],
+    stored: tuple[ModelConfig, Decimal | None, tuple[Rate, ...]],
     *,
     incoming: Fields,
     base: Base | None,
@@ -371,6 +395,7 @@ def _merge(  # noqa: PLR0913 - one model's three sides
     if changes:
         try:
             plan.writes[model_id] = apply_fields(stored[0], stored[1], changes)
+            plan.rates[model_id] = parse_rates(changes[RATES]) if RATES in changes else stored[2]
         except InvalidModelConfigError as exc:
             reason = "; ".join(f"{v.field}: {v.rule}" for v in exc.violations)
             plan.invalid.append(
