@@ -121,6 +121,52 @@ def test_catalog_gauges_count_the_catalog_after_known_changes(
     assert len(measured.get_models_retiring(30)) == 1
 
 
+def test_modality_and_mode_gauges_count_what_the_models_say_cached_and_in_sql(
+    measured: ModelRegistry, collectors: CollectorRegistry
+) -> None:
+    def gauges() -> tuple[dict[tuple[str, str], float], dict[str, float]]:
+        modalities, modes = {}, {}
+        for metric in collectors.collect():
+            for sample in metric.samples:
+                if sample.name == "modelregistry_modality_models":
+                    key = (sample.labels["direction"], sample.labels["modality"])
+                    modalities[key] = sample.value
+                elif sample.name == "modelregistry_mode_models":
+                    modes[sample.labels["mode"]] = sample.value
+        return modalities, modes
+
+    assert gauges() == ({}, {})  # the seeded models say nothing: nothing is counted
+    measured.register_model(
+        config(
+            model_id="vision-chat",
+            input_modalities=["text", "image"],
+            output_modalities=["text"],
+            mode="chat",
+        )
+    )
+    measured.register_model(
+        config(model_id="embedder", input_modalities=["text"], mode="embedding")
+    )
+    measured.register_model(
+        config(model_id="speaker", input_modalities=["text"], output_modalities=["audio"])
+    )
+    measured.update_model_status("embedder", "disabled")  # any status counts
+    assert gauges() == (
+        {
+            ("input", "image"): 1,
+            ("input", "text"): 3,
+            ("output", "audio"): 1,
+            ("output", "text"): 1,
+        },
+        {"chat": 1, "embedding": 1},
+    )
+    measured.remove_model("vision-chat")
+    assert gauges() == (
+        {("input", "text"): 2, ("output", "audio"): 1},
+        {"embedding": 1},
+    )
+
+
 def test_labels_never_carry_a_model_id(
     measured: ModelRegistry, collectors: CollectorRegistry
 ) -> None:

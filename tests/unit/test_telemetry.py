@@ -168,6 +168,8 @@ COUNTS = CatalogCounts(
     by_provider_status={("ollama", "active"): 2, ("ollama", "deprecated"): 1},
     by_capability={"streaming": 3, "vision": 1},
     retiring=1,
+    by_modality={("input", "image"): 1, ("input", "text"): 3, ("output", "text"): 3},
+    by_mode={"chat": 3},
 )
 
 

@@ -24,6 +24,9 @@ _MODEL_CATALOG = sa.table(
     sa.column("provider", sa.String),
     sa.column("status", sa.String),
     sa.column("retirement_date", sa.Date),
+    sa.column("input_modalities", sa.String),
+    sa.column("output_modalities", sa.String),
+    sa.column("mode", sa.String),
 )
 _CAPABILITY_SUMMARY = sa.table(
     "capability_summary", sa.column("capability", sa.String), sa.column("models", sa.Integer)
@@ -51,8 +54,25 @@ def count_in_views(session: Session, retiring_by: date) -> CatalogCounts:
         .select_from(_MODEL_CATALOG)
         .where(catalog.retirement_date <= retiring_by)
     )
+    # Modalities are sorted comma-separated names (revision 0009): counted per distinct
+    # combination in SQL, split here.
+    by_modality: Counter[tuple[str, str]] = Counter()
+    by_mode: Counter[str] = Counter()
+    for inputs, outputs, mode, n in session.execute(
+        sa.select(
+            catalog.input_modalities, catalog.output_modalities, catalog.mode, sa.func.count()
+        ).group_by(catalog.input_modalities, catalog.output_modalities, catalog.mode)
+    ):
+        for direction, names in (("input", inputs), ("output", outputs)):
+            for name in (names or "").split(","):
+                if name:
+                    by_modality[direction, name] += n
+        if mode:
+            by_mode[mode] += n
     return CatalogCounts(
         every_status(by_provider_status),
         by_capability,
         retiring or 0,
+        dict(sorted(by_modality.items())),
+        dict(sorted(by_mode.items())),
     )

@@ -12,6 +12,9 @@ metric                                                    meaning
 ``modelregistry_models{provider,status}``                 models, every status of each provider
 ``modelregistry_capability_models{capability}``           models (any status) with it
 ``modelregistry_models_retiring{within_days="30"}``       retirement past or within 30 days
+``modelregistry_modality_models{direction,modality}``     models (any status) taking (``input``)
+                                                          or giving (``output``) it
+``modelregistry_mode_models{mode}``                       models (any status) of the mode
 ``modelregistry_operations_total{operation,outcome}``     public API calls; outcome ``ok``, an
                                                           error code (``E4001``) or ``error``
 ``modelregistry_operation_duration_seconds{operation}``   their durations (histogram)
@@ -260,6 +263,10 @@ class _RegistryCollector(Collector):
         for capability, count in counts.by_capability.items():
             families["capability_models"].add_metric([capability], float(count))
         families["retiring"].add_metric([str(RETIRING_WITHIN_DAYS)], float(counts.retiring))
+        for (direction, modality), count in counts.by_modality.items():
+            families["modality_models"].add_metric([direction, modality], float(count))
+        for mode, count in counts.by_mode.items():
+            families["mode_models"].add_metric([mode], float(count))
 
     def _add_provenance(self, families: dict[str, Any]) -> None:
         if self._synced is None:
@@ -302,6 +309,16 @@ def _families() -> dict[str, Any]:
             "modelregistry_capability_models",
             "Models (any status) having the capability.",
             labels=["capability"],
+        ),
+        "modality_models": gauge(
+            "modelregistry_modality_models",
+            "Models (any status) taking (input) or giving (output) the modality.",
+            labels=["direction", "modality"],
+        ),
+        "mode_models": gauge(
+            "modelregistry_mode_models",
+            "Models (any status) of the mode (chat, embedding, ...).",
+            labels=["mode"],
         ),
         "retiring": gauge(
             "modelregistry_models_retiring",
