@@ -10,7 +10,7 @@ through the provider index; nothing is filtered in Python.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import sqlalchemy as sa
 
@@ -76,6 +76,19 @@ T = TypeVar("T")
 Anchor = tuple[int, Fingerprint | None]
 """A catalog revision and the fingerprint of its change (``domain.history.fingerprint``):
 which database, and which timeline of it (a restored backup replays ids and versions)."""
+
+
+_NEWEST_REVISION: Final = (
+    sa.select(
+        ModelRevisionRow.id,
+        ModelRevisionRow.model_id,
+        ModelRevisionRow.version,
+        ModelRevisionRow.changed_at,
+    )
+    .order_by(ModelRevisionRow.id.desc())
+    .limit(1)
+)
+"""The catalog's newest revision: its number, model, version and commit time."""
 
 
 class Repository:
@@ -201,17 +214,7 @@ class Repository:
         lock_for_writes(connection)
         self._versions = {}
         last_change = sa.select(sa.func.max(ModelRevisionRow.changed_at)).scalar_subquery()
-        newest = (
-            sa.select(
-                ModelRevisionRow.id,
-                ModelRevisionRow.model_id,
-                ModelRevisionRow.version,
-                ModelRevisionRow.changed_at,
-            )
-            .order_by(ModelRevisionRow.id.desc())
-            .limit(1)
-            .subquery()
-        )
+        newest = _NEWEST_REVISION.subquery()
         # The newest revision comes in the same row (none: an empty log), after the lock.
         one = sa.select(sa.literal(1).label("one")).subquery()
         rows = one.outerjoin(newest, sa.true())
@@ -411,16 +414,7 @@ class Repository:
 
     def catalog_anchor(self) -> Anchor:
         """The catalog's revision and its change's fingerprint (None: no change)."""
-        row = self._session.execute(
-            sa.select(
-                ModelRevisionRow.id,
-                ModelRevisionRow.model_id,
-                ModelRevisionRow.version,
-                ModelRevisionRow.changed_at,
-            )
-            .order_by(ModelRevisionRow.id.desc())
-            .limit(1)
-        ).one_or_none()
+        row = self._session.execute(_NEWEST_REVISION).one_or_none()
         if row is None:
             return (0, None)
         return (row.id, fingerprint(row.model_id, row.version, row.changed_at))

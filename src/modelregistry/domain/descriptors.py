@@ -23,11 +23,12 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Annotated, Final
 
 from pydantic import BeforeValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
+
+from modelregistry.domain.rules import CaselessStrEnum
 
 __all__ = [
     "MAX_TAGS",
@@ -58,7 +59,7 @@ _DAY_RE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 _BAD_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 
-class ModelMode(StrEnum):
+class ModelMode(CaselessStrEnum):
     """What kind of endpoint a model serves: LiteLLM's ``mode`` values (any case accepted)."""
 
     CHAT = "chat"
@@ -74,15 +75,6 @@ class ModelMode(StrEnum):
     OCR = "ocr"
     SEARCH = "search"
     VECTOR_STORE = "vector_store"
-
-    @classmethod
-    def _missing_(cls, value: object) -> ModelMode | None:
-        if isinstance(value, str):
-            lowered = value.lower()
-            for member in cls:
-                if member.value == lowered:
-                    return member
-        return None
 
 
 def modality_name(value: object) -> str | None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from enum import StrEnum
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Final
 
@@ -31,6 +30,7 @@ from modelregistry.domain.descriptors import CatalogDate, Modalities, ModelMode,
 from modelregistry.domain.rules import (
     CAPABILITY_PREFIX,
     MAX_NAME_LENGTH,
+    CaselessStrEnum,
     Cost,
     DisplayName,
     DomainModel,
@@ -59,7 +59,7 @@ __all__ = [
 ]
 
 
-class ModelStatus(StrEnum):
+class ModelStatus(CaselessStrEnum):
     """Lifecycle status of a model. Strings are accepted case-insensitively."""
 
     ACTIVE = "active"
@@ -70,15 +70,6 @@ class ModelStatus(StrEnum):
     """Not to be used."""
     MAINTENANCE = "maintenance"
     """Temporarily unavailable."""
-
-    @classmethod
-    def _missing_(cls, value: object) -> ModelStatus | None:
-        if isinstance(value, str):
-            lowered = value.lower()
-            for member in cls:
-                if member.value == lowered:
-                    return member
-        return None
 
 
 def parse_status(value: ModelStatus | str, *, field: str = "status") -> ModelStatus:

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from decimal import Decimal
+from enum import StrEnum
 from typing import Annotated, Any, Final, Self
 
 from pydantic import (
@@ -26,6 +27,20 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from modelregistry.errors import InvalidModelConfigError, Violation
+
+
+class CaselessStrEnum(StrEnum):
+    """A string enum whose members are also found by their value in any case (``"Active"``)."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> Self | None:
+        if isinstance(value, str):
+            lowered = value.lower()
+            for member in cls:
+                if member.value == lowered:
+                    return member
+        return None
+
 
 MAX_ID_LENGTH: Final = 256
 """Longest ``model_id`` and ``display_name``, in characters."""
