@@ -177,6 +177,21 @@ class SnapshotCache:
             self._publish(events)  # queued under the refresh lock: in revision order
         return events
 
+    def try_refresh(self) -> list[CatalogEvent] | None:
+        """:meth:`refresh`, unless another refresh is under way (then None: nothing was done).
+
+        For a caller that must not wait on another's database read (the NATS loop).
+
+        Raises:
+            ModelRegistryError: the database could not be read (the snapshot stays).
+        """
+        if not self._refreshing.acquire(blocking=False):
+            return None
+        try:
+            return self.refresh()
+        finally:
+            self._refreshing.release()
+
     def apply_own(self, before: Anchor, changes: list[tuple[int, ModelRevision]]) -> bool:
         """Apply this process's own committed ``changes`` without reading them back.
 

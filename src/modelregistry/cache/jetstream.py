@@ -121,24 +121,24 @@ class StreamSource:
         """
         if known is not None or getattr(self._local, "database", False):
             return self._database.changes_since(anchor, alias_cursor, known)
+        in_memory = getattr(self._local, "memory", False)
         with self._lock:
-            if self._restored(anchor):
-                self._reload()
+            chain, current, reload, schema = self._chain(anchor, alias_cursor)
+            if in_memory and (reload or (not chain and self._following)):
+                # (Or a gap: the applying thread waits for the relay, then reads.)
+                return self._defer(alias_cursor)
+            if reload:
+                self._reload(schema)
                 return None
-            changes, prices, current = [], {}, anchor
-            while (message := self._following.pop(current[0], None)) is not None:
-                if message.schema != self.schema or not lineage_matches(current, message.previous):
-                    self._reload(message.schema)
-                    return None
+            newer = self._aliases is not None and self._aliases.cursor > alias_cursor
+            changes, prices = [], {}
+            for message in chain:
+                del self._following[message.previous[0]]
                 changes.append((message.revision, message.change))
                 prices[message.change.model_id] = message.prices
-                current = message.anchor
                 self._remember(message)
             aliases, cursor = None, alias_cursor
-            if self._aliases is not None and self._aliases.cursor > alias_cursor:
-                if self._aliases.schema != self.schema:
-                    self._reload(self._aliases.schema)
-                    return None
+            if self._aliases is not None and newer:
                 aliases, cursor = self._aliases.aliases, self._aliases.cursor
             self._aliases = None
             self._following = {
@@ -146,12 +146,49 @@ class StreamSource:
                 for after, message in self._following.items()
                 if message.revision > current[0]
             }
-            waited = self._note_waiting()
+            waited = self._note_waiting() and not in_memory
         if waited and not changes:
             # The relay has not filled the gap in time: the database has the missing changes.
             self.gap_reads += 1
             return self._database.changes_since(anchor, alias_cursor, None)
         return Delta(changes=changes, prices=prices, aliases=aliases, alias_cursor=cursor)
+
+    def _chain(
+        self, anchor: Anchor, alias_cursor: int
+    ) -> tuple[list[ChangeMessage], Anchor, bool, str | None]:
+        """The messages continuing ``anchor``, the anchor after them, and whether to reload.
+
+        A reload (with the schema revision to take) for a restore or another schema.
+        """
+        if self._restored(anchor):
+            return [], anchor, True, None
+        chain: list[ChangeMessage] = []
+        current = anchor
+        while (message := self._following.get(current[0])) is not None:
+            if message.schema != self.schema or not lineage_matches(current, message.previous):
+                return chain, current, True, message.schema
+            chain.append(message)
+            current = message.anchor
+        aliases = self._aliases
+        if aliases is not None and aliases.cursor > alias_cursor and aliases.schema != self.schema:
+            return chain, current, True, aliases.schema
+        return chain, current, False, None
+
+    def in_memory(self) -> _InMemory:
+        """A block in which this thread's ``changes_since`` never reads the database.
+
+        What would need it (a gap, a restore, another schema) answers nothing instead, left
+        as it was, and :meth:`deferred` says so: the applying thread then does it.
+        """
+        return _InMemory(self._local)
+
+    def deferred(self) -> bool:
+        """Whether this thread's last ``changes_since`` in memory left work to the database."""
+        return bool(getattr(self._local, "deferred", False))
+
+    def _defer(self, alias_cursor: int) -> Delta:
+        self._local.deferred = True
+        return Delta(changes=[], prices={}, aliases=None, alias_cursor=alias_cursor)
 
     def _restored(self, anchor: Anchor) -> bool:
         """Whether a message re-uses a revision we applied, for another change."""
@@ -163,6 +200,7 @@ class StreamSource:
         )
 
     def _reload(self, schema: str | None = None) -> None:
+        """Forget every message: None, which forces the cache's full reload."""
         if schema is not None:
             self.schema = schema
         self._following.clear()
@@ -199,7 +237,21 @@ class _FromDatabase:
         self._local.database = False
 
 
+class _InMemory:
+    def __init__(self, local: threading.local) -> None:
+        self._local = local
+
+    def __enter__(self) -> None:
+        self._local.memory = True
+        self._local.deferred = False
+
+    def __exit__(self, *_: object) -> None:
+        self._local.memory = False
+
+
 _CATCH_UP: Final = object()
+_OFFERED: Final = object()
+"""Queued when a message was offered that the NATS loop did not apply itself."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,20 +276,27 @@ class StreamFeed:
         refresh: Brings the cache up to date, told what asked (``stream`` or ``poll``).
         on_failure: Told about each failed refresh.
         poll_interval: Seconds between polls of the database while the stream is away.
+        refresh_if_free: The same refresh unless another one is under way (whether it ran);
+            given, the NATS loop applies a message that continues the cache itself, from
+            memory, instead of waking the applying thread for it.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the parts it is given, each named at the call
         self,
         address: FeedAddress,
         source: StreamSource,
         refresh: Callable[[Trigger], object],
         on_failure: Callable[[BaseException], None],
         poll_interval: float,
+        *,
+        refresh_if_free: Callable[[Trigger], bool] | None = None,
     ) -> None:
         """Start following (polling until NATS answers)."""
         self._address = address
         self._source = source
         self._refresh = refresh
+        self._refresh_if_free = refresh_if_free
+        self._stepping = threading.Lock()  # held by whichever thread refreshes for the feed
         self._on_failure = on_failure
         self._poll_interval = poll_interval
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
@@ -295,10 +354,41 @@ class StreamFeed:
         self._next_sequence = msg.metadata.sequence.stream + 1
         self.messages += 1
         try:
-            self._queue.put(decode(msg.data))
+            message = decode(msg.data)
         except Exception:  # a message of another kind, or damaged: the database is the truth
             logger.exception("modelregistry feed: a message could not be read")
             self._queue.put(_CATCH_UP)
+            return
+        self._source.offer(message)
+        if not self._applied_here():
+            self._queue.put(_OFFERED)
+
+    def _applied_here(self) -> bool:
+        """Apply what was offered on this (the NATS loop's) thread, if nothing else needs to.
+
+        Only from memory, while the stream is the transport, no gap is being waited on and
+        no other refresh is under way: a reader then spends no thread hand-off per message
+        (issue 19: 100 readers on 2 cores). Anything else (a gap, a restore, a poll under
+        way) is the applying thread's, which may read the database.
+        """
+        refresh = self._refresh_if_free
+        if (
+            refresh is None
+            or self.transport != "jetstream"
+            or self._source.waiting() is not None
+            or not self._stepping.acquire(blocking=False)
+        ):
+            return False
+        try:
+            with self._source.in_memory():
+                ran = refresh("stream")
+            # (A gap left waiting: the applying thread watches it and reads it if need be.)
+            return ran and not self._source.deferred() and self._source.waiting() is None
+        except Exception:  # the applying thread tries again, and reports it
+            logger.debug("modelregistry feed: applying on the NATS loop failed", exc_info=True)
+            return False
+        finally:
+            self._stepping.release()
 
     def _disconnected(self) -> None:
         self._connection += 1
@@ -318,9 +408,6 @@ class StreamFeed:
                 break
             subscribed = [item for item in batch if isinstance(item, _Subscribed)]
             catch_up = bool(subscribed) or any(item is _CATCH_UP for item in batch)
-            for item in batch:
-                if isinstance(item, ChangeMessage | AliasMessage):
-                    self._source.offer(item)
             polling = self.transport != "jetstream" and time.monotonic() >= next_poll
             if catch_up or polling:
                 next_poll = time.monotonic() + self._poll_interval
@@ -334,6 +421,10 @@ class StreamFeed:
 
     def _step(self, trigger: Trigger) -> None:
         """One refresh: from the database for ``poll``, else from the messages received."""
+        with self._stepping:
+            self._step_now(trigger)
+
+    def _step_now(self, trigger: Trigger) -> None:
         try:
             if trigger == "poll":
                 self.polls += 1

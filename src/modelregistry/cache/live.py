@@ -100,7 +100,11 @@ class LiveCache:
     def _start_feed(self) -> None:
         if self._stream is not None:
             self._feed = StreamFeed(
-                *self._stream, self.refresh, self.snapshots.mark_failed, self._poll_interval
+                *self._stream,
+                self.refresh,
+                self.snapshots.mark_failed,
+                self._poll_interval,
+                refresh_if_free=self.refresh_if_free,
             )
         elif not self._database.is_memory:
             self._feed = ChangeFeed(
@@ -133,6 +137,17 @@ class LiveCache:
         else:
             self.snapshots.refresh(known)
         self._on_refresh(trigger)
+
+    def refresh_if_free(self, trigger: Trigger) -> bool:
+        """:meth:`refresh` unless another refresh is under way; whether it ran.
+
+        Raises:
+            ModelRegistryError: the database could not be read (the snapshot stays).
+        """
+        if self.snapshots.try_refresh() is None:
+            return False
+        self._on_refresh(trigger)
+        return True
 
     def catch_up(
         self,
