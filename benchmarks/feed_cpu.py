@@ -45,6 +45,16 @@ def cpu():
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
+def threads():
+    import os
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    found = {}
+    for tid in os.listdir("/proc/self/task"):
+        fields = open(f"/proc/self/task/{tid}/stat").read().rsplit(")", 1)[1].split()
+        name = names.get(int(tid), "other")
+        found[name] = found.get(name, 0) + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
+
 url, feed, expected = sys.argv[1], sys.argv[2], int(sys.argv[3])
 registry = ModelRegistry(url, feed=feed, poll_interval=0.5)
 applied = []
@@ -61,12 +71,14 @@ while registry.get_stats()["cache"]["feed"]["transport"] != "jetstream":
 time.sleep(1.0)
 idle_start = cpu(); time.sleep(2.0); idle = (cpu() - idle_start) / 2.0
 print(json.dumps({"ready": modelregistry.__file__}), flush=True)
-started, wall = cpu(), time.monotonic()
+started, wall, by_thread = cpu(), time.monotonic(), threads()
 done.wait(300)
 used, elapsed = cpu() - started, time.monotonic() - wall
+by_thread = {k: round(v - by_thread.get(k, 0), 3) for k, v in threads().items()}
 stats = registry.get_stats()["cache"]["feed"]
 print(json.dumps({"cpu": used, "idle_per_s": idle, "seconds": elapsed, "applied": len(applied),
-                  "polls": stats.get("polls"), "gap_reads": stats.get("gap_reads")}), flush=True)
+                  "polls": stats.get("polls"), "gap_reads": stats.get("gap_reads"),
+                  "threads": by_thread}), flush=True)
 registry.close()
 """
 
@@ -184,6 +196,9 @@ def main() -> None:
             f"{[r['applied'] for r in found]}, polls {[r['polls'] for r in found]}, "
             f"idle {[round(r['idle_per_s'] * 1e3, 2) for r in found]} ms/s)"
         )
+        for r in found:
+            if r.get("threads"):
+                print(f"       CPU s by thread: {r['threads']}")
     if "base" in per_side:
         print(f"this / base: {per_side['this'] / per_side['base']:.3f}")
 

@@ -170,6 +170,52 @@ def test_reader_applies_published_writes_from_the_stream_without_polling(
         assert "modelregistry_feed_lag_seconds " in exposition
 
 
+def test_a_change_continuing_the_cache_is_applied_on_the_nats_loop_and_told_in_order(
+    url: str, feed: str
+) -> None:
+    with (
+        ModelRegistry(url, feed=feed) as writer,
+        ModelRegistry(url, feed=feed, poll_interval=3600) as reader,
+    ):
+        wait_for(lambda: feed_state(reader)["transport"] == "jetstream", "the subscription")
+        events: list[CatalogEvent] = []
+        reader.subscribe(events.append)
+        for status in ("maintenance", "active", "deprecated"):
+            writer.update_model_status("llama3.2:3b", status)
+        wait_for(lambda: len(events) == 3, "the changes")
+        assert [e.version for e in events] == [2, 3, 4]
+        assert status_of(reader) == "deprecated"
+        # No other refresh was under way and no gap: the loop applied each one itself.
+        assert feed_state(reader)["applied_on_loop"] == 3
+
+
+def test_a_change_arriving_during_another_refresh_leaves_the_nats_loop_free_and_is_applied(
+    url: str, feed: str
+) -> None:
+    with (
+        ModelRegistry(url, feed=feed) as writer,
+        ModelRegistry(url, feed=feed, poll_interval=3600) as reader,
+    ):
+        wait_for(lambda: feed_state(reader)["transport"] == "jetstream", "the subscription")
+        cache = reader._parts.cache  # noqa: SLF001 - holding its refresh lock, as a write's read does
+        assert cache is not None
+        messages, polls = feed_state(reader)["messages"], feed_state(reader)["polls"]
+        with cache.snapshots._refreshing:  # noqa: SLF001 - another refresh under way
+            writer.update_model_status("llama3.2:3b", "maintenance")
+            writer.update_model_status("llama3.2:3b", "active")
+            # The loop did not wait for the lock: it went on receiving.
+            wait_for(lambda: feed_state(reader)["messages"] == messages + 2, "both messages")
+            assert cache.snapshots.snapshot.revision < writer.get_stats()["cache"]["revision"]
+        wait_for(
+            lambda: (
+                reader.get_stats()["cache"]["revision"] == writer.get_stats()["cache"]["revision"]
+            ),
+            "the applying thread to apply them",
+        )
+        assert status_of(reader) == "active"
+        assert feed_state(reader)["polls"] == polls  # from the stream: no database read
+
+
 def test_a_duplicate_publish_is_dropped_by_the_stream_and_applied_once(url: str, feed: str) -> None:
     address = FeedAddress.parse(feed)
     with (

@@ -309,6 +309,8 @@ class StreamFeed:
         """Messages received from the stream."""
         self.polls = 0
         """Refreshes read from the database (catching up, or polling while NATS is away)."""
+        self.applied_on_loop = 0
+        """Messages the NATS loop applied itself (the others woke the applying thread)."""
         self._thread = threading.Thread(target=self._apply, name="modelregistry-feed", daemon=True)
         self._thread.start()
         self._link = NatsLink(
@@ -382,8 +384,11 @@ class StreamFeed:
         try:
             with self._source.in_memory():
                 ran = refresh("stream")
+            if not ran or self._source.deferred():
+                return False
+            self.applied_on_loop += 1
             # (A gap left waiting: the applying thread watches it and reads it if need be.)
-            return ran and not self._source.deferred() and self._source.waiting() is None
+            return self._source.waiting() is None
         except Exception:  # the applying thread tries again, and reports it
             logger.debug("modelregistry feed: applying on the NATS loop failed", exc_info=True)
             return False
@@ -462,6 +467,7 @@ class StreamFeed:
             "lag_seconds": round(lag, 6),
             "messages": self.messages,
             "polls": self.polls,
+            "applied_on_loop": self.applied_on_loop,
             "gap_reads": self._source.gap_reads,
         }
 
