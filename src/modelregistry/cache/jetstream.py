@@ -15,6 +15,10 @@ each chained to the one before it. :class:`StreamSource` answers the cache's
 - a chain that does not match (a restore: :func:`lineage_matches`) or another schema revision
   forces a full reload.
 
+A message that simply continues the cache is applied on the NATS loop's thread as it arrives,
+from memory (no hand-off to the applying thread); anything that may read the database (the
+catch-up, a gap, a restore, polling, a refresh already under way) is the applying thread's.
+
 Between changes it holds no database connection (the registry's pool lets them go).
 """
 
