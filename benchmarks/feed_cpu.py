@@ -184,6 +184,11 @@ def main() -> None:
                 reader.wait(60)
     delete_stream(SHARED_NATS, stream)
     print(f"load average before the writes: {load}, after: {os.getloadavg()}")
+    report(results)
+
+
+def report(results: dict[str, list[dict[str, Any]]]) -> None:
+    """Each side's CPU per change (the mean of its readers), and this side's over base's."""
     per_side = {}
     for side, found in results.items():
         each = [
