@@ -482,9 +482,22 @@ def _insert_sqlite(connection: Connection, table: sa.Table, rows: list[dict[str,
     # Column by column: a value list per column, mapped through its processor, zipped back.
     columns: list[Iterable[Any]] = [[row[name] for row in rows] for name in names]
     for index, process in enumerate(processors):
-        if process is not None:
+        if process is None:
+            continue
+        if _is_instant(table.c[names[index]].type):
+            # An import's instants are one "now" per row: each distinct one is processed
+            # once. (Equal instants give equal UTC text; naive ones never equal aware ones.)
+            processed = {value: process(value) for value in set(columns[index])}
+            columns[index] = map(processed.__getitem__, columns[index])
+        else:
             columns[index] = map(process, columns[index])
     connection.exec_driver_sql(statement, list(zip(*columns, strict=True)))
+
+
+def _is_instant(column_type: sa.types.TypeEngine[Any]) -> bool:
+    """Whether the column holds instants (a DateTime, or a type decorating one)."""
+    inner = getattr(column_type, "impl_instance", column_type)  # a TypeDecorator's impl
+    return isinstance(inner, sa.DateTime)
 
 
 def _configure_sqlite(engine: Engine, timeout: float) -> None:
