@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     # Re-exported: the layers above db/ name the type through this module, never SQLAlchemy.
     from sqlalchemy.engine import Engine as Engine  # noqa: PLC0414 - an explicit re-export
     from sqlalchemy.ext.asyncio import AsyncEngine
+    from sqlalchemy.orm import QueryableAttribute
 
 SQLITE_BUSY_TIMEOUT_SECONDS: Final = 60.0
 """How long a SQLite connection waits for another process's lock before giving up, unless
@@ -456,6 +457,25 @@ def insert_many(connection: Connection, table: sa.Table, rows: list[dict[str, An
         raise sa.exc.DBAPIError.instance(
             statement, None, exc, psycopg.Error, dialect=dialect
         ) from exc
+
+
+def among(
+    dialect: sa.Dialect,
+    column: sa.ColumnElement[str] | QueryableAttribute[str],
+    values: Sequence[str],
+) -> list[sa.ColumnElement[bool]]:
+    """Conditions ``column IN values`` (strings), one per statement to run (none for none).
+
+    PostgreSQL: one ``column = ANY(:values)`` with the whole list as one array parameter
+    (one statement, one parameter to adapt, the same SQL for any length). SQLite limits the
+    parameters of a statement: IN lists of 500.
+    """
+    if not values:
+        return []
+    if dialect.name == "sqlite":
+        return [column.in_(values[start : start + 500]) for start in range(0, len(values), 500)]
+    array = sa.bindparam(None, list(values), type_=sa.ARRAY(sa.String()))
+    return [column == sa.any_(array)]
 
 
 def _bind_processors(
