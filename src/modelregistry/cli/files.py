@@ -36,16 +36,17 @@ def _print_import(result: ImportResult, *, as_json: bool) -> None:
     if as_json:
         print_json(result.to_dict())
         return
-    typer.echo(result.summary())
+    lines = [result.summary()]  # written at once: one echo per line was 5,000 writes
     for label, ids in (("added", result.added), ("changed", result.changed)):
         for model_id in ids:
-            typer.echo(f"  {label}: {model_id}")
+            lines.append(f"  {label}: {model_id}")
             for field, (old, new) in result.changes.get(model_id, {}).items():  # issue 16
-                typer.echo(f"    {field}: {old!r} -> {new!r}")
-    for model_id in result.removed:
-        typer.echo(f"  removed: {model_id}")
-    for entry in result.invalid:  # --skip-invalid
-        typer.echo(f"  skipped: {entry['model_id']}: {entry['reason']}")
+                lines.append(f"    {field}: {old!r} -> {new!r}")
+    lines.extend(f"  removed: {model_id}" for model_id in result.removed)
+    lines.extend(  # --skip-invalid
+        f"  skipped: {entry['model_id']}: {entry['reason']}" for entry in result.invalid
+    )
+    typer.echo("\n".join(lines))
 
 
 def _import(

@@ -21,13 +21,14 @@ from modelregistry.db.deadline import install as install_watchdog
 from modelregistry.db.idle import release_when_idle
 
 if TYPE_CHECKING:
-    from collections.abc import MutableMapping, Sequence
+    from collections.abc import Callable, Iterable, MutableMapping, Sequence
 
     from sqlalchemy.engine import Connection
 
     # Re-exported: the layers above db/ name the type through this module, never SQLAlchemy.
     from sqlalchemy.engine import Engine as Engine  # noqa: PLC0414 - an explicit re-export
     from sqlalchemy.ext.asyncio import AsyncEngine
+    from sqlalchemy.orm import QueryableAttribute
 
 SQLITE_BUSY_TIMEOUT_SECONDS: Final = 60.0
 """How long a SQLite connection waits for another process's lock before giving up, unless
@@ -414,13 +415,19 @@ def insert_many(connection: Connection, table: sa.Table, rows: list[dict[str, An
 
     PostgreSQL, from :data:`COPY_FROM_ROWS` rows: ``COPY ... FROM STDIN`` through psycopg,
     with each value passed through its column type's bind processor first, as an INSERT
-    would. Elsewhere, or for fewer rows: an executemany. (An INSERT of 3,000 models takes
-    psycopg about 4x as long as COPY: every row's parameters are adapted and sent one
-    statement at a time.) Driver errors come out as SQLAlchemy's, like any statement's.
+    would. SQLite: one INSERT of ``?`` placeholders run by sqlite3's executemany on tuples
+    processed the same way (SQLAlchemy's compiled executemany builds and processes a
+    parameter dict per row, about three times sqlite3's own time). Elsewhere, or for fewer
+    rows: an executemany. (An INSERT of 3,000 models takes psycopg about 4x as long as COPY:
+    every row's parameters are adapted and sent one statement at a time.) Driver errors come
+    out as SQLAlchemy's, like any statement's.
     """
     if not rows:
         return
-    if is_sqlite(connection) or connection.dialect.is_async or len(rows) < COPY_FROM_ROWS:
+    if is_sqlite(connection):
+        _insert_sqlite(connection, table, rows)
+        return
+    if connection.dialect.is_async or len(rows) < COPY_FROM_ROWS:
         # (psycopg's async connection, under AsyncModelRegistry, has no blocking COPY.)
         connection.execute(sa.insert(table), rows)
         return
@@ -428,9 +435,7 @@ def insert_many(connection: Connection, table: sa.Table, rows: list[dict[str, An
 
     dialect = connection.dialect
     names = list(rows[0])
-    processors = [
-        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
-    ]
+    processors = _bind_processors(connection, table, names)
     quote = dialect.identifier_preparer.quote
     statement = (
         f"COPY {dialect.identifier_preparer.format_table(table)} "
@@ -452,6 +457,67 @@ def insert_many(connection: Connection, table: sa.Table, rows: list[dict[str, An
         raise sa.exc.DBAPIError.instance(
             statement, None, exc, psycopg.Error, dialect=dialect
         ) from exc
+
+
+def among(
+    dialect: sa.Dialect,
+    column: sa.ColumnElement[str] | QueryableAttribute[str],
+    values: Sequence[str],
+) -> list[sa.ColumnElement[bool]]:
+    """Conditions ``column IN values`` (strings), one per statement to run (none for none).
+
+    PostgreSQL: one ``column = ANY(:values)`` with the whole list as one array parameter
+    (one statement, one parameter to adapt, the same SQL for any length). SQLite limits the
+    parameters of a statement: IN lists of 500.
+    """
+    if not values:
+        return []
+    if dialect.name == "sqlite":
+        return [column.in_(values[start : start + 500]) for start in range(0, len(values), 500)]
+    array = sa.bindparam(None, list(values), type_=sa.ARRAY(sa.String()))
+    return [column == sa.any_(array)]
+
+
+def _bind_processors(
+    connection: Connection, table: sa.Table, names: Sequence[str]
+) -> list[Callable[[Any], Any] | None]:
+    """Each named column's bind processor (what an INSERT would apply to its value)."""
+    dialect = connection.dialect
+    return [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+
+
+def _insert_sqlite(connection: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """``rows`` into ``table`` on SQLite: one driver executemany of processed tuples.
+
+    Only the columns the rows name are given (the others take their server defaults, as
+    ``sa.insert`` would: no column of these tables has a Python-side default).
+    """
+    names = list(rows[0])
+    processors = _bind_processors(connection, table, names)
+    preparer = connection.dialect.identifier_preparer
+    # Identifiers from the table, quoted; every value is a parameter.
+    columns_sql = ", ".join(preparer.quote(name) for name in names)
+    statement = f"INSERT INTO {preparer.format_table(table)} ({columns_sql}) VALUES "  # noqa: S608 - see above
+    statement += f"({', '.join('?' * len(names))})"
+    # Column by column: a value list per column, mapped through its processor, zipped back.
+    columns: list[Iterable[Any]] = [[row[name] for row in rows] for name in names]
+    for index, process in enumerate(processors):
+        if process is None:
+            continue
+        if _is_instant(table.c[names[index]].type):
+            # An import's instants are one "now" per row: each distinct one is processed
+            # once. (Equal instants give equal UTC text; naive ones never equal aware ones.)
+            processed = {value: process(value) for value in set(columns[index])}
+            columns[index] = map(processed.__getitem__, columns[index])
+        else:
+            columns[index] = map(process, columns[index])
+    connection.exec_driver_sql(statement, list(zip(*columns, strict=True)))
+
+
+def _is_instant(column_type: sa.types.TypeEngine[Any]) -> bool:
+    """Whether the column holds instants (a DateTime, or a type decorating one)."""
+    inner = getattr(column_type, "impl_instance", column_type)  # a TypeDecorator's impl
+    return isinstance(inner, sa.DateTime)
 
 
 def _configure_sqlite(engine: Engine, timeout: float) -> None:

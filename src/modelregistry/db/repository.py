@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 import sqlalchemy as sa
 
 from modelregistry.db import restatements
-from modelregistry.db.engine import insert_many, lock_for_writes
+from modelregistry.db.engine import among, insert_many, lock_for_writes
 from modelregistry.db.mapping import (
     alias_from_row,
     config_document,
@@ -480,10 +480,11 @@ class Repository:
             .order_by(ModelPriceRow.model_id, ModelPriceRow.effective_from, ModelPriceRow.id)
         )
         rows: dict[str, list[tuple[int, Price]]] = {}
+        dialect = self._session.get_bind().dialect
         chunks = (
             [query]
             if model_ids is None
-            else [query.where(ModelPriceRow.model_id.in_(chunk)) for chunk in _chunks(model_ids)]
+            else [query.where(ids) for ids in among(dialect, ModelPriceRow.model_id, model_ids)]
         )
         for statement in chunks:
             grouped: dict[int, tuple[RowMapping, list[Rate]]] = {}
@@ -578,10 +579,11 @@ class Repository:
     def last_versions(self, model_ids: list[str]) -> dict[str, int]:
         """The newest version of each of ``model_ids`` that ever existed (others absent)."""
         versions: dict[str, int] = {}
-        for chunk in _chunks(model_ids):
+        dialect = self._session.get_bind().dialect
+        for ids in among(dialect, ModelRevisionRow.model_id, model_ids):
             query = (
                 sa.select(ModelRevisionRow.model_id, sa.func.max(ModelRevisionRow.version))
-                .where(ModelRevisionRow.model_id.in_(chunk))
+                .where(ids)
                 .group_by(ModelRevisionRow.model_id)
             )
             versions.update(dict(self._session.execute(query).all()))
@@ -646,8 +648,9 @@ class Repository:
 
     def _model_keys(self, model_ids: list[str]) -> dict[str, int]:
         keys: dict[str, int] = {}
-        for chunk in _chunks(model_ids):
-            query = sa.select(ModelRow.model_id, ModelRow.id).where(ModelRow.model_id.in_(chunk))
+        dialect = self._session.get_bind().dialect
+        for ids in among(dialect, ModelRow.model_id, model_ids):
+            query = sa.select(ModelRow.model_id, ModelRow.id).where(ids)
             keys.update(dict(self._session.execute(query).all()))
         return keys
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from modelregistry.db.engine import among
 from modelregistry.db.tables import ModelPriceRestatementRow, ModelPriceRow
 
 if TYPE_CHECKING:
@@ -20,8 +21,6 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 __all__ = ["record", "restatements"]
-
-_CHUNK = 500
 
 
 def restatements(
@@ -35,11 +34,9 @@ def restatements(
     ).order_by(ModelPriceRestatementRow.id)
     statements = [query]
     if model_ids is not None:
-        ids = list(model_ids)
-        statements = [
-            query.where(ModelPriceRestatementRow.model_id.in_(ids[start : start + _CHUNK]))
-            for start in range(0, len(ids), _CHUNK)
-        ]
+        column = ModelPriceRestatementRow.model_id
+        dialect = session.get_bind().dialect
+        statements = [query.where(ids) for ids in among(dialect, column, list(model_ids))]
     found: dict[str, list[tuple[int, datetime]]] = {}
     for statement in statements:
         for model_id, after, restated_at in session.execute(statement):

@@ -254,6 +254,12 @@ class DomainModel(BaseModel):
         except ValidationError as exc:
             raise config_error(exc, data) from exc
 
+    # pydantic calls a custom __init__ for every nested model it validates (capabilities,
+    # quality scores: three Python calls per entry); this one only translates errors, which
+    # the outermost call does for the whole tree. Marked as pydantic's own, nested models are
+    # validated inside pydantic-core.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
     @classmethod
     def model_validate(cls, obj: Any, **kwargs: Any) -> Self:
         """Validate a mapping (or an instance) into this model.

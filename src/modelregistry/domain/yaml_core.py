@@ -8,8 +8,12 @@ nulls, integers are decimal, ``0o`` octal or ``0x`` hex, and floats include expo
 a dot. Dates (``2027-01-01``) still read as dates, as YAML 1.1 would: the catalog's dates are
 written that way.
 
-libyaml (``yaml.CParser``) scans, parses and composes the node graph in C; the nodes are then
-turned into values here in one pass, which refuses what a catalog file must never contain:
+Two passes, the first usually the only one. The event pass builds the values straight from
+libyaml's parser events (``yaml.CParser.get_event``: no node graph, no resolver call per
+node), for plain content only: untagged scalars, mappings and sequences, distinct scalar
+keys, shallow nesting. Anything else makes it give up, and the node pass reads the text
+again: libyaml scans, parses and composes the node graph in C, and the nodes are turned into
+values here in one pass, which refuses what a catalog file must never contain:
 
 - an alias (``*name``): a node met twice is one (no "billion laughs", no cycles);
 - a key repeated in a mapping;
@@ -24,10 +28,13 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import yaml
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 _STR: Final = "tag:yaml.org,2002:str"
 _INT: Final = "tag:yaml.org,2002:int"
@@ -139,6 +146,13 @@ def load(text: str) -> object:
         ValueError: the text is not YAML, or holds an alias, a repeated or unusable key, or
             an unknown tag.
     """
+    if _EVENTS:
+        try:
+            return _Events(text).document()
+        except _Unusual:
+            pass  # the node pass below builds it, or refuses it with its reason
+        except (yaml.YAMLError, ValueError, TypeError, AttributeError):
+            pass  # ditto: the same text fails there too, and says why in the usual words
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -150,6 +164,101 @@ def load(text: str) -> object:
         raise ValueError(msg) from exc
     finally:
         loader.dispose()
+
+
+_EVENTS: Final[bool] = bool(getattr(yaml, "__with_libyaml__", False))
+"""Whether the event pass runs first (libyaml's parser: its events are built in C)."""
+
+
+class _Unusual(Exception):  # noqa: N818 - not an error: a signal to take the node pass
+    """Content the event pass leaves to the node pass (a tag, an alias, a repeated key, ...)."""
+
+
+_NO_KEY: Final = object()
+_EVENT_DEPTH: Final = 64
+"""Deeper nesting is left to the node pass (a catalog nests 3 deep; the limits are there)."""
+_TIMESTAMPS: Final = yaml.constructor.SafeConstructor()
+
+
+def _timestamp(text: str) -> object:
+    return _TIMESTAMPS.construct_yaml_timestamp(ScalarNode(_TIMESTAMP, text))
+
+
+class _Events:
+    """The fast pass: values straight from libyaml's events, no node graph, no resolver calls.
+
+    It builds only plain content: untagged scalars, mappings and sequences, with distinct
+    scalar keys, nested at most ``_EVENT_DEPTH`` deep. Anything else (an explicit tag, an
+    alias, a repeated or unusable key, a second document, deeper nesting, a parser error)
+    raises :class:`_Unusual` or the parser's error, and :func:`load` runs the node pass,
+    which builds it or refuses it with its reason: every refusal is the node pass's, and the
+    two passes give the same values.
+    """
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    def document(self) -> object:
+        parser = _Parser(self._text)
+        try:
+            return self._build(parser.get_event)
+        finally:
+            parser.dispose()
+
+    def _build(self, get: Any) -> object:  # noqa: ANN401, C901, PLR0912, PLR0915 - one loop over libyaml's events, for speed
+        if type(get()) is not yaml.StreamStartEvent:
+            raise _Unusual
+        event = get()
+        if type(event) is yaml.StreamEndEvent:
+            return None
+        if type(event) is not yaml.DocumentStartEvent:
+            raise _Unusual
+        root: object = None
+        stack: list[Any] = []  # the mappings and sequences being built, innermost last
+        keys: list[object] = []  # for each: the key waiting for its value, or _NO_KEY
+        convert = _CONVERT
+        while True:
+            event = get()
+            kind = type(event)
+            value: object
+            if kind is yaml.ScalarEvent:
+                if event.tag is not None:
+                    raise _Unusual
+                text = event.value
+                value = convert[plain_scalar_tag(text)](text) if event.implicit[0] else text
+            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                if event.tag is not None:
+                    raise _Unusual
+                if len(stack) == _EVENT_DEPTH:
+                    raise _Unusual
+                stack.append({} if kind is yaml.MappingStartEvent else [])
+                keys.append(_NO_KEY)
+                continue
+            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                value = stack.pop()
+                keys.pop()
+            elif kind is yaml.DocumentEndEvent:
+                break
+            else:  # an alias
+                raise _Unusual
+            if not stack:
+                root = value
+                continue
+            parent = stack[-1]
+            if type(parent) is list:
+                parent.append(value)
+                continue
+            key = keys[-1]
+            if key is _NO_KEY:
+                if type(value) is dict or type(value) is list or value in parent:
+                    raise _Unusual
+                keys[-1] = value
+            else:
+                parent[key] = value
+                keys[-1] = _NO_KEY
+        if type(get()) is not yaml.StreamEndEvent:
+            raise _Unusual  # a second document
+        return root
 
 
 class _Values:
@@ -231,3 +340,14 @@ def _float(text: str) -> float:
     if lowered == ".nan":
         return math.nan
     return float(text)
+
+
+_CONVERT: Final[dict[str, Callable[[str], object]]] = {
+    _STR: str,
+    _INT: _integer,
+    _FLOAT: _float,
+    _BOOL: _BOOLEANS.__getitem__,
+    _NULL: lambda _text: None,
+    _TIMESTAMP: _timestamp,
+}
+"""The value of an untagged plain scalar, by its core-schema tag (the event pass)."""

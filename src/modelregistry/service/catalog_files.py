@@ -40,7 +40,8 @@ if TYPE_CHECKING:
     from modelregistry.service.writer import Writer
 
 _ANALYZE_AFTER: Final = 1000
-"""Imports of at least this many entries refresh the planner's statistics afterwards."""
+"""Imports that add, change or remove at least this many models refresh the planner's
+statistics afterwards (a re-import of a large file that changes little does not)."""
 
 _IMPORT_BATCH: Final = 500
 """Entries an import writes per batch (the progress bar moves between batches)."""
@@ -152,7 +153,7 @@ def import_catalog(  # noqa: PLR0913 - keyword-only options
             _apply_state(writer, state, {model.model_id for model in models})
         for model_id in result.removed:
             writer.remove(model_id)
-    if total + len(result.removed) >= _ANALYZE_AFTER:
+    if len(result.added) + len(result.changed) + len(result.removed) >= _ANALYZE_AFTER:
         parts.database.refresh_statistics()
     return _with_skipped(result, skipped)
 
