@@ -85,16 +85,18 @@ def test_a_row_broken_behind_the_registrys_back_is_refused_uncached(
     url = f"sqlite:///{tmp_path}/catalog.db"
     with ModelRegistry(url) as cached:
         cached.import_catalog({"models": _varied()})
-    engine = sa.create_engine(url)
-    with engine.begin() as connection:
-        connection.exec_driver_sql("PRAGMA ignore_check_constraints = ON")  # a careless writer
-        connection.execute(
-            sa.text(f"UPDATE models SET {column} = :value WHERE model_id = 'plain/one'"),  # noqa: S608 - the column is a test parameter
-            {"value": value},
-        )
-    engine.dispose()
     with ModelRegistry(url, cache=False) as direct:
-        assert direct.get_model("closed/three") is not None  # learned on a good row
+        before = direct.get_model("plain/one")  # validated, and remembered by its row
+        assert before is not None
+        engine = sa.create_engine(url)
+        with engine.begin() as connection:
+            connection.exec_driver_sql("PRAGMA ignore_check_constraints = ON")  # a careless writer
+            connection.execute(
+                sa.text(f"UPDATE models SET {column} = :value WHERE model_id = 'plain/one'"),  # noqa: S608 - the column is a test parameter
+                {"value": value},
+            )
+        engine.dispose()
+        assert direct.get_model("closed/three") is not None
         if column == "open_weights":
             found = direct.get_model("plain/one")
             assert found is not None

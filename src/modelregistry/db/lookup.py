@@ -6,9 +6,11 @@ processors) it costs ten times what the statement itself costs in sqlite3. :clas
 asks SQLAlchemy once, on the first lookup, for the statement's text and parameters (with a
 sentinel id and instant, so each parameter's place is known, not guessed); every later lookup
 sends that text with the parameters put in place on a pooled connection, and converts the two
-kinds of column whose driver value the model does not take as it is (``open_weights`` is
+kind of column whose driver value the model does not take as it is (``open_weights`` is
 stored as 0/1). The row is then validated like every other (:func:`model_from_row`), so a row
-written by someone else that breaks the model's rules is refused as before. Anything
+written by someone else that breaks the model's rules is refused as before; a row read again
+with every value the same (its version, its prices in effect, its timestamps) gives the model
+validated from it the first time (models are immutable; up to 1,024 rows are remembered). Anything
 unexpected while learning the statement leaves the lookup on SQLAlchemy's path.
 """
 
@@ -36,6 +38,7 @@ _SENTINEL_AT: Final = datetime(1999, 12, 31, 23, 59, 58, 123456, tzinfo=UTC)
 _ID: Final = object()
 _AT: Final = object()
 _BOOLEANS: Final = frozenset({"open_weights"})
+_KNOWN_AT_MOST: Final = 1024
 
 
 def _as_it_is(value: object) -> object:
@@ -65,6 +68,9 @@ class Lookup:
         self._learned: _Learned | None = None
         self._failed = False
         self._lock = threading.Lock()
+        # Models validated from rows, by the row's every value (its version, its prices in
+        # effect): a row read again exactly as it was is the model it was, not validated again.
+        self._known: dict[tuple[Any, ...], ModelConfig] = {}
 
     def get(self, model_id: str, at: datetime) -> ModelConfig | None:
         """The model ``model_id`` with its prices at ``at``, or None.
@@ -110,7 +116,20 @@ class Lookup:
             connection.close()
         if found is None:
             return None
-        row = dict(zip(learned.names, found, strict=True))
+        if type(found) is not tuple:
+            found = tuple(found)
+        known = self._known
+        model = known.get(found)
+        if model is None:
+            model = self._validated(found, learned.names)
+            if len(known) >= _KNOWN_AT_MOST:
+                known.clear()
+            known[found] = model
+        return model
+
+    @staticmethod
+    def _validated(found: tuple[Any, ...], names: list[str]) -> ModelConfig:
+        row = dict(zip(names, found, strict=True))
         for name in _BOOLEANS:
             value = row[name]
             row[name] = None if value is None else bool(value)
