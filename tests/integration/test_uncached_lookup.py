@@ -18,6 +18,8 @@ from modelregistry import InvalidModelConfigError, ModelRegistry
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+pytestmark = pytest.mark.both_apis
+
 
 def _varied() -> list[dict[str, object]]:
     return [

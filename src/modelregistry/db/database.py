@@ -63,7 +63,9 @@ class Database:
         self._snapshots: sessionmaker[Session] = sessionmaker(snapshot_reader(engine))
         self._writes: sessionmaker[Session] = sessionmaker(writer(engine))
         self._file = _sqlite_file(engine)
-        self._lookup = Lookup(engine) if engine.dialect.name == "sqlite" else None
+        # SQLite only, and never under a deadline watchdog (it arms on SQLAlchemy's events).
+        sqlite = engine.dialect.name == "sqlite" and watchdog_of(engine) is None
+        self._lookup = Lookup(engine) if sqlite else None
         self._identity = _identity(self._file)
 
     @classmethod
