@@ -91,6 +91,31 @@ def test_unhashable_or_unusual_arguments_are_checked_every_time() -> None:
         remembered_query(*_arguments(capabilities="vision"))  # a single string, refused
 
 
+def test_a_list_changed_after_it_was_remembered_gives_the_new_query() -> None:
+    names = ["vision"]
+    first = remembered_query(*_arguments(capabilities=names))
+    names.append("tool_use")
+    second = remembered_query(*_arguments(capabilities=names))
+    assert first.capabilities == frozenset({"vision"})
+    assert second.capabilities == frozenset({"vision", "tool_use"})
+
+
+@pytest.mark.parametrize(
+    "refused",
+    [
+        {"capabilities": ("vision", 1)},  # a tuple holding a non-name
+        {"statuses": [ModelStatus.ACTIVE, 2]},
+        {"limit": 2.5},
+    ],
+)
+def test_arguments_of_the_wrong_kind_are_refused_even_beside_remembered_ones(
+    refused: dict[str, object],
+) -> None:
+    remembered_query(*_arguments(capabilities=("vision",), statuses=[ModelStatus.ACTIVE], limit=2))
+    with pytest.raises(InvalidArgumentError):
+        remembered_query(*_arguments(**refused))
+
+
 def test_a_snapshot_remembers_answers_and_its_successor_does_not_inherit_them() -> None:
     cheap = ModelConfig(**config(model_id="cheap", cost_per_1m_input_tokens=1.0))
     dear = ModelConfig(**config(model_id="dear", cost_per_1m_input_tokens=9.0))

@@ -28,7 +28,10 @@ from modelregistry.db.engine import (
     writer,
 )
 from modelregistry.db.errors import translating
-from modelregistry.db.repository import Repository
+from modelregistry.db.lookup import Lookup
+from modelregistry.db.mapping import model_from_row
+from modelregistry.db.repository import Repository, model_row
+from modelregistry.domain import clock
 from modelregistry.errors import DatabaseReplacedError, DatabaseUnavailableError
 
 if TYPE_CHECKING:
@@ -36,6 +39,8 @@ if TYPE_CHECKING:
 
     from sqlalchemy.engine import Engine
     from sqlalchemy.orm import Session
+
+    from modelregistry.domain.models import ModelConfig
 
 T = TypeVar("T")
 
@@ -53,10 +58,14 @@ class Database:
         """Wrap ``engine``; nothing is executed."""
         self.engine = engine
         self.url = url
-        self._reads: sessionmaker[Session] = sessionmaker(reader(engine))
+        self._reader = reader(engine)
+        self._reads: sessionmaker[Session] = sessionmaker(self._reader)
         self._snapshots: sessionmaker[Session] = sessionmaker(snapshot_reader(engine))
         self._writes: sessionmaker[Session] = sessionmaker(writer(engine))
         self._file = _sqlite_file(engine)
+        # SQLite only, and never under a deadline watchdog (it arms on SQLAlchemy's events).
+        sqlite = engine.dialect.name == "sqlite" and watchdog_of(engine) is None
+        self._lookup = Lookup(engine) if sqlite else None
         self._identity = _identity(self._file)
 
     @classmethod
@@ -105,6 +114,28 @@ class Database:
     def read(self, query: Callable[[Repository], T], *, snapshot: bool = False) -> T:
         """Answer ``query`` in one read (``snapshot``: several statements, one state)."""
         return self.read_session(lambda session: query(Repository(session)), snapshot=snapshot)
+
+    def get_model(self, model_id: str) -> ModelConfig | None:
+        """The model ``model_id`` (exact, not an alias) with the prices in effect now, or None.
+
+        One statement on a pooled connection, without a session: the read of
+        ``get_model(cache=False)``, which a session's set-up and close would double.
+        """
+        self._check_file()
+        try:
+            return self._get_model(model_id)
+        except DatabaseUnavailableError as exc:
+            if not was_disconnected(exc):
+                raise
+        return self._get_model(model_id)  # a dropped pooled connection: one fresh try
+
+    def _get_model(self, model_id: str) -> ModelConfig | None:
+        with self._bounded(), translating(database=self.url):
+            if self._lookup is not None:
+                return self._lookup.get(model_id, clock.now())
+            with self._reader.connect() as connection:
+                row = model_row(connection, model_id, clock.now())
+        return None if row is None else model_from_row(row)
 
     def read_session(self, query: Callable[[Session], T], *, snapshot: bool = False) -> T:
         """Answer ``query`` with a session of its own (as :meth:`read`)."""

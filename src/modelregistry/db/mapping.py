@@ -12,6 +12,8 @@ from modelregistry.domain.rates import Rate
 from modelregistry.domain.rules import CAPABILITY_PREFIX
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from sqlalchemy import RowMapping
 
 CAPABILITY_SEPARATOR: Final = ","
@@ -51,7 +53,7 @@ def model_values(config: ModelConfig) -> dict[str, Any]:
     return values
 
 
-def model_from_row(row: RowMapping) -> ModelConfig:
+def model_from_row(row: Mapping[Any, Any]) -> ModelConfig:
     """Build the domain model from a row of the repository's model query.
 
     The row carries every ``models`` column, ``provider`` (the provider's name) and

@@ -62,7 +62,7 @@ from modelregistry.domain.rates import Rate, ordered
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterator, Mapping
 
-    from sqlalchemy import RowMapping
+    from sqlalchemy import Connection, RowMapping
     from sqlalchemy.orm import Session
 
     from modelregistry.domain.aliases import AliasState
@@ -89,6 +89,17 @@ _NEWEST_REVISION: Final = (
     .limit(1)
 )
 """The catalog's newest revision: its number, model, version and commit time."""
+
+
+def model_row(connection: Connection, model_id: str, at: datetime) -> RowMapping | None:
+    """The row of the model ``model_id`` (exact) with its prices in effect at ``at``, or None.
+
+    A function of a connection, not a session, so that a single read needs no
+    :class:`~sqlalchemy.orm.Session` (see :meth:`Database.get_model
+    <modelregistry.db.database.Database.get_model>`).
+    """
+    parameters = {"model_id": model_id, "at": at}
+    return connection.execute(MODEL_BY_ID, parameters).mappings().one_or_none()
 
 
 class Repository:
@@ -123,11 +134,9 @@ class Repository:
 
     def get(self, model_id: str) -> ModelConfig | None:
         """Return the model ``model_id`` (exact, case-sensitive), or None."""
-        parameters = {"model_id": model_id, "at": self.read_at}
         # Core execution on the session's connection: the ORM's statement handling is a third
         # of a cache=False get_model on SQLite, for a statement that loads no ORM objects.
-        connection = self._session.connection()
-        row = connection.execute(MODEL_BY_ID, parameters).mappings().one_or_none()
+        row = model_row(self._session.connection(), model_id, self.read_at)
         if row is None:
             return None
         if self._versions is not None:

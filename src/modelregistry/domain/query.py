@@ -308,25 +308,32 @@ def remembered_query(*arguments: object) -> ModelQuery:
 
 
 def _key(arguments: tuple[object, ...]) -> tuple[object, ...] | None:
-    """A hashable key telling ``arguments`` apart by value and type; None: not plain."""
-    key: list[object] = []
-    for value in arguments:
-        kind = type(value)
-        if kind in _SCALARS:
-            key.extend((kind, value))
-        elif (kind is list or kind is tuple) and isinstance(value, list | tuple):
-            items = tuple(value)
-            if not all(type(item) in _NAMES for item in items):
+    """A hashable key telling ``arguments`` apart by value and type; None: not plain.
+
+    The key is the arguments' types and their values, lists made tuples. It is built on
+    every ``find_models`` call, so the scalars (most arguments) are not looked at one by one.
+    """
+    kinds = tuple(map(type, arguments))
+    if _SCALARS.issuperset(kinds):
+        return (kinds, arguments)
+    values = list(arguments)
+    for index in [i for i, kind in enumerate(kinds) if kind not in _SCALARS]:
+        value, kind = values[index], kinds[index]
+        if kind is tuple and isinstance(value, tuple):
+            if value and not _NAMES.issuperset(map(type, value)):
                 return None
-            key.extend((kind, items))
+        elif kind is list and isinstance(value, list):
+            if not _NAMES.issuperset(map(type, value)):
+                return None
+            values[index] = tuple(value)
         elif kind is dict and isinstance(value, dict):
             scores = tuple((k, type(v), v) for k, v in value.items())
             if not all(type(k) is str and t in _SCALARS for k, t, _ in scores):
                 return None
-            key.extend((kind, scores))
+            values[index] = scores
         else:
             return None
-    return tuple(key)
+    return (kinds, tuple(values))
 
 
 def _possible_names(names: Iterable[str]) -> tuple[frozenset[str], bool]:

@@ -31,9 +31,7 @@ def get_model(parts: Parts, model_id: str, when: datetime | None) -> ModelConfig
         return None
     if when is None:
         # An alias costs a second lookup (a second query without the cache), a hit none.
-        return parts.read(
-            lambda catalog: catalog.get(model_id) or catalog.get(catalog.resolve(model_id))
-        )
+        return parts.get(model_id)
 
     def read(repository: Repository) -> ModelConfig | None:
         name = repository.resolve(model_id)
