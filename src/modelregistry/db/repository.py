@@ -9,6 +9,7 @@ through the provider index; nothing is filtered in Python.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
@@ -89,6 +90,28 @@ _NEWEST_REVISION: Final = (
     .limit(1)
 )
 """The catalog's newest revision: its number, model, version and commit time."""
+
+
+def _anchor_statements() -> tuple[sa.Select[Any], sa.Select[Any]]:
+    last_change = sa.select(sa.func.max(ModelRevisionRow.changed_at)).scalar_subquery()
+    newest = _NEWEST_REVISION.subquery()
+    # The newest revision comes in the same row (none: an empty log).
+    one = sa.select(sa.literal(1).label("one")).subquery()
+    rows = one.outerjoin(newest, sa.true())
+    columns = (
+        last_change,
+        newest.c.id,
+        newest.c.model_id,
+        newest.c.version,
+        newest.c.changed_at,
+    )
+    anchor = sa.select(*columns).select_from(rows)
+    return anchor, sa.select(sa.func.clock_timestamp(), *columns).select_from(rows)
+
+
+_ANCHOR, _CLOCK_AND_ANCHOR = _anchor_statements()
+"""After the write lock: the last change's time and the newest revision (none: an empty
+log); on PostgreSQL, the database clock first, in the same round trip."""
 
 
 class Repository:
@@ -213,26 +236,14 @@ class Repository:
         connection = self._session.connection()
         lock_for_writes(connection)
         self._versions = {}
-        last_change = sa.select(sa.func.max(ModelRevisionRow.changed_at)).scalar_subquery()
-        newest = _NEWEST_REVISION.subquery()
-        # The newest revision comes in the same row (none: an empty log), after the lock.
-        one = sa.select(sa.literal(1).label("one")).subquery()
-        rows = one.outerjoin(newest, sa.true())
-        columns = (
-            last_change,
-            newest.c.id,
-            newest.c.model_id,
-            newest.c.version,
-            newest.c.changed_at,
-        )
+        # Core execution of statements built once (see _ANCHOR): no ORM handling, no
+        # statement construction nor cache-key generation per write.
         if connection.dialect.name == "sqlite":
             now = clock.now()
-            found = list(self._session.execute(sa.select(*columns).select_from(rows)).one())
+            found = list(connection.execute(_ANCHOR).one())
         else:
             # One round trip for the clock and the rest, after the lock.
-            now, *found = self._session.execute(
-                sa.select(sa.func.clock_timestamp(), *columns).select_from(rows)
-            ).one()
+            now, *found = connection.execute(_CLOCK_AND_ANCHOR).one()
         previous, number, model_id, version, changed_at = found
         self.anchor_before = (
             (0, None)
@@ -342,17 +353,19 @@ class Repository:
         had, has = previous.capabilities.names(), config.capabilities.names()
         if had != has:
             self._relink(config.model_id, had, has)
-        update = MODELS_TABLE.update().where(MODELS_TABLE.c.model_id == config.model_id)
-        if self._session.get_bind().dialect.name == "sqlite":
-            self._session.execute(update.values(values))
+        # The statement for these columns is built once (see _update_statement): only the
+        # parameters are new per write.
+        parameters = {_SET + key: value for key, value in values.items()}
+        parameters[_TARGET] = config.model_id
+        connection = self._session.connection()
+        sqlite = connection.dialect.name == "sqlite"
+        statement = _update_statement(tuple(values), sqlite=sqlite)
+        if sqlite:
+            connection.execute(statement, parameters)
             return self.append_revisions([(config, version, kind)], now=now, note=note)
         row = _revision_row(config, version, kind, now=now, note=note)
-        revision = REVISIONS_TABLE.insert().values(row).returning(REVISIONS_TABLE.c.id)
-        inserted = revision.cte("new_revision")
-        query = sa.select(inserted.c.id, announcement()).add_cte(
-            update.values(values).returning(MODELS_TABLE.c.id).cte("changed_model")
-        )
-        return int(self._session.execute(query).one()[0])
+        parameters.update((_NEW + key, value) for key, value in row.items())
+        return int(connection.execute(statement, parameters).one()[0])
 
     def _relink(self, model_id: str, had: frozenset[str], has: frozenset[str]) -> None:
         key = self._model_keys([model_id])[model_id]
@@ -392,9 +405,8 @@ class Repository:
             _revision_row(config, version, change, now=now, note=note)
             for config, version, change in entries
         ]
-        insert = sa.insert(ModelRevisionRow)
         if len(rows) == 1:
-            return self._session.scalars(insert.returning(ModelRevisionRow.id), rows[0]).one()
+            return int(self._session.connection().execute(_INSERT_REVISION, rows[0]).one()[0])
         insert_many(self._session.connection(), REVISIONS_TABLE, rows)  # see save_many
         # Writers hold the catalog's write lock: the newest revision is the one just added.
         return int(self._session.scalar(sa.select(sa.func.max(ModelRevisionRow.id))) or 0)
@@ -667,6 +679,53 @@ class Repository:
             )
             found.update(dict(added.all()))
         return found
+
+
+_SET: Final = "set_"
+"""Prefix of the parameters of an UPDATE's new column values (a bound parameter may not
+have a column's name)."""
+_NEW: Final = "new_"
+"""Prefix of the parameters of the revision inserted with an UPDATE (PostgreSQL)."""
+_TARGET: Final = "target_model_id"
+"""The parameter naming the model an UPDATE changes."""
+_INSERT_REVISION: Final = REVISIONS_TABLE.insert().returning(REVISIONS_TABLE.c.id)
+"""One revision, by its column values; returns its number."""
+
+
+@functools.lru_cache(maxsize=256)
+def _update_statement(columns: tuple[str, ...], *, sqlite: bool) -> sa.Executable:
+    """The UPDATE of ``columns`` of one model (PostgreSQL: with its revision and NOTIFY).
+
+    Built once for each set of changed columns, with bound parameters (``set_<column>``,
+    ``target_model_id``, ``new_<revision column>``): a write neither constructs a statement
+    nor generates its cache key again.
+    """
+    models, revisions = MODELS_TABLE.c, REVISIONS_TABLE.c
+    update = (
+        MODELS_TABLE.update()
+        .where(models.model_id == sa.bindparam(_TARGET, type_=models.model_id.type))
+        .values({name: sa.bindparam(_SET + name, type_=models[name].type) for name in columns})
+    )
+    if sqlite:
+        return update
+    revision = REVISIONS_TABLE.insert().values(
+        {name: sa.bindparam(_NEW + name, type_=revisions[name].type) for name in _REVISION_COLUMNS}
+    )
+    inserted = revision.returning(revisions.id).cte("new_revision")
+    return sa.select(inserted.c.id, announcement()).add_cte(
+        update.returning(models.id).cte("changed_model")
+    )
+
+
+_REVISION_COLUMNS: Final = (
+    "model_id",
+    "version",
+    "change",
+    "config",
+    "changed_at",
+    "actor",
+    "reason",
+)
 
 
 def _revision_row(
