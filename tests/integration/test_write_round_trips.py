@@ -234,3 +234,39 @@ def test_the_one_statement_write_notifies_other_processes_at_commit(
         while reader.get_model_or_raise("llama3.1:8b").context_window != 12_345:
             assert time.monotonic() < limit, "the reader never heard of the change"
             time.sleep(0.01)
+
+
+def test_every_statement_of_a_repeated_write_comes_from_the_compiled_cache(
+    registry: ModelRegistry,
+) -> None:
+    """Once warm, a status change and a one-field change compile nothing again (no statement
+    whose cache key changes per call: a new ``text()``, inlined values, a lambda)."""
+    from sqlalchemy.engine.default import CACHE_HIT  # noqa: PLC0415 - the test's only use
+
+    model = registry.get_model_or_raise("llama3.1:8b")
+    writes: list[Callable[[], object]] = [
+        lambda: registry.update_model_status("llama3.1:8b", "maintenance"),
+        lambda: registry.update_model_status("llama3.1:8b", "active"),
+        lambda: registry.register_model(
+            model.model_copy(update={"context_window": model.context_window + 1})
+        ),
+        lambda: registry.register_model(model),
+    ]
+    for write in writes:
+        write()  # warm
+    thread = threading.get_ident()
+    compiled: list[tuple[str, object]] = []
+
+    def before(_conn: Any, _cursor: Any, statement: str, _p: Any, context: Any, _m: Any) -> None:
+        if threading.get_ident() == thread and context.compiled is not None:
+            compiled.append((" ".join(statement.split())[:80], context.cache_hit))
+
+    event.listen(sa.engine.Engine, "before_cursor_execute", before)
+    try:
+        for write in writes:
+            write()
+    finally:
+        event.remove(sa.engine.Engine, "before_cursor_execute", before)
+    assert len(compiled) >= len(writes) * 3
+    missed = [text for text, hit in compiled if hit is not CACHE_HIT]
+    assert missed == [], missed

@@ -404,10 +404,15 @@ def lock_for_writes(connection: Connection) -> None:
     IMMEDIATE`` (see :func:`writer`).
     """
     if not is_sqlite(connection):
-        schema = sa.func.coalesce(sa.func.current_schema(), "")
-        connection.execute(
-            sa.select(sa.func.pg_advisory_xact_lock(_PG_LOCK_CLASS, sa.func.hashtext(schema)))
-        )
+        connection.execute(_PG_WRITE_LOCK)
+
+
+_PG_WRITE_LOCK: Final = sa.select(
+    sa.func.pg_advisory_xact_lock(
+        _PG_LOCK_CLASS, sa.func.hashtext(sa.func.coalesce(sa.func.current_schema(), ""))
+    )
+)
+"""The catalog's write lock (built once: no statement construction per write)."""
 
 
 def insert_many(connection: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:

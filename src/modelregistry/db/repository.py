@@ -9,6 +9,7 @@ through the provider index; nothing is filtered in Python.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
@@ -102,6 +103,28 @@ def model_row(connection: Connection, model_id: str, at: datetime) -> RowMapping
     return connection.execute(MODEL_BY_ID, parameters).mappings().one_or_none()
 
 
+def _anchor_statements() -> tuple[sa.Select[Any], sa.Select[Any]]:
+    last_change = sa.select(sa.func.max(ModelRevisionRow.changed_at)).scalar_subquery()
+    newest = _NEWEST_REVISION.subquery()
+    # The newest revision comes in the same row (none: an empty log).
+    one = sa.select(sa.literal(1).label("one")).subquery()
+    rows = one.outerjoin(newest, sa.true())
+    columns = (
+        last_change,
+        newest.c.id,
+        newest.c.model_id,
+        newest.c.version,
+        newest.c.changed_at,
+    )
+    anchor = sa.select(*columns).select_from(rows)
+    return anchor, sa.select(sa.func.clock_timestamp(), *columns).select_from(rows)
+
+
+_ANCHOR, _CLOCK_AND_ANCHOR = _anchor_statements()
+"""After the write lock: the last change's time and the newest revision (none: an empty
+log); on PostgreSQL, the database clock first, in the same round trip."""
+
+
 class Repository:
     """Reads and writes the catalog through one session; the caller owns the transaction."""
 
@@ -113,9 +136,16 @@ class Repository:
         # written here, so a single-model write need not ask for max(version) (a stored
         # model's row carries its newest version; only a removed model's is in its history).
         self._versions: dict[str, int] | None = None
+        self._write_connection: Connection | None = None
         self.anchor_before: Anchor | None = None
         """In a write: the catalog's revision when the write lock was taken (see
         :meth:`catalog_anchor`); the writer's own cache applies its change on top of it."""
+
+    def _connection(self) -> Connection:
+        # In a write, the transaction's connection, kept: Session.connection() costs ~40 µs
+        # a call, several times a write.
+        connection = self._write_connection
+        return self._session.connection() if connection is None else connection
 
     @property
     def session(self) -> Session:
@@ -136,7 +166,7 @@ class Repository:
         """Return the model ``model_id`` (exact, case-sensitive), or None."""
         # Core execution on the session's connection: the ORM's statement handling is a third
         # of a cache=False get_model on SQLite, for a statement that loads no ORM objects.
-        row = model_row(self._session.connection(), model_id, self.read_at)
+        row = model_row(self._connection(), model_id, self.read_at)
         if row is None:
             return None
         if self._versions is not None:
@@ -219,29 +249,18 @@ class Repository:
         it, so write times follow commit order. SQLite writers already hold the database's
         write lock (``BEGIN IMMEDIATE``), and the clock is this machine's, in UTC.
         """
-        connection = self._session.connection()
+        connection = self._connection()
         lock_for_writes(connection)
         self._versions = {}
-        last_change = sa.select(sa.func.max(ModelRevisionRow.changed_at)).scalar_subquery()
-        newest = _NEWEST_REVISION.subquery()
-        # The newest revision comes in the same row (none: an empty log), after the lock.
-        one = sa.select(sa.literal(1).label("one")).subquery()
-        rows = one.outerjoin(newest, sa.true())
-        columns = (
-            last_change,
-            newest.c.id,
-            newest.c.model_id,
-            newest.c.version,
-            newest.c.changed_at,
-        )
+        self._write_connection = connection
+        # Core execution of statements built once (see _ANCHOR): no ORM handling, no
+        # statement construction nor cache-key generation per write.
         if connection.dialect.name == "sqlite":
             now = clock.now()
-            found = list(self._session.execute(sa.select(*columns).select_from(rows)).one())
+            found = list(connection.execute(_ANCHOR).one())
         else:
             # One round trip for the clock and the rest, after the lock.
-            now, *found = self._session.execute(
-                sa.select(sa.func.clock_timestamp(), *columns).select_from(rows)
-            ).one()
+            now, *found = connection.execute(_CLOCK_AND_ANCHOR).one()
         previous, number, model_id, version, changed_at = found
         self.anchor_before = (
             (0, None)
@@ -304,7 +323,7 @@ class Repository:
             # Without RETURNING (then one query for the new keys): with it, SQLAlchemy sends
             # one VALUES list per 1,000 rows, and psycopg parses their tens of thousands of
             # placeholders in Python (0.5 s of a 3,000-model import).
-            insert_many(self._session.connection(), MODELS_TABLE, inserts)
+            insert_many(self._connection(), MODELS_TABLE, inserts)
             keys.update(self._model_keys([row["model_id"] for row in inserts]))
         if updates:
             self._session.execute(sa.update(ModelRow), updates)
@@ -318,9 +337,9 @@ class Repository:
             for config, _ in items
             for name in sorted(config.capabilities.names())
         ]
-        insert_many(self._session.connection(), LINKS_TABLE, links)
+        insert_many(self._connection(), LINKS_TABLE, links)
         tags = [row for config, _ in items for row in tag_rows(keys[config.model_id], config)]
-        insert_many(self._session.connection(), TAGS_TABLE, tags)
+        insert_many(self._connection(), TAGS_TABLE, tags)
 
     def update_model(  # noqa: PLR0913 - the change and its revision's parts, keyword-only
         self,
@@ -351,17 +370,19 @@ class Repository:
         had, has = previous.capabilities.names(), config.capabilities.names()
         if had != has:
             self._relink(config.model_id, had, has)
-        update = MODELS_TABLE.update().where(MODELS_TABLE.c.model_id == config.model_id)
-        if self._session.get_bind().dialect.name == "sqlite":
-            self._session.execute(update.values(values))
+        # The statement for these columns is built once (see _update_statement): only the
+        # parameters are new per write.
+        parameters = {_SET + key: value for key, value in values.items()}
+        parameters[_TARGET] = config.model_id
+        connection = self._connection()
+        sqlite = connection.dialect.name == "sqlite"
+        statement = _update_statement(tuple(values), sqlite=sqlite)
+        if sqlite:
+            connection.execute(statement, parameters)
             return self.append_revisions([(config, version, kind)], now=now, note=note)
         row = _revision_row(config, version, kind, now=now, note=note)
-        revision = REVISIONS_TABLE.insert().values(row).returning(REVISIONS_TABLE.c.id)
-        inserted = revision.cte("new_revision")
-        query = sa.select(inserted.c.id, announcement()).add_cte(
-            update.values(values).returning(MODELS_TABLE.c.id).cte("changed_model")
-        )
-        return int(self._session.execute(query).one()[0])
+        parameters.update((_NEW + key, value) for key, value in row.items())
+        return int(connection.execute(statement, parameters).one()[0])
 
     def _relink(self, model_id: str, had: frozenset[str], has: frozenset[str]) -> None:
         key = self._model_keys([model_id])[model_id]
@@ -376,12 +397,12 @@ class Repository:
         if has - had:
             added = self._name_ids(CapabilityRow, set(has - had))
             links = [{"model_pk": key, "capability_id": added[name]} for name in sorted(added)]
-            insert_many(self._session.connection(), LINKS_TABLE, links)
+            insert_many(self._connection(), LINKS_TABLE, links)
 
     def _replace_tags(self, config: ModelConfig) -> None:
         key = self._model_keys([config.model_id])[config.model_id]
         self._session.execute(sa.delete(ModelTagRow).where(ModelTagRow.model_pk == key))
-        insert_many(self._session.connection(), TAGS_TABLE, tag_rows(key, config))
+        insert_many(self._connection(), TAGS_TABLE, tag_rows(key, config))
 
     def delete(self, model_id: str) -> None:
         """Delete the model (its capability links go with it); its revisions stay."""
@@ -401,10 +422,9 @@ class Repository:
             _revision_row(config, version, change, now=now, note=note)
             for config, version, change in entries
         ]
-        insert = sa.insert(ModelRevisionRow)
         if len(rows) == 1:
-            return self._session.scalars(insert.returning(ModelRevisionRow.id), rows[0]).one()
-        insert_many(self._session.connection(), REVISIONS_TABLE, rows)  # see save_many
+            return int(self._connection().execute(_INSERT_REVISION, rows[0]).one()[0])
+        insert_many(self._connection(), REVISIONS_TABLE, rows)  # see save_many
         # Writers hold the catalog's write lock: the newest revision is the one just added.
         return int(self._session.scalar(sa.select(sa.func.max(ModelRevisionRow.id))) or 0)
 
@@ -517,7 +537,7 @@ class Repository:
 
     def add_prices(self, prices: list[Price]) -> None:
         """Record ``prices`` (each applies from its ``effective_from``) and their rates."""
-        connection = self._session.connection()
+        connection = self._connection()
         rates: list[dict[str, Any]] = []
         batch: list[dict[str, Any]] = []
         for price in prices:  # in order: ids keep the order of recording
@@ -679,6 +699,53 @@ class Repository:
             )
             found.update(dict(added.all()))
         return found
+
+
+_SET: Final = "set_"
+"""Prefix of the parameters of an UPDATE's new column values (a bound parameter may not
+have a column's name)."""
+_NEW: Final = "new_"
+"""Prefix of the parameters of the revision inserted with an UPDATE (PostgreSQL)."""
+_TARGET: Final = "target_model_id"
+"""The parameter naming the model an UPDATE changes."""
+_INSERT_REVISION: Final = REVISIONS_TABLE.insert().returning(REVISIONS_TABLE.c.id)
+"""One revision, by its column values; returns its number."""
+
+
+@functools.lru_cache(maxsize=256)
+def _update_statement(columns: tuple[str, ...], *, sqlite: bool) -> sa.Executable:
+    """The UPDATE of ``columns`` of one model (PostgreSQL: with its revision and NOTIFY).
+
+    Built once for each set of changed columns, with bound parameters (``set_<column>``,
+    ``target_model_id``, ``new_<revision column>``): a write neither constructs a statement
+    nor generates its cache key again.
+    """
+    models, revisions = MODELS_TABLE.c, REVISIONS_TABLE.c
+    update = (
+        MODELS_TABLE.update()
+        .where(models.model_id == sa.bindparam(_TARGET, type_=models.model_id.type))
+        .values({name: sa.bindparam(_SET + name, type_=models[name].type) for name in columns})
+    )
+    if sqlite:
+        return update
+    revision = REVISIONS_TABLE.insert().values(
+        {name: sa.bindparam(_NEW + name, type_=revisions[name].type) for name in _REVISION_COLUMNS}
+    )
+    inserted = revision.returning(revisions.id).cte("new_revision")
+    return sa.select(inserted.c.id, announcement()).add_cte(
+        update.returning(models.id).cte("changed_model")
+    )
+
+
+_REVISION_COLUMNS: Final = (
+    "model_id",
+    "version",
+    "change",
+    "config",
+    "changed_at",
+    "actor",
+    "reason",
+)
 
 
 def _revision_row(

@@ -122,7 +122,12 @@ class Parts:
         """
         note = ChangeNote(actor=default_actor() if actor is None else actor, reason=reason)
         with self.database.write() as repository:
-            writer = Writer(repository, now=repository.read_at, note=note)
+            writer = Writer(
+                repository,
+                now=repository.read_at,
+                note=note,
+                keep_records=self.cache is not None and self.catch_up_writes,
+            )
             yield writer
             if writer.changed and not writer.announced:
                 announce(repository.session)

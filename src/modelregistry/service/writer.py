@@ -35,8 +35,19 @@ if TYPE_CHECKING:
 class Writer:
     """Applies changes through one repository, at one time, on behalf of one actor."""
 
-    def __init__(self, repository: Repository, *, now: datetime, note: ChangeNote) -> None:
-        """Apply changes through ``repository``, dated ``now`` and signed with ``note``."""
+    def __init__(
+        self,
+        repository: Repository,
+        *,
+        now: datetime,
+        note: ChangeNote,
+        keep_records: bool = True,
+    ) -> None:
+        """Apply changes through ``repository``, dated ``now`` and signed with ``note``.
+
+        ``keep_records``: keep each revision recorded (:attr:`recorded`), for a cache that
+        applies its own changes; False when nothing will (no cache): none is built.
+        """
         self._repository = repository
         self._now = now
         self._note = note
@@ -48,7 +59,7 @@ class Writer:
         """The kind of each revision recorded here, in order (for the registry's metrics)."""
         self.written: dict[tuple[str, int], ModelConfig] = {}
         """The configs written here, by ``(model_id, version)``: the cache reuses them."""
-        self.recorded: list[tuple[int, ModelRevision]] | None = []
+        self.recorded: list[tuple[int, ModelRevision]] | None = [] if keep_records else None
         """Each revision recorded here with its number, when all of them are known and no
         price was written (None: the cache reads the change back instead)."""
         self.announced = False
