@@ -10,6 +10,7 @@ tells :class:`~modelregistry.AsyncModelRegistry` how to run it.
 
 from __future__ import annotations
 
+import inspect
 import os
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -616,7 +617,9 @@ class ModelRegistry:
 
         Example: ``registry.select_model(capabilities=["vision"], order_by="cost")``.
         """
-        found = self.find_models(**{**criteria, "limit": 1})
+        # find_models' own body: this call is already recorded as select_model, so going
+        # through find_models' recording wrapper again would only cost time (issue 15).
+        found = _FIND_MODELS(self, **{**criteria, "limit": 1})
         return found[0] if found else None
 
     @operation(Kind.CACHE)
@@ -1107,3 +1110,7 @@ def assemble(parts: Parts) -> ModelRegistry:
     registry = ModelRegistry.__new__(ModelRegistry)
     registry._attach(parts)  # noqa: SLF001 - the module's own constructor
     return registry
+
+
+_FIND_MODELS: Callable[..., list[ModelConfig]] = inspect.unwrap(ModelRegistry.find_models)
+"""``find_models`` without its recording wrapper, for :meth:`ModelRegistry.select_model`."""
