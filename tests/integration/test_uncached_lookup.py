@@ -107,3 +107,24 @@ def test_a_row_broken_behind_the_registrys_back_is_refused_uncached(
         with pytest.raises(InvalidModelConfigError) as raised:
             direct.get_model("plain/one")
         assert raised.value.code == "E4003"
+
+
+@pytest.mark.parametrize("column", ["deprecation_date", "retirement_date"])
+def test_a_stored_date_that_is_no_date_is_refused_by_the_cache_naming_the_column(
+    tmp_path: object, column: str
+) -> None:
+    url = f"sqlite:///{tmp_path}/catalog.db"
+    with ModelRegistry(url) as registry:
+        registry.import_catalog({"models": _varied()})
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("PRAGMA ignore_check_constraints = ON")  # a careless writer
+        connection.execute(
+            sa.text(f"UPDATE models SET {column} = 'not a date' WHERE model_id = 'plain/one'"),  # noqa: S608 - the column is a test parameter
+        )
+    engine.dispose()
+    with pytest.raises(InvalidModelConfigError) as raised:
+        ModelRegistry(url).close()  # the cache loads every row when it opens
+    assert raised.value.code == "E4003"
+    assert [violation.field for violation in raised.value.violations] == [column]
+    assert "not a date" in str(raised.value)

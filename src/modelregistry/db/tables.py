@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 from modelregistry.domain.pricing import decimal_text
+from modelregistry.errors import InvalidModelConfigError
 
 NAMING_CONVENTION: Final = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -57,6 +61,42 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class CalendarDate(TypeDecorator[date]):
+    """A calendar date (``DATE``) of the model column ``column``.
+
+    SQLite keeps dates as ISO text, so a row written behind the registry's back can hold
+    text that is no date; reading it is E4003 naming the column (the stored value is
+    refused), not the driver's bare ``ValueError``.
+    """
+
+    impl = sa.Date
+    cache_ok = True
+
+    def __init__(self, column: str) -> None:
+        """Type the column ``column`` (named in the error of a stored value that is no date)."""
+        super().__init__()
+        self.column = column
+
+    def result_processor(
+        self, dialect: sa.Dialect, coltype: object
+    ) -> Callable[[Any], date | None] | None:
+        """The dialect's processor, with a stored value that is no date refused as E4003."""
+        process = super().result_processor(dialect, coltype)
+        if process is None:
+            return None
+        column = self.column
+
+        def checked(value: Any) -> date | None:
+            try:
+                result: date | None = process(value)
+            except ValueError as exc:
+                rule = "is stored as a value that is not an ISO date (YYYY-MM-DD)"
+                raise InvalidModelConfigError.single(column, rule, value) from exc
+            return result
+
+        return checked
 
 
 class Money(TypeDecorator[Decimal]):
@@ -188,8 +228,8 @@ class ModelRow(Base):
     quality_coding: Mapped[float] = mapped_column(sa.Double)
     quality_creative: Mapped[float] = mapped_column(sa.Double)
     quality_summarization: Mapped[float] = mapped_column(sa.Double)
-    deprecation_date: Mapped[date | None] = mapped_column(sa.Date)
-    retirement_date: Mapped[date | None] = mapped_column(sa.Date)
+    deprecation_date: Mapped[date | None] = mapped_column(CalendarDate("deprecation_date"))
+    retirement_date: Mapped[date | None] = mapped_column(CalendarDate("retirement_date"))
     successor_model_id: Mapped[str | None] = mapped_column(code_point_string(256))
     # Modalities as sorted comma-separated names ("image,text"; "" unknown): a fixed set of
     # five short names, matched with a delimited LIKE (see db/statements.py).
