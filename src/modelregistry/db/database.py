@@ -29,8 +29,7 @@ from modelregistry.db.engine import (
 )
 from modelregistry.db.errors import translating
 from modelregistry.db.lookup import Lookup
-from modelregistry.db.mapping import model_from_row
-from modelregistry.db.repository import Repository, model_row
+from modelregistry.db.repository import Repository, model_at
 from modelregistry.domain import clock
 from modelregistry.errors import DatabaseReplacedError, DatabaseUnavailableError
 
@@ -122,34 +121,25 @@ class Database:
         ``get_model(cache=False)``, which a session's set-up and close would double.
         """
         self._check_file()
-        try:
-            return self._get_model(model_id)
-        except DatabaseUnavailableError as exc:
-            if not was_disconnected(exc):
-                raise
-        return self._get_model(model_id)  # a dropped pooled connection: one fresh try
+        return _once_more_if_dropped(lambda: self._get_model(model_id))
 
     def _get_model(self, model_id: str) -> ModelConfig | None:
         with self._bounded(), translating(database=self.url):
             if self._lookup is not None:
                 return self._lookup.get(model_id, clock.now())
             with self._reader.connect() as connection:
-                row = model_row(connection, model_id, clock.now())
-        return None if row is None else model_from_row(row)
+                return model_at(connection, model_id, clock.now())
 
     def read_session(self, query: Callable[[Session], T], *, snapshot: bool = False) -> T:
         """Answer ``query`` with a session of its own (as :meth:`read`)."""
         sessions = self._snapshots if snapshot else self._reads
         self._check_file()
-        try:
+
+        def answer() -> T:
             with self._bounded(), translating(database=self.url), sessions() as session:
                 return query(session)
-        except DatabaseUnavailableError as exc:
-            if not was_disconnected(exc):
-                raise
-        # The pool held a connection the server had dropped (a restart): one fresh try.
-        with self._bounded(), translating(database=self.url), sessions() as session:
-            return query(session)
+
+        return _once_more_if_dropped(answer)
 
     @contextmanager
     def write(self) -> Iterator[Repository]:
@@ -253,3 +243,16 @@ def _identity(path: str | None) -> tuple[int, int] | None:
     except OSError:
         return None
     return found.st_dev, found.st_ino
+
+
+def _once_more_if_dropped(read: Callable[[], T]) -> T:
+    """``read()``, tried once more when the pool held a connection the server had dropped.
+
+    (A server restart leaves the pool's connections dead; the fresh try gets a new one.)
+    """
+    try:
+        return read()
+    except DatabaseUnavailableError as exc:
+        if not was_disconnected(exc):
+            raise
+    return read()

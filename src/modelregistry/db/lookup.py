@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Final
 import sqlalchemy as sa
 
 from modelregistry.db.mapping import model_from_row
-from modelregistry.db.repository import model_row
+from modelregistry.db.repository import model_at, model_row
 from modelregistry.db.tables import UTCDateTime
 
 if TYPE_CHECKING:
@@ -137,8 +137,7 @@ class Lookup:
 
     def _through_sqlalchemy(self, model_id: str, at: datetime) -> ModelConfig | None:
         with self._engine.connect() as connection:
-            row = model_row(connection, model_id, at)
-        return None if row is None else model_from_row(row)
+            return model_at(connection, model_id, at)
 
     def _learn(self) -> None:
         """Execute the statement once through SQLAlchemy with sentinels, noting what it sent."""

@@ -103,6 +103,12 @@ def model_row(connection: Connection, model_id: str, at: datetime) -> RowMapping
     return connection.execute(MODEL_BY_ID, parameters).mappings().one_or_none()
 
 
+def model_at(connection: Connection, model_id: str, at: datetime) -> ModelConfig | None:
+    """The model ``model_id`` (exact) with its prices in effect at ``at``, or None."""
+    row = model_row(connection, model_id, at)
+    return None if row is None else model_from_row(row)
+
+
 def _anchor_statements() -> tuple[sa.Select[Any], sa.Select[Any]]:
     last_change = sa.select(sa.func.max(ModelRevisionRow.changed_at)).scalar_subquery()
     newest = _NEWEST_REVISION.subquery()
@@ -737,15 +743,10 @@ def _update_statement(columns: tuple[str, ...], *, sqlite: bool) -> sa.Executabl
     )
 
 
-_REVISION_COLUMNS: Final = (
-    "model_id",
-    "version",
-    "change",
-    "config",
-    "changed_at",
-    "actor",
-    "reason",
+_REVISION_COLUMNS: Final = tuple(
+    column.name for column in REVISIONS_TABLE.columns if not column.primary_key
 )
+"""A revision's columns, but its number (the database assigns it)."""
 
 
 def _revision_row(
