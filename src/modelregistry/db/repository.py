@@ -317,7 +317,7 @@ class Repository:
             values = model_values(config)
             values.update(provider_id=providers[config.provider], updated_at=now, version=version)
             if config.model_id in keys:
-                updates.append({**values, "id": keys[config.model_id]})
+                updates.append({**values, "key": keys[config.model_id]})
             else:
                 inserts.append({**values, "model_id": config.model_id, "created_at": now})
         if len(inserts) == 1:
@@ -332,8 +332,10 @@ class Repository:
             insert_many(self._connection(), MODELS_TABLE, inserts)
             keys.update(self._model_keys([row["model_id"] for row in inserts]))
         if updates:
-            self._session.execute(sa.update(ModelRow), updates)
-            for chunk in _chunks([row["id"] for row in updates]):
+            # By primary key (``key``, a bind name that is no column: SET leaves ``id`` alone).
+            by_key = sa.update(ModelRow).where(ModelRow.id == sa.bindparam("key"))
+            self._session.execute(by_key, updates)
+            for chunk in _chunks([row["key"] for row in updates]):
                 self._session.execute(
                     sa.delete(ModelCapabilityRow).where(ModelCapabilityRow.model_pk.in_(chunk))
                 )

@@ -71,7 +71,7 @@ def restated_after() -> sa.ColumnElement[int]:
     )
 
 
-def price_in_effect(column: sa.orm.InstrumentedAttribute[Any]) -> sa.ScalarSelect[Any]:
+def price_in_effect(column: sa.ColumnElement[Any]) -> sa.ScalarSelect[Any]:
     """The model's price column in effect at the ``at`` parameter (the newest started)."""
     return (
         sa.select(column)
@@ -174,7 +174,7 @@ def _conditions(query: ModelQuery, *, sqlite: bool) -> list[sa.ColumnElement[boo
     return conditions + _descriptor_conditions(query)
 
 
-def _has_modality(column: sa.orm.InstrumentedAttribute[str], name: str) -> sa.ColumnElement[bool]:
+def _has_modality(column: sa.ColumnElement[str], name: str) -> sa.ColumnElement[bool]:
     """``name`` is one of the comma-separated names in ``column``.
 
     Modality names are lowercase letters only: never a LIKE wildcard, never the separator.

@@ -104,10 +104,14 @@ def _bases(rows: Iterable[sa.Row[tuple[str, str, dict[str, object], bool]]]) -> 
 def provenance(session: Session, model_id: str) -> Provenance | None:
     """Where the model was last synced from (None: never synced, or removed by a sync)."""
     row = session.execute(
-        sa.select(ModelSyncBaseRow).where(
-            ModelSyncBaseRow.model_id == model_id, ModelSyncBaseRow.removed_by_sync.is_(False)
-        )
-    ).scalar_one_or_none()
+        sa.select(
+            ModelSyncBaseRow.kind,
+            ModelSyncBaseRow.location,
+            ModelSyncBaseRow.content_sha256,
+            ModelSyncBaseRow.etag,
+            ModelSyncBaseRow.synced_at,
+        ).where(ModelSyncBaseRow.model_id == model_id, ModelSyncBaseRow.removed_by_sync.is_(False))
+    ).one_or_none()
     if row is None:
         return None
     return Provenance(row.kind, row.location, row.content_sha256, row.etag, row.synced_at)
@@ -219,20 +223,20 @@ def base_rows(session: Session, model_ids: Collection[str]) -> dict[str, dict[st
     ids = sorted(model_ids)
     found: dict[str, dict[str, object]] = {}
     for start in range(0, len(ids), _CHUNK):
-        query = sa.select(ModelSyncBaseRow).where(
+        query = sa.select(ModelSyncBaseRow.__table__).where(
             ModelSyncBaseRow.model_id.in_(ids[start : start + _CHUNK])
         )
-        for row in session.execute(query).scalars():
-            found[row.model_id] = {column: getattr(row, column) for column in _BASE_COLUMNS}
+        for row in session.execute(query).mappings():
+            found[row["model_id"]] = {column: row[column] for column in _BASE_COLUMNS}
     return found
 
 
 def source_rows(session: Session) -> list[dict[str, object]]:
     """Every upstream source's last fetch (for an export), by kind and location."""
-    query = sa.select(SyncSourceRow).order_by(SyncSourceRow.kind, SyncSourceRow.location)
+    query = sa.select(SyncSourceRow.__table__).order_by(SyncSourceRow.kind, SyncSourceRow.location)
     return [
-        {column: getattr(row, column) for column in _SOURCE_COLUMNS}
-        for row in session.execute(query).scalars()
+        {column: row[column] for column in _SOURCE_COLUMNS}
+        for row in session.execute(query).mappings()
     ]
 
 

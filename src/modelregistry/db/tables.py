@@ -1,4 +1,4 @@
-"""The catalog's tables, as SQLAlchemy 2 typed ORM classes (names end in ``Row``).
+"""The catalog's tables: SQLAlchemy Core tables, their columns by name (``ModelRow.model_id``).
 
 Alembic revisions create these tables; ``tests/migrations`` checks that the migrated schema and
 this module agree. Only :mod:`modelregistry.db.repository` and :mod:`modelregistry.db.mapping` use
@@ -9,17 +9,21 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from sqlalchemy.schema import SchemaItem
+    from sqlalchemy.types import TypeEngine
+
 from modelregistry.domain.pricing import decimal_text
 from modelregistry.errors import InvalidModelConfigError
+
+T = TypeVar("T")
 
 NAMING_CONVENTION: Final = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -154,6 +158,21 @@ class JSONDocument(TypeDecorator[dict[str, Any]]):
         return dialect.type_descriptor(sa.JSON())
 
 
+def column(
+    type_: TypeEngine[T] | type[TypeEngine[T]],
+    *args: SchemaItem,
+    nullable: bool = False,
+    **options: Any,
+) -> sa.ColumnClause[T]:
+    """A column of a :class:`Base` subclass, named after its attribute; NOT NULL unless asked.
+
+    Typed as the plain column expression it is used as (``ModelRow.model_id == ...``): the
+    ``sa.Column`` type's descriptor signature (SQLAlchemy 2.1's ``TypedColumns``) would make a
+    class attribute unusable for the type checker.
+    """
+    return sa.Column(type_, *args, nullable=nullable, **options)
+
+
 def code_point_string(length: int) -> sa.types.TypeEngine[str]:
     """VARCHAR compared and ordered by code point: ``COLLATE "C"`` on PostgreSQL.
 
@@ -162,10 +181,36 @@ def code_point_string(length: int) -> sa.types.TypeEngine[str]:
     return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
 
 
-class Base(DeclarativeBase):
-    """Declarative base carrying the naming convention for every constraint."""
+class Base:
+    """The tables' base: each subclass's ``sa.Column`` attributes become one Core ``sa.Table``.
 
-    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    Plain SQLAlchemy Core on one :class:`~sqlalchemy.MetaData` (no ORM mapping: importing
+    ``sqlalchemy.orm`` costs the library's cold start ~50 ms and nothing here needs it). A
+    subclass names its table (``__tablename__``) and its constraints and indexes
+    (``__table_args__``); its columns stay usable as class attributes (``ModelRow.model_id``,
+    named after the attribute), ``__table__`` is the table, and the class itself may stand for
+    the table in a statement (``sa.insert(ModelRow)``, ``.select_from(ModelRow)``).
+    """
+
+    metadata: ClassVar[sa.MetaData] = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    __tablename__: ClassVar[str]
+    __table_args__: ClassVar[tuple[SchemaItem, ...]] = ()
+    __table__: ClassVar[sa.Table]
+
+    def __init_subclass__(cls) -> None:
+        """Build the subclass's table from its columns, in the order they are written."""
+        super().__init_subclass__()
+        columns: list[sa.Column[Any]] = []
+        for attribute, value in vars(cls).items():
+            if isinstance(value, sa.Column):
+                value.name = value.key = attribute
+                columns.append(value)
+        cls.__table__ = sa.Table(cls.__tablename__, cls.metadata, *columns, *cls.__table_args__)
+
+    @classmethod
+    def __clause_element__(cls) -> sa.Table:
+        """The table, for SQLAlchemy's coercion of ``ModelRow`` in a statement."""
+        return cls.__table__
 
 
 class ProviderRow(Base):
@@ -173,11 +218,9 @@ class ProviderRow(Base):
 
     __tablename__ = "providers"
 
-    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(code_point_string(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(
-        UTCDateTime, server_default=sa.func.current_timestamp()
-    )
+    id = column(sa.Integer, primary_key=True)
+    name = column(code_point_string(64), unique=True)
+    created_at = column(UTCDateTime, server_default=sa.func.current_timestamp())
 
 
 class CapabilityRow(Base):
@@ -185,11 +228,9 @@ class CapabilityRow(Base):
 
     __tablename__ = "capabilities"
 
-    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(code_point_string(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(
-        UTCDateTime, server_default=sa.func.current_timestamp()
-    )
+    id = column(sa.Integer, primary_key=True)
+    name = column(code_point_string(64), unique=True)
+    created_at = column(UTCDateTime, server_default=sa.func.current_timestamp())
 
 
 class ModelRow(Base):
@@ -211,41 +252,37 @@ class ModelRow(Base):
         sa.Index("ix_models_retirement_date", "retirement_date"),
     )
 
-    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
-    model_id: Mapped[str] = mapped_column(code_point_string(256), unique=True)
-    provider_id: Mapped[int] = mapped_column(sa.ForeignKey("providers.id", ondelete="RESTRICT"))
-    display_name: Mapped[str] = mapped_column(sa.String(256))
-    context_window: Mapped[int] = mapped_column(sa.BigInteger)
-    max_output_tokens: Mapped[int] = mapped_column(sa.BigInteger)
-    cost_per_1m_input_tokens: Mapped[Decimal] = mapped_column(Money)
-    cost_per_1m_output_tokens: Mapped[Decimal] = mapped_column(Money)
-    rate_limit_rpm: Mapped[int] = mapped_column(sa.BigInteger)
-    rate_limit_tpm: Mapped[int] = mapped_column(sa.BigInteger)
-    latency_p50_ms: Mapped[int] = mapped_column(sa.BigInteger)
-    latency_p99_ms: Mapped[int] = mapped_column(sa.BigInteger)
-    status: Mapped[str] = mapped_column(sa.String(16))
-    quality_reasoning: Mapped[float] = mapped_column(sa.Double)
-    quality_coding: Mapped[float] = mapped_column(sa.Double)
-    quality_creative: Mapped[float] = mapped_column(sa.Double)
-    quality_summarization: Mapped[float] = mapped_column(sa.Double)
-    deprecation_date: Mapped[date | None] = mapped_column(CalendarDate("deprecation_date"))
-    retirement_date: Mapped[date | None] = mapped_column(CalendarDate("retirement_date"))
-    successor_model_id: Mapped[str | None] = mapped_column(code_point_string(256))
+    id = column(sa.Integer, primary_key=True)
+    model_id = column(code_point_string(256), unique=True)
+    provider_id = column(sa.Integer, sa.ForeignKey("providers.id", ondelete="RESTRICT"))
+    display_name = column(sa.String(256))
+    context_window = column(sa.BigInteger)
+    max_output_tokens = column(sa.BigInteger)
+    cost_per_1m_input_tokens = column(Money)
+    cost_per_1m_output_tokens = column(Money)
+    rate_limit_rpm = column(sa.BigInteger)
+    rate_limit_tpm = column(sa.BigInteger)
+    latency_p50_ms = column(sa.BigInteger)
+    latency_p99_ms = column(sa.BigInteger)
+    status = column(sa.String(16))
+    quality_reasoning = column(sa.Double)
+    quality_coding = column(sa.Double)
+    quality_creative = column(sa.Double)
+    quality_summarization = column(sa.Double)
+    deprecation_date = column(CalendarDate("deprecation_date"), nullable=True)
+    retirement_date = column(CalendarDate("retirement_date"), nullable=True)
+    successor_model_id = column(code_point_string(256), nullable=True)
     # Modalities as sorted comma-separated names ("image,text"; "" unknown): a fixed set of
     # five short names, matched with a delimited LIKE (see db/statements.py).
-    input_modalities: Mapped[str] = mapped_column(sa.String(64), server_default="")
-    output_modalities: Mapped[str] = mapped_column(sa.String(64), server_default="")
-    mode: Mapped[str | None] = mapped_column(sa.String(32))
-    release_date: Mapped[str | None] = mapped_column(sa.String(10))
-    knowledge_cutoff: Mapped[str | None] = mapped_column(sa.String(10))
-    open_weights: Mapped[bool | None] = mapped_column(sa.Boolean)
-    version: Mapped[int] = mapped_column(sa.BigInteger, server_default="1")
-    created_at: Mapped[datetime] = mapped_column(
-        UTCDateTime, server_default=sa.func.current_timestamp()
-    )
-    updated_at: Mapped[datetime] = mapped_column(
-        UTCDateTime, server_default=sa.func.current_timestamp()
-    )
+    input_modalities = column(sa.String(64), server_default="")
+    output_modalities = column(sa.String(64), server_default="")
+    mode = column(sa.String(32), nullable=True)
+    release_date = column(sa.String(10), nullable=True)
+    knowledge_cutoff = column(sa.String(10), nullable=True)
+    open_weights = column(sa.Boolean, nullable=True)
+    version = column(sa.BigInteger, server_default="1")
+    created_at = column(UTCDateTime, server_default=sa.func.current_timestamp())
+    updated_at = column(UTCDateTime, server_default=sa.func.current_timestamp())
 
 
 class ModelCapabilityRow(Base):
@@ -256,11 +293,9 @@ class ModelCapabilityRow(Base):
         sa.Index("ix_model_capabilities_capability_id_model_pk", "capability_id", "model_pk"),
     )
 
-    model_pk: Mapped[int] = mapped_column(
-        sa.ForeignKey("models.id", ondelete="CASCADE"), primary_key=True
-    )
-    capability_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("capabilities.id", ondelete="RESTRICT"), primary_key=True
+    model_pk = column(sa.Integer, sa.ForeignKey("models.id", ondelete="CASCADE"), primary_key=True)
+    capability_id = column(
+        sa.Integer, sa.ForeignKey("capabilities.id", ondelete="RESTRICT"), primary_key=True
     )
 
 
@@ -270,11 +305,9 @@ class ModelTagRow(Base):
     __tablename__ = "model_tags"
     __table_args__ = (sa.Index("ix_model_tags_key_value_model_pk", "key", "value", "model_pk"),)
 
-    model_pk: Mapped[int] = mapped_column(
-        sa.ForeignKey("models.id", ondelete="CASCADE"), primary_key=True
-    )
-    key: Mapped[str] = mapped_column(code_point_string(64), primary_key=True)
-    value: Mapped[str] = mapped_column(code_point_string(256))
+    model_pk = column(sa.Integer, sa.ForeignKey("models.id", ondelete="CASCADE"), primary_key=True)
+    key = column(code_point_string(64), primary_key=True)
+    value = column(code_point_string(256))
 
 
 class ModelRevisionRow(Base):
@@ -290,14 +323,14 @@ class ModelRevisionRow(Base):
         sa.Index("ix_model_revisions_changed_at", "changed_at"),
     )
 
-    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
-    model_id: Mapped[str] = mapped_column(code_point_string(256))
-    version: Mapped[int] = mapped_column(sa.BigInteger)
-    change: Mapped[str] = mapped_column(sa.String(32))
-    config: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
-    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    actor: Mapped[str] = mapped_column(sa.String(256))
-    reason: Mapped[str | None] = mapped_column(sa.Text)
+    id = column(sa.Integer, primary_key=True)
+    model_id = column(code_point_string(256))
+    version = column(sa.BigInteger)
+    change = column(sa.String(32))
+    config = column(JSONDocument)
+    changed_at = column(UTCDateTime)
+    actor = column(sa.String(256))
+    reason = column(sa.Text, nullable=True)
 
 
 class ModelPriceRow(Base):
@@ -313,16 +346,16 @@ class ModelPriceRow(Base):
         sa.Index("ix_model_prices_model_id_effective_from_id", "model_id", "effective_from", "id"),
     )
 
-    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
-    model_id: Mapped[str] = mapped_column(code_point_string(256))
-    input_per_1m: Mapped[Decimal] = mapped_column(Money)
-    output_per_1m: Mapped[Decimal] = mapped_column(Money)
-    cached_input_per_1m: Mapped[Decimal | None] = mapped_column(Money)
-    currency: Mapped[str] = mapped_column(sa.String(3), server_default="USD")
-    effective_from: Mapped[datetime] = mapped_column(UTCDateTime)
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    actor: Mapped[str] = mapped_column(sa.String(256))
-    reason: Mapped[str | None] = mapped_column(sa.Text)
+    id = column(sa.Integer, primary_key=True)
+    model_id = column(code_point_string(256))
+    input_per_1m = column(Money)
+    output_per_1m = column(Money)
+    cached_input_per_1m = column(Money, nullable=True)
+    currency = column(sa.String(3), server_default="USD")
+    effective_from = column(UTCDateTime)
+    recorded_at = column(UTCDateTime)
+    actor = column(sa.String(256))
+    reason = column(sa.Text, nullable=True)
 
 
 class ModelPriceRateRow(Base):
@@ -334,13 +367,11 @@ class ModelPriceRateRow(Base):
 
     __tablename__ = "model_price_rates"
 
-    price_id: Mapped[int] = mapped_column(
-        sa.Integer, sa.ForeignKey("model_prices.id"), primary_key=True
-    )
-    service_tier: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
-    above_tokens: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
-    component: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
-    amount: Mapped[Decimal] = mapped_column(Money)
+    price_id = column(sa.Integer, sa.ForeignKey("model_prices.id"), primary_key=True)
+    service_tier = column(sa.String(16), primary_key=True)
+    above_tokens = column(sa.BigInteger, primary_key=True)
+    component = column(sa.String(32), primary_key=True)
+    amount = column(Money)
 
 
 class ModelPriceRestatementRow(Base):
@@ -358,12 +389,12 @@ class ModelPriceRestatementRow(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
-    model_id: Mapped[str] = mapped_column(code_point_string(256))
-    after_price_id: Mapped[int] = mapped_column(sa.BigInteger)
-    restated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    actor: Mapped[str] = mapped_column(sa.String(256))
-    reason: Mapped[str | None] = mapped_column(sa.Text)
+    id = column(sa.Integer, primary_key=True)
+    model_id = column(code_point_string(256))
+    after_price_id = column(sa.BigInteger)
+    restated_at = column(UTCDateTime)
+    actor = column(sa.String(256))
+    reason = column(sa.Text, nullable=True)
 
 
 class ModelAliasRow(Base):
@@ -375,12 +406,12 @@ class ModelAliasRow(Base):
     __tablename__ = "model_aliases"
     __table_args__ = (sa.Index("ix_model_aliases_alias_id", "alias", "id"),)
 
-    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
-    alias: Mapped[str] = mapped_column(code_point_string(256))
-    model_id: Mapped[str | None] = mapped_column(code_point_string(256))
-    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    actor: Mapped[str] = mapped_column(sa.String(256))
-    reason: Mapped[str | None] = mapped_column(sa.Text)
+    id = column(sa.Integer, primary_key=True)
+    alias = column(code_point_string(256))
+    model_id = column(code_point_string(256), nullable=True)
+    changed_at = column(UTCDateTime)
+    actor = column(sa.String(256))
+    reason = column(sa.Text, nullable=True)
 
 
 class SyncSourceRow(Base):
@@ -389,13 +420,13 @@ class SyncSourceRow(Base):
     __tablename__ = "sync_sources"
     __table_args__ = (sa.UniqueConstraint("kind", "location"),)
 
-    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(sa.String(32))
-    location: Mapped[str] = mapped_column(sa.String(2048))
-    etag: Mapped[str | None] = mapped_column(sa.String(1024))
-    content_sha256: Mapped[str] = mapped_column(sa.String(64))
-    synced_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    valid_models: Mapped[int] = mapped_column(sa.BigInteger)
+    id = column(sa.Integer, primary_key=True)
+    kind = column(sa.String(32))
+    location = column(sa.String(2048))
+    etag = column(sa.String(1024), nullable=True)
+    content_sha256 = column(sa.String(64))
+    synced_at = column(UTCDateTime)
+    valid_models = column(sa.BigInteger)
 
 
 class ModelSyncBaseRow(Base):
@@ -408,11 +439,11 @@ class ModelSyncBaseRow(Base):
     __tablename__ = "model_sync_bases"
     __table_args__ = (sa.Index("ix_model_sync_bases_kind", "kind"),)
 
-    model_id: Mapped[str] = mapped_column(code_point_string(256), primary_key=True)
-    kind: Mapped[str] = mapped_column(sa.String(32))
-    location: Mapped[str] = mapped_column(sa.String(2048))
-    content_sha256: Mapped[str] = mapped_column(sa.String(64))
-    etag: Mapped[str | None] = mapped_column(sa.String(1024))
-    synced_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    fields: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
-    removed_by_sync: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    model_id = column(code_point_string(256), primary_key=True)
+    kind = column(sa.String(32))
+    location = column(sa.String(2048))
+    content_sha256 = column(sa.String(64))
+    etag = column(sa.String(1024), nullable=True)
+    synced_at = column(UTCDateTime)
+    fields = column(JSONDocument)
+    removed_by_sync = column(sa.Boolean, server_default=sa.false())
