@@ -14,8 +14,6 @@ import os
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy.orm import sessionmaker
-
 from modelregistry.db import migrate
 from modelregistry.db.deadline import deadline_fired, watchdog_of
 from modelregistry.db.engine import (
@@ -36,8 +34,7 @@ from modelregistry.errors import DatabaseReplacedError, DatabaseUnavailableError
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from sqlalchemy.engine import Engine
-    from sqlalchemy.orm import Session
+    from sqlalchemy.engine import Connection, Engine
 
     from modelregistry.domain.models import ModelConfig
 
@@ -57,10 +54,11 @@ class Database:
         """Wrap ``engine``; nothing is executed."""
         self.engine = engine
         self.url = url
+        # Core connections only (every statement is Core): ``sqlalchemy.orm``, ~50 ms to
+        # import, is never loaded by the catalog's units.
         self._reader = reader(engine)
-        self._reads: sessionmaker[Session] = sessionmaker(self._reader)
-        self._snapshots: sessionmaker[Session] = sessionmaker(snapshot_reader(engine))
-        self._writes: sessionmaker[Session] = sessionmaker(writer(engine))
+        self._snapshots = snapshot_reader(engine)
+        self._writer = writer(engine)
         self._file = _sqlite_file(engine)
         # SQLite only, and never under a deadline watchdog (it arms on SQLAlchemy's events).
         sqlite = engine.dialect.name == "sqlite" and watchdog_of(engine) is None
@@ -112,7 +110,9 @@ class Database:
 
     def read(self, query: Callable[[Repository], T], *, snapshot: bool = False) -> T:
         """Answer ``query`` in one read (``snapshot``: several statements, one state)."""
-        return self.read_session(lambda session: query(Repository(session)), snapshot=snapshot)
+        return self.read_session(
+            lambda connection: query(Repository(connection)), snapshot=snapshot
+        )
 
     def get_model(self, model_id: str) -> ModelConfig | None:
         """The model ``model_id`` (exact, not an alias) with the prices in effect now, or None.
@@ -130,14 +130,14 @@ class Database:
             with self._reader.connect() as connection:
                 return model_at(connection, model_id, clock.now())
 
-    def read_session(self, query: Callable[[Session], T], *, snapshot: bool = False) -> T:
-        """Answer ``query`` with a session of its own (as :meth:`read`)."""
-        sessions = self._snapshots if snapshot else self._reads
+    def read_session(self, query: Callable[[Connection], T], *, snapshot: bool = False) -> T:
+        """Answer ``query`` with a connection of its own (as :meth:`read`)."""
+        engine = self._snapshots if snapshot else self._reader
         self._check_file()
 
         def answer() -> T:
-            with self._bounded(), translating(database=self.url), sessions() as session:
-                return query(session)
+            with self._bounded(), translating(database=self.url), engine.connect() as connection:
+                return query(connection)
 
         return _once_more_if_dropped(answer)
 
@@ -148,8 +148,8 @@ class Database:
         The repository's clock (``read_at``) is the write's time, read after the lock.
         """
         self._check_file()
-        with self._bounded(), translating(database=self.url), self._writes.begin() as session:
-            repository = Repository(session)
+        with self._bounded(), translating(database=self.url), self._writer.begin() as connection:
+            repository = Repository(connection)
             repository.lock_for_write()
             self._check_file()  # (replaced while this writer waited for the lock)
             yield repository
@@ -197,8 +197,8 @@ class Database:
 
     def refresh_statistics(self) -> None:
         """Update the planner's statistics of the catalog tables (after a bulk import)."""
-        with translating(database=self.url), self._writes.begin() as session:
-            Repository(session).refresh_statistics()
+        with translating(database=self.url), self._writer.begin() as connection:
+            Repository(connection).refresh_statistics()
 
     def schema_revision(self) -> str | None:
         """The database's schema revision (None: never migrated)."""

@@ -18,8 +18,7 @@ from modelregistry.errors import DatabaseUnavailableError
 
 if TYPE_CHECKING:
     import psycopg
-    from sqlalchemy.engine import Engine
-    from sqlalchemy.orm import Session
+    from sqlalchemy.engine import Connection, Engine
 
 logger = logging.getLogger(__name__)
 
@@ -27,13 +26,13 @@ CHANGES_CHANNEL: Final = "modelregistry_changes"
 """PostgreSQL NOTIFY channel on which writers announce new catalog revisions."""
 
 
-def announce(session: Session) -> None:
+def announce(session: Connection) -> None:
     """Tell listening processes, at commit, that the catalog changed (SQLite: nothing).
 
     The payload names the schema: listeners of other catalogs in the same database (other
     schemas) ignore it.
     """
-    if session.get_bind().dialect.name != "sqlite":
+    if session.dialect.name != "sqlite":
         session.execute(sa.select(announcement()))
 
 

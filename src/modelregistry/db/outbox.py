@@ -79,7 +79,7 @@ def read_outbox(
         if row["id"] > after:
             changes.append((row["id"], revision_from_row(row), previous))
         previous = (row["id"], fingerprint(row["model_id"], row["version"], row["changed_at"]))
-    schema = rows[0]["schema_revision"] if rows else current_revision(session.connection())
+    schema = rows[0]["schema_revision"] if rows else current_revision(session)
     ids = sorted({change.model_id for _, change, _ in changes})
     prices = repository.price_timelines(ids) if ids else {}
     return Outbox(

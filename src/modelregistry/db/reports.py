@@ -17,7 +17,7 @@ from modelregistry.domain.counts import CatalogCounts, every_status
 if TYPE_CHECKING:
     from datetime import date
 
-    from sqlalchemy.orm import Session
+    from sqlalchemy.engine import Connection
 
 _MODEL_CATALOG = sa.table(
     "model_catalog",
@@ -33,7 +33,7 @@ _CAPABILITY_SUMMARY = sa.table(
 )
 
 
-def count_in_views(session: Session, retiring_by: date) -> CatalogCounts:
+def count_in_views(session: Connection, retiring_by: date) -> CatalogCounts:
     """Count the catalog in SQL, through the reporting views (one snapshot: ``session``)."""
     catalog = _MODEL_CATALOG.c
     rows = session.execute(

@@ -64,7 +64,6 @@ if TYPE_CHECKING:
     from collections.abc import Collection, Iterator, Mapping
 
     from sqlalchemy import Connection, RowMapping
-    from sqlalchemy.orm import Session
 
     from modelregistry.domain.aliases import AliasState
     from modelregistry.domain.history import ChangeKind, ChangeNote, ModelRevision
@@ -132,30 +131,29 @@ log); on PostgreSQL, the database clock first, in the same round trip."""
 
 
 class Repository:
-    """Reads and writes the catalog through one session; the caller owns the transaction."""
+    """Reads and writes the catalog through one connection; the caller owns the transaction."""
 
-    def __init__(self, session: Session) -> None:
-        """Wrap ``session``; nothing is executed yet."""
+    def __init__(self, session: Connection) -> None:
+        """Wrap the unit's connection ``session``; nothing is executed yet."""
         self._session = session
         self._read_at: datetime | None = None
         # In a write (the catalog's write lock held): the stored version of each model read or
         # written here, so a single-model write need not ask for max(version) (a stored
         # model's row carries its newest version; only a removed model's is in its history).
         self._versions: dict[str, int] | None = None
-        self._write_connection: Connection | None = None
         self.anchor_before: Anchor | None = None
         """In a write: the catalog's revision when the write lock was taken (see
         :meth:`catalog_anchor`); the writer's own cache applies its change on top of it."""
 
     def _connection(self) -> Connection:
-        # In a write, the transaction's connection, kept: Session.connection() costs ~40 µs
-        # a call, several times a write.
-        connection = self._write_connection
-        return self._session.connection() if connection is None else connection
+        return self._session
 
     @property
-    def session(self) -> Session:
-        """The session the repository works through (its caller owns the transaction)."""
+    def session(self) -> Connection:
+        """The connection the repository works through (its caller owns the transaction).
+
+        A Core connection (no ``sqlalchemy.orm`` session): every statement is Core.
+        """
         return self._session
 
     @property
@@ -207,7 +205,7 @@ class Repository:
         """Answer the selection query in SQL (the cache answers it from memory alike)."""
         if query.impossible:
             return []
-        sqlite = self._session.get_bind().dialect.name == "sqlite"
+        sqlite = self._session.dialect.name == "sqlite"
         statement = find_statement(query, sqlite=sqlite)
         rows = self._session.execute(statement, self._at()).mappings()
         return [model_from_row(row) for row in rows]
@@ -258,7 +256,6 @@ class Repository:
         connection = self._connection()
         lock_for_writes(connection)
         self._versions = {}
-        self._write_connection = connection
         # Core execution of statements built once (see _ANCHOR): no ORM handling, no
         # statement construction nor cache-key generation per write.
         if connection.dialect.name == "sqlite":
@@ -442,7 +439,7 @@ class Repository:
         After a bulk import, until autovacuum gets to it, PostgreSQL would plan the change
         feed's query on stale row counts (a sequential scan instead of the primary key).
         """
-        if self._session.get_bind().dialect.name != "sqlite":
+        if self._session.dialect.name != "sqlite":
             self._session.execute(
                 sa.text("ANALYZE models, model_capabilities, model_revisions, providers")
             )
@@ -517,7 +514,7 @@ class Repository:
             .order_by(ModelPriceRow.model_id, ModelPriceRow.effective_from, ModelPriceRow.id)
         )
         rows: dict[str, list[tuple[int, Price]]] = {}
-        dialect = self._session.get_bind().dialect
+        dialect = self._session.dialect
         chunks = (
             [query]
             if model_ids is None
@@ -616,7 +613,7 @@ class Repository:
     def last_versions(self, model_ids: list[str]) -> dict[str, int]:
         """The newest version of each of ``model_ids`` that ever existed (others absent)."""
         versions: dict[str, int] = {}
-        dialect = self._session.get_bind().dialect
+        dialect = self._session.dialect
         for ids in among(dialect, ModelRevisionRow.model_id, model_ids):
             query = (
                 sa.select(ModelRevisionRow.model_id, sa.func.max(ModelRevisionRow.version))
@@ -685,7 +682,7 @@ class Repository:
 
     def _model_keys(self, model_ids: list[str]) -> dict[str, int]:
         keys: dict[str, int] = {}
-        dialect = self._session.get_bind().dialect
+        dialect = self._session.dialect
         for ids in among(dialect, ModelRow.model_id, model_ids):
             query = sa.select(ModelRow.model_id, ModelRow.id).where(ids)
             keys.update(dict(self._session.execute(query).all()))

@@ -18,13 +18,13 @@ if TYPE_CHECKING:
     from collections.abc import Collection
     from datetime import datetime
 
-    from sqlalchemy.orm import Session
+    from sqlalchemy.engine import Connection
 
 __all__ = ["record", "restatements"]
 
 
 def restatements(
-    session: Session, model_ids: Collection[str] | None = None
+    session: Connection, model_ids: Collection[str] | None = None
 ) -> dict[str, list[tuple[int, datetime]]]:
     """Each restated model's ``(after_price_id, restated_at)``, in the order recorded."""
     query = sa.select(
@@ -35,7 +35,7 @@ def restatements(
     statements = [query]
     if model_ids is not None:
         column = ModelPriceRestatementRow.model_id
-        dialect = session.get_bind().dialect
+        dialect = session.dialect
         statements = [query.where(ids) for ids in among(dialect, column, list(model_ids))]
     found: dict[str, list[tuple[int, datetime]]] = {}
     for statement in statements:
@@ -45,7 +45,12 @@ def restatements(
 
 
 def record(
-    session: Session, model_ids: Collection[str], *, now: datetime, actor: str, reason: str | None
+    session: Connection,
+    model_ids: Collection[str],
+    *,
+    now: datetime,
+    actor: str,
+    reason: str | None,
 ) -> None:
     """Restate the timelines of ``model_ids``: their prices recorded so far stop counting.
 

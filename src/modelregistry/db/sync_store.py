@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Mapping
     from datetime import datetime
 
-    from sqlalchemy.orm import Session
+    from sqlalchemy.engine import Connection
 
     from modelregistry.domain.upstream.fields import Fields
 
@@ -39,7 +39,7 @@ __all__ = [
 _CHUNK: Final = 500
 
 
-def source_state(session: Session, kind: str, location: str) -> SourceState | None:
+def source_state(session: Connection, kind: str, location: str) -> SourceState | None:
     """The last successful fetch of ``kind`` at ``location`` (None: never synced)."""
     row = session.execute(
         sa.select(SyncSourceRow.etag, SyncSourceRow.content_sha256).where(
@@ -50,7 +50,7 @@ def source_state(session: Session, kind: str, location: str) -> SourceState | No
 
 
 def save_source(  # noqa: PLR0913 - the columns of the row
-    session: Session,
+    session: Connection,
     kind: str,
     location: str,
     *,
@@ -77,7 +77,7 @@ def save_source(  # noqa: PLR0913 - the columns of the row
     )
 
 
-def bases(session: Session, model_ids: Collection[str] | None = None) -> dict[str, Base]:
+def bases(session: Connection, model_ids: Collection[str] | None = None) -> dict[str, Base]:
     """The bases of synced models (all, or those of ``model_ids``), by model id."""
     query = sa.select(
         ModelSyncBaseRow.model_id,
@@ -101,7 +101,7 @@ def _bases(rows: Iterable[sa.Row[tuple[str, str, dict[str, object], bool]]]) -> 
     }
 
 
-def provenance(session: Session, model_id: str) -> Provenance | None:
+def provenance(session: Connection, model_id: str) -> Provenance | None:
     """Where the model was last synced from (None: never synced, or removed by a sync)."""
     row = session.execute(
         sa.select(
@@ -117,7 +117,7 @@ def provenance(session: Session, model_id: str) -> Provenance | None:
     return Provenance(row.kind, row.location, row.content_sha256, row.etag, row.synced_at)
 
 
-def provenance_counts(session: Session) -> dict[str, int]:
+def provenance_counts(session: Connection) -> dict[str, int]:
     """How many models of the catalog were synced from each kind."""
     rows = session.execute(
         sa.select(ModelSyncBaseRow.kind, sa.func.count())
@@ -128,7 +128,7 @@ def provenance_counts(session: Session) -> dict[str, int]:
     return {kind: int(count) for kind, count in rows}
 
 
-def sync_summary(session: Session) -> dict[str, tuple[int, datetime | None]]:
+def sync_summary(session: Connection) -> dict[str, tuple[int, datetime | None]]:
     """Per upstream kind: the catalog's models synced from it, and its last sync."""
     counts = provenance_counts(session)
     last = dict(
@@ -142,7 +142,7 @@ def sync_summary(session: Session) -> dict[str, tuple[int, datetime | None]]:
 
 
 def save_bases(
-    session: Session,
+    session: Connection,
     new: Mapping[str, Fields],
     origin: Provenance,
     previous: Mapping[str, Base] | None = None,
@@ -195,7 +195,7 @@ def save_bases(
         )
 
 
-def mark_removed(session: Session, model_ids: Collection[str]) -> None:
+def mark_removed(session: Connection, model_ids: Collection[str]) -> None:
     """Mark the bases of ``model_ids`` as removed by the sync (they may come back)."""
     ids = list(model_ids)
     for start in range(0, len(ids), _CHUNK):
@@ -218,7 +218,7 @@ _BASE_COLUMNS: Final = (
 _SOURCE_COLUMNS: Final = ("kind", "location", "etag", "content_sha256", "synced_at", "valid_models")
 
 
-def base_rows(session: Session, model_ids: Collection[str]) -> dict[str, dict[str, object]]:
+def base_rows(session: Connection, model_ids: Collection[str]) -> dict[str, dict[str, object]]:
     """The base and provenance rows of ``model_ids`` (for an export), by model id."""
     ids = sorted(model_ids)
     found: dict[str, dict[str, object]] = {}
@@ -231,7 +231,7 @@ def base_rows(session: Session, model_ids: Collection[str]) -> dict[str, dict[st
     return found
 
 
-def source_rows(session: Session) -> list[dict[str, object]]:
+def source_rows(session: Connection) -> list[dict[str, object]]:
     """Every upstream source's last fetch (for an export), by kind and location."""
     query = sa.select(SyncSourceRow.__table__).order_by(SyncSourceRow.kind, SyncSourceRow.location)
     return [
@@ -241,7 +241,7 @@ def source_rows(session: Session) -> list[dict[str, object]]:
 
 
 def restore(
-    session: Session,
+    session: Connection,
     bases: Mapping[str, Mapping[str, object]],
     sources: Iterable[Mapping[str, object]],
 ) -> None:
