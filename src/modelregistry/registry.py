@@ -28,25 +28,49 @@ from modelregistry.domain.arguments import (
     version_guard,
     whole_number,
 )
-from modelregistry.domain.documents import export_format
 from modelregistry.domain.models import ModelConfig, ModelStatus, parse_status
 from modelregistry.domain.pricing import money
 from modelregistry.domain.query import remembered_query
 from modelregistry.domain.rates import check_rates, usage
-from modelregistry.domain.upstream.plan import SyncOptions, on_removed_policy
 from modelregistry.errors import InvalidArgumentError
-from modelregistry.service import aliases, catalog_files, history, models, prices, reads
-from modelregistry.service import sync as upstream_sync
+from modelregistry.service import aliases, history, models, prices, reads
 from modelregistry.service.fetch import DEFAULT_MAX_BYTES as DEFAULT_SYNC_MAX_BYTES
 from modelregistry.service.fetch import DEFAULT_TIMEOUT as DEFAULT_SYNC_TIMEOUT
 from modelregistry.service.operations import Kind, operation
 from modelregistry.service.parts import open_parts
-from modelregistry.service.relaying import run_relay
 
-# The CLI's watch reads catalog files as imports do (it goes through the registry).
-read_catalog_bytes = catalog_files.read_catalog_bytes
+# Catalog files and upstream sync (their documents, formats and plans) are imported by the
+# methods that use them: a process that only reads models never loads them (issue 15).
+
+
+def read_catalog_bytes(path: Path) -> bytes:
+    """The bytes of the catalog file ``path``, read as imports read it (the CLI's watch).
+
+    See :func:`modelregistry.service.catalog_files.read_catalog_bytes`.
+    """
+    from modelregistry.service.catalog_files import read_catalog_bytes as read  # noqa: PLC0415
+
+    return read(path)
+
+
+def run_relay(
+    url: str | None,
+    *,
+    feed: str | None,
+    stop: threading.Event,
+    on_ready: Callable[[str], object] | None = None,
+) -> int:
+    """Relay the catalog at ``url`` to ``feed`` until ``stop`` is set; return messages added.
+
+    See :func:`modelregistry.service.relaying.run_relay` (imported here at the first call).
+    """
+    from modelregistry.service.relaying import run_relay as run  # noqa: PLC0415 - see above
+
+    return run(url, feed=feed, stop=stop, on_ready=on_ready)
+
 
 if TYPE_CHECKING:
+    import threading
     from collections.abc import Callable, Iterable, Mapping
     from decimal import Decimal
     from types import TracebackType
@@ -413,6 +437,8 @@ class ModelRegistry:
             InvalidCatalogFileError: E4005, listing every problem (entry index, model_id,
                 field, rule); nothing is written.
         """
+        from modelregistry.service import catalog_files  # noqa: PLC0415 - see the top
+
         return catalog_files.import_catalog(
             self._parts,
             source,
@@ -446,6 +472,9 @@ class ModelRegistry:
         Returns:
             The file's text.
         """
+        from modelregistry.domain.documents import export_format  # noqa: PLC0415 - see the top
+        from modelregistry.service import catalog_files  # noqa: PLC0415
+
         target = None if path is None else Path(path)
         kind = export_format(format, target)
         # A name no provider can have matches no stored (normalised) name: an empty export.
@@ -1050,6 +1079,12 @@ class ModelRegistry:
             raise InvalidArgumentError.single("max_bytes", "must be an integer > 0", max_bytes)
         if location is not None and not isinstance(location, str | os.PathLike):
             raise InvalidArgumentError.single("location", "must be a path or a URL", location)
+        from modelregistry.domain.upstream.plan import (  # noqa: PLC0415 - see the top
+            SyncOptions,
+            on_removed_policy,
+        )
+        from modelregistry.service import sync as upstream_sync  # noqa: PLC0415
+
         options = SyncOptions(
             force=bool(force),
             accept_held=bool(accept_held),
@@ -1072,11 +1107,15 @@ class ModelRegistry:
     @operation(Kind.DATABASE)
     def get_provenance(self, model_id: str) -> Provenance | None:
         """Where the model was last synced from: kind, location, sha256, ETag, time (or None)."""
+        from modelregistry.service import sync as upstream_sync  # noqa: PLC0415 - see the top
+
         return upstream_sync.provenance(self._parts, existing_id(model_id))
 
     @operation(Kind.DATABASE)
     def list_overrides(self, model_id: str | None = None) -> list[Override]:
         """Every locally edited field of the synced models (of ``model_id``), beside upstream's."""
+        from modelregistry.service import sync as upstream_sync  # noqa: PLC0415 - see the top
+
         return upstream_sync.list_overrides(
             self._parts, None if model_id is None else existing_id(model_id)
         )
@@ -1100,6 +1139,8 @@ class ModelRegistry:
             OverrideNotFoundError: E4043, the model was never synced, or ``field`` is not
                 edited locally.
         """
+        from modelregistry.service import sync as upstream_sync  # noqa: PLC0415 - see the top
+
         return upstream_sync.reset_override(
             self._parts, existing_id(model_id), field, actor=actor, reason=reason
         )

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 from modelregistry.cache.cache import SnapshotCache
 from modelregistry.cache.feed import MIN_REFRESH_GAP, ChangeFeed
-from modelregistry.cache.jetstream import StreamFeed, StreamSource
 from modelregistry.cache.source import DatabaseSource
 from modelregistry.errors import ModelRegistryError
 
@@ -23,6 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from modelregistry.cache.cache import CatalogEvent
+    from modelregistry.cache.jetstream import StreamFeed
     from modelregistry.cache.snapshot import Snapshot
     from modelregistry.cache.wire import FeedAddress
     from modelregistry.db.database import Database
@@ -76,10 +76,13 @@ class LiveCache:
             on_load=lambda: on_refresh("reload"),
             current=self._snapshot,
         )
-        # The JetStream seam: the stream answers changes_since, StreamFeed replaces ChangeFeed.
-        self._stream = (
-            None if feed is None else (feed, StreamSource(source, database.schema_revision()))
-        )
+        # The JetStream seam: the stream answers changes_since, StreamFeed replaces ChangeFeed
+        # (its modules load only for a cache that has a feed).
+        self._stream = None
+        if feed is not None:
+            from modelregistry.cache.jetstream import StreamSource  # noqa: PLC0415 - see above
+
+            self._stream = (feed, StreamSource(source, database.schema_revision()))
         changes_since = (
             source.changes_since if self._stream is None else self._stream[1].changes_since
         )
@@ -99,6 +102,8 @@ class LiveCache:
 
     def _start_feed(self) -> None:
         if self._stream is not None:
+            from modelregistry.cache.jetstream import StreamFeed  # noqa: PLC0415 - see __init__
+
             self._feed = StreamFeed(
                 *self._stream,
                 self.refresh,
@@ -184,8 +189,11 @@ class LiveCache:
     def state(self) -> dict[str, Any]:
         """Revision, staleness and health (``get_stats()["cache"]``); the feed's transport."""
         state = self.snapshots.state()
-        if isinstance(self._feed, StreamFeed):
-            state["feed"] = self._feed.state()
+        if self._stream is not None:  # (then the feed is a StreamFeed, its module loaded)
+            from modelregistry.cache.jetstream import StreamFeed  # noqa: PLC0415
+
+            if isinstance(self._feed, StreamFeed):
+                state["feed"] = self._feed.state()
         return state
 
     def after_fork(self) -> None:

@@ -18,9 +18,6 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
 
 from modelregistry.cache.live import LiveCache
-from modelregistry.cache.nats_link import require_nats
-from modelregistry.cache.publisher import Publisher
-from modelregistry.cache.wire import FeedAddress
 from modelregistry.db.database import Database
 from modelregistry.db.engine import with_timeouts
 from modelregistry.db.notify import announce
@@ -39,6 +36,7 @@ if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
     from modelregistry.cache.contract import CatalogReader
+    from modelregistry.cache.publisher import Publisher
     from modelregistry.db.repository import Repository
     from modelregistry.domain.counts import CatalogCounts
     from modelregistry.domain.models import ModelConfig
@@ -231,8 +229,13 @@ def open_parts(  # noqa: PLR0913 - ModelRegistry's keyword-only options
     """Open the catalog at ``url`` (see :class:`~modelregistry.ModelRegistry`)."""
     interval = poll_seconds(poll_interval)
     feed_url = resolve_feed_url(feed)
-    address = None if feed_url is None else FeedAddress.parse(feed_url)
-    if address is not None:
+    address = None
+    if feed_url is not None:
+        # The JetStream feed's modules (and nats-py) load only for a registry that has one.
+        from modelregistry.cache.nats_link import require_nats  # noqa: PLC0415
+        from modelregistry.cache.wire import FeedAddress  # noqa: PLC0415
+
+        address = FeedAddress.parse(feed_url)
         require_nats()
     target = with_timeouts(
         resolve_database_url(url),
@@ -243,7 +246,7 @@ def open_parts(  # noqa: PLR0913 - ModelRegistry's keyword-only options
     database = Database.open(target, auto_migrate=auto_migrate, keep_idle=address is None)
     telemetry = Telemetry()
     live: LiveCache | None = None
-    publisher = None
+    publisher: Publisher | None = None
     try:
         live = (
             LiveCache(
@@ -252,7 +255,10 @@ def open_parts(  # noqa: PLR0913 - ModelRegistry's keyword-only options
             if cache
             else None
         )
-        publisher = None if address is None else Publisher(database, address)
+        if address is not None:
+            from modelregistry.cache.publisher import Publisher  # noqa: PLC0415 - see above
+
+            publisher = Publisher(database, address)
     except BaseException:
         if live is not None:
             live.close()
