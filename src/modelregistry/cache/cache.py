@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from modelregistry.db.repository import Anchor
     from modelregistry.domain.history import ModelRevision
     from modelregistry.domain.models import ModelConfig
+    from modelregistry.domain.pricing import Price
 
 logger = logging.getLogger(__name__)
 
@@ -192,13 +193,19 @@ class SnapshotCache:
         finally:
             self._refreshing.release()
 
-    def apply_own(self, before: Anchor, changes: list[tuple[int, ModelRevision]]) -> bool:
+    def apply_own(
+        self,
+        before: Anchor,
+        changes: list[tuple[int, ModelRevision]],
+        prices: Mapping[str, tuple[Price, ...]] | None = None,
+    ) -> bool:
         """Apply this process's own committed ``changes`` without reading them back.
 
         Only when the snapshot is at ``before``, the revision its writer found when it took
-        the write lock (nothing else was written in between) and the changes wrote no price
-        and no alias (the writer knows; see ``service.writer.Writer.recorded``). Subscribers
-        are told as after a refresh.
+        the write lock (nothing else was written in between), and the writer knows every
+        price timeline the changes changed (``prices``, whole, by model id) and changed no
+        alias (see ``service.writer.Writer.recorded``). Subscribers are told as after a
+        refresh.
 
         Returns:
             Whether the changes were applied (False: nothing was done; refresh instead).
@@ -218,7 +225,7 @@ class SnapshotCache:
             with self._lock:
                 now = clock.now()
                 self.snapshot = self.snapshot.rolled(now).apply(
-                    number, (change for _, change in changes), at=now
+                    number, (change for _, change in changes), prices, at=now
                 )
                 self._anchor = anchor
                 self._synced_at = time.monotonic()

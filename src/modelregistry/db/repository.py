@@ -385,7 +385,7 @@ class Repository:
         statement = _update_statement(tuple(values), sqlite=sqlite)
         if sqlite:
             connection.execute(statement, parameters)
-            return self.append_revisions([(config, version, kind)], now=now, note=note)
+            return self.append_revisions([(config, version, kind)], now=now, note=note)[0]
         row = _revision_row(config, version, kind, now=now, note=note)
         parameters.update((_NEW + key, value) for key, value in row.items())
         return int(connection.execute(statement, parameters).one()[0])
@@ -422,17 +422,23 @@ class Repository:
         *,
         now: datetime,
         note: ChangeNote,
-    ) -> int:
-        """Record each ``(config, version, change)``; return the catalog's new revision."""
+    ) -> list[int]:
+        """Record each ``(config, version, change)``; return their numbers, in order.
+
+        The last number is the catalog's new revision.
+        """
         rows = [
             _revision_row(config, version, change, now=now, note=note)
             for config, version, change in entries
         ]
+        connection = self._connection()
         if len(rows) == 1:
-            return int(self._connection().execute(_INSERT_REVISION, rows[0]).one()[0])
-        insert_many(self._connection(), REVISIONS_TABLE, rows)  # see save_many
-        # Writers hold the catalog's write lock: the newest revision is the one just added.
-        return int(self._session.scalar(sa.select(sa.func.max(ModelRevisionRow.id))) or 0)
+            return [int(connection.execute(_INSERT_REVISION, rows[0]).one()[0])]
+        insert_many(connection, REVISIONS_TABLE, rows)  # see save_many
+        # Writers hold the catalog's write lock: the newest revisions are the ones just added,
+        # numbered in the order of their rows (COPY and INSERT take the sequence row by row).
+        newest = connection.execute(_NEWEST_NUMBERS, {"count": len(rows)}).scalars().all()
+        return [int(number) for number in reversed(newest)]
 
     def refresh_statistics(self) -> None:
         """Update the planner's statistics of the catalog tables (PostgreSQL ``ANALYZE``).
@@ -715,6 +721,12 @@ _NEW: Final = "new_"
 _TARGET: Final = "target_model_id"
 """The parameter naming the model an UPDATE changes."""
 _INSERT_REVISION: Final = REVISIONS_TABLE.insert().returning(REVISIONS_TABLE.c.id)
+_NEWEST_NUMBERS: Final = (
+    sa.select(REVISIONS_TABLE.c.id)
+    .order_by(REVISIONS_TABLE.c.id.desc())
+    .limit(sa.bindparam("count", type_=sa.Integer))
+)
+"""The numbers of the ``count`` newest revisions, newest first."""
 """One revision, by its column values; returns its number."""
 
 

@@ -143,7 +143,7 @@ class Parts:
             own = (
                 None
                 if before is None or recorded is None or writer.aliases_changed
-                else (before, recorded)
+                else (before, recorded, writer.timelines)
             )
             self.cache.catch_up(writer.written, own)
 
