@@ -18,6 +18,7 @@ import logging
 import queue
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -27,7 +28,7 @@ from modelregistry.domain import clock
 from modelregistry.domain.history import ChangeKind, fingerprint, same_change
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterator, Mapping
 
     from modelregistry.cache.contract import Delta, FullLoad
     from modelregistry.db.repository import Anchor
@@ -190,6 +191,24 @@ class SnapshotCache:
             return None
         try:
             return self.refresh()
+        finally:
+            self._refreshing.release()
+
+    @contextmanager
+    def holding_refreshes(self) -> Iterator[None]:
+        """Keep other refreshes waiting while this thread commits and applies its own write.
+
+        Taken before a commit (which tells the change feed at once) so that the feed does not
+        read the write back while its writer applies it from memory (:meth:`apply_own`):
+        the feed's refresh waits, then finds nothing new. Only if no refresh is under way
+        (never waits: a refresh holding it may be waiting for a connection this thread's
+        transaction holds).
+        """
+        if not self._refreshing.acquire(blocking=False):
+            yield
+            return
+        try:
+            yield
         finally:
             self._refreshing.release()
 
