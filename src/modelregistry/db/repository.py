@@ -301,9 +301,8 @@ class Repository:
         if self._versions is not None:
             self._versions.update((config.model_id, version) for config, version in items)
         providers = self._name_ids(ProviderRow, {config.provider for config, _ in items})
-        capabilities = self._name_ids(
-            CapabilityRow, {name for config, _ in items for name in config.capabilities.names()}
-        )
+        names = [sorted(config.capabilities.names()) for config, _ in items]
+        capabilities = self._name_ids(CapabilityRow, {name for some in names for name in some})
         keys = self._model_keys(
             [
                 config.model_id
@@ -340,8 +339,8 @@ class Repository:
                 self._session.execute(sa.delete(ModelTagRow).where(ModelTagRow.model_pk.in_(chunk)))
         links = [
             {"model_pk": keys[config.model_id], "capability_id": capabilities[name]}
-            for config, _ in items
-            for name in sorted(config.capabilities.names())
+            for (config, _), some in zip(items, names, strict=True)
+            for name in some
         ]
         insert_many(self._connection(), LINKS_TABLE, links)
         tags = [row for config, _ in items for row in tag_rows(keys[config.model_id], config)]

@@ -70,6 +70,9 @@ class Writer:
         the NOTIFY went with a change's statement)."""
         # The model current() read, until a change: write() need not read it again.
         self._read: ModelConfig | None = None
+        # The aliases as read in this transaction, until one changes here (an import's
+        # batches read them once).
+        self._aliases: dict[str, str] | None = None
 
     @property
     def now(self) -> datetime:
@@ -108,6 +111,7 @@ class Writer:
         if current != model_id:
             self._repository.add_alias_change(alias, model_id, now=self._now, note=self._note)
             self.aliases_changed = True
+            self._aliases = None
         return next(state for state in self._repository.alias_states() if state.alias == alias)
 
     def remove_alias(self, alias: str) -> str:
@@ -121,10 +125,15 @@ class Writer:
             raise AliasNotFoundError(alias)
         self._repository.add_alias_change(alias, None, now=self._now, note=self._note)
         self.aliases_changed = True
+        self._aliases = None
         return target
 
     def _refuse_alias_ids(self, model_ids: list[str]) -> None:
-        aliases = self._repository.aliases()
+        if not model_ids:
+            return
+        if self._aliases is None:
+            self._aliases = self._repository.aliases()
+        aliases = self._aliases
         for model_id in model_ids:
             if model_id in aliases:
                 raise InvalidModelConfigError.single(
