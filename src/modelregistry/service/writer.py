@@ -268,7 +268,9 @@ class Writer:
         ]
         if repriced:
             repriced_ids = [config.model_id for config in repriced]
-            timelines = self._repository.price_timelines(repriced_ids)
+            # A model that never existed has no price yet: only the others' are read.
+            existed = [model_id for model_id in repriced_ids if versions.get(model_id, 0) > 0]
+            timelines = self._repository.price_timelines(existed) if existed else {}
             prices = self._new_prices(repriced, timelines, cached_inputs, rates)
             self._repository.add_prices(prices)
             self._keep_timelines(repriced_ids, timelines, prices)
