@@ -58,7 +58,13 @@ def test_a_large_import_analyzes_and_a_small_one_does_not(postgres_schema_url: s
 
         with _analyzes() as seen:
             registry.import_catalog({"models": _models(1000, start=999)})
-        assert seen == ["ANALYZE models, model_capabilities, model_revisions, providers"]
+        revisions = "model_revisions (id, model_id, version, change, changed_at, actor, reason)"
+        assert seen == [f"ANALYZE models, model_capabilities, {revisions}, providers"]
+        with registry._parts.database.engine.connect() as connection:  # noqa: SLF001 - its engine
+            counted = connection.execute(
+                sa.text("SELECT reltuples FROM pg_class WHERE oid = 'model_revisions'::regclass")
+            ).scalar_one()
+        assert counted == 1999 + 3  # the planner sees the rows (and the three seeded models)
 
         with _analyzes() as seen:  # the same 1,999 again, 10 of them changed: no work to plan
             entries = _models(1989, start=10) + _models(10, context_window=4096)

@@ -160,10 +160,16 @@ def test_a_writers_own_changes_are_applied_without_reads_and_stay_on_the_databas
     assert registry.list_models() == expected
 
 
-def test_a_write_that_prices_reads_the_timeline_back(registry: ModelRegistry) -> None:
+def test_a_write_that_prices_keeps_the_timeline_it_wrote_without_reading_it_back(
+    registry: ModelRegistry, backend: str
+) -> None:
     model = registry.get_model_or_raise("llama3.1:8b")
     cost = model.cost_per_1m_input_tokens + 1
-    stored = registry.register_model(model.model_copy(update={"cost_per_1m_input_tokens": cost}))
+    with _counting(backend) as counted:
+        stored = registry.register_model(
+            model.model_copy(update={"cost_per_1m_input_tokens": cost})
+        )
+    assert _reads(counted) == [], "\n".join(_reads(counted))
     assert registry.get_model_or_raise("llama3.1:8b") == stored
     assert registry.get_price("llama3.1:8b").input_per_1m == stored.cost_per_1m_input_tokens
     with registry.__class__(registry.url, cache=False) as direct:

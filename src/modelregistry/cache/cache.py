@@ -18,6 +18,7 @@ import logging
 import queue
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -27,12 +28,13 @@ from modelregistry.domain import clock
 from modelregistry.domain.history import ChangeKind, fingerprint, same_change
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterator, Mapping
 
     from modelregistry.cache.contract import Delta, FullLoad
     from modelregistry.db.repository import Anchor
     from modelregistry.domain.history import ModelRevision
     from modelregistry.domain.models import ModelConfig
+    from modelregistry.domain.pricing import Price
 
 logger = logging.getLogger(__name__)
 
@@ -192,13 +194,37 @@ class SnapshotCache:
         finally:
             self._refreshing.release()
 
-    def apply_own(self, before: Anchor, changes: list[tuple[int, ModelRevision]]) -> bool:
+    @contextmanager
+    def holding_refreshes(self) -> Iterator[None]:
+        """Keep other refreshes waiting while this thread commits and applies its own write.
+
+        Taken before a commit (which tells the change feed at once) so that the feed does not
+        read the write back while its writer applies it from memory (:meth:`apply_own`):
+        the feed's refresh waits, then finds nothing new. Only if no refresh is under way
+        (never waits: a refresh holding it may be waiting for a connection this thread's
+        transaction holds).
+        """
+        if not self._refreshing.acquire(blocking=False):
+            yield
+            return
+        try:
+            yield
+        finally:
+            self._refreshing.release()
+
+    def apply_own(
+        self,
+        before: Anchor,
+        changes: list[tuple[int, ModelRevision]],
+        prices: Mapping[str, tuple[Price, ...]] | None = None,
+    ) -> bool:
         """Apply this process's own committed ``changes`` without reading them back.
 
         Only when the snapshot is at ``before``, the revision its writer found when it took
-        the write lock (nothing else was written in between) and the changes wrote no price
-        and no alias (the writer knows; see ``service.writer.Writer.recorded``). Subscribers
-        are told as after a refresh.
+        the write lock (nothing else was written in between), and the writer knows every
+        price timeline the changes changed (``prices``, whole, by model id) and changed no
+        alias (see ``service.writer.Writer.recorded``). Subscribers are told as after a
+        refresh.
 
         Returns:
             Whether the changes were applied (False: nothing was done; refresh instead).
@@ -218,7 +244,7 @@ class SnapshotCache:
             with self._lock:
                 now = clock.now()
                 self.snapshot = self.snapshot.rolled(now).apply(
-                    number, (change for _, change in changes), at=now
+                    number, (change for _, change in changes), prices, at=now
                 )
                 self._anchor = anchor
                 self._synced_at = time.monotonic()

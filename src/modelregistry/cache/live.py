@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from modelregistry.db.repository import Anchor
     from modelregistry.domain.history import ModelRevision
     from modelregistry.domain.models import ModelConfig
+    from modelregistry.domain.pricing import Price
     from modelregistry.metrics.telemetry import Trigger
 
 logger = logging.getLogger(__name__)
@@ -157,13 +158,15 @@ class LiveCache:
     def catch_up(
         self,
         known: Mapping[tuple[str, int], ModelConfig] | None = None,
-        own: tuple[Anchor, list[tuple[int, ModelRevision]]] | None = None,
+        own: tuple[Anchor, list[tuple[int, ModelRevision]], Mapping[str, tuple[Price, ...]]]
+        | None = None,
     ) -> None:
         """After a write: make the cache hold it, trying a few times (it has committed).
 
-        ``own``: the revision the write found under its lock and the revisions it recorded
-        (numbered), when it wrote no price or alias: applied without reading anything if the
-        snapshot is at that revision (:meth:`SnapshotCache.apply_own`). If the database
+        ``own``: the revision the write found under its lock, the revisions it recorded
+        (numbered) and the price timelines it changed, when it knows them all and changed no
+        alias: applied without reading anything if the snapshot is at that revision
+        (:meth:`SnapshotCache.apply_own`). If the database
         cannot be read back, the cache is marked stale and the change feed catches up later.
         """
         if own is not None and self.snapshots.apply_own(*own):

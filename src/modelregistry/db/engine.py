@@ -21,7 +21,7 @@ from modelregistry.db.deadline import install as install_watchdog
 from modelregistry.db.idle import release_when_idle
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, MutableMapping, Sequence
+    from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
 
     from sqlalchemy.engine import Connection
 
@@ -440,7 +440,6 @@ def insert_many(connection: Connection, table: sa.Table, rows: list[dict[str, An
 
     dialect = connection.dialect
     names = list(rows[0])
-    processors = _bind_processors(connection, table, names)
     quote = dialect.identifier_preparer.quote
     statement = (
         f"COPY {dialect.identifier_preparer.format_table(table)} "
@@ -449,15 +448,8 @@ def insert_many(connection: Connection, table: sa.Table, rows: list[dict[str, An
     driver = connection.connection.driver_connection
     try:
         with armed(connection), driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-            for row in rows:
-                copy.write_row(
-                    [
-                        value if process is None else process(value)
-                        for process, value in zip(
-                            processors, (row[name] for name in names), strict=True
-                        )
-                    ]
-                )
+            for values in _processed(connection, table, names, rows):
+                copy.write_row(values)
     except psycopg.Error as exc:
         raise sa.exc.DBAPIError.instance(
             statement, None, exc, psycopg.Error, dialect=dialect
@@ -498,13 +490,21 @@ def _insert_sqlite(connection: Connection, table: sa.Table, rows: list[dict[str,
     ``sa.insert`` would: no column of these tables has a Python-side default).
     """
     names = list(rows[0])
-    processors = _bind_processors(connection, table, names)
     preparer = connection.dialect.identifier_preparer
     # Identifiers from the table, quoted; every value is a parameter.
     columns_sql = ", ".join(preparer.quote(name) for name in names)
     statement = f"INSERT INTO {preparer.format_table(table)} ({columns_sql}) VALUES "  # noqa: S608 - see above
     statement += f"({', '.join('?' * len(names))})"
-    # Column by column: a value list per column, mapped through its processor, zipped back.
+    connection.exec_driver_sql(statement, list(_processed(connection, table, names, rows)))
+
+
+def _processed(
+    connection: Connection, table: sa.Table, names: list[str], rows: list[dict[str, Any]]
+) -> Iterator[tuple[Any, ...]]:
+    """Each row's values of ``names``, through their columns' bind processors, as tuples."""
+    processors = _bind_processors(connection, table, names)
+    # Column by column: a value list per column, mapped through its processor, zipped back
+    # (a third of the time of a processor call per value of each row).
     columns: list[Iterable[Any]] = [[row[name] for row in rows] for name in names]
     for index, process in enumerate(processors):
         if process is None:
@@ -516,7 +516,7 @@ def _insert_sqlite(connection: Connection, table: sa.Table, rows: list[dict[str,
             columns[index] = map(processed.__getitem__, columns[index])
         else:
             columns[index] = map(process, columns[index])
-    connection.exec_driver_sql(statement, list(zip(*columns, strict=True)))
+    return zip(*columns, strict=True)
 
 
 def _is_instant(column_type: sa.types.TypeEngine[Any]) -> bool:

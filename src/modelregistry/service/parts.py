@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import threading
 import weakref
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, TypeVar
 
 from modelregistry.cache.live import LiveCache
@@ -119,31 +119,42 @@ class Parts:
             InvalidModelConfigError: E4003, ``actor`` or ``reason`` breaks its rules.
         """
         note = ChangeNote(actor=default_actor() if actor is None else actor, reason=reason)
-        with self.database.write() as repository:
-            writer = Writer(
-                repository,
-                now=repository.read_at,
-                note=note,
-                keep_records=self.cache is not None and self.catch_up_writes,
-            )
-            yield writer
-            if writer.changed and not writer.announced:
-                announce(repository.session)
-        if writer.changed:
-            clock.saw(repository.read_at)  # our reads never come before our own write
-            if self.publisher is not None:
-                last = writer.last_revision
-                span = None if last is None else (last - len(writer.kinds), last)
-                self.publisher.publish(span, aliases=writer.aliases_changed)
-        self.telemetry.changed(writer.kinds)
-        if self.cache is not None and self.catch_up_writes:
-            before, recorded = repository.anchor_before, writer.recorded
-            own = (
-                None
-                if before is None or recorded is None or writer.aliases_changed
-                else (before, recorded)
-            )
-            self.cache.catch_up(writer.written, own)
+        with ExitStack() as holding:
+            with self.database.write() as repository:
+                writer = Writer(
+                    repository,
+                    now=repository.read_at,
+                    note=note,
+                    keep_records=self.cache is not None and self.catch_up_writes,
+                )
+                yield writer
+                if writer.changed and not writer.announced:
+                    announce(repository.session)
+                if (
+                    self.cache is not None
+                    and self.catch_up_writes
+                    and writer.changed
+                    and writer.recorded is not None
+                    and not writer.aliases_changed
+                ):
+                    # Through the commit and our own catch-up: the change feed, told at commit,
+                    # waits instead of reading the whole write back meanwhile.
+                    holding.enter_context(self.cache.snapshots.holding_refreshes())
+            if writer.changed:
+                clock.saw(repository.read_at)  # our reads never come before our own write
+                if self.publisher is not None:
+                    last = writer.last_revision
+                    span = None if last is None else (last - len(writer.kinds), last)
+                    self.publisher.publish(span, aliases=writer.aliases_changed)
+            self.telemetry.changed(writer.kinds)
+            if self.cache is not None and self.catch_up_writes:
+                before, recorded = repository.anchor_before, writer.recorded
+                own = (
+                    None
+                    if before is None or recorded is None or writer.aliases_changed
+                    else (before, recorded, writer.timelines)
+                )
+                self.cache.catch_up(writer.written, own)
 
     # -- metrics -----------------------------------------------------------------------------
 

@@ -60,13 +60,19 @@ class Writer:
         self.written: dict[tuple[str, int], ModelConfig] = {}
         """The configs written here, by ``(model_id, version)``: the cache reuses them."""
         self.recorded: list[tuple[int, ModelRevision]] | None = [] if keep_records else None
-        """Each revision recorded here with its number, when all of them are known and no
-        price was written (None: the cache reads the change back instead)."""
+        """Each revision recorded here with its number, when all of them and every price
+        timeline they changed are known (None: the cache reads the change back instead)."""
+        self.timelines: dict[str, tuple[Price, ...]] = {}
+        """With :attr:`recorded`: the whole price timeline, as committed, of each model whose
+        prices were written here (the other models' timelines are as they were)."""
         self.announced = False
         """Whether other processes are told of this transaction's changes already (at commit:
         the NOTIFY went with a change's statement)."""
         # The model current() read, until a change: write() need not read it again.
         self._read: ModelConfig | None = None
+        # The aliases as read in this transaction, until one changes here (an import's
+        # batches read them once).
+        self._aliases: dict[str, str] | None = None
 
     @property
     def now(self) -> datetime:
@@ -105,6 +111,7 @@ class Writer:
         if current != model_id:
             self._repository.add_alias_change(alias, model_id, now=self._now, note=self._note)
             self.aliases_changed = True
+            self._aliases = None
         return next(state for state in self._repository.alias_states() if state.alias == alias)
 
     def remove_alias(self, alias: str) -> str:
@@ -118,10 +125,15 @@ class Writer:
             raise AliasNotFoundError(alias)
         self._repository.add_alias_change(alias, None, now=self._now, note=self._note)
         self.aliases_changed = True
+        self._aliases = None
         return target
 
     def _refuse_alias_ids(self, model_ids: list[str]) -> None:
-        aliases = self._repository.aliases()
+        if not model_ids:
+            return
+        if self._aliases is None:
+            self._aliases = self._repository.aliases()
+        aliases = self._aliases
         for model_id in model_ids:
             if model_id in aliases:
                 raise InvalidModelConfigError.single(
@@ -201,9 +213,10 @@ class Writer:
             kind = ChangeKind.CREATED
         if current is None or _costs(current) != _costs(config):
             # (A stored model shows the price in effect now: equal costs need no new price.)
-            timeline = self._repository.timeline(config.model_id)
-            self._repository.add_prices(self._new_prices([config], {config.model_id: timeline}))
-            self.recorded = None
+            timelines = {config.model_id: self._repository.timeline(config.model_id)}
+            prices = self._new_prices([config], timelines)
+            self._repository.add_prices(prices)
+            self._keep_timelines([config.model_id], timelines, prices)
         if current is None:
             self._repository.save(config, version=last + 1, now=self._now)
             self._record(config, version=last + 1, kind=kind)
@@ -242,7 +255,8 @@ class Writer:
         if not changed:
             return
         ids = [config.model_id for config in changed]
-        self.recorded = None  # (numbered by one statement for all: read back)
+        if cached_inputs is not None or rates is not None:
+            self.recorded = None  # (a sync's prices: read back as stored)
         self._refuse_alias_ids([model_id for model_id in ids if model_id not in current])
         versions = self._repository.last_versions(ids)
         items = [(config, versions.get(config.model_id, 0) + 1) for config in changed]
@@ -253,25 +267,25 @@ class Writer:
             if config.model_id not in current or _costs(current[config.model_id]) != _costs(config)
         ]
         if repriced:
-            timelines = self._repository.price_timelines([c.model_id for c in repriced])
-            self._repository.add_prices(self._new_prices(repriced, timelines, cached_inputs, rates))
+            repriced_ids = [config.model_id for config in repriced]
+            # A model that never existed has no price yet: only the others' are read.
+            existed = [model_id for model_id in repriced_ids if versions.get(model_id, 0) > 0]
+            timelines = self._repository.price_timelines(existed) if existed else {}
+            prices = self._new_prices(repriced, timelines, cached_inputs, rates)
+            self._repository.add_prices(prices)
+            self._keep_timelines(repriced_ids, timelines, prices)
         self.written.update(((config.model_id, version), config) for config, version in items)
-        self.last_revision = self._repository.append_revisions(
-            [
-                (
-                    config,
-                    version,
-                    ChangeKind.UPDATED if config.model_id in current else ChangeKind.CREATED,
-                )
-                for config, version in items
-            ],
-            now=self._now,
-            note=self._note,
-        )
-        self.kinds.extend(
-            ChangeKind.UPDATED if config.model_id in current else ChangeKind.CREATED
-            for config in changed
-        )
+        entries = [
+            (
+                config,
+                version,
+                ChangeKind.UPDATED if config.model_id in current else ChangeKind.CREATED,
+            )
+            for config, version in items
+        ]
+        numbers = self._repository.append_revisions(entries, now=self._now, note=self._note)
+        for (config, version, kind), number in zip(entries, numbers, strict=True):
+            self._recorded(config, version=version, kind=kind, number=number)
 
     def remove(self, model_id: str, *, expected_version: int | None = None) -> ModelRevision:
         """Remove the model from the catalog; its history stays.
@@ -421,6 +435,23 @@ class Writer:
             )
         return prices
 
+    def _keep_timelines(
+        self, model_ids: list[str], timelines: Mapping[str, tuple[Price, ...]], added: list[Price]
+    ) -> None:
+        """Keep the timelines of ``model_ids`` as they will be committed, in effect order.
+
+        ``timelines`` were read here; ``added`` are their new prices, recorded after.
+        """
+        if self.recorded is None:
+            return
+        new: dict[str, list[Price]] = {}
+        for price in added:
+            new.setdefault(price.model_id, []).append(price)
+        for model_id in model_ids:
+            timeline = (*timelines.get(model_id, ()), *new.get(model_id, ()))
+            # (Stable: an equal instant keeps the order of recording, as the SQL's id does.)
+            self.timelines[model_id] = tuple(sorted(timeline, key=_effective_from))
+
     def _check_version(self, model_id: str, expected: int | None) -> int:
         last = self._repository.last_version(model_id)
         if expected is not None and expected != last:
@@ -428,7 +459,7 @@ class Writer:
         return last
 
     def _record(self, config: ModelConfig, *, version: int, kind: ChangeKind) -> None:
-        number = self._repository.append_revisions(
+        (number,) = self._repository.append_revisions(
             [(config, version, kind)], now=self._now, note=self._note
         )
         self._recorded(config, version=version, kind=kind, number=number)
@@ -453,6 +484,10 @@ class Writer:
 
 def _amounts(price: Price) -> tuple[Decimal, Decimal, Decimal | None, tuple[Rate, ...]]:
     return (price.input_per_1m, price.output_per_1m, price.cached_input_per_1m, price.rates)
+
+
+def _effective_from(price: Price) -> datetime:
+    return price.effective_from
 
 
 def _costs(config: ModelConfig) -> tuple[float, float]:
