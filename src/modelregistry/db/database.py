@@ -118,8 +118,9 @@ class Database:
     def get_model(self, model_id: str) -> ModelConfig | None:
         """The model ``model_id`` (exact, not an alias) with the prices in effect now, or None.
 
-        One statement on a pooled connection, without a session: the read of
-        ``get_model(cache=False)``, which a session's set-up and close would double.
+        One statement without a session (on a SQLite file, on the calling thread's own
+        connection: see :mod:`modelregistry.db.lookup`): the read of ``get_model(cache=False)``,
+        which a session's set-up and close would double.
         """
         self._check_file()
         lookup = self._lookup
