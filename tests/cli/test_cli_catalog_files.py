@@ -140,3 +140,24 @@ def test_watch_applies_each_edit_and_rejects_an_invalid_one(
         versions = [r.config.context_window for r in registry.get_model_history("gpt-4-turbo")]
     assert versions == [128000, 64000, 32000]
     assert "added 1" in out
+
+
+def test_an_import_process_ends_with_every_connection_closed(tmp_path: Path) -> None:
+    # The console script ends without the collector's shutdown walk (gc.freeze): nothing may
+    # depend on it. The last connection closed checkpoints the WAL into the file and removes
+    # it; a connection left to the shutdown would leave the -wal and -shm files behind.
+    models = [ModelConfig.model_validate(config(model_id=f"bulk/{n:03}")) for n in range(300)]
+    source = tmp_path / "catalog.yaml"
+    source.write_text(dump_catalog(models, "yaml"), encoding="utf-8")
+    database = tmp_path / "catalog.db"
+    done = subprocess.run(
+        [str(CONSOLE_SCRIPT), "--db", f"sqlite:///{database}", "import", str(source)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["catalog.db", "catalog.yaml"]
+    with ModelRegistry(f"sqlite:///{database}", cache=False) as registry:
+        assert {m.model_id for m in registry.list_models()} >= {m.model_id for m in models}

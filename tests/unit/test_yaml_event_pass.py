@@ -42,6 +42,14 @@ PLAIN = {
     "a top-level list": "- 1\n- two\n- {three: 3}\n",
     "anchors without aliases": "a: &first 1\nb: &second [2]\n",
     "unicode": "name: \u00e9t\u00e9 \U0001f600\n",
+    # Each distinct plain scalar is resolved once and its value shared: a repeat, quoted or
+    # not, as a key or a value, reads as the first did (a quoted one stays a string).
+    "repeated scalars": (
+        "- {a: 12, b: '12', c: true, d: 'true', e: 2027-01-01, f: null, g: 1.5}\n"
+        "- {a: 12, b: '12', c: true, d: 'true', e: 2027-01-01, f: null, g: 1.5}\n"
+        "- [12, '12', true, 'true', 2027-01-01, null, 1.5, a, 'a']\n"
+        "- {12: x, '12': y, 2027-01-01: z}\n"
+    ),
 }
 
 
@@ -56,6 +64,15 @@ def test_nan_reads_as_nan_in_both_passes() -> None:
     value = yaml_core._Events("a: .nan\n").document()
     assert isinstance(value, dict)
     assert math.isnan(value["a"])
+
+
+def test_two_nan_keys_in_one_mapping_are_a_repeated_key_in_both_passes() -> None:
+    # ``.nan`` reads as the one math.nan (shared, as every repeated scalar's value is): the
+    # event pass leaves the mapping to the node pass, which refuses it as it always has.
+    with pytest.raises(ValueError, match="duplicate key nan"):
+        yaml_core.load("{.nan: 1, .nan: 2}\n")
+    with pytest.raises(yaml_core._Unusual):
+        yaml_core._Events("{.nan: 1, .nan: 2}\n").document()
 
 
 UNUSUAL = {

@@ -14,6 +14,7 @@ the top; SQLAlchemy, pydantic and Alembic are imported inside the commands that 
 
 from __future__ import annotations
 
+import gc
 import sys
 from typing import TYPE_CHECKING
 
@@ -49,4 +50,21 @@ def main() -> None:
         return
     from modelregistry.cli.common import run  # noqa: PLC0415 - see the docstring
 
-    run(_application())
+    try:
+        run(_application())
+    finally:
+        _before_the_process_ends()
+
+
+def _before_the_process_ends() -> None:
+    """Let the interpreter's shutdown skip walking every object the command built.
+
+    The process ends when :func:`main` returns. ``gc.freeze()`` moves every tracked object
+    to the collector's permanent generation, so the shutdown's collections no longer walk
+    (and free, cycle by cycle) the object graphs of SQLAlchemy, pydantic, Alembic and the
+    catalog just read: the memory goes back to the system whole. That was a tenth of an
+    import's CPU time and more of a short command's. Nothing is left open by it: a command
+    closes its registry before returning, atexit handlers still run and the interpreter
+    still flushes the standard streams.
+    """
+    gc.freeze()

@@ -14,6 +14,8 @@ import os
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
 
+import sqlalchemy as sa
+
 from modelregistry.db import migrate
 from modelregistry.db.deadline import deadline_fired, watchdog_of
 from modelregistry.db.engine import (
@@ -25,7 +27,7 @@ from modelregistry.db.engine import (
     was_disconnected,
     writer,
 )
-from modelregistry.db.errors import translating
+from modelregistry.db.errors import translate, translating
 from modelregistry.db.lookup import Lookup
 from modelregistry.db.repository import Repository, model_at
 from modelregistry.domain import clock
@@ -117,11 +119,25 @@ class Database:
     def get_model(self, model_id: str) -> ModelConfig | None:
         """The model ``model_id`` (exact, not an alias) with the prices in effect now, or None.
 
-        One statement on a pooled connection, without a session: the read of
-        ``get_model(cache=False)``, which a session's set-up and close would double.
+        One statement without a session (on a SQLite file, on the calling thread's own
+        connection: see :mod:`modelregistry.db.lookup`): the read of ``get_model(cache=False)``,
+        which a session's set-up and close would double.
         """
         self._check_file()
-        return _once_more_if_dropped(lambda: self._get_model(model_id))
+        lookup = self._lookup
+        if lookup is None:
+            return _once_more_if_dropped(lambda: self._get_model(model_id))
+        # SQLite, never under a deadline (which _bounded would report): the layers of
+        # _get_model without their context managers, the hot path of get_model(cache=False).
+        try:
+            try:
+                return lookup.get(model_id, clock.now())
+            except (sa.exc.SQLAlchemyError, ImportError) as exc:
+                raise translate(exc, database=self.url) from exc
+        except DatabaseUnavailableError as exc:
+            if not was_disconnected(exc):
+                raise
+        return self._get_model(model_id)
 
     def _get_model(self, model_id: str) -> ModelConfig | None:
         with self._bounded(), translating(database=self.url):
@@ -213,12 +229,16 @@ class Database:
     def forget_connections(self) -> None:
         """In a forked child: drop the parent's pooled connections without closing them."""
         self.engine.dispose(close=False)
+        if self._lookup is not None:
+            self._lookup.forget()
         watchdog = watchdog_of(self.engine)
         if watchdog is not None:
             watchdog.after_fork()
 
     def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection (and the lookup's, one per thread)."""
+        if self._lookup is not None:
+            self._lookup.close()
         self.engine.dispose()
 
 

@@ -12,16 +12,26 @@ written by someone else that breaks the model's rules is refused as before; a ro
 with every value the same (its version, its prices in effect, its timestamps) gives the model
 validated from it the first time (models are immutable; up to 1,024 rows are remembered). Anything
 unexpected while learning the statement leaves the lookup on SQLAlchemy's path.
+
+A SQLite file's lookups run on a connection kept by each thread (taken from the pool once and
+detached from it, so it was set up as every pooled one is): a checkout and return cost half as
+much as the statement. The connection is in autocommit mode and only reads, so it holds no
+transaction between lookups; :meth:`Lookup.close` closes every thread's, a thread's own goes
+with the thread, and a forked child (:meth:`Lookup.forget`, or another process id) never
+uses its parent's. An in-memory database keeps its one pooled connection.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
 import sqlalchemy as sa
 
+from modelregistry.db.engine import is_memory_sqlite
 from modelregistry.db.mapping import model_from_row
 from modelregistry.db.repository import model_at, model_row
 from modelregistry.db.tables import UTCDateTime
@@ -59,6 +69,21 @@ class _Learned:
         self.names = names
 
 
+class _Held:
+    """One thread's connection (detached from the pool) and the process that opened it.
+
+    The connection is closed when its holder goes (its thread ended): sqlite3's connections
+    are in a reference cycle (their statement cache), which only the garbage collector frees.
+    """
+
+    __slots__ = ("__weakref__", "closing", "connection", "pid")
+
+    def __init__(self, connection: Any, pid: int) -> None:  # noqa: ANN401 - the DB-API's
+        self.connection = connection
+        self.pid = pid
+        self.closing = weakref.finalize(self, connection.close)
+
+
 class Lookup:
     """``get_model``'s statement for one SQLite engine, learned once and sent to the driver."""
 
@@ -71,6 +96,13 @@ class Lookup:
         # Models validated from rows, by the row's every value (its version, its prices in
         # effect): a row read again exactly as it was is the model it was, not validated again.
         self._known: dict[tuple[Any, ...], ModelConfig] = {}
+        # A file's connection per thread; every one held, for close() (a thread's own goes
+        # when the thread ends and its holder with it). sqlite3's own connections only:
+        # aiosqlite's run on a thread of their own.
+        self._per_thread = engine.dialect.driver == "pysqlite" and not is_memory_sqlite(engine.url)
+        self._local = threading.local()
+        self._held: weakref.WeakSet[_Held] = weakref.WeakSet()
+        self._forgotten: list[Any] = []
 
     def get(self, model_id: str, at: datetime) -> ModelConfig | None:
         """The model ``model_id`` with its prices at ``at``, or None.
@@ -91,29 +123,11 @@ class Lookup:
             model_id if place is _ID else stamp if place is _AT else place
             for place in learned.places
         )
-        dialect = self._engine.dialect
-        connection = self._engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            try:
-                cursor.execute(learned.text, parameters)
-                found = cursor.fetchone()
-            finally:
-                cursor.close()
-        except dialect.loaded_dbapi.Error as exc:
-            dropped = dialect.is_disconnect(exc, connection.dbapi_connection, None)
-            if dropped:
-                connection.invalidate(exc)
-            raise sa.exc.DBAPIError.instance(
-                learned.text,
-                parameters,
-                exc,
-                dialect.loaded_dbapi.Error,
-                connection_invalidated=dropped,
-                dialect=dialect,
-            ) from exc
-        finally:
-            connection.close()
+        found = (
+            self._on_own_connection(learned.text, parameters)
+            if self._per_thread
+            else self._on_pooled_connection(learned.text, parameters)
+        )
         if found is None:
             return None
         if type(found) is not tuple:
@@ -126,6 +140,77 @@ class Lookup:
                 known.clear()
             known[found] = model
         return model
+
+    def close(self) -> None:
+        """Close every thread's connection (the next lookup of a thread opens another)."""
+        held, self._held = list(self._held), weakref.WeakSet()
+        self._local = threading.local()
+        for one in held:
+            one.closing()
+
+    def forget(self) -> None:
+        """In a forked child: never use, nor close, the parent's connections.
+
+        (Kept open, unused: closing a copy of the parent's SQLite connection could act on
+        the parent's files, e.g. checkpoint its WAL.)
+        """
+        for one in self._held:
+            one.closing.detach()
+            self._forgotten.append(one.connection)
+        self._held = weakref.WeakSet()
+        self._local = threading.local()
+
+    def _on_own_connection(self, text: str, parameters: tuple[Any, ...]) -> Any:  # noqa: ANN401
+        local = self._local
+        held: _Held | None = getattr(local, "held", None)
+        if held is None or held.pid != os.getpid():
+            pooled = self._engine.raw_connection()
+            pooled.detach()
+            held = local.held = _Held(pooled.dbapi_connection, os.getpid())
+            self._held.add(held)
+        connection = held.connection
+        try:
+            return connection.execute(text, parameters).fetchone()
+        except self._engine.dialect.loaded_dbapi.Error as exc:
+            dialect = self._engine.dialect
+            dropped = dialect.is_disconnect(exc, connection, None)
+            if dropped:
+                local.held = None
+                self._held.discard(held)
+                held.closing()
+            raise sa.exc.DBAPIError.instance(
+                text,
+                parameters,
+                exc,
+                dialect.loaded_dbapi.Error,
+                connection_invalidated=dropped,
+                dialect=dialect,
+            ) from exc
+
+    def _on_pooled_connection(self, text: str, parameters: tuple[Any, ...]) -> Any:  # noqa: ANN401
+        dialect = self._engine.dialect
+        connection = self._engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(text, parameters)
+                return cursor.fetchone()
+            finally:
+                cursor.close()
+        except dialect.loaded_dbapi.Error as exc:
+            dropped = dialect.is_disconnect(exc, connection.dbapi_connection, None)
+            if dropped:
+                connection.invalidate(exc)
+            raise sa.exc.DBAPIError.instance(
+                text,
+                parameters,
+                exc,
+                dialect.loaded_dbapi.Error,
+                connection_invalidated=dropped,
+                dialect=dialect,
+            ) from exc
+        finally:
+            connection.close()
 
     @staticmethod
     def _validated(found: tuple[Any, ...], names: list[str]) -> ModelConfig:

@@ -214,48 +214,69 @@ class _Events:
         if type(event) is not yaml.DocumentStartEvent:
             raise _Unusual
         root: object = None
-        stack: list[Any] = []  # the mappings and sequences being built, innermost last
-        keys: list[object] = []  # for each: the key waiting for its value, or _NO_KEY
+        # The mapping or sequence being built and, in a mapping, the key waiting for its
+        # value (or _NO_KEY); the enclosing ones' pairs are on the stack, innermost last.
+        parent: Any = None
+        key: object = _NO_KEY
+        stack: list[tuple[Any, object]] = []
         convert = _CONVERT
+        tag_of = plain_scalar_tag
+        # Each distinct plain scalar is resolved once (a catalog repeats its keys, ``null``,
+        # ``true``, its statuses in every entry); its values are immutable, so one is shared.
+        known: dict[str, object] = {}
+        scalar, mapping_start, sequence_start = (
+            yaml.ScalarEvent,
+            yaml.MappingStartEvent,
+            yaml.SequenceStartEvent,
+        )
+        mapping_end, sequence_end, document_end = (
+            yaml.MappingEndEvent,
+            yaml.SequenceEndEvent,
+            yaml.DocumentEndEvent,
+        )
+        no_key = _NO_KEY
         while True:
             event = get()
             kind = type(event)
             value: object
-            if kind is yaml.ScalarEvent:
+            if kind is scalar:
                 if event.tag is not None:
                     raise _Unusual
-                text = event.value
-                value = convert[plain_scalar_tag(text)](text) if event.implicit[0] else text
-            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                text: str = event.value
+                if event.implicit[0]:
+                    value = known.get(text, no_key)
+                    if value is no_key:
+                        value = known[text] = convert[tag_of(text)](text)
+                else:
+                    value = text
+            elif kind is mapping_start or kind is sequence_start:
                 if event.tag is not None:
                     raise _Unusual
                 if len(stack) == _EVENT_DEPTH:
                     raise _Unusual
-                stack.append({} if kind is yaml.MappingStartEvent else [])
-                keys.append(_NO_KEY)
+                stack.append((parent, key))
+                parent = {} if kind is mapping_start else []
+                key = no_key
                 continue
-            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
-                value = stack.pop()
-                keys.pop()
-            elif kind is yaml.DocumentEndEvent:
+            elif kind is mapping_end or kind is sequence_end:
+                value = parent
+                parent, key = stack.pop()
+            elif kind is document_end:
                 break
             else:  # an alias
                 raise _Unusual
-            if not stack:
+            if parent is None:
                 root = value
                 continue
-            parent = stack[-1]
             if type(parent) is list:
                 parent.append(value)
-                continue
-            key = keys[-1]
-            if key is _NO_KEY:
+            elif key is no_key:
                 if type(value) is dict or type(value) is list or value in parent:
                     raise _Unusual
-                keys[-1] = value
+                key = value
             else:
                 parent[key] = value
-                keys[-1] = _NO_KEY
+                key = no_key
         if type(get()) is not yaml.StreamEndEvent:
             raise _Unusual  # a second document
         return root
