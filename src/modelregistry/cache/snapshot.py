@@ -331,8 +331,11 @@ class _Successor:
         self, changes: Iterable[ModelRevision], prices: Mapping[str, tuple[Price, ...]]
     ) -> Snapshot:
         snapshot = self._snapshot
+        held = snapshot._prices
+        # (A timeline decoded once and held already is the same object: nothing to merge.)
+        prices = {key: line for key, line in prices.items() if held.get(key) is not line}
         if prices:
-            snapshot._prices = {**snapshot._prices, **prices}
+            snapshot._prices = {**held, **prices}
             instants = [snapshot.expires_at, _next_instant(prices.values(), snapshot.priced_at)]
             known = [instant for instant in instants if instant is not None]
             snapshot.expires_at = min(known) if known else None
