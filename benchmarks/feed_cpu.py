@@ -1,6 +1,7 @@
 """CPU a JetStream reader spends per applied change, A/B between two checkouts in one run.
 
     python benchmarks/feed_cpu.py [--changes 500] [--readers 2] [--base ../w19r-base/src]
+        [--bare] [--core]
 
 A throwaway PostgreSQL and the shared nats-server (a stream of the run's own, deleted after).
 ``--readers`` reader processes of this checkout and, with ``--base``, as many of the other
@@ -9,6 +10,8 @@ sides see the same changes under the same machine load. One writer (this checkou
 a model every 5-15 ms. Each reader reports its process CPU (``getrusage``: user + system,
 every thread) from the moment it is subscribed to the moment it has applied the last change,
 less its idle CPU over as long a pause measured beforehand, divided by the changes applied.
+``--bare``: also nats-py alone on an ordered JetStream consumer (the floor); ``--core``: also
+nats-py alone on a plain subscription to the stream's subject (what a core-NATS push costs).
 
 Figures only, printed: nothing fails on a slow one.
 """
@@ -35,6 +38,7 @@ from throwaway_postgres import throwaway_postgres
 MODELS = ("llama3.2:3b", "llama3.1:8b", "llava-llama3:latest")
 HERE = Path(__file__).resolve().parents[1] / "src"
 BARE_SIDE = Path("/nats-py-alone")
+CORE_SIDE = Path("/nats-py-core")
 
 READER = """
 import json, resource, sys, threading, time
@@ -94,7 +98,7 @@ def cpu():
 
 async def main():
     servers, stream = sys.argv[2].rsplit("/", 1)
-    expected = int(sys.argv[3])
+    expected, core = int(sys.argv[3]), sys.argv[4] == "core"
     client = await nats.connect(servers)
     js = client.jetstream()
     while True:
@@ -112,12 +116,15 @@ async def main():
         if count >= expected:
             done.set()
 
-    await js.subscribe(f"{stream}.changes", stream=stream, cb=received,
-                       ordered_consumer=True, idle_heartbeat=2.0,
-                       config=ConsumerConfig(deliver_policy=DeliverPolicy.NEW))
+    if core:  # a plain NATS subscription on the stream's subject (no JetStream consumer)
+        await client.subscribe(f"{stream}.changes", cb=received)
+    else:
+        await js.subscribe(f"{stream}.changes", stream=stream, cb=received,
+                           ordered_consumer=True, idle_heartbeat=2.0,
+                           config=ConsumerConfig(deliver_policy=DeliverPolicy.NEW))
     await asyncio.sleep(1.0)
     idle_start = cpu(); await asyncio.sleep(2.0); idle = (cpu() - idle_start) / 2.0
-    print(json.dumps({"ready": "nats-py alone"}), flush=True)
+    print(json.dumps({"ready": "nats-py alone, " + ("core" if core else "ordered")}), flush=True)
     started, wall = cpu(), time.monotonic()
     await asyncio.wait_for(done.wait(), 300)
     print(json.dumps({"cpu": cpu() - started, "idle_per_s": idle,
@@ -131,9 +138,10 @@ asyncio.run(main())
 
 def start_reader(src: Path, url: str, feed: str, changes: int) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(src)}
-    program = BARE if src == BARE_SIDE else READER
+    program = BARE if src in {BARE_SIDE, CORE_SIDE} else READER
+    mode = "core" if src == CORE_SIDE else "ordered"
     return subprocess.Popen(  # noqa: S603 - our own interpreter and script
-        [sys.executable, "-c", program, url, feed, str(changes)],
+        [sys.executable, "-c", program, url, feed, str(changes), mode],
         env=env,
         stdout=subprocess.PIPE,
         text=True,
@@ -148,10 +156,17 @@ def main() -> None:
     parser.add_argument(
         "--bare", action="store_true", help="also a nats-py subscriber alone (the floor)"
     )
+    parser.add_argument(
+        "--core",
+        action="store_true",
+        help="also a nats-py core subscription on the subject alone (no JetStream consumer)",
+    )
     options = parser.parse_args()
     sides = {"this": HERE} | ({"base": options.base.resolve()} if options.base else {})
     if options.bare:
         sides["bare"] = BARE_SIDE
+    if options.core:
+        sides["core"] = CORE_SIDE
     stream = f"cpu_{uuid.uuid4().hex[:8]}"
     feed = f"{SHARED_NATS}/{stream}"
     with throwaway_postgres() as postgres:

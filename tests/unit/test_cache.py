@@ -109,6 +109,25 @@ def test_lists_are_fresh_lists_every_time() -> None:
     assert [m.model_id for m in snapshot.list_models()] == ["a"]
 
 
+def test_a_status_change_copies_only_the_two_status_lists() -> None:
+    # Issue 19: a reader applies every change of the feed; the provider's and capabilities'
+    # lists (10,000s of ids in a big catalog) stay shared with the snapshot before.
+    def model(model_id: str, status: ModelStatus = ModelStatus.ACTIVE) -> ModelConfig:
+        flags = {"supports_vision": True}
+        return ModelConfig(**config(model_id=model_id, status=status, capabilities=flags))
+
+    snapshot = Snapshot(1, {model_id: model(model_id) for model_id in ("a", "b")})
+    moved = model("a", ModelStatus.MAINTENANCE)
+    successor = snapshot.apply(2, [revision(moved, 2)])
+    assert successor.list_models(status=ModelStatus.MAINTENANCE) == [moved]
+    assert [m.model_id for m in successor.list_models(status=ModelStatus.ACTIVE)] == ["b"]
+    assert [m.model_id for m in snapshot.list_models(status=ModelStatus.ACTIVE)] == ["a", "b"]
+    provider = moved.provider
+    assert successor._by_provider[provider] is snapshot._by_provider[provider]  # noqa: SLF001
+    assert successor._by_capability["vision"] is snapshot._by_capability["vision"]  # noqa: SLF001
+    assert successor._names is snapshot._names  # noqa: SLF001
+
+
 Log = list[tuple[int, ModelRevision]]
 
 

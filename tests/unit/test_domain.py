@@ -262,3 +262,26 @@ def test_to_dict_is_the_json_form_with_the_version() -> None:
     assert data == {**model.model_dump(mode="json"), "version": 3}
     assert json.loads(json.dumps(data)) == data
     assert ModelConfig(**config()).to_dict()["version"] is None
+
+
+def test_stored_validates_once_and_marks_the_version() -> None:
+    data = config(cost_per_1m_input_tokens=0.1)
+    stored = ModelConfig.stored(dict(data), 7)
+    assert stored == ModelConfig(**data).with_version(7)
+    assert stored.version == 7
+    assert "version" not in stored.model_dump()
+
+
+def test_stored_refuses_a_config_breaking_a_rule_or_carrying_a_version_with_e4003() -> None:
+    with pytest.raises(InvalidModelConfigError) as caught:
+        ModelConfig.stored(config(context_window=0), 2)
+    assert [v.field for v in caught.value.violations] == ["context_window"]
+    with pytest.raises(InvalidModelConfigError) as caught:
+        ModelConfig.stored({**config(), "version": 9}, 2)
+    assert [v.field for v in caught.value.violations] == ["version"]
+
+
+def test_a_version_given_as_input_is_refused_even_with_a_look_alike_context() -> None:
+    with pytest.raises(InvalidModelConfigError) as caught:
+        ModelConfig.model_validate({**config(), "version": 3}, context={"stored": True})
+    assert [v.field for v in caught.value.violations] == ["version"]

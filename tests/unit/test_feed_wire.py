@@ -8,12 +8,13 @@ from decimal import Decimal
 
 import pytest
 
-from modelregistry import FeedConfigurationError, ModelRegistry
+from modelregistry import FeedConfigurationError, InvalidModelConfigError, ModelRegistry
 from modelregistry.cache.jetstream import lineage_matches
 from modelregistry.cache.wire import (
     DEFAULT_STREAM,
     AliasMessage,
     ChangeMessage,
+    Decoder,
     FeedAddress,
     decode,
     encode,
@@ -75,6 +76,7 @@ def test_messages_round_trip_through_json() -> None:
     decoded = decode(encode(change))
     assert isinstance(decoded, ChangeMessage)
     assert decoded.prices[0].rates == price.rates  # every rate, exact
+    assert decoded.change.config.version == 3  # stored at the revision's version
     described = (
         type(config)
         .model_validate(
@@ -110,3 +112,45 @@ def test_lineage_matches_only_the_change_the_cache_holds() -> None:
     assert not lineage_matches((10, ("m", 2, at)), (9, ("m", 2, at)))
     # A restored backup replays the number, the model and the version, not the commit time.
     assert not lineage_matches((10, ("m", 2, at)), (10, ("m", 2, at + timedelta(microseconds=1))))
+
+
+def _change_message(revision: int, prices: tuple[Price, ...]) -> ChangeMessage:
+    config = DEFAULT_MODELS[0].with_version(revision)
+    at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    change = ModelRevision(config.model_id, revision, config, ChangeKind.UPDATED, at, "ops", None)
+    return ChangeMessage(revision, change, (revision - 1, None), prices, None)
+
+
+def _price(model_id: str, amount: str) -> Price:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    return Price(model_id, Decimal(amount), Decimal(amount), None, at, at, "ops")
+
+
+def test_decoder_hands_back_an_unchanged_timeline_and_decodes_a_changed_one() -> None:
+    model_id = DEFAULT_MODELS[0].model_id
+    decoder = Decoder()
+    first = decoder.decode(encode(_change_message(2, (_price(model_id, "0.5"),))))
+    again = decoder.decode(encode(_change_message(3, (_price(model_id, "0.5"),))))
+    repriced = decoder.decode(encode(_change_message(4, (_price(model_id, "0.7"),))))
+    assert isinstance(first, ChangeMessage)
+    assert isinstance(again, ChangeMessage)
+    assert isinstance(repriced, ChangeMessage)
+    assert again.prices is first.prices  # the same documents: not decoded again
+    assert repriced.prices == (_price(model_id, "0.7"),)  # new documents: the new prices
+    assert (first.change.config.version, repriced.change.config.version) == (2, 4)
+
+
+def test_a_message_whose_config_carries_a_version_is_refused_with_e4003() -> None:
+    forged = encode(_change_message(2, ())).replace(b'"tags":{}', b'"tags":{},"version":9')
+    assert b'"version":9' in forged
+    with pytest.raises(InvalidModelConfigError) as caught:
+        Decoder().decode(forged)
+    assert caught.value.code == "E4003"
+    assert "version" in str(caught.value)
+
+
+def test_a_message_with_a_config_breaking_a_rule_is_refused_with_e4003() -> None:
+    damaged = encode(_change_message(2, ())).replace(b'"context_window":', b'"context_window":-')
+    with pytest.raises(InvalidModelConfigError) as caught:
+        Decoder().decode(damaged)
+    assert [violation.field for violation in caught.value.violations] == ["context_window"]

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from modelregistry.cache.contract import Delta
 from modelregistry.cache.nats_link import NatsLink
-from modelregistry.cache.wire import AliasMessage, ChangeMessage, Message, decode
+from modelregistry.cache.wire import AliasMessage, ChangeMessage, Decoder, Message
 from modelregistry.domain.history import same_change
 from modelregistry.errors import ModelRegistryError
 
@@ -304,6 +304,7 @@ class StreamFeed:
         self._on_failure = on_failure
         self._poll_interval = poll_interval
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._decoder = Decoder()
         self._stop = threading.Event()
         self._next_sequence: int | None = None
         self._subscription: Any = None
@@ -360,7 +361,7 @@ class StreamFeed:
         self._next_sequence = msg.metadata.sequence.stream + 1
         self.messages += 1
         try:
-            message = decode(msg.data)
+            message = self._decoder.decode(msg.data)
         except Exception:  # a message of another kind, or damaged: the database is the truth
             logger.exception("modelregistry feed: a message could not be read")
             self._queue.put(_CATCH_UP)

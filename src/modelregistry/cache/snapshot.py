@@ -312,7 +312,7 @@ class _Successor:
         snapshot._by_provider = previous._by_provider.copy()
         snapshot._by_capability = previous._by_capability.copy()
         snapshot._by_status = previous._by_status.copy()
-        snapshot._names = previous._names.copy()
+        snapshot._names = previous._names  # copied on its first change (_own_names)
         snapshot._memo = {}
         snapshot._prices = previous._prices
         snapshot._aliases = previous._aliases
@@ -321,6 +321,12 @@ class _Successor:
         self._snapshot = snapshot
         self._copied: set[tuple[int, str]] = set()
         self._ids_copied = False
+        self._names_copied = False
+        self._indexes = {
+            _PROVIDER: snapshot._by_provider,
+            _STATUS: snapshot._by_status,
+            _CAPABILITY: snapshot._by_capability,
+        }
 
     @property
     def snapshot(self) -> Snapshot:
@@ -331,34 +337,50 @@ class _Successor:
         self, changes: Iterable[ModelRevision], prices: Mapping[str, tuple[Price, ...]]
     ) -> Snapshot:
         snapshot = self._snapshot
+        held = snapshot._prices
+        # (A timeline decoded once and held already is the same object: nothing to merge.)
+        prices = {key: line for key, line in prices.items() if held.get(key) is not line}
         if prices:
-            snapshot._prices = {**snapshot._prices, **prices}
+            snapshot._prices = {**held, **prices}
             instants = [snapshot.expires_at, _next_instant(prices.values(), snapshot.priced_at)]
             known = [instant for instant in instants if instant is not None]
             snapshot.expires_at = min(known) if known else None
         at = snapshot.priced_at
         for change in changes:
-            old = self._snapshot._models.pop(change.model_id, None)
-            if old is not None:
-                self._unindex(old)
-                del self._snapshot._names[change.model_id]
+            model_id = change.model_id
+            old = snapshot._models.pop(model_id, None)
+            before = () if old is None else _entries(old, snapshot._names[model_id])
             if change.change is ChangeKind.REMOVED:
                 if old is not None:
-                    self._own_ids().pop(bisect_left(self._snapshot._ids, change.model_id))
+                    self._own_ids().pop(bisect_left(snapshot._ids, model_id))
+                    del self._own_names()[model_id]
+                    self._unindex(model_id, before)
                 continue
             # A revision shows the prices of its write: bring them to this snapshot's instant.
-            config = priced(change.config, snapshot.timeline(change.model_id), at)
-            self._snapshot._models[change.model_id] = config
+            config = priced(change.config, snapshot.timeline(model_id), at)
+            snapshot._models[model_id] = config
+            names = config.capabilities.names()
             if old is None:
-                insort(self._own_ids(), change.model_id)
-            self._index(config)
-        return self._snapshot
+                insort(self._own_ids(), model_id)
+            if old is None or names != snapshot._names[model_id]:
+                self._own_names()[model_id] = names
+            # Only the index lists whose membership changes (a status change: two lists).
+            after = _entries(config, names)
+            self._unindex(model_id, [entry for entry in before if entry not in after])
+            self._index(model_id, [entry for entry in after if entry not in before])
+        return snapshot
 
     def _own_ids(self) -> list[str]:
         if not self._ids_copied:
             self._snapshot._ids = list(self._snapshot._ids)
             self._ids_copied = True
         return self._snapshot._ids
+
+    def _own_names(self) -> dict[str, frozenset[str]]:
+        if not self._names_copied:
+            self._snapshot._names = self._snapshot._names.copy()
+            self._names_copied = True
+        return self._snapshot._names
 
     def _own(self, index: dict[str, list[str]], key: str) -> list[str]:
         # Copy a list before its first change here (or start one that the changes emptied).
@@ -368,17 +390,31 @@ class _Successor:
             self._copied.add(marker)
         return index[key]
 
-    def _unindex(self, model: ModelConfig) -> None:
-        for index, key in self._snapshot._keys(model):
+    def _unindex(self, model_id: str, entries: Iterable[tuple[str, str]]) -> None:
+        for kind, key in entries:
+            index = self._indexes[kind]
             ids = self._own(index, key)
-            del ids[bisect_left(ids, model.model_id)]
+            del ids[bisect_left(ids, model_id)]
             if not ids:
                 del index[key]
 
-    def _index(self, model: ModelConfig) -> None:
-        self._snapshot._names[model.model_id] = model.capabilities.names()
-        for index, key in self._snapshot._keys(model):
-            insort(self._own(index, key), model.model_id)
+    def _index(self, model_id: str, entries: Iterable[tuple[str, str]]) -> None:
+        for kind, key in entries:
+            insort(self._own(self._indexes[kind], key), model_id)
+
+
+_PROVIDER: Final = "provider"
+_STATUS: Final = "status"
+_CAPABILITY: Final = "capability"
+
+
+def _entries(model: ModelConfig, names: frozenset[str]) -> tuple[tuple[str, str], ...]:
+    """The index lists a model is in: its provider's, its status's, each capability's."""
+    return (
+        (_PROVIDER, model.provider),
+        (_STATUS, model.status.value),
+        *((_CAPABILITY, name) for name in names),
+    )
 
 
 def _next_instant(timelines: Iterable[tuple[Price, ...]], after: datetime) -> float | None:

@@ -36,6 +36,8 @@ DEFAULT_STREAM: Final = "modelregistry"
 """The JetStream stream used when the feed URL names none."""
 _STREAM_NAME: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _SCHEMES: Final = frozenset({"nats", "tls"})
+_TIMELINES_HELD: Final = 4096
+"""Models whose last price timeline a :class:`Decoder` remembers before it forgets them all."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,33 +175,66 @@ def decode(data: bytes) -> Message:
     Raises:
         ValueError: not a message of this feed.
     """
-    body = json.loads(data)
-    if body["type"] == "aliases":
-        return AliasMessage(int(body["cursor"]), dict(body["aliases"]), body["schema"])
-    number, previous = body["previous"]
-    version = int(body["version"])
-    config = ModelConfig.model_validate(body["config"]).with_version(version)
-    change = ModelRevision(
-        model_id=body["model_id"],
-        version=version,
-        config=config,
-        change=ChangeKind(body["change"]),
-        changed_at=datetime.fromisoformat(body["changed_at"]),
-        actor=body["actor"],
-        reason=body["reason"],
-    )
-    return ChangeMessage(
-        revision=int(body["revision"]),
-        change=change,
-        previous=(
-            int(number),
-            None
-            if previous is None
-            else fingerprint(previous[0], int(previous[1]), datetime.fromisoformat(previous[2])),
-        ),
-        prices=tuple(_price(document) for document in body["prices"]),
-        schema=body["schema"],
-    )
+    return Decoder().decode(data)
+
+
+class Decoder:
+    """:func:`decode`, remembering each model's last price timeline.
+
+    A model's prices rarely change: a message whose price documents equal the last ones of
+    its model gets the same (immutable) timeline back, not decoded again, and a snapshot
+    holding that timeline need not merge it (``Snapshot.apply`` checks identity).
+    """
+
+    def __init__(self) -> None:
+        """Remember nothing yet."""
+        self._prices: dict[str, tuple[list[Any], tuple[Price, ...]]] = {}
+
+    def decode(self, data: bytes) -> Message:
+        """A message from its JSON (validated as the database's rows are).
+
+        Raises:
+            ValueError: not a message of this feed.
+        """
+        body = json.loads(data)
+        if body["type"] == "aliases":
+            return AliasMessage(int(body["cursor"]), dict(body["aliases"]), body["schema"])
+        number, previous = body["previous"]
+        version = int(body["version"])
+        model_id = body["model_id"]
+        change = ModelRevision(
+            model_id=model_id,
+            version=version,
+            config=ModelConfig.stored(body["config"], version),
+            change=ChangeKind(body["change"]),
+            changed_at=datetime.fromisoformat(body["changed_at"]),
+            actor=body["actor"],
+            reason=body["reason"],
+        )
+        return ChangeMessage(
+            revision=int(body["revision"]),
+            change=change,
+            previous=(
+                int(number),
+                None
+                if previous is None
+                else fingerprint(
+                    previous[0], int(previous[1]), datetime.fromisoformat(previous[2])
+                ),
+            ),
+            prices=self._timeline(model_id, body["prices"]),
+            schema=body["schema"],
+        )
+
+    def _timeline(self, model_id: str, documents: list[Any]) -> tuple[Price, ...]:
+        held = self._prices.get(model_id)
+        if held is not None and held[0] == documents:
+            return held[1]
+        timeline = tuple(_price(document) for document in documents)
+        if len(self._prices) >= _TIMELINES_HELD:
+            self._prices.clear()
+        self._prices[model_id] = (documents, timeline)
+        return timeline
 
 
 def _price_document(price: Price) -> dict[str, Any]:

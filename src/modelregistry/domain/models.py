@@ -300,12 +300,14 @@ class ModelConfig(DomainModel):
 
     @field_validator("version", mode="before")
     @classmethod
-    def _version_is_not_input(cls, value: object) -> None:
-        if value is not None:
+    def _version_is_not_input(cls, value: object, info: ValidationInfo) -> object:
+        # Only the registry's own reads say the config is stored (:meth:`stored`).
+        if value is not None and info.context is not _STORED:
             raise PydanticCustomError(
                 "version_is_assigned",
                 "is assigned by the registry; pass expected_version= to a write method instead",
             )
+        return value
 
     @field_validator("retirement_date")
     @classmethod
@@ -340,6 +342,21 @@ class ModelConfig(DomainModel):
         """Return this config marked as stored at ``version`` (used by the registry)."""
         return self.model_copy(update={"version": version})
 
+    @classmethod
+    def stored(cls, data: dict[str, Any], version: int) -> ModelConfig:
+        """Validate ``data`` (a config's fields, without ``version``) as stored at ``version``.
+
+        The same as ``model_validate(data).with_version(version)``, in one pass (a change
+        feed reader validates every change it receives); ``data`` gets the ``version`` key.
+
+        Raises:
+            InvalidModelConfigError: E4003, naming every offending field and rule.
+        """
+        if not isinstance(data, dict) or "version" in data:
+            return cls.model_validate(data).with_version(version)  # (E4003 for either)
+        data["version"] = version
+        return cls.model_validate(data, context=_STORED)
+
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-friendly mapping of the model: every field, and its ``version``.
 
@@ -359,6 +376,10 @@ class ModelConfig(DomainModel):
                 {"p50": p50},
             )
         return value
+
+
+_STORED: Final[dict[str, bool]] = {"stored": True}
+"""The validation context of :meth:`ModelConfig.stored` (compared by identity)."""
 
 
 def _without_version(config: ModelConfig) -> dict[str, Any]:
