@@ -154,3 +154,25 @@ def test_a_message_with_a_config_breaking_a_rule_is_refused_with_e4003() -> None
     with pytest.raises(InvalidModelConfigError) as caught:
         Decoder().decode(damaged)
     assert [violation.field for violation in caught.value.violations] == ["context_window"]
+
+
+@pytest.mark.parametrize(
+    ("flags", "rule"),
+    [
+        (b'"supports_pdf":true,"Supports_Pdf":false', "given twice"),
+        (b'"vision":true', "supports_<name>"),
+        (b'"supports_pdf":"yes"', "boolean"),
+    ],
+)
+def test_a_message_with_forged_capability_flags_is_refused_naming_the_rule(
+    flags: bytes, rule: str
+) -> None:
+    # Flags are normalised once, by ModelCapabilities: a message from the stream still gets
+    # every capability rule, as a config given to a write does.
+    encoded = encode(_change_message(2, ()))
+    start = encoded.index(b'"capabilities":{') + len(b'"capabilities":{')
+    forged = encoded[:start] + flags + b"," + encoded[start:]
+    with pytest.raises(InvalidModelConfigError) as caught:
+        Decoder().decode(forged)
+    assert [v.field.split(".")[0] for v in caught.value.violations] == ["capabilities"]
+    assert rule in str(caught.value)

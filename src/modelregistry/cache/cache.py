@@ -280,8 +280,10 @@ class SnapshotCache:
         return unsubscribe
 
     def _publish(self, events: list[CatalogEvent]) -> None:
+        # Called under the refresh lock (in revision order, one caller at a time). With no
+        # subscriber left, the dispatcher is not woken for nobody.
         dispatcher = self._dispatcher
-        if dispatcher is not None and events:
+        if dispatcher is not None and events and self._subscribers:
             dispatcher.put(events)
 
     def _deliver(self, event: CatalogEvent) -> None:
@@ -343,7 +345,10 @@ class _Dispatcher:
     def __init__(self, deliver: Callable[[CatalogEvent], None]) -> None:
         self._deliver = deliver
         self._queue: queue.SimpleQueue[list[CatalogEvent] | None] = queue.SimpleQueue()
-        self._pending = 0
+        # Batches queued (counted by put's callers, one at a time: the cache's refresh lock)
+        # and delivered (by the dispatcher thread, under ``_idle``): a put takes no lock.
+        self._queued = 0
+        self._delivered = 0
         self._idle = threading.Condition()
         self._thread = threading.Thread(
             target=self._run, name="modelregistry-subscribers", daemon=True
@@ -351,13 +356,13 @@ class _Dispatcher:
         self._thread.start()
 
     def put(self, events: list[CatalogEvent]) -> None:
-        with self._idle:
-            self._pending += 1
+        self._queued += 1
         self._queue.put(events)
 
     def drained(self, timeout: float | None) -> bool:
+        queued = self._queued
         with self._idle:
-            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+            return self._idle.wait_for(lambda: self._delivered >= queued, timeout)
 
     def close(self) -> None:
         self._queue.put(None)
@@ -371,7 +376,7 @@ class _Dispatcher:
                     self._deliver(event)
             finally:
                 with self._idle:
-                    self._pending -= 1
+                    self._delivered += 1
                     self._idle.notify_all()
 
 

@@ -307,6 +307,9 @@ class StreamFeed:
         self._decoder = Decoder()
         self._stop = threading.Event()
         self._next_sequence: int | None = None
+        # The last message received: its stream sequence (parsed from the reply subject) is
+        # read only when subscribing again, not for every message.
+        self._last: Msg | None = None
         self._subscription: Any = None
         self._connection = 0  # counts subscriptions and disconnections (on the NATS loop)
         self.transport: Transport = "poll"
@@ -334,7 +337,7 @@ class StreamFeed:
                 logger.debug("modelregistry feed: dropping the old subscription: %s", exc)
             self._subscription = None
         state = (await js.stream_info(self._address.stream)).state
-        start = self._next_sequence
+        start = self._resume_at()
         resumed = start is not None and state.first_seq <= start <= state.last_seq + 1
         if not resumed:
             start = state.last_seq + 1
@@ -348,7 +351,7 @@ class StreamFeed:
                 deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start
             ),
         )
-        self._next_sequence = start
+        self._next_sequence, self._last = start, None
         self._connection += 1
         if resumed:
             self.transport = "jetstream"
@@ -357,8 +360,18 @@ class StreamFeed:
             # holds everything committed before its subscription.
             self._queue.put(_Subscribed(self._connection))
 
+    def _resume_at(self) -> int | None:
+        """The stream sequence after the last message received (None: none yet)."""
+        last, self._last = self._last, None
+        if last is not None:
+            try:
+                self._next_sequence = last.metadata.sequence.stream + 1
+            except Exception as exc:  # noqa: BLE001 - not a JetStream reply: resume as before
+                logger.debug("modelregistry feed: no stream sequence in a message: %s", exc)
+        return self._next_sequence
+
     async def _received(self, msg: Msg) -> None:
-        self._next_sequence = msg.metadata.sequence.stream + 1
+        self._last = msg
         self.messages += 1
         try:
             message = self._decoder.decode(msg.data)

@@ -282,12 +282,9 @@ class ModelConfig(DomainModel):
             return {key: value for key, value in data.items() if key != "display_name"}
         return data
 
-    @field_validator("capabilities", mode="before")
-    @classmethod
-    def _capability_flags(cls, value: object) -> object:
-        # Checked here too: pydantic would call ModelCapabilities(**value), and a key that is
-        # not a string would fail as a TypeError instead of a rule.
-        return normalise_flags(value)
+    # (Capability flags are normalised once, by ModelCapabilities' own validator: pydantic-core
+    # validates the nested model without calling its __init__, so a key that is not a string
+    # reaches that validator and is refused by its rule, under ``capabilities``.)
 
     @field_validator("quality_scores", mode="before")
     @classmethod
