@@ -18,8 +18,9 @@ UNUSED_BY_A_READ = (
     "modelregistry.cache.jetstream",
     "modelregistry.cache.publisher",
     "modelregistry.cache.relay",
+    "modelregistry.domain.counts",
 )
-"""Modules of imports, exports, sync and the JetStream feed: loaded only when used."""
+"""Modules of imports, exports, sync, the JetStream feed and metrics: loaded only when used."""
 
 FIRST_READ = """
 import json, sys

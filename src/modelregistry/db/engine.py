@@ -304,20 +304,29 @@ def connect_arguments(engine: Engine) -> tuple[Sequence[str], MutableMapping[str
     return args, kwargs
 
 
+_HSTORE_DRIVERS: Final = frozenset({"psycopg", "psycopg_async", "psycopg2"})
+"""The PostgreSQL drivers whose dialect looks up the hstore type unless told not to."""
+
+
 def _engine_arguments(parsed: URL) -> tuple[dict[str, Any], float | None]:
     """``create_engine`` keywords for ``parsed``, and the SQLite busy timeout (None: server)."""
     if parsed.get_backend_name() != "sqlite":
         # No pre-ping: it costs a round trip per checkout. A connection found dead is
         # invalidated with the whole pool, and the registry retries a read once (see
         # ``was_disconnected``). Connecting gives up after 10 s unless the URL says otherwise.
+        # No hstore: the schema has none, and looking its type up costs three round trips
+        # (a savepoint and a catalog query) when the first connection opens.
         _, connect_args, _ = _server_arguments(parsed)
-        return {"connect_args": connect_args}, None
+        kwargs: dict[str, Any] = {"connect_args": connect_args}
+        if parsed.get_driver_name() in _HSTORE_DRIVERS:
+            kwargs["use_native_hstore"] = False
+        return kwargs, None
     try:
         timeout = float(str(parsed.query.get("timeout", SQLITE_BUSY_TIMEOUT_SECONDS)))
     except ValueError as exc:
         msg = f"the SQLite URL's timeout must be a number of seconds: {exc}"
         raise sa.exc.ArgumentError(msg) from exc
-    kwargs: dict[str, Any] = {"connect_args": {"timeout": timeout}}
+    kwargs = {"connect_args": {"timeout": timeout}}
     if is_memory_sqlite(parsed):
         # One connection is the whole database; a pool of one makes callers take turns.
         kwargs.update(pool_size=1, max_overflow=0, pool_timeout=3600)

@@ -23,7 +23,6 @@ from modelregistry.db.engine import with_timeouts
 from modelregistry.db.notify import announce
 from modelregistry.domain import clock
 from modelregistry.domain.arguments import poll_seconds, timeout_seconds
-from modelregistry.domain.counts import count_models
 from modelregistry.domain.history import ChangeNote
 from modelregistry.metrics.telemetry import Telemetry
 from modelregistry.service.writer import Writer
@@ -181,6 +180,8 @@ class Parts:
     def _catalog_counts(self, retiring_by: date) -> CatalogCounts:
         # From any thread: the cache's snapshot, else the views through the background database.
         if self.cache is not None:
+            from modelregistry.domain.counts import count_models  # noqa: PLC0415 - metrics only
+
             return count_models(self.cache.current().list_models(), retiring_by)
         from modelregistry.db.reports import count_in_views  # noqa: PLC0415 - metrics only
 
