@@ -8,6 +8,7 @@ created on first use.
 
 from __future__ import annotations
 
+import functools
 import getpass
 import os
 from typing import TYPE_CHECKING, Final
@@ -73,7 +74,23 @@ def default_actor() -> str:
     from_environment = os.environ.get(ACTOR_VARIABLE, "").strip()
     if from_environment:
         return from_environment
+    # getpass.getuser()'s order: its environment variables, then the password database,
+    # which is asked once per process and uid (a lookup cost ~30 µs of every write).
+    for name in _USER_VARIABLES:
+        user = os.environ.get(name)
+        if user:
+            return user
+    return _os_user(os.getuid()) if hasattr(os, "getuid") else "unknown"
+
+
+_USER_VARIABLES: Final = ("LOGNAME", "USER", "LNAME", "USERNAME")
+"""The environment variables getpass.getuser() reads, in its order."""
+
+
+@functools.lru_cache(maxsize=8)
+def _os_user(uid: int) -> str:
+    """The name of the user ``uid`` (``uid:<n>``: none in the password database)."""
     try:
-        return getpass.getuser()
+        return getpass.getuser()  # (no variable set: the password database's name)
     except (OSError, KeyError):  # no name for this uid
-        return f"uid:{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+        return f"uid:{uid}"

@@ -79,7 +79,9 @@ def test_actor_defaults_to_the_environment_then_the_os_user(
     monkeypatch.setenv("MODELREGISTRY_ACTOR", "deploy-bot")
     registry.register_model(GPT4_TURBO)
     monkeypatch.delenv("MODELREGISTRY_ACTOR")
-    monkeypatch.setattr("getpass.getuser", lambda: "carol")
+    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):  # getpass.getuser()'s, in order
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("USER", "carol")
     registry.update_model_status("gpt-4-turbo", "disabled")
     assert [r.actor for r in registry.get_model_history("gpt-4-turbo")] == ["deploy-bot", "carol"]
 
