@@ -17,10 +17,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy import event
 
 from cases import config
 from modelregistry import ModelConfig, ModelRegistry
+from statement_events import statements_and_commits
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -34,21 +34,16 @@ def _reads_after_commit() -> Iterator[list[str]]:
     """The statements this thread sends after its first COMMIT (the cache's catch-up)."""
     thread, after, committed = threading.get_ident(), [], [False]
 
-    def before(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+    def before(statement: str) -> None:
         if threading.get_ident() == thread and committed[0] and statement != "BEGIN":
             after.append(" ".join(statement.split()))
 
-    def commit(_conn: Any) -> None:
+    def commit() -> None:
         if threading.get_ident() == thread:
             committed[0] = True
 
-    event.listen(sa.engine.Engine, "before_cursor_execute", before)
-    event.listen(sa.engine.Engine, "commit", commit)
-    try:
+    with statements_and_commits(before, commit):
         yield after
-    finally:
-        event.remove(sa.engine.Engine, "before_cursor_execute", before)
-        event.remove(sa.engine.Engine, "commit", commit)
 
 
 def _snapshot(registry: ModelRegistry) -> Snapshot:

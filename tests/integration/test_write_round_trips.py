@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from statement_events import statements_and_commits
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
@@ -62,24 +64,8 @@ class _Counter:
 def _counting(backend: str) -> Iterator[_Counter]:
     counter = _Counter()
 
-    def before(
-        _conn: Any,
-        _cursor: Any,
-        statement: str,
-        *_: Any,
-    ) -> None:
-        counter.statement(statement)
-
-    def commit(_conn: Any) -> None:
-        counter.commit()
-
-    event.listen(sa.engine.Engine, "before_cursor_execute", before)
-    event.listen(sa.engine.Engine, "commit", commit)
-    try:
+    with statements_and_commits(counter.statement, counter.commit):
         yield counter
-    finally:
-        event.remove(sa.engine.Engine, "before_cursor_execute", before)
-        event.remove(sa.engine.Engine, "commit", commit)
     if backend == "postgresql" and counter.in_write:
         counter.in_write.insert(0, "BEGIN (sent by psycopg before the first statement)")
 

@@ -39,7 +39,7 @@ from modelregistry.db.tables import UTCDateTime
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Dialect, Engine
 
     from modelregistry.domain.models import ModelConfig
 
@@ -178,14 +178,7 @@ class Lookup:
                 local.held = None
                 self._held.discard(held)
                 held.closing()
-            raise sa.exc.DBAPIError.instance(
-                text,
-                parameters,
-                exc,
-                dialect.loaded_dbapi.Error,
-                connection_invalidated=dropped,
-                dialect=dialect,
-            ) from exc
+            raise _driver_error(dialect, text, parameters, exc, dropped=dropped) from exc
 
     def _on_pooled_connection(self, text: str, parameters: tuple[Any, ...]) -> Any:  # noqa: ANN401
         dialect = self._engine.dialect
@@ -201,14 +194,7 @@ class Lookup:
             dropped = dialect.is_disconnect(exc, connection.dbapi_connection, None)
             if dropped:
                 connection.invalidate(exc)
-            raise sa.exc.DBAPIError.instance(
-                text,
-                parameters,
-                exc,
-                dialect.loaded_dbapi.Error,
-                connection_invalidated=dropped,
-                dialect=dialect,
-            ) from exc
+            raise _driver_error(dialect, text, parameters, exc, dropped=dropped) from exc
         finally:
             connection.close()
 
@@ -264,3 +250,17 @@ class Lookup:
             self._failed = True
             return
         self._learned = _Learned(str(seen["text"]), places, at, names)
+
+
+def _driver_error(
+    dialect: Dialect, text: str, parameters: tuple[Any, ...], exc: Exception, *, dropped: bool
+) -> sa.exc.StatementError:
+    """The driver's ``exc`` as SQLAlchemy would have wrapped it (for the one translation)."""
+    return sa.exc.DBAPIError.instance(
+        text,
+        parameters,
+        exc,
+        dialect.loaded_dbapi.Error,
+        connection_invalidated=dropped,
+        dialect=dialect,
+    )
