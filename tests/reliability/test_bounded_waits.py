@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 from cases import GPT4_TURBO, config
 from modelregistry import DatabaseUnavailableError, ModelRegistry
 from modelregistry.cache.feed import MIN_REFRESH_GAP
-from modelregistry.db.deadline import watchdog_of
+from modelregistry.db.deadline import armed, watchdog_of
 from modelregistry.db.engine import (
     CALL_TIMEOUT_SECONDS,
     LOCK_TIMEOUT_SECONDS,
@@ -177,6 +177,25 @@ def test_a_write_and_a_read_against_a_frozen_server_fail_with_e4020_within_the_b
         # The dropped connections are gone: the next calls work at once.
         registry.register_model(GPT4_TURBO)
         assert registry.get_model("gpt-4-turbo") is not None
+
+
+def test_calls_sent_to_the_driver_directly_are_bounded_on_every_engine_of_the_database(
+    postgres_schema_url: str,
+) -> None:
+    """COPY (an import) and the write's pipeline go to psycopg without a cursor event: they arm
+    the watchdog by hand, through the connection of the writer's engine, which is derived
+    from the database's engine (``execution_options``) and must find the same watchdog."""
+    with ModelRegistry(postgres_schema_url, cache=False, call_timeout=BOUND) as registry:
+        database = registry._parts.database  # noqa: SLF001 - its engines are what is checked
+        watchdog = watchdog_of(database.engine)
+        assert watchdog is not None
+        for engine in (database._writer, database._reader):  # noqa: SLF001 - ditto
+            assert watchdog_of(engine) is watchdog
+            with engine.connect() as connection:
+                key = id(connection.connection.dbapi_connection)
+                with armed(connection):
+                    assert key in watchdog._armed  # noqa: SLF001 - armed for the call
+                assert key not in watchdog._armed  # noqa: SLF001 - and disarmed after it
 
 
 class BlackHole:

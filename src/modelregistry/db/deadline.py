@@ -24,11 +24,14 @@ from sqlalchemy import event
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.engine import Connection, Dialect, Engine
 
 logger = logging.getLogger(__name__)
 
-_WATCHDOGS: weakref.WeakKeyDictionary[Engine, Watchdog] = weakref.WeakKeyDictionary()
+_WATCHDOGS: weakref.WeakKeyDictionary[Dialect, Watchdog] = weakref.WeakKeyDictionary()
+"""By the engine's dialect: an engine made by ``execution_options`` (the writer, the readers)
+shares its parent's dialect (and its events), but is another object; disposing an engine keeps
+its dialect."""
 _IDLE_EXIT = 5.0
 """Seconds with no call running after which the watchdog's thread ends."""
 
@@ -127,7 +130,7 @@ def _shut_down(dbapi_connection: object) -> None:
 def install(engine: Engine, timeout: float) -> Watchdog:
     """Give ``engine`` a watchdog bounding each of its calls to ``timeout`` seconds."""
     watchdog = Watchdog(timeout)
-    _WATCHDOGS[engine] = watchdog
+    _WATCHDOGS[engine.dialect] = watchdog
 
     def arm(connection: Connection, *_args: object) -> None:
         if not connection.invalidated:  # (asking an invalidated one reconnects)
@@ -153,8 +156,11 @@ def install(engine: Engine, timeout: float) -> Watchdog:
 
 
 def watchdog_of(engine: Engine) -> Watchdog | None:
-    """The watchdog of ``engine`` (None: SQLite, or made elsewhere)."""
-    return _WATCHDOGS.get(engine)
+    """The watchdog of ``engine`` (None: SQLite, or made elsewhere).
+
+    An engine derived with ``execution_options`` (the writer, the readers) has its parent's.
+    """
+    return _WATCHDOGS.get(engine.dialect)
 
 
 @contextlib.contextmanager

@@ -413,10 +413,10 @@ def lock_for_writes(connection: Connection) -> None:
     IMMEDIATE`` (see :func:`writer`).
     """
     if not is_sqlite(connection):
-        connection.execute(_PG_WRITE_LOCK)
+        connection.execute(PG_WRITE_LOCK)
 
 
-_PG_WRITE_LOCK: Final = sa.select(
+PG_WRITE_LOCK: Final = sa.select(
     sa.func.pg_advisory_xact_lock(
         _PG_LOCK_CLASS, sa.func.hashtext(sa.func.coalesce(sa.func.current_schema(), ""))
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -13,6 +13,8 @@ from modelregistry.errors import DatabaseError, DatabaseUnavailableError, ModelR
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from sqlalchemy.engine import Dialect
 
 _UNAVAILABLE: Final = (
     sa.exc.OperationalError,
@@ -130,3 +132,21 @@ def _first_line(exc: Exception) -> str:
     original = getattr(exc, "orig", None) or exc
     text = str(original).strip().splitlines()
     return text[0] if text else type(original).__name__
+
+
+def driver_error(
+    dialect: Dialect, text: str, parameters: tuple[Any, ...], exc: Exception, *, dropped: bool
+) -> sa.exc.StatementError:
+    """The driver's ``exc`` as SQLAlchemy would have wrapped it, for :func:`translate`.
+
+    For statements sent to the driver directly (the SQLite lookup, the PostgreSQL write's
+    pipeline): ``dropped`` says the connection was found dead and invalidated.
+    """
+    return sa.exc.DBAPIError.instance(
+        text,
+        parameters,
+        exc,
+        dialect.loaded_dbapi.Error,
+        connection_invalidated=dropped,
+        dialect=dialect,
+    )

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Final
 import sqlalchemy as sa
 
 from modelregistry.db.engine import is_memory_sqlite
+from modelregistry.db.errors import driver_error
 from modelregistry.db.mapping import model_from_row
 from modelregistry.db.repository import model_at, model_row
 from modelregistry.db.tables import UTCDateTime
@@ -39,7 +40,7 @@ from modelregistry.db.tables import UTCDateTime
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from sqlalchemy.engine import Dialect, Engine
+    from sqlalchemy.engine import Engine
 
     from modelregistry.domain.models import ModelConfig
 
@@ -178,7 +179,7 @@ class Lookup:
                 local.held = None
                 self._held.discard(held)
                 held.closing()
-            raise _driver_error(dialect, text, parameters, exc, dropped=dropped) from exc
+            raise driver_error(dialect, text, parameters, exc, dropped=dropped) from exc
 
     def _on_pooled_connection(self, text: str, parameters: tuple[Any, ...]) -> Any:  # noqa: ANN401
         dialect = self._engine.dialect
@@ -194,7 +195,7 @@ class Lookup:
             dropped = dialect.is_disconnect(exc, connection.dbapi_connection, None)
             if dropped:
                 connection.invalidate(exc)
-            raise _driver_error(dialect, text, parameters, exc, dropped=dropped) from exc
+            raise driver_error(dialect, text, parameters, exc, dropped=dropped) from exc
         finally:
             connection.close()
 
@@ -250,17 +251,3 @@ class Lookup:
             self._failed = True
             return
         self._learned = _Learned(str(seen["text"]), places, at, names)
-
-
-def _driver_error(
-    dialect: Dialect, text: str, parameters: tuple[Any, ...], exc: Exception, *, dropped: bool
-) -> sa.exc.StatementError:
-    """The driver's ``exc`` as SQLAlchemy would have wrapped it (for the one translation)."""
-    return sa.exc.DBAPIError.instance(
-        text,
-        parameters,
-        exc,
-        dialect.loaded_dbapi.Error,
-        connection_invalidated=dropped,
-        dialect=dialect,
-    )

@@ -30,6 +30,7 @@ from modelregistry.db.mapping import (
     tag_rows,
 )
 from modelregistry.db.notify import announcement
+from modelregistry.db.pipeline import lock_then_read
 from modelregistry.db.statements import (
     ALIAS_CURSOR,
     LINKS_TABLE,
@@ -254,16 +255,22 @@ class Repository:
         write lock (``BEGIN IMMEDIATE``), and the clock is this machine's, in UTC.
         """
         connection = self._connection()
-        lock_for_writes(connection)
         self._versions = {}
-        # Core execution of statements built once (see _ANCHOR): no ORM handling, no
-        # statement construction nor cache-key generation per write.
+        # Statements built once (see _ANCHOR): no statement construction nor cache-key
+        # generation per write.
         if connection.dialect.name == "sqlite":
+            lock_for_writes(connection)
             now = clock.now()
             found = list(connection.execute(_ANCHOR).one())
         else:
-            # One round trip for the clock and the rest, after the lock.
-            now, *found = connection.execute(_CLOCK_AND_ANCHOR).one()
+            # BEGIN, the lock, then the clock and the rest: one round trip (db/pipeline.py).
+            now, *found = lock_then_read(connection, _CLOCK_AND_ANCHOR)
+            # (As the driver gives them: UTCDateTime's result processing did not run.)
+            now = now.astimezone(UTC)
+            if found[0] is not None:
+                found[0] = found[0].astimezone(UTC)
+            if found[4] is not None:
+                found[4] = found[4].astimezone(UTC)
         previous, number, model_id, version, changed_at = found
         self.anchor_before = (
             (0, None)
