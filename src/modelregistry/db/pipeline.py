@@ -60,8 +60,10 @@ def lock_then_read(connection: Connection, read: sa.Select[Any]) -> tuple[Any, .
             driver.autocommit = True  # type: ignore[union-attr]
             with driver.pipeline():  # type: ignore[union-attr]
                 driver.execute(begin)  # type: ignore[union-attr]
-                driver.execute(lock_text, prepare=True)  # type: ignore[union-attr]
-                cursor = driver.execute(read_text, prepare=True)  # type: ignore[union-attr]
+                driver.execute(lock_text)  # type: ignore[union-attr]
+                cursor = driver.execute(read_text)  # type: ignore[union-attr]
+            # (Prepared as psycopg decides, at the fifth execution by default: a URL that
+            # turns preparing off for a transaction-pooling PgBouncer is obeyed.)
             row = cursor.fetchone()
         except dialect.loaded_dbapi.Error as exc:
             dropped = dialect.is_disconnect(exc, fairy.dbapi_connection, None)
