@@ -307,3 +307,45 @@ def test_a_single_model_write_on_postgresql_takes_four_round_trips_on_the_wire(
             history = direct.get_model_history("llama3.1:8b")
             assert history[-1].version == stored.version
         assert registry.get_model_or_raise("llama3.1:8b") == stored
+
+
+def test_a_writers_own_notifications_cost_its_change_feed_no_read(
+    postgres_schema_url: str,
+) -> None:
+    """PostgreSQL: the change feed hears the NOTIFY of each of its own process's writes; the
+    cache has applied them already, so the feed reads nothing. Another writer's change, heard
+    the same way, is still read at once (the cache would poll only once an hour)."""
+    from modelregistry import ModelRegistry  # noqa: PLC0415 - the class under test
+
+    feed_statements: list[str] = []
+
+    def statement(text: str) -> None:
+        if threading.current_thread().name == "modelregistry-feed":
+            feed_statements.append(" ".join(text.split())[:100])
+
+    with (
+        ModelRegistry(postgres_schema_url, poll_interval=3600) as registry,
+        ModelRegistry(postgres_schema_url, cache=False) as other,
+    ):
+        from modelregistry.cache.feed import ChangeFeed  # noqa: PLC0415 - only here
+
+        feed = registry._parts.cache._feed  # type: ignore[union-attr]  # noqa: SLF001 - what it did is checked
+        assert isinstance(feed, ChangeFeed)
+        registry.update_model_status("llama3.1:8b", "maintenance")  # warm
+        limit = time.monotonic() + 60  # generous: only a lost notification takes this long
+        while feed.own_notices < 1:
+            assert time.monotonic() < limit, "the feed never heard the warm-up write"
+            time.sleep(0.01)
+        with statements_and_commits(statement, lambda: None):
+            for number in range(5):
+                registry.update_model_status("llama3.1:8b", ("deprecated", "active")[number % 2])
+            while feed.own_notices < 6:
+                assert time.monotonic() < limit, f"heard {feed.own_notices - 1} of 5"
+                time.sleep(0.01)
+        assert feed_statements == []
+        other.update_model_status("llama3.2:3b", "deprecated")
+        while registry.get_model_or_raise("llama3.2:3b").status.value != "deprecated":
+            assert time.monotonic() < limit, "another writer's change was never read"
+            time.sleep(0.01)
+        assert feed.own_notices == 6
+        assert registry.list_models() == other.list_models()

@@ -119,12 +119,17 @@ class SnapshotCache:
         return snapshot
 
     def refresh(
-        self, known: Mapping[tuple[str, int], ModelConfig] | None = None
+        self,
+        known: Mapping[tuple[str, int], ModelConfig] | None = None,
+        *,
+        unless: Callable[[], bool] | None = None,
     ) -> list[CatalogEvent]:
         """Bring the snapshot up to date with the database; return what changed.
 
         ``known``: configs this process just wrote, by ``(model_id, version)`` (a writer
-        catching up on its own changes need not validate them again).
+        catching up on its own changes need not validate them again). ``unless``: asked
+        once the refresh lock is held; True means there is nothing new to read (the change
+        feed hearing only this process's own writes, already applied): nothing is done.
 
         Subscribers are told, in revision order and one refresh at a time, after the new
         snapshot is in place.
@@ -133,6 +138,8 @@ class SnapshotCache:
             ModelRegistryError: the database could not be read (the snapshot stays).
         """
         with self._refreshing:
+            if unless is not None and unless():
+                return []
             current = self.snapshot
             try:
                 with bulk_building():
@@ -195,20 +202,20 @@ class SnapshotCache:
             self._refreshing.release()
 
     @contextmanager
-    def holding_refreshes(self) -> Iterator[None]:
+    def holding_refreshes(self) -> Iterator[bool]:
         """Keep other refreshes waiting while this thread commits and applies its own write.
 
         Taken before a commit (which tells the change feed at once) so that the feed does not
         read the write back while its writer applies it from memory (:meth:`apply_own`):
         the feed's refresh waits, then finds nothing new. Only if no refresh is under way
         (never waits: a refresh holding it may be waiting for a connection this thread's
-        transaction holds).
+        transaction holds). Yields whether it holds them.
         """
         if not self._refreshing.acquire(blocking=False):
-            yield
+            yield False
             return
         try:
-            yield
+            yield True
         finally:
             self._refreshing.release()
 

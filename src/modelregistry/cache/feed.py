@@ -12,16 +12,25 @@ a notification less than ``min_gap`` after the previous refresh began waits out 
 the gap (leading edge: after a quiet spell a change is fetched at once; only bursts wait).
 Notifications already arrived when a refresh starts are read first, since that refresh covers
 them; one that arrives during a refresh brings the next.
+
+A process's own writes notify its own feed too. A write its cache applied from memory is
+announced to the feed (:meth:`ChangeFeed.expect_own`: the server process that sent the
+notification), under the cache's refresh lock, before the feed can take that lock to act on
+the notification; a notification from that server process is then known to bring nothing new,
+and when every notification heard is such a one, the refresh (a query) is skipped. Any other
+writer's notification, a reconnection or a poll refreshes as before; an expectation not met
+within :data:`OWN_NOTICE_LIFETIME` is dropped, and a new LISTEN forgets them all.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import select
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from modelregistry.db.notify import Listener
 from modelregistry.errors import ModelRegistryError
@@ -32,8 +41,17 @@ if TYPE_CHECKING:
     from modelregistry.db.database import Database
     from modelregistry.metrics.telemetry import Trigger
 
+    class Refresh(Protocol):
+        """What the feed calls to bring the cache up to date."""
+
+        def __call__(self, trigger: Trigger, *, unless: Callable[[], bool] | None = None) -> object:
+            """Refresh, unless ``unless()``, asked under the cache's refresh lock, is True."""
+
+
 logger = logging.getLogger(__name__)
 
+OWN_NOTICE_LIFETIME: Final = 5.0
+"""Seconds an own write's notification is expected for (it comes at once, on a live LISTEN)."""
 _LONGEST_WAIT: Final = 5.0
 """Longest single wait for a notification before checking whether to poll (seconds)."""
 MIN_REFRESH_GAP: Final = 0.01
@@ -55,7 +73,7 @@ class ChangeFeed:
     def __init__(
         self,
         database: Database,
-        refresh: Callable[[Trigger], object],
+        refresh: Refresh,
         on_failure: Callable[[BaseException], None],
         poll_interval: float,
         min_gap: float = MIN_REFRESH_GAP,
@@ -70,8 +88,45 @@ class ChangeFeed:
         # close() writes to this socket pair to wake the thread from its wait at once.
         self._wake_reader, self._wake_writer = socket.socketpair()
         self._listener: Listener | None = None
+        # Notifying server processes heard since the last refresh; own writes' (see the
+        # module's docstring): server process -> deadlines, one per write expected.
+        self._heard: list[int] = []
+        self._own_lock = threading.Lock()
+        self._own: dict[int, list[float]] = {}
+        self.own_notices = 0
+        """Notifications of this process's own writes that needed no refresh."""
         self._thread = threading.Thread(target=self._run, name="modelregistry-feed", daemon=True)
         self._thread.start()
+
+    def expect_own(self, server_process: int) -> None:
+        """A write of this process, sent by ``server_process``, is in the cache already.
+
+        Called under the cache's refresh lock, after the commit and before releasing it.
+        """
+        with self._own_lock:
+            self._own.setdefault(server_process, []).append(time.monotonic() + OWN_NOTICE_LIFETIME)
+
+    def _only_own(self, heard: list[int]) -> bool:
+        """Whether every notification ``heard`` is an expected own one (consumed if so)."""
+        now = time.monotonic()
+        with self._own_lock:
+            for server_process in list(self._own):
+                live = [due for due in self._own[server_process] if due > now]
+                if live:
+                    self._own[server_process] = live
+                else:
+                    del self._own[server_process]
+            wanted: dict[int, int] = {}
+            for server_process in heard:
+                wanted[server_process] = wanted.get(server_process, 0) + 1
+            if not heard or any(
+                len(self._own.get(process, ())) < count for process, count in wanted.items()
+            ):
+                return False
+            for process, count in wanted.items():
+                del self._own[process][:count]
+            self.own_notices += len(heard)
+            return True
 
     def abandon(self) -> None:
         """In a forked child: forget the parent's thread, sockets and connection, untouched.
@@ -108,8 +163,12 @@ class ChangeFeed:
                 self._drain()  # what arrived until now, this refresh covers
             last_refresh = time.monotonic()
             next_poll = last_refresh + self._poll_interval
+            heard, self._heard = self._heard, []
             try:
-                self._refresh(trigger or "poll")
+                if trigger == "notify":
+                    self._refresh("notify", unless=functools.partial(self._only_own, heard))
+                else:
+                    self._refresh(trigger or "poll")
             except ModelRegistryError as exc:
                 self._on_failure(exc)
             except Exception as exc:  # never let the thread die: the cache would freeze
@@ -147,6 +206,7 @@ class ChangeFeed:
             self._drop_listener()
             self._on_failure(exc)
             return None
+        self._heard += heard
         return "notify" if heard else None
 
     def _drain(self) -> None:
@@ -154,7 +214,7 @@ class ChangeFeed:
         if listener is None:
             return
         try:
-            listener.heard()
+            self._heard += listener.heard()
         except Exception as exc:  # noqa: BLE001 - the connection broke; reconnect next time
             logger.debug("modelregistry change feed: reading notifications failed: %s", exc)
             self._drop_listener()
@@ -163,3 +223,7 @@ class ChangeFeed:
         if self._listener is not None:
             self._listener.close()
             self._listener = None
+        # (Notifications sent meanwhile are lost: the next LISTEN polls, and expects none.)
+        with self._own_lock:
+            self._own.clear()
+        self._heard = []

@@ -126,9 +126,15 @@ class LiveCache:
         return self.snapshots.current()
 
     def refresh(
-        self, trigger: Trigger, known: Mapping[tuple[str, int], ModelConfig] | None = None
+        self,
+        trigger: Trigger,
+        known: Mapping[tuple[str, int], ModelConfig] | None = None,
+        *,
+        unless: Callable[[], bool] | None = None,
     ) -> None:
         """Bring the snapshot up to date now (``known``: configs this process just wrote).
+
+        ``unless``: see :meth:`SnapshotCache.refresh` (nothing read, nothing counted).
 
         ``manual`` (``registry.refresh()``) reads the database even on a JetStream feed: it
         promises the catalog as committed now, not as far as the stream has brought it (a
@@ -140,6 +146,17 @@ class LiveCache:
         if trigger == "manual" and self._stream is not None:
             with self._stream[1].from_database():
                 self.snapshots.refresh(known)
+        elif unless is not None:
+            skipped = False
+
+            def check() -> bool:
+                nonlocal skipped
+                skipped = unless()
+                return skipped
+
+            self.snapshots.refresh(known, unless=check)
+            if skipped:
+                return
         else:
             self.snapshots.refresh(known)
         self._on_refresh(trigger)
@@ -160,6 +177,8 @@ class LiveCache:
         known: Mapping[tuple[str, int], ModelConfig] | None = None,
         own: tuple[Anchor, list[tuple[int, ModelRevision]], Mapping[str, tuple[Price, ...]]]
         | None = None,
+        *,
+        notifier: int | None = None,
     ) -> None:
         """After a write: make the cache hold it, trying a few times (it has committed).
 
@@ -168,8 +187,13 @@ class LiveCache:
         alias: applied without reading anything if the snapshot is at that revision
         (:meth:`SnapshotCache.apply_own`). If the database
         cannot be read back, the cache is marked stale and the change feed catches up later.
+        ``notifier``: the server process that notified the write, when this thread holds the
+        cache's refresh lock (:meth:`SnapshotCache.holding_refreshes`): once applied, the
+        LISTEN feed is told its notification brings nothing new.
         """
         if own is not None and self.snapshots.apply_own(*own):
+            if notifier is not None and isinstance(self._feed, ChangeFeed):
+                self._feed.expect_own(notifier)
             self._on_refresh("write")
             return
         for attempt in range(_CATCH_UP_ATTEMPTS):

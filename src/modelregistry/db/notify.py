@@ -36,6 +36,18 @@ def announce(session: Connection) -> None:
         session.execute(sa.select(announcement()))
 
 
+def notifier(connection: Connection) -> int | None:
+    """The server process whose notifications the transaction of ``connection`` sends.
+
+    A listener is told it with each notification: a process that knows its own change is in
+    its cache can tell its own notification from another writer's. None on SQLite.
+    """
+    if connection.dialect.name == "sqlite":
+        return None
+    driver = connection.connection.driver_connection
+    return int(driver.info.backend_pid)  # type: ignore[union-attr]
+
+
 def announcement() -> sa.ColumnElement[Any]:
     """The ``pg_notify`` call that :func:`announce` runs (PostgreSQL), to put in a statement."""
     return sa.func.pg_notify(CHANGES_CHANNEL, sa.func.current_schema())
@@ -75,17 +87,20 @@ class Listener:
         """The connection's socket, to wait on with ``select``."""
         return self._connection.fileno()
 
-    def heard(self) -> bool:
-        """Read the notifications that arrived; whether one named our schema.
+    def heard(self) -> list[int]:
+        """Read the notifications that arrived; the notifying backends of those naming our schema.
+
+        Empty: none named it. A backend's process id comes once per notification (see
+        :func:`notifier`).
 
         Raises:
             DatabaseUnavailableError: E4020, the connection broke (drop it and listen again).
         """
         try:
-            payloads = [note.payload for note in self._connection.notifies(timeout=0)]
+            notes = list(self._connection.notifies(timeout=0))
         except Exception as exc:
             raise self._unavailable(exc) from exc
-        return self.schema in payloads
+        return [note.pid for note in notes if note.payload == self.schema]
 
     def _unavailable(self, exc: Exception) -> DatabaseUnavailableError:
         # The driver's own exception, raised outside SQLAlchemy: ours names the code (E4020),

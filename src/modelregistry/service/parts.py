@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TypeVar
 from modelregistry.cache.live import LiveCache
 from modelregistry.db.database import Database
 from modelregistry.db.engine import with_timeouts
-from modelregistry.db.notify import announce
+from modelregistry.db.notify import announce, notifier
 from modelregistry.domain import clock
 from modelregistry.domain.arguments import poll_seconds, timeout_seconds
 from modelregistry.domain.history import ChangeNote
@@ -118,6 +118,7 @@ class Parts:
             InvalidModelConfigError: E4003, ``actor`` or ``reason`` breaks its rules.
         """
         note = ChangeNote(actor=default_actor() if actor is None else actor, reason=reason)
+        notifying: int | None = None
         with ExitStack() as holding:
             with self.database.write() as repository:
                 writer = Writer(
@@ -135,10 +136,11 @@ class Parts:
                     and writer.changed
                     and writer.recorded is not None
                     and not writer.aliases_changed
+                    # Through the commit and our own catch-up: the change feed, told at
+                    # commit, waits instead of reading the whole write back meanwhile.
+                    and holding.enter_context(self.cache.snapshots.holding_refreshes())
                 ):
-                    # Through the commit and our own catch-up: the change feed, told at commit,
-                    # waits instead of reading the whole write back meanwhile.
-                    holding.enter_context(self.cache.snapshots.holding_refreshes())
+                    notifying = notifier(repository.session)
             if writer.changed:
                 clock.saw(repository.read_at)  # our reads never come before our own write
                 if self.publisher is not None:
@@ -153,7 +155,7 @@ class Parts:
                     if before is None or recorded is None or writer.aliases_changed
                     else (before, recorded, writer.timelines)
                 )
-                self.cache.catch_up(writer.written, own)
+                self.cache.catch_up(writer.written, own, notifier=notifying)
 
     # -- metrics -----------------------------------------------------------------------------
 
