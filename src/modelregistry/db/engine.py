@@ -8,6 +8,7 @@ module, starts their transactions, so a write transaction takes the write lock u
 
 from __future__ import annotations
 
+import json
 import weakref
 from typing import TYPE_CHECKING, Any, Final
 
@@ -21,7 +22,14 @@ from modelregistry.db.deadline import install as install_watchdog
 from modelregistry.db.idle import release_when_idle
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
+    from collections.abc import (
+        Callable,
+        Collection,
+        Iterable,
+        Iterator,
+        MutableMapping,
+        Sequence,
+    )
 
     from sqlalchemy.engine import Connection
 
@@ -424,7 +432,13 @@ PG_WRITE_LOCK: Final = sa.select(
 """The catalog's write lock (built once: no statement construction per write)."""
 
 
-def insert_many(connection: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+def insert_many(
+    connection: Connection,
+    table: sa.Table,
+    rows: list[dict[str, Any]],
+    *,
+    json_text: Collection[str] = (),
+) -> None:
     """Insert ``rows`` (dicts with the same keys) into ``table``, in the transaction.
 
     PostgreSQL, from :data:`COPY_FROM_ROWS` rows: ``COPY ... FROM STDIN`` through psycopg,
@@ -435,14 +449,20 @@ def insert_many(connection: Connection, table: sa.Table, rows: list[dict[str, An
     rows: an executemany. (An INSERT of 3,000 models takes psycopg about 4x as long as COPY:
     every row's parameters are adapted and sent one statement at a time.) Driver errors come
     out as SQLAlchemy's, like any statement's.
+
+    ``json_text``: JSON columns whose values are given as JSON text already (pydantic's
+    ``model_dump_json``, a quarter of the time of ``json.dumps`` of the dumped dict); COPY
+    and SQLite take the text as it is, the executemany parses it back.
     """
     if not rows:
         return
     if is_sqlite(connection):
-        _insert_sqlite(connection, table, rows)
+        _insert_sqlite(connection, table, rows, json_text)
         return
     if connection.dialect.is_async or len(rows) < COPY_FROM_ROWS:
         # (psycopg's async connection, under AsyncModelRegistry, has no blocking COPY.)
+        if json_text:
+            rows = [_parsed(row, json_text) for row in rows]
         connection.execute(sa.insert(table), rows)
         return
     import psycopg  # noqa: PLC0415 - PostgreSQL only, where the driver is already loaded
@@ -457,7 +477,7 @@ def insert_many(connection: Connection, table: sa.Table, rows: list[dict[str, An
     driver = connection.connection.driver_connection
     try:
         with armed(connection), driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-            for values in _processed(connection, table, names, rows):
+            for values in _processed(connection, table, names, rows, json_text):
                 copy.write_row(values)
     except psycopg.Error as exc:
         raise sa.exc.DBAPIError.instance(
@@ -492,7 +512,17 @@ def _bind_processors(
     return [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
 
 
-def _insert_sqlite(connection: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+def _parsed(row: dict[str, Any], json_text: Collection[str]) -> dict[str, Any]:
+    """``row`` with the JSON text of its ``json_text`` columns parsed (an INSERT's values)."""
+    return {name: json.loads(value) if name in json_text else value for name, value in row.items()}
+
+
+def _insert_sqlite(
+    connection: Connection,
+    table: sa.Table,
+    rows: list[dict[str, Any]],
+    json_text: Collection[str] = (),
+) -> None:
     """``rows`` into ``table`` on SQLite: one driver executemany of processed tuples.
 
     Only the columns the rows name are given (the others take their server defaults, as
@@ -504,14 +534,26 @@ def _insert_sqlite(connection: Connection, table: sa.Table, rows: list[dict[str,
     columns_sql = ", ".join(preparer.quote(name) for name in names)
     statement = f"INSERT INTO {preparer.format_table(table)} ({columns_sql}) VALUES "  # noqa: S608 - see above
     statement += f"({', '.join('?' * len(names))})"
-    connection.exec_driver_sql(statement, list(_processed(connection, table, names, rows)))
+    connection.exec_driver_sql(
+        statement, list(_processed(connection, table, names, rows, json_text))
+    )
 
 
 def _processed(
-    connection: Connection, table: sa.Table, names: list[str], rows: list[dict[str, Any]]
+    connection: Connection,
+    table: sa.Table,
+    names: list[str],
+    rows: list[dict[str, Any]],
+    json_text: Collection[str] = (),
 ) -> Iterator[tuple[Any, ...]]:
-    """Each row's values of ``names``, through their columns' bind processors, as tuples."""
-    processors = _bind_processors(connection, table, names)
+    """Each row's values of ``names``, through their columns' bind processors, as tuples.
+
+    The columns of ``json_text`` hold JSON text, the driver's form of a JSON value already.
+    """
+    processors = [
+        None if name in json_text else process
+        for name, process in zip(names, _bind_processors(connection, table, names), strict=True)
+    ]
     # Column by column: a value list per column, mapped through its processor, zipped back
     # (a third of the time of a processor call per value of each row).
     columns: list[Iterable[Any]] = [[row[name] for row in rows] for name in names]

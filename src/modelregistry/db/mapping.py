@@ -117,6 +117,11 @@ def config_document(config: ModelConfig) -> dict[str, Any]:
     return config.model_dump(mode="json")
 
 
+def config_document_text(config: ModelConfig) -> str:
+    """:func:`config_document` as JSON text, serialised by pydantic-core (for bulk writes)."""
+    return config.model_dump_json()
+
+
 def revision_from_row(row: RowMapping, known: ModelConfig | None = None) -> ModelRevision:
     """Build a ModelRevision from a ``model_revisions`` row.
 

@@ -20,6 +20,7 @@ from modelregistry.db.engine import among, insert_many, lock_for_writes
 from modelregistry.db.mapping import (
     alias_from_row,
     config_document,
+    config_document_text,
     model_from_row,
     model_values,
     price_from_row,
@@ -432,14 +433,19 @@ class Repository:
 
         The last number is the catalog's new revision.
         """
+        connection = self._connection()
+        if len(entries) == 1:
+            config, version, change = entries[0]
+            row = _revision_row(config, version, change, now=now, note=note)
+            return [int(connection.execute(_INSERT_REVISION, row).one()[0])]
         rows = [
-            _revision_row(config, version, change, now=now, note=note)
+            {
+                **_revision_row(config, version, change, now=now, note=note, document=False),
+                "config": config_document_text(config),
+            }
             for config, version, change in entries
         ]
-        connection = self._connection()
-        if len(rows) == 1:
-            return [int(connection.execute(_INSERT_REVISION, rows[0]).one()[0])]
-        insert_many(connection, REVISIONS_TABLE, rows)  # see save_many
+        insert_many(connection, REVISIONS_TABLE, rows, json_text=("config",))  # see save_many
         # Writers hold the catalog's write lock: the newest revisions are the ones just added,
         # numbered in the order of their rows (COPY and INSERT take the sequence row by row).
         newest = connection.execute(_NEWEST_NUMBERS, {"count": len(rows)}).scalars().all()
@@ -772,18 +778,27 @@ _REVISION_COLUMNS: Final = tuple(
 """A revision's columns, but its number (the database assigns it)."""
 
 
-def _revision_row(
-    config: ModelConfig, version: int, change: ChangeKind, *, now: datetime, note: ChangeNote
+def _revision_row(  # noqa: PLR0913 - the revision's parts, keyword-only
+    config: ModelConfig,
+    version: int,
+    change: ChangeKind,
+    *,
+    now: datetime,
+    note: ChangeNote,
+    document: bool = True,
 ) -> dict[str, Any]:
-    return {
+    """A revision's column values; its ``config`` document only with ``document``."""
+    row = {
         "model_id": config.model_id,
         "version": version,
         "change": change.value,
-        "config": config_document(config),
         "changed_at": now,
         "actor": note.actor,
         "reason": note.reason,
     }
+    if document:
+        row["config"] = config_document(config)
+    return row
 
 
 def _chunks(items: list[T], size: int = 500) -> Iterator[list[T]]:
