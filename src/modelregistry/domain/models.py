@@ -160,6 +160,8 @@ class ModelCapabilities(DomainModel):
     @model_validator(mode="before")
     @classmethod
     def _normalise_flags(cls, data: Any) -> Any:
+        if type(data) is dict and _STANDARD_FLAGS.issuperset(data):
+            return data  # (normalise_flags' common case, without a call more per validation)
         return normalise_flags(data)
 
     if TYPE_CHECKING:
