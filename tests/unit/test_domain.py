@@ -303,3 +303,10 @@ def test_a_decimal_out_of_range_is_refused_showing_the_decimal_given() -> None:
     assert violation.rule == "must be greater than or equal to 0"
     assert isinstance(violation.value, Decimal)  # (pydantic-core would show the float)
     assert violation.value == Decimal("-0.5")
+
+
+def test_stored_of_a_config_instance_marks_a_copy_and_leaves_the_instance_as_it_was() -> None:
+    given = ModelConfig(**config())
+    stored = ModelConfig.stored(given, 4)  # type: ignore[arg-type]  # (a dict is documented)
+    assert (stored.version, given.version) == (4, None)
+    assert stored == given

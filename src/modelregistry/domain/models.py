@@ -355,8 +355,10 @@ class ModelConfig(DomainModel):
         Raises:
             InvalidModelConfigError: E4003, naming every offending field and rule.
         """
+        if type(data) is not dict:  # (an instance would be handed back as it is: copy it)
+            return cls.model_validate(data).with_version(version)
         config = cls.model_validate(data)  # (E4003 for a version among the fields, too)
-        # Marked as model_copy(update=...) marks its copy: the instance is ours until returned.
+        # Marked as model_copy(update=...) marks its copy: the instance is new, ours until returned.
         config.__dict__["version"] = version
         config.__pydantic_fields_set__.add("version")
         return config
