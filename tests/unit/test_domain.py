@@ -285,3 +285,28 @@ def test_a_version_given_as_input_is_refused_even_with_a_look_alike_context() ->
     with pytest.raises(InvalidModelConfigError) as caught:
         ModelConfig.model_validate({**config(), "version": 3}, context={"stored": True})
     assert [v.field for v in caught.value.violations] == ["version"]
+
+
+def test_json_schema_states_price_and_score_bounds_as_minimum_and_maximum() -> None:
+    schema = ModelConfig.model_json_schema(mode="validation")
+    cost = schema["properties"]["cost_per_1m_input_tokens"]
+    score = schema["$defs"]["QualityScores"]["properties"]["coding"]
+    assert (cost["minimum"], cost["maximum"]) == (0, 10_000)
+    assert (score["minimum"], score["maximum"]) == (0, 1)
+    assert not {"ge", "le"} & {*cost, *score}  # not JSON Schema keywords
+
+
+def test_a_decimal_out_of_range_is_refused_showing_the_decimal_given() -> None:
+    with pytest.raises(InvalidModelConfigError) as caught:
+        ModelConfig(**config(cost_per_1m_input_tokens=Decimal("-0.5")))
+    [violation] = caught.value.violations
+    assert violation.rule == "must be greater than or equal to 0"
+    assert isinstance(violation.value, Decimal)  # (pydantic-core would show the float)
+    assert violation.value == Decimal("-0.5")
+
+
+def test_stored_of_a_config_instance_marks_a_copy_and_leaves_the_instance_as_it_was() -> None:
+    given = ModelConfig(**config())
+    stored = ModelConfig.stored(given, 4)  # type: ignore[arg-type]  # (a dict is documented)
+    assert (stored.version, given.version) == (4, None)
+    assert stored == given

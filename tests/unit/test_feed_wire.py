@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -21,6 +22,7 @@ from modelregistry.cache.wire import (
 )
 from modelregistry.domain.defaults import DEFAULT_MODELS
 from modelregistry.domain.history import ChangeKind, ModelRevision
+from modelregistry.domain.models import ModelCapabilities, ModelConfig
 from modelregistry.domain.pricing import Price
 from modelregistry.domain.rates import Rate
 
@@ -141,12 +143,36 @@ def test_decoder_hands_back_an_unchanged_timeline_and_decodes_a_changed_one() ->
 
 
 def test_a_message_whose_config_carries_a_version_is_refused_with_e4003() -> None:
-    forged = encode(_change_message(2, ())).replace(b'"tags":{}', b'"tags":{},"version":9')
+    forged = encode(_change_message(2, ())).replace(b'"config":{', b'"config":{"version":9,')
     assert b'"version":9' in forged
     with pytest.raises(InvalidModelConfigError) as caught:
         Decoder().decode(forged)
     assert caught.value.code == "E4003"
     assert "version" in str(caught.value)
+
+
+def test_a_change_leaves_default_fields_out_and_decodes_to_the_same_config() -> None:
+    changed = {"capabilities", "status", "deprecation_date", "input_modalities", "tags"}
+    fields = DEFAULT_MODELS[0].model_dump(exclude=changed)
+    config = ModelConfig(
+        **fields,
+        capabilities=ModelCapabilities(supports_vision=True, supports_reasoning=True),
+        status="deprecated",
+        deprecation_date=date(2026, 3, 1),
+        input_modalities=["text", "image"],
+        tags={"team": "ml"},
+    ).with_version(5)
+    at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    change = ModelRevision(config.model_id, 5, config, ChangeKind.UPDATED, at, "ops", None)
+    data = encode(ChangeMessage(5, change, (4, None), (), None))
+    body = json.loads(data)["config"]
+    assert "retirement_date" not in body  # at its default: left out
+    assert body["capabilities"] == {"supports_vision": True, "supports_reasoning": True}
+    assert (body["status"], body["deprecation_date"]) == ("deprecated", "2026-03-01")
+    message = decode(data)
+    assert isinstance(message, ChangeMessage)
+    assert message.change.config == config
+    assert message.change.config.version == 5
 
 
 def test_a_message_with_a_config_breaking_a_rule_is_refused_with_e4003() -> None:

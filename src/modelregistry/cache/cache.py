@@ -94,7 +94,7 @@ class SnapshotCache:
         self._dispatcher: _Dispatcher | None = None
         self._anchor, self._alias_cursor, self.snapshot = self._full_load()
         self._synced_at = time.monotonic()
-        self._synced_wall = datetime.now(UTC)
+        self._synced_wall = time.time()  # (a datetime only when asked, in state())
         self._error: str | None = None
 
     def _full_load(self) -> tuple[Anchor, int, Snapshot]:
@@ -181,7 +181,7 @@ class SnapshotCache:
                 self._anchor = anchor
                 self._alias_cursor = cursor
                 self._synced_at = time.monotonic()
-                self._synced_wall = datetime.now(UTC)
+                self._synced_wall = time.time()
                 self._error = None
             self._publish(events)  # queued under the refresh lock: in revision order
         return events
@@ -255,7 +255,7 @@ class SnapshotCache:
                 )
                 self._anchor = anchor
                 self._synced_at = time.monotonic()
-                self._synced_wall = datetime.now(UTC)
+                self._synced_wall = time.time()
                 self._error = None
             self._publish(events)
         return True
@@ -340,7 +340,7 @@ class SnapshotCache:
             "revision": self.snapshot.revision,
             "models": len(self.snapshot),
             "staleness_seconds": round(staleness, 6),
-            "synced_at": self._synced_wall.isoformat(),
+            "synced_at": datetime.fromtimestamp(self._synced_wall, UTC).isoformat(),
             "state": "live" if error is None else "stale",
             "error": error,
         }

@@ -30,7 +30,6 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from modelregistry.cache.contract import Delta
@@ -41,6 +40,7 @@ from modelregistry.errors import ModelRegistryError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+    from datetime import datetime
 
     from nats.aio.msg import Msg
     from nats.js import JetStreamContext
@@ -92,8 +92,10 @@ class StreamSource:
         self._local = threading.local()
         self.gap_reads = 0
         """How often a gap was filled from the database."""
-        self.last_lag = 0.0
-        """Seconds from the last applied change's commit to its arrival here."""
+        # The last applied change's commit and arrival (POSIX time): the lag is worked out
+        # when asked (:attr:`last_lag`), not for every message.
+        self._last_change: datetime | None = None
+        self._last_arrived = 0.0
 
     def offer(self, message: Message) -> None:
         """Hold ``message`` until the cache asks for changes."""
@@ -216,8 +218,14 @@ class StreamSource:
         self._recent[message.revision] = message.anchor[1]
         while len(self._recent) > _RECENT:
             self._recent.popitem(last=False)
-        lag = (datetime.now(UTC) - message.change.changed_at).total_seconds()
-        self.last_lag = max(0.0, lag)
+        self._last_arrived = time.time()
+        self._last_change = message.change.changed_at
+
+    @property
+    def last_lag(self) -> float:
+        """Seconds from the last applied change's commit to its arrival here (0: none yet)."""
+        change = self._last_change
+        return 0.0 if change is None else max(0.0, self._last_arrived - change.timestamp())
 
     def _note_waiting(self) -> bool:
         """Track how long messages wait for a predecessor; whether it is too long."""

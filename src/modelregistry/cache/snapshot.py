@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gc
 from bisect import bisect_left, insort
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
@@ -18,7 +17,8 @@ from modelregistry.domain.history import ChangeKind
 from modelregistry.domain.pricing import next_change, priced
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+    from collections.abc import Callable, Collection, Iterable, Mapping
+    from contextlib import AbstractContextManager
     from datetime import date
 
     from modelregistry.domain.history import ModelRevision
@@ -34,8 +34,7 @@ _MEMO_AT_MOST: Final = 4096
 """Answers a snapshot remembers before it forgets them all."""
 
 
-@contextmanager
-def bulk_building() -> Iterator[None]:
+def bulk_building() -> AbstractContextManager[None]:
     """Pause Python's cyclic garbage collector while many long-lived objects are built.
 
     Loading a catalog builds a few objects per model, all kept: each automatic collection
@@ -44,13 +43,21 @@ def bulk_building() -> Iterator[None]:
     collection after the block. The collector is switched back on at exit if it was on
     (a thread that enters meanwhile finds it off and leaves it to the first one).
     """
-    enabled = gc.isenabled()
-    if enabled:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
+    return _BulkBuilding()
+
+
+class _BulkBuilding:
+    """:func:`bulk_building`'s block (a class: every refresh enters one, a generator costs more)."""
+
+    __slots__ = ("_enabled",)
+
+    def __enter__(self) -> None:
+        self._enabled = gc.isenabled()
+        if self._enabled:
+            gc.disable()
+
+    def __exit__(self, *_: object) -> None:
+        if self._enabled:
             gc.enable()
 
 
@@ -359,7 +366,11 @@ class _Successor:
             # A revision shows the prices of its write: bring them to this snapshot's instant.
             config = priced(change.config, snapshot.timeline(model_id), at)
             snapshot._models[model_id] = config
-            names = config.capabilities.names()
+            names = (
+                snapshot._names[model_id]
+                if old is not None and _same_flags(old, config)
+                else config.capabilities.names()
+            )
             if old is None:
                 insort(self._own_ids(), model_id)
             if old is None or names != snapshot._names[model_id]:
@@ -414,6 +425,14 @@ def _entries(model: ModelConfig, names: frozenset[str]) -> tuple[tuple[str, str]
         (_PROVIDER, model.provider),
         (_STATUS, model.status.value),
         *((_CAPABILITY, name) for name in names),
+    )
+
+
+def _same_flags(old: ModelConfig, new: ModelConfig) -> bool:
+    """Whether two configs have the same capability flags (most changes keep them)."""
+    before, after = old.capabilities, new.capabilities
+    return before is after or (
+        before.__dict__ == after.__dict__ and before.__pydantic_extra__ == after.__pydantic_extra__
     )
 
 

@@ -36,6 +36,8 @@ DEFAULT_STREAM: Final = "modelregistry"
 """The JetStream stream used when the feed URL names none."""
 _STREAM_NAME: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _SCHEMES: Final = frozenset({"nats", "tls"})
+_KINDS: Final = {kind.value: kind for kind in ChangeKind}
+"""Each change kind by its name (a dict lookup: calling the enum runs Python per message)."""
 _TIMELINES_HELD: Final = 4096
 """Models whose last price timeline a :class:`Decoder` remembers before it forgets them all."""
 
@@ -159,7 +161,11 @@ def encode(message: Message) -> bytes:
             "model_id": change.model_id,
             "version": change.version,
             "change": change.change.value,
-            "config": change.config.model_dump(mode="json", exclude={"version"}),
+            # Fields at their defaults are left out: a reader's validation gives them back,
+            # with less to read and check (issue 19: every reader decodes every change).
+            "config": change.config.model_dump(
+                mode="json", exclude={"version"}, exclude_defaults=True
+            ),
             "changed_at": change.changed_at.isoformat(),
             "actor": change.actor,
             "reason": change.reason,
@@ -206,7 +212,7 @@ class Decoder:
             model_id=model_id,
             version=version,
             config=ModelConfig.stored(body["config"], version),
-            change=ChangeKind(body["change"]),
+            change=_KINDS.get(body["change"]) or ChangeKind(body["change"]),
             changed_at=datetime.fromisoformat(body["changed_at"]),
             actor=body["actor"],
             reason=body["reason"],

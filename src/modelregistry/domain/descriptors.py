@@ -86,6 +86,8 @@ def modality_name(value: object) -> str | None:
 
 
 def _modalities(value: object) -> tuple[str, ...]:
+    if type(value) is list and not value:
+        return ()  # (the common case, unknown, without a walk through the ABCs below)
     if isinstance(value, str) or not isinstance(value, Iterable):
         raise PydanticCustomError(
             "modalities_list", "must be a list of modalities ({allowed})", _ALLOWED
@@ -173,6 +175,8 @@ def check_tag(key: object, value: object) -> tuple[str, str]:
 
 
 def _tags(value: object) -> dict[str, str]:
+    if type(value) is dict and not value:
+        return {}  # (the common case, no tags, without a walk through the ABCs below)
     if not isinstance(value, Mapping):
         raise PydanticCustomError("tags_mapping", "must be a mapping of tag keys to values")
     if len(value) > MAX_TAGS:

@@ -94,6 +94,8 @@ def normalise_flags(data: object) -> object:
         PydanticCustomError: a key is not ``supports_<name>``, or a flag is given twice (in
             different case) with different values.
     """
+    if type(data) is dict and _STANDARD_FLAGS.issuperset(data):
+        return data  # only the seed's flags, already named as stored: nothing to normalise
     if not isinstance(data, Mapping):
         return data
     normalised: dict[str, object] = {}
@@ -158,6 +160,8 @@ class ModelCapabilities(DomainModel):
     @model_validator(mode="before")
     @classmethod
     def _normalise_flags(cls, data: Any) -> Any:
+        if type(data) is dict and _STANDARD_FLAGS.issuperset(data):
+            return data  # (normalise_flags' common case, without a call more per validation)
         return normalise_flags(data)
 
     if TYPE_CHECKING:
@@ -271,6 +275,8 @@ class ModelConfig(DomainModel):
     @model_validator(mode="before")
     @classmethod
     def _default_display_name(cls, data: Any) -> Any:
+        if type(data) is dict and data.get("display_name") is not None:
+            return data  # (the common case, without a walk through the ABCs below)
         # Only a valid id is copied: an invalid one is reported once, under model_id.
         if (
             isinstance(data, Mapping)
@@ -291,15 +297,15 @@ class ModelConfig(DomainModel):
     def _score_names_are_strings(cls, value: object) -> object:
         # QualityScores is built by calling its __init__(**value), where a key that is not a
         # string (YAML allows them) would be a TypeError rather than a broken rule.
-        if isinstance(value, Mapping):
+        if type(value) is dict or isinstance(value, Mapping):
             check_keys(value, "")  # reported under the field's own name
         return value
 
     @field_validator("version", mode="before")
     @classmethod
-    def _version_is_not_input(cls, value: object, info: ValidationInfo) -> object:
-        # Only the registry's own reads say the config is stored (:meth:`stored`).
-        if value is not None and info.context is not _STORED:
+    def _version_is_not_input(cls, value: object) -> object:
+        # Only the registry marks a config as stored (:meth:`stored`, :meth:`with_version`).
+        if value is not None:
             raise PydanticCustomError(
                 "version_is_assigned",
                 "is assigned by the registry; pass expected_version= to a write method instead",
@@ -343,16 +349,19 @@ class ModelConfig(DomainModel):
     def stored(cls, data: dict[str, Any], version: int) -> ModelConfig:
         """Validate ``data`` (a config's fields, without ``version``) as stored at ``version``.
 
-        The same as ``model_validate(data).with_version(version)``, in one pass (a change
-        feed reader validates every change it receives); ``data`` gets the ``version`` key.
+        The same as ``model_validate(data).with_version(version)``, without the copy (a
+        change feed reader validates every change it receives).
 
         Raises:
             InvalidModelConfigError: E4003, naming every offending field and rule.
         """
-        if not isinstance(data, dict) or "version" in data:
-            return cls.model_validate(data).with_version(version)  # (E4003 for either)
-        data["version"] = version
-        return cls.model_validate(data, context=_STORED)
+        if type(data) is not dict:  # (an instance would be handed back as it is: copy it)
+            return cls.model_validate(data).with_version(version)
+        config = cls.model_validate(data)  # (E4003 for a version among the fields, too)
+        # Marked as model_copy(update=...) marks its copy: the instance is new, ours until returned.
+        config.__dict__["version"] = version
+        config.__pydantic_fields_set__.add("version")
+        return config
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-friendly mapping of the model: every field, and its ``version``.
@@ -373,10 +382,6 @@ class ModelConfig(DomainModel):
                 {"p50": p50},
             )
         return value
-
-
-_STORED: Final[dict[str, bool]] = {"stored": True}
-"""The validation context of :meth:`ModelConfig.stored` (compared by identity)."""
 
 
 def _without_version(config: ModelConfig) -> dict[str, Any]:

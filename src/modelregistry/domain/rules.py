@@ -7,13 +7,12 @@ pydantic; :class:`DomainModel` is the frozen base whose validation errors become
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from collections.abc import Mapping
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, Final, Self
+from typing import TYPE_CHECKING, Annotated, Any, Final, Self
 
 from pydantic import (
     AfterValidator,
@@ -22,11 +21,15 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictStr,
+    StringConstraints,
     ValidationError,
 )
 from pydantic_core import PydanticCustomError
 
 from modelregistry.errors import InvalidModelConfigError, Violation
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 class CaselessStrEnum(StrEnum):
@@ -130,10 +133,6 @@ def _check_display_name(value: str) -> str:
     return value
 
 
-def _lowercase(value: object) -> object:
-    return value.lower() if isinstance(value, str) else value
-
-
 def _check_provider(value: str) -> str:
     if not is_provider_name(value):
         raise PydanticCustomError(
@@ -144,13 +143,26 @@ def _check_provider(value: str) -> str:
     return value
 
 
-def _finite_float(value: object) -> object:
-    # Decimal is the natural type for money in Python; floats hold it exactly within our bounds.
-    number = float(value) if isinstance(value, Decimal) else value
-    if isinstance(number, float) and not math.isfinite(number):
-        # Checked first: NaN would otherwise be reported as breaking the range.
-        raise PydanticCustomError("finite_number", "must be a finite number")
-    return number
+def _decimal_as_float(highest: int) -> Callable[[object], object]:
+    """A before-validator turning a Decimal in ``[0, highest]`` into its float.
+
+    Decimal is the natural type for money in Python; floats hold it exactly within our
+    bounds. A Decimal out of them is refused here, so that the error shows the value given
+    (pydantic-core, which checks every float, would show the float); floats go straight on.
+    """
+
+    def as_float(value: object) -> object:
+        if type(value) is float or not isinstance(value, Decimal):
+            return value
+        if not value.is_finite():
+            raise PydanticCustomError("finite_number", "must be a finite number")
+        if value < 0:
+            raise PydanticCustomError("greater_than_equal", "must be greater than or equal to 0")
+        if value > highest:
+            raise PydanticCustomError("less_than_equal", f"must be less than or equal to {highest}")
+        return float(value)
+
+    return as_float
 
 
 def exact_decimal(value: float) -> Decimal:
@@ -182,19 +194,25 @@ def _check_cost_places(value: float) -> float:
 
 ModelId = Annotated[StrictStr, AfterValidator(_check_model_id)]
 DisplayName = Annotated[StrictStr, AfterValidator(_check_display_name)]
-ProviderName = Annotated[StrictStr, BeforeValidator(_lowercase), AfterValidator(_check_provider)]
+ProviderName = Annotated[
+    str, StringConstraints(strict=True, to_lower=True), AfterValidator(_check_provider)
+]
 PositiveInt = Annotated[int, Field(strict=True, gt=0, le=MAX_INTEGER)]
 NonNegativeInt = Annotated[int, Field(strict=True, ge=0, le=MAX_INTEGER)]
+# The constraints come before the validators written in Python, so that pydantic-core checks
+# them inside its float schema: after a BeforeValidator, pydantic would check each of them
+# with a Python function of its own (three calls per number; issue 19: a change feed reader
+# validates every config it receives).
 Cost = Annotated[
     float,
-    BeforeValidator(_finite_float),
     Field(strict=True, ge=0, le=MAX_COST_PER_1M, allow_inf_nan=False),
+    BeforeValidator(_decimal_as_float(MAX_COST_PER_1M)),
     AfterValidator(_check_cost_places),
 ]
 Score = Annotated[
     float,
-    BeforeValidator(_finite_float),
     Field(strict=True, ge=0, le=1, allow_inf_nan=False),
+    BeforeValidator(_decimal_as_float(1)),
 ]
 
 
@@ -233,9 +251,14 @@ def config_error(exc: ValidationError, data: object) -> InvalidModelConfigError:
 
 def check_keys(data: Mapping[Any, Any], field: str) -> None:
     """E4003 when a mapping of fields has a key that is not a string (YAML allows them)."""
+    if _STR_ONLY.issuperset(map(type, data)):
+        return  # (every key a str: checked without a Python step per key)
     bad = [key for key in data if not isinstance(key, str)]
     if bad:
         raise InvalidModelConfigError.single(field, "field names must be strings", bad)
+
+
+_STR_ONLY: Final = frozenset({str})
 
 
 class DomainModel(BaseModel):
@@ -267,7 +290,7 @@ class DomainModel(BaseModel):
         Raises:
             InvalidModelConfigError: E4003, naming every offending field and rule.
         """
-        if isinstance(obj, Mapping):
+        if type(obj) is dict or isinstance(obj, Mapping):
             check_keys(obj, "")
         try:
             return super().model_validate(obj, **kwargs)
