@@ -151,7 +151,9 @@ def test_a_message_whose_config_carries_a_version_is_refused_with_e4003() -> Non
     assert "version" in str(caught.value)
 
 
-def test_a_change_leaves_default_fields_out_and_decodes_to_the_same_config() -> None:
+def test_a_change_carries_every_field_of_its_config_and_decodes_to_the_same_config() -> None:
+    """Defaults included: a stream keeps messages for readers of other versions and languages
+    (a default left out would be read as whatever default the reader has)."""
     changed = {"capabilities", "status", "deprecation_date", "input_modalities", "tags"}
     fields = DEFAULT_MODELS[0].model_dump(exclude=changed)
     config = ModelConfig(
@@ -166,8 +168,15 @@ def test_a_change_leaves_default_fields_out_and_decodes_to_the_same_config() -> 
     change = ModelRevision(config.model_id, 5, config, ChangeKind.UPDATED, at, "ops", None)
     data = encode(ChangeMessage(5, change, (4, None), (), None))
     body = json.loads(data)["config"]
-    assert "retirement_date" not in body  # at its default: left out
-    assert body["capabilities"] == {"supports_vision": True, "supports_reasoning": True}
+    assert set(body) == set(ModelConfig.model_fields) - {"version"}
+    assert body["retirement_date"] is None  # at its default: sent all the same
+    assert body["capabilities"] == {
+        "supports_streaming": False,
+        "supports_vision": True,
+        "supports_tool_use": False,
+        "supports_json_mode": False,
+        "supports_reasoning": True,
+    }
     assert (body["status"], body["deprecation_date"]) == ("deprecated", "2026-03-01")
     message = decode(data)
     assert isinstance(message, ChangeMessage)

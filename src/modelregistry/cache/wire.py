@@ -161,11 +161,9 @@ def encode(message: Message) -> bytes:
             "model_id": change.model_id,
             "version": change.version,
             "change": change.change.value,
-            # Fields at their defaults are left out: a reader's validation gives them back,
-            # with less to read and check (issue 19: every reader decodes every change).
-            "config": change.config.model_dump(
-                mode="json", exclude={"version"}, exclude_defaults=True
-            ),
+            # Every field, defaults included: a message stays in the stream for readers of
+            # other versions and languages, whose defaults may differ.
+            "config": change.config.model_dump(mode="json", exclude={"version"}),
             "changed_at": change.changed_at.isoformat(),
             "actor": change.actor,
             "reason": change.reason,
