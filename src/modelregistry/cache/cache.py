@@ -21,7 +21,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from modelregistry.cache.snapshot import Snapshot, bulk_building
 from modelregistry.domain import clock
@@ -118,18 +118,32 @@ class SnapshotCache:
                 snapshot = self.snapshot = self.snapshot.rolled(clock.now())
         return snapshot
 
+    @overload
+    def refresh(
+        self, known: Mapping[tuple[str, int], ModelConfig] | None = None, *, unless: None = None
+    ) -> list[CatalogEvent]: ...
+
+    @overload
+    def refresh(
+        self,
+        known: Mapping[tuple[str, int], ModelConfig] | None = None,
+        *,
+        unless: Callable[[], bool] | None,
+    ) -> list[CatalogEvent] | None: ...
+
     def refresh(
         self,
         known: Mapping[tuple[str, int], ModelConfig] | None = None,
         *,
         unless: Callable[[], bool] | None = None,
-    ) -> list[CatalogEvent]:
+    ) -> list[CatalogEvent] | None:
         """Bring the snapshot up to date with the database; return what changed.
 
         ``known``: configs this process just wrote, by ``(model_id, version)`` (a writer
         catching up on its own changes need not validate them again). ``unless``: asked
         once the refresh lock is held; True means there is nothing new to read (the change
-        feed hearing only this process's own writes, already applied): nothing is done.
+        feed hearing only this process's own writes, already applied): nothing is done,
+        and None is returned.
 
         Subscribers are told, in revision order and one refresh at a time, after the new
         snapshot is in place.
@@ -139,7 +153,7 @@ class SnapshotCache:
         """
         with self._refreshing:
             if unless is not None and unless():
-                return []
+                return None
             current = self.snapshot
             try:
                 with bulk_building():

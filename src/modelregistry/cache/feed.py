@@ -30,6 +30,7 @@ import select
 import socket
 import threading
 import time
+from collections import Counter
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from modelregistry.db.notify import Listener
@@ -116,9 +117,7 @@ class ChangeFeed:
                     self._own[server_process] = live
                 else:
                     del self._own[server_process]
-            wanted: dict[int, int] = {}
-            for server_process in heard:
-                wanted[server_process] = wanted.get(server_process, 0) + 1
+            wanted = Counter(heard)
             if not heard or any(
                 len(self._own.get(process, ())) < count for process, count in wanted.items()
             ):

@@ -146,19 +146,8 @@ class LiveCache:
         if trigger == "manual" and self._stream is not None:
             with self._stream[1].from_database():
                 self.snapshots.refresh(known)
-        elif unless is not None:
-            skipped = False
-
-            def check() -> bool:
-                nonlocal skipped
-                skipped = unless()
-                return skipped
-
-            self.snapshots.refresh(known, unless=check)
-            if skipped:
-                return
-        else:
-            self.snapshots.refresh(known)
+        elif self.snapshots.refresh(known, unless=unless) is None:
+            return  # (nothing to read: not a refresh)
         self._on_refresh(trigger)
 
     def refresh_if_free(self, trigger: Trigger) -> bool:

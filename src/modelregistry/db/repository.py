@@ -265,14 +265,13 @@ class Repository:
             found = list(connection.execute(_ANCHOR).one())
         else:
             # BEGIN, the lock, then the clock and the rest: one round trip (db/pipeline.py).
+            # Its values come as the driver gives them: the instants in the session's zone.
             now, *found = lock_then_read(connection, _CLOCK_AND_ANCHOR)
-            # (As the driver gives them: UTCDateTime's result processing did not run.)
-            now = now.astimezone(UTC)
-            if found[0] is not None:
-                found[0] = found[0].astimezone(UTC)
-            if found[4] is not None:
-                found[4] = found[4].astimezone(UTC)
         previous, number, model_id, version, changed_at = found
+        if previous is not None:
+            previous = previous.astimezone(UTC)
+        if changed_at is not None:
+            changed_at = changed_at.astimezone(UTC)
         self.anchor_before = (
             (0, None)
             if number is None
