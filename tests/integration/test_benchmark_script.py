@@ -25,6 +25,8 @@ EXPECTED = {
     "get_available_models",
     "find_models",
     "select_model",
+    "find_models, repeated",
+    "select_model, repeated",
     "get_model (cache=False)",
     "register_model",
     "update_model_status",

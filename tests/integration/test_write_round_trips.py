@@ -33,10 +33,14 @@ if TYPE_CHECKING:
     from modelregistry import ModelRegistry
 
 WRITE_ROUND_TRIPS = {"postgresql": 4, "sqlite": 6}
-"""PostgreSQL, round trips on the wire: BEGIN + lock + clock (with the newest revision) in one
-pipeline, the current row, one statement for the UPDATE of the changed columns + the
-revision's INSERT + NOTIFY, COMMIT. SQLite, statements: BEGIN IMMEDIATE, the newest revision,
-the current row, UPDATE, the revision, COMMIT."""
+"""A writer without a cache (or whose cache is behind the database). PostgreSQL, round trips
+on the wire: BEGIN + lock + clock (with the newest revision) in one pipeline, the current row,
+one statement for the UPDATE of the changed columns + the revision's INSERT + NOTIFY, COMMIT.
+SQLite, statements: BEGIN IMMEDIATE, the newest revision, the current row, UPDATE, the
+revision, COMMIT."""
+CACHED_WRITE_ROUND_TRIPS = {"postgresql": 3, "sqlite": 5}
+"""A writer whose cache is at the revision found under the lock takes the current model from
+it: the same, without the current row."""
 CATCH_UP_STATEMENTS = 0
 """The writer's cache applies its own status change without reading it back (its snapshot was
 at the revision the write found under the lock, and no price changed)."""
@@ -82,7 +86,10 @@ def test_a_status_change_takes_a_bounded_number_of_round_trips(
     assert changed.status.value == "deprecated"
     assert registry.get_model_or_raise("llama3.1:8b").status.value == "deprecated"
     if backend == "sqlite":
-        assert len(counted.in_write) <= WRITE_ROUND_TRIPS[backend], "\n".join(counted.in_write)
+        assert len(counted.in_write) <= CACHED_WRITE_ROUND_TRIPS[backend], "\n".join(
+            counted.in_write
+        )
+    assert _row_reads(counted.in_write) == [], "\n".join(counted.in_write)
     assert not any(text.startswith("UPDATE models SET provider_id") for text in counted.in_write)
     assert not any(
         text.startswith(("DELETE FROM model_capabilities", "INSERT INTO model_capabilities"))
@@ -119,6 +126,59 @@ def test_a_change_of_one_field_updates_only_that_column_and_keeps_the_links(
 
 def _reads(counted: _Counter) -> list[str]:
     return [text for text in counted.after if text != "BEGIN"]
+
+
+def _row_reads(statements: list[str]) -> list[str]:
+    """The statements that read rows of ``models`` (the current model's, in a write)."""
+    return [text for text in statements if text.startswith("SELECT") and " FROM models" in text]
+
+
+def test_a_writer_whose_cache_is_behind_reads_the_row_and_loses_no_change(
+    registry: ModelRegistry, backend: str
+) -> None:
+    """Another writer's change that the cache does not hold yet (its refreshes held back, as
+    while the change feed is busy): the write reads the row under the lock, so the status
+    change keeps the other writer's context window."""
+    registry.update_model_status("llama3.1:8b", "maintenance")  # warm
+    cache = registry._parts.cache  # noqa: SLF001 - holding its refreshes back
+    assert cache is not None
+    with registry.__class__(registry.url, cache=False) as other:
+        with cache.snapshots.holding_refreshes() as holding:
+            assert holding
+            other.register_model(
+                other.get_model_or_raise("llama3.1:8b").model_copy(update={"context_window": 4321})
+            )
+            assert registry.get_model_or_raise("llama3.1:8b").context_window != 4321
+            with _counting(backend) as counted:
+                changed = registry.update_model_status("llama3.1:8b", "deprecated")
+        assert len(_row_reads(counted.in_write)) == 1, "\n".join(counted.in_write)
+        assert (changed.status.value, changed.context_window) == ("deprecated", 4321)
+        stored = other.get_model_or_raise("llama3.1:8b")
+        assert (stored.status.value, stored.context_window) == ("deprecated", 4321)
+        assert registry.get_model_or_raise("llama3.1:8b") == stored == changed
+
+
+def test_a_cached_writer_after_a_price_took_effect_writes_that_price(
+    registry: ModelRegistry, backend: str
+) -> None:
+    """A scheduled price that took effect since the cache's snapshot was made (no read has
+    rolled it): the write reads the row, whose costs are the new price, and records them."""
+    registry.update_model_status("llama3.1:8b", "maintenance")  # warm
+    due = datetime.now(UTC) + timedelta(seconds=1)
+    registry.set_price("llama3.1:8b", input_per_1m="7.5", output_per_1m="8.5", effective_from=due)
+    registry.update_model_status("llama3.1:8b", "active")  # before it: from the cache
+    limit = time.monotonic() + 60
+    while datetime.now(UTC) <= due + timedelta(milliseconds=50):  # no read meanwhile
+        assert time.monotonic() < limit
+        time.sleep(0.05)
+    with _counting(backend) as counted:
+        changed = registry.update_model_status("llama3.1:8b", "deprecated")
+    assert len(_row_reads(counted.in_write)) == 1, "\n".join(counted.in_write)
+    assert (changed.cost_per_1m_input_tokens, changed.cost_per_1m_output_tokens) == (7.5, 8.5)
+    history = registry.get_model_history("llama3.1:8b")
+    assert history[-1].config.cost_per_1m_input_tokens == 7.5
+    with registry.__class__(registry.url, cache=False) as direct:
+        assert direct.get_model_or_raise("llama3.1:8b") == changed
 
 
 def test_a_writers_own_changes_are_applied_without_reads_and_stay_on_the_databases_timeline(
@@ -265,8 +325,8 @@ def test_every_statement_of_a_repeated_write_comes_from_the_compiled_cache(
     finally:
         event.remove(sa.engine.Engine, "before_cursor_execute", before)
     # (PostgreSQL's write lock and the read after it go to the driver, compiled once: see
-    # db/pipeline.py; the row and the change remain.)
-    per_write = 3 if registry.url.startswith("sqlite") else 2
+    # db/pipeline.py; the writer's cache gives the current model: the change remains.)
+    per_write = 3 if registry.url.startswith("sqlite") else 1
     assert len(compiled) >= len(writes) * per_write
     missed = [text for text, hit in compiled if hit is not CACHE_HIT]
     assert missed == [], missed
@@ -307,6 +367,43 @@ def test_a_single_model_write_on_postgresql_takes_four_round_trips_on_the_wire(
             history = direct.get_model_history("llama3.1:8b")
             assert history[-1].version == stored.version
         assert registry.get_model_or_raise("llama3.1:8b") == stored
+
+
+def test_a_cached_write_on_postgresql_takes_three_round_trips_on_the_wire(
+    postgres_schema_url: str,
+) -> None:
+    """With its cache at the revision found under the lock, the writer sends no read of the
+    row: the pipeline, the change, COMMIT. With its cache held behind another writer's change,
+    four again (and the catch-up's read), and that change kept. The change feed's own
+    connection (through the proxy too) sends nothing: it hears its writer's notifications and
+    skips them."""
+    from modelregistry import ModelRegistry  # noqa: PLC0415 - the class under test
+
+    ModelRegistry(postgres_schema_url, cache=False).close()  # migrated, defaults inserted
+    with (
+        RoundTripProxy(postgres_schema_url) as proxy,
+        ModelRegistry(proxy.url, poll_interval=3600) as registry,
+        ModelRegistry(postgres_schema_url, cache=False) as other,
+    ):
+        model = registry.get_model_or_raise("llama3.1:8b")
+        for number in range(6):  # warm: see the four-round-trip test
+            registry.update_model_status("llama3.1:8b", ("maintenance", "active")[number % 2])
+            registry.register_model(model.model_copy(update={"context_window": 1 + number % 2}))
+        before = proxy.round_trips()
+        registry.update_model_status("llama3.1:8b", "deprecated")
+        assert proxy.round_trips() - before == CACHED_WRITE_ROUND_TRIPS["postgresql"]
+        cache = registry._parts.cache  # noqa: SLF001 - holding its refreshes back
+        assert cache is not None
+        with cache.snapshots.holding_refreshes():
+            other.register_model(
+                other.get_model_or_raise("llama3.1:8b").model_copy(update={"context_window": 7})
+            )
+            before = proxy.round_trips()
+            changed = registry.update_model_status("llama3.1:8b", "active")
+            # (And one more after the commit: the catch-up reads both changes back.)
+            assert proxy.round_trips() - before == WRITE_ROUND_TRIPS["postgresql"] + 1
+        assert (changed.status.value, changed.context_window) == ("active", 7)
+        assert other.get_model_or_raise("llama3.1:8b") == changed
 
 
 def test_a_writers_own_notifications_cost_its_change_feed_no_read(

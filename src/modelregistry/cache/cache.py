@@ -163,7 +163,7 @@ class SnapshotCache:
                     anchor, cursor, loaded = self._full_load()
                     events = _differences(current, loaded)
                     with self._lock:
-                        self.snapshot = loaded
+                        self.snapshot, self._anchor = loaded, anchor
                 elif delta.changes or delta.aliases is not None:
                     anchor, events = self._anchor, []
                     if delta.changes:
@@ -185,6 +185,7 @@ class SnapshotCache:
                             delta.aliases,
                             at=now,
                         )
+                        self._anchor = anchor  # (with its snapshot: see known_at)
                     cursor = delta.alias_cursor
                 else:
                     anchor, events = self._anchor, []
@@ -214,6 +215,24 @@ class SnapshotCache:
             return self.refresh()
         finally:
             self._refreshing.release()
+
+    def known_at(self, anchor: Anchor, now: datetime) -> Snapshot | None:
+        """The snapshot, if it is the catalog at ``anchor`` showing the prices of ``now``.
+
+        For a writer holding the write lock, whose ``anchor`` is the newest revision it found
+        under the lock: the snapshot then holds every model exactly as stored, so the write
+        may take its current model from memory instead of reading its row. None when the
+        snapshot is at another revision (behind, or of another timeline), or when a price may
+        take effect between the snapshot's instant and ``now`` (or ``now`` is before it: the
+        database's clock behind this machine's), where the row's prices could differ.
+        """
+        with self._lock:  # (a refresh swaps snapshot and anchor in together)
+            snapshot, held = self.snapshot, self._anchor
+        if not same_change(held, anchor) or snapshot.priced_at > now:
+            return None
+        if snapshot.expires_at is not None and now.timestamp() >= snapshot.expires_at:
+            return None
+        return snapshot
 
     @contextmanager
     def holding_refreshes(self) -> Iterator[bool]:

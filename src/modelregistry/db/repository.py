@@ -63,7 +63,7 @@ from modelregistry.domain.pricing import restated
 from modelregistry.domain.rates import Rate, ordered
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterator, Mapping
+    from collections.abc import Callable, Collection, Iterator, Mapping
 
     from sqlalchemy import Connection, RowMapping
 
@@ -146,6 +146,10 @@ class Repository:
         self.anchor_before: Anchor | None = None
         """In a write: the catalog's revision when the write lock was taken (see
         :meth:`catalog_anchor`); the writer's own cache applies its change on top of it."""
+        self.known: Callable[[str], ModelConfig | None] | None = None
+        """In a write, until its first change: every stored model by id, as :meth:`get`
+        would read it now (the writer's cache at :attr:`anchor_before`, showing the prices
+        of the write's time); :meth:`get` answers from it instead of reading the row."""
 
     def _connection(self) -> Connection:
         return self._session
@@ -170,6 +174,12 @@ class Repository:
 
     def get(self, model_id: str) -> ModelConfig | None:
         """Return the model ``model_id`` (exact, case-sensitive), or None."""
+        known = self.known
+        if known is not None:
+            model = known(model_id)
+            if model is not None and model.version is not None and self._versions is not None:
+                self._versions[model_id] = model.version
+            return model
         # Core execution on the session's connection: the ORM's statement handling is a third
         # of a cache=False get_model on SQLite, for a statement that loads no ORM objects.
         row = model_row(self._connection(), model_id, self.read_at)
@@ -300,6 +310,7 @@ class Repository:
         ``existing``: the ids of every model stored now, when the caller has read them in this
         transaction (an import has); the others are inserted without being looked up first.
         """
+        self.known = None  # (the models change here: read them from now on)
         if not items:
             return
         if self._versions is not None:
@@ -369,6 +380,7 @@ class Repository:
         INSERT and the NOTIFY to other processes (:func:`~modelregistry.db.notify.announce`,
         sent at commit) are one statement. Returns the revision's number.
         """
+        self.known = None  # (the models change here: read them from now on)
         old = model_values(previous)
         values = {key: value for key, value in model_values(config).items() if old[key] != value}
         if config.provider != previous.provider:
@@ -417,6 +429,7 @@ class Repository:
 
     def delete(self, model_id: str) -> None:
         """Delete the model (its capability links go with it); its revisions stay."""
+        self.known = None  # (the models change here: read them from now on)
         self._session.execute(sa.delete(ModelRow).where(ModelRow.model_id == model_id))
         if self._versions is not None:
             self._versions.pop(model_id, None)
@@ -432,6 +445,7 @@ class Repository:
 
         The last number is the catalog's new revision.
         """
+        self.known = None  # (the models change here: read them from now on)
         connection = self._connection()
         if len(entries) == 1:
             config, version, change = entries[0]
@@ -559,6 +573,7 @@ class Repository:
 
     def add_prices(self, prices: list[Price]) -> None:
         """Record ``prices`` (each applies from its ``effective_from``) and their rates."""
+        self.known = None  # (the models change here: read them from now on)
         connection = self._connection()
         rates: list[dict[str, Any]] = []
         batch: list[dict[str, Any]] = []
@@ -615,6 +630,7 @@ class Repository:
         self, alias: str, model_id: str | None, *, now: datetime, note: ChangeNote
     ) -> None:
         """Record that ``alias`` names ``model_id`` from ``now`` (None: removed)."""
+        self.known = None  # (the models change here: read them from now on)
         self._session.execute(
             sa.insert(ModelAliasRow).values(
                 alias=alias,

@@ -26,7 +26,7 @@ def register(
     reason: str | None,
 ) -> ModelConfig:
     """Create the model or replace the stored one; the model as stored."""
-    with parts.write(actor, reason) as writer:
+    with parts.write(actor, reason, from_cache=True) as writer:
         return writer.write(config, kind=ChangeKind.UPDATED, expected_version=expected_version)
 
 
@@ -40,7 +40,7 @@ def set_status(  # noqa: PLR0913 - the model, its status, and the write's usual 
     reason: str | None,
 ) -> ModelConfig:
     """Set the model's status (the same status writes nothing); the model after it."""
-    with parts.write(actor, reason) as writer:
+    with parts.write(actor, reason, from_cache=True) as writer:
         current = writer.current_named(model_id)
         return writer.write(
             current.model_copy(update={"status": status}),
@@ -58,7 +58,7 @@ def remove(
     reason: str | None,
 ) -> ModelRevision:
     """Remove the model; the revision that records it."""
-    with parts.write(actor, reason) as writer:
+    with parts.write(actor, reason, from_cache=True) as writer:
         return writer.remove(writer.resolve(model_id), expected_version=expected_version)
 
 
@@ -72,7 +72,7 @@ def restore(  # noqa: PLR0913 - the model, its version, and the write's usual ke
     reason: str | None,
 ) -> ModelConfig:
     """Write the config of an older version as the next one; the model after it."""
-    with parts.write(actor, reason) as writer:
+    with parts.write(actor, reason, from_cache=True) as writer:
         revision = writer.revision(writer.resolve(model_id), version)
         return writer.write(
             revision.config, kind=ChangeKind.RESTORED, expected_version=expected_version
