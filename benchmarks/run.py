@@ -15,7 +15,9 @@ ratio of the medians:
 - ``get_model`` with ``cache=False`` against the same lookup through the bare driver
   (a prepared statement in psycopg 3, or sqlite3);
 - ``register_model`` and ``update_model_status`` against the bare driver's UPDATE and
-  revision INSERT (and NOTIFY, on PostgreSQL) in one transaction;
+  revision INSERT (and NOTIFY, on PostgreSQL) in one transaction, into a twin catalog (the
+  same models in a database of its own, so that the registry's cache sees only its own
+  writes); and a status change right after another writer's change of the same catalog;
 - importing 3,000 generated models against psycopg ``COPY`` (sqlite3 ``executemany``) of the
   same rows into the same tables;
 - a change in one process reaching another process's cache (PostgreSQL: against a bare
@@ -353,12 +355,18 @@ _BARE_WRITE: Final = {
 }
 
 
-def writes(registry: ModelRegistry, db: Database, size: int, effort: Effort) -> Iterator[Row]:
+def writes(
+    registry: ModelRegistry, db: Database, twin: Database, size: int, effort: Effort
+) -> Iterator[Row]:
     """``register_model`` and ``update_model_status`` next to the bare driver's writes.
 
-    The registry writes one model and the reference another, so both number their versions.
+    The reference writes ``twin``, a catalog of its own holding the same models, so that the
+    registry's cache sees only the registry's writes, as with one admin process writing the
+    catalog. A third row times the registry's status change right after another writer
+    changed the catalog (a bare write to the same database, untimed): the cache is then
+    behind, the write reads its row and the cache reads both changes back.
     """
-    raw = RawCatalog(db)
+    raw, other = RawCatalog(twin), RawCatalog(db)
     try:
         models = registry.list_models()
         ours_model, their_model = models[0], models[-1]
@@ -375,14 +383,7 @@ def writes(registry: ModelRegistry, db: Database, size: int, effort: Effort) -> 
             single=True,
             max_samples=effort.writes,
         )
-        yield Row(
-            db.backend,
-            size,
-            "register_model",
-            mine,
-            _BARE_WRITE[db.backend],
-            reference,
-        )
+        yield Row(db.backend, size, "register_model", mine, _BARE_WRITE[db.backend], reference)
         statuses = itertools.cycle([ModelStatus.MAINTENANCE, ours_model.status])
         status_rows = itertools.cycle(
             [
@@ -396,16 +397,30 @@ def writes(registry: ModelRegistry, db: Database, size: int, effort: Effort) -> 
             single=True,
             max_samples=effort.writes,
         )
+        yield Row(db.backend, size, "update_model_status", mine, _BARE_WRITE[db.backend], reference)
+        foreign = itertools.cycle([other.prepare(theirs_changed), other.prepare(their_model)])
+        foreign_versions = itertools.count(other.last_version(their_model.model_id) + 1)
+
+        def after_another() -> float:
+            other.write(next(foreign), version=next(foreign_versions), change="updated")
+            return timed_ns(registry.update_model_status, ours_model.model_id, next(statuses))
+
+        def bare() -> float:
+            row, version = next(status_rows), next(versions)
+            return timed_ns(lambda: raw.write(row, version=version, change="status_changed"))
+
+        mine, reference = one_by_one(after_another, bare, repeats=effort.writes)
         yield Row(
             db.backend,
             size,
-            "update_model_status",
+            "update_model_status after another writer's change",
             mine,
             _BARE_WRITE[db.backend],
             reference,
         )
     finally:
         raw.close()
+        other.close()
 
 
 def imports(backend: str, postgres_url: str, directory: Path, effort: Effort) -> Iterator[Row]:
@@ -549,8 +564,13 @@ def run_backend(
                 with ModelRegistry(db.url) as registry:
                     yield from cached_reads(registry, backend, size, effort)
                     yield from database_reads(db, backend, size, effort)
-                    _say(f"[{backend}] {size:,} models: writes")
-                    yield from writes(registry, db, size, effort)
+                    _say(
+                        f"[{backend}] {size:,} models: writes (and a twin catalog for the bare ones)"
+                    )
+                    with database(backend, options.postgres_url, directory) as twin:
+                        for _ in build_catalog(twin, size):
+                            pass  # (its build is not a figure)
+                        yield from writes(registry, db, twin, size, effort)
                 _say(f"[{backend}] {size:,} models: propagation")
                 yield from propagation(db, size, effort)
 

@@ -30,6 +30,7 @@ EXPECTED = {
     "get_model (cache=False)",
     "register_model",
     "update_model_status",
+    "update_model_status after another writer's change",
     "propagation to another process",
     "modelregistry import, 5,000-model YAML",
     "modelregistry --version",

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from modelregistry.db.mapping import revision_from_row
 from modelregistry.db.migrate import VERSION_TABLE, current_revision
-from modelregistry.db.statements import REVISIONS
+from modelregistry.db.statements import REVISIONS, revisions_from
 from modelregistry.db.tables import ModelRevisionRow
 from modelregistry.domain.history import fingerprint
 
@@ -66,7 +66,7 @@ def read_outbox(
             *REVISIONS.selected_columns,
             sa.select(version.c.version_num).scalar_subquery().label("schema_revision"),
         )
-        .where(ModelRevisionRow.id >= sa.func.coalesce(before, 0))
+        .where(revisions_from(sa.func.coalesce(before, 0)))
         .order_by(ModelRevisionRow.id)
     )
     if upto is not None:

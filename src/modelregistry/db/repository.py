@@ -44,6 +44,7 @@ from modelregistry.db.statements import (
     REVISIONS_TABLE,
     TAGS_TABLE,
     find_statement,
+    revisions_from,
     with_capability_ids,
 )
 from modelregistry.db.tables import (
@@ -130,6 +131,12 @@ def _anchor_statements() -> tuple[sa.Select[Any], sa.Select[Any]]:
 _ANCHOR, _CLOCK_AND_ANCHOR = _anchor_statements()
 """After the write lock: the last change's time and the newest revision (none: an empty
 log); on PostgreSQL, the database clock first, in the same round trip."""
+_CHANGES_SINCE: Final = (
+    sa.select(*REVISIONS.selected_columns, ALIAS_CURSOR.label("alias_cursor"))
+    .where(revisions_from(sa.bindparam("revision")))
+    .order_by(ModelRevisionRow.id)
+)
+"""The change feed's read: the anchor's revision and every one after (built once)."""
 
 
 class Repository:
@@ -499,12 +506,7 @@ class Repository:
         so only a full reload is right.
         """
         revision = anchor[0]
-        query = (
-            sa.select(*REVISIONS.selected_columns, ALIAS_CURSOR.label("alias_cursor"))
-            .where(ModelRevisionRow.id >= revision)
-            .order_by(ModelRevisionRow.id)
-        )
-        rows = self._session.execute(query).mappings().all()
+        rows = self._session.execute(_CHANGES_SINCE, {"revision": revision}).mappings().all()
         cursor = int(rows[0]["alias_cursor"] or 0) if rows else self.alias_cursor()
         if revision > 0:
             if not rows or rows[0]["id"] != revision:
