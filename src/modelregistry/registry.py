@@ -23,6 +23,7 @@ from modelregistry.domain.arguments import (
     checked_config,
     existing_id,
     instant,
+    one_capability_name,
     provider_name,
     status_argument,
     version_guard,
@@ -658,7 +659,9 @@ class ModelRegistry:
         ``capability`` is ``vision`` or ``supports_vision``, any case; an unknown capability
         gives an empty list, as in the seed.
         """
-        return self.get_models_by_capabilities([capability])
+        # Not through get_models_by_capabilities: its recording wrapper would only cost time.
+        name = one_capability_name(capability)
+        return [] if name is None else reads.with_capabilities(self._parts, {name})
 
     @operation(Kind.CACHE)
     def get_models_by_capabilities(self, capabilities: Iterable[str]) -> list[ModelConfig]:

@@ -353,6 +353,14 @@ def test_get_models_by_capabilities_refuses_a_bare_string(catalog: ModelRegistry
         catalog.get_models_by_capabilities(None)  # type: ignore[arg-type]
 
 
+def test_get_models_by_capability_refuses_what_is_not_a_name(catalog: ModelRegistry) -> None:
+    for value in (None, 7, ["vision"]):
+        with pytest.raises(InvalidArgumentError, match="capability") as caught:
+            catalog.get_models_by_capability(value)  # type: ignore[arg-type]
+        assert caught.value.code == "E4007"
+        assert [v.field for v in caught.value.violations] == ["capability"]
+
+
 def test_get_models_by_provider_is_case_insensitive(catalog: ModelRegistry) -> None:
     assert ids(catalog.get_models_by_provider("Ollama")) == DEFAULT_IDS
     assert ids(catalog.get_models_by_provider("openai")) == ["gpt-3.5-turbo", "gpt-4-turbo"]

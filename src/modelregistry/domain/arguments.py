@@ -74,6 +74,12 @@ def provider_name(provider: object) -> str | None:
     return name if is_provider_name(name) else None
 
 
+def one_capability_name(capability: object) -> str | None:
+    """The canonical capability name to query, or None when no model can have it."""
+    name = capability_name(string_argument(capability, "capability"))
+    return name if is_capability_name(name) else None
+
+
 def capability_names(capabilities: Iterable[str]) -> set[str] | None:
     """Canonical capability names to query, or None when some name no model can have."""
     if isinstance(capabilities, str) or not isinstance(capabilities, Iterable):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from modelregistry.domain.arguments import (
     capability_names,
@@ -317,16 +317,16 @@ def _key(arguments: tuple[object, ...]) -> tuple[object, ...] | None:
     if _SCALARS.issuperset(kinds):
         return (kinds, arguments)
     values = list(arguments)
-    for index in [i for i, kind in enumerate(kinds) if kind not in _SCALARS]:
-        value, kind = values[index], kinds[index]
-        if kind is tuple and isinstance(value, tuple):
+    for index, kind in enumerate(kinds):
+        if kind in _SCALARS:
+            continue
+        value: Any = values[index]
+        if kind is tuple or kind is list:  # exactly: ``kind`` is the value's own type
             if value and not _NAMES.issuperset(map(type, value)):
                 return None
-        elif kind is list and isinstance(value, list):
-            if not _NAMES.issuperset(map(type, value)):
-                return None
-            values[index] = tuple(value)
-        elif kind is dict and isinstance(value, dict):
+            if kind is list:
+                values[index] = tuple(value)
+        elif kind is dict:
             scores = tuple((k, type(v), v) for k, v in value.items())
             if not all(type(k) is str and t in _SCALARS for k, t, _ in scores):
                 return None
