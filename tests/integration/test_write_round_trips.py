@@ -24,11 +24,14 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from modelregistry.db.repository import Repository
 from round_trips import RoundTripProxy
 from statement_events import statements_and_commits
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+
+    import pytest
 
     from modelregistry import ModelRegistry
 
@@ -179,6 +182,36 @@ def test_a_cached_writer_after_a_price_took_effect_writes_that_price(
     assert history[-1].config.cost_per_1m_input_tokens == 7.5
     with registry.__class__(registry.url, cache=False) as direct:
         assert direct.get_model_or_raise("llama3.1:8b") == changed
+
+
+def test_a_price_that_takes_effect_while_a_cache_loads_reaches_its_reads_and_writes(
+    registry: ModelRegistry, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full load reads the models, then the anchor, the timelines and the aliases; a price
+    that takes effect in between must expire the snapshot, not be missed by it (the snapshot
+    was once dated after its last read, so its models kept the old price until some other
+    change, and a cached write recorded that price in the history)."""
+    del backend  # (both engines: the fixture's)
+    due = datetime.now(UTC) + timedelta(seconds=1)
+    registry.set_price("llama3.1:8b", input_per_1m="7.5", output_per_1m="8.5", effective_from=due)
+    anchor = Repository.catalog_anchor
+
+    def slow_anchor(repository: Repository) -> Any:
+        limit = time.monotonic() + 60  # the rest of the load takes until the price is due
+        while datetime.now(UTC) <= due + timedelta(milliseconds=50):
+            assert time.monotonic() < limit
+            time.sleep(0.05)
+        return anchor(repository)
+
+    monkeypatch.setattr(Repository, "catalog_anchor", slow_anchor)
+    with registry.__class__(registry.url) as loaded:
+        monkeypatch.setattr(Repository, "catalog_anchor", anchor)
+        changed = loaded.update_model_status("llama3.1:8b", "maintenance")  # no read before
+        assert loaded.get_model_or_raise("llama3.1:8b") == changed
+    assert (changed.cost_per_1m_input_tokens, changed.cost_per_1m_output_tokens) == (7.5, 8.5)
+    with registry.__class__(registry.url, cache=False) as direct:
+        assert direct.get_model_or_raise("llama3.1:8b") == changed
+    assert registry.get_model_history("llama3.1:8b")[-1].config.cost_per_1m_input_tokens == 7.5
 
 
 def test_a_writers_own_changes_are_applied_without_reads_and_stay_on_the_databases_timeline(

@@ -50,6 +50,9 @@ class DatabaseSource:
         """The whole catalog, in one snapshot."""
 
         def load(repository: Repository) -> FullLoad:
+            # The instant the models are priced at is the snapshot's: a price that takes
+            # effect while the rest is read then expires the snapshot instead of being missed.
+            at = repository.fix_read_at()
             models = repository.list_models()
             return FullLoad(
                 anchor=repository.catalog_anchor(),
@@ -57,7 +60,7 @@ class DatabaseSource:
                 prices=repository.price_timelines(),
                 aliases=repository.aliases(),
                 alias_cursor=repository.alias_cursor(),
-                at=repository.read_at,
+                at=at,
             )
 
         loaded = self._database.read(load, snapshot=True)

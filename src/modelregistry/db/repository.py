@@ -174,6 +174,17 @@ class Repository:
         """The instant whose prices models show: the write's time in a write, else now."""
         return clock.now() if self._read_at is None else self._read_at
 
+    def fix_read_at(self) -> datetime:
+        """Fix the instant whose prices this unit's reads show from now on; return it.
+
+        A read of several statements that must show one instant's prices throughout (a
+        cache's full load: the models, then the timelines it expires by) fixes it first. In a
+        write the write's time is fixed already, and stays.
+        """
+        if self._read_at is None:
+            self._read_at = clock.now()
+        return self._read_at
+
     def _at(self) -> dict[str, datetime]:
         return {"at": self.read_at}
 
