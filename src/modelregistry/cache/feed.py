@@ -18,8 +18,13 @@ announced to the feed (:meth:`ChangeFeed.expect_own`: the server process that se
 notification), under the cache's refresh lock, before the feed can take that lock to act on
 the notification; a notification from that server process is then known to bring nothing new,
 and when every notification heard is such a one, the refresh (a query) is skipped. Any other
-writer's notification, a reconnection or a poll refreshes as before; an expectation not met
-within :data:`OWN_NOTICE_LIFETIME` is dropped, and a new LISTEN forgets them all.
+writer's notification, a reconnection or a poll refreshes as before, and uses up the
+expectations of the notifications it heard (it reads past them). An expectation is taken only
+for a write committed while the LISTEN it is expected on was up (:meth:`ChangeFeed.listening`,
+asked before the commit): a notification sent before the first LISTEN or to a connection
+that broke never comes. One not met within :data:`OWN_NOTICE_LIFETIME` is dropped, and a new
+LISTEN forgets them all. A skipped refresh leaves the poll's schedule as it was: the poll is
+what catches a notification lost on the way, so own writes must not keep postponing it.
 """
 
 from __future__ import annotations
@@ -94,21 +99,39 @@ class ChangeFeed:
         self._heard: list[int] = []
         self._own_lock = threading.Lock()
         self._own: dict[int, list[float]] = {}
+        # Which LISTEN connection is up (a number per connection; not listening: None), under
+        # _own_lock: an expectation is for the connection that was up when its write committed.
+        self._generation = 0
+        self._listening = False
         self.own_notices = 0
         """Notifications of this process's own writes that needed no refresh."""
         self._thread = threading.Thread(target=self._run, name="modelregistry-feed", daemon=True)
         self._thread.start()
 
-    def expect_own(self, server_process: int) -> None:
+    def listening(self) -> int | None:
+        """The LISTEN connection that is up (a number for :meth:`expect_own`), or None."""
+        with self._own_lock:
+            return self._generation if self._listening else None
+
+    def expect_own(self, server_process: int, listening: int) -> None:
         """A write of this process, sent by ``server_process``, is in the cache already.
 
-        Called under the cache's refresh lock, after the commit and before releasing it.
+        ``listening``: :meth:`listening` before the write committed; when that LISTEN is no
+        longer up, the notification went to it (or nowhere) and is not expected. Called under
+        the cache's refresh lock, after the commit and before releasing it.
         """
         with self._own_lock:
+            if not self._listening or listening != self._generation:
+                return
             self._own.setdefault(server_process, []).append(time.monotonic() + OWN_NOTICE_LIFETIME)
 
-    def _only_own(self, heard: list[int]) -> bool:
-        """Whether every notification ``heard`` is an expected own one (consumed if so)."""
+    def _only_own(self, heard: list[int], skipped: list[bool]) -> bool:
+        """Whether every notification ``heard`` is an expected own one.
+
+        Either way the expectations of the notifications heard are used up: when they are not
+        all own, the refresh that follows reads past every one of them. True is noted in
+        ``skipped``.
+        """
         now = time.monotonic()
         with self._own_lock:
             for server_process in list(self._own):
@@ -118,14 +141,19 @@ class ChangeFeed:
                 else:
                     del self._own[server_process]
             wanted = Counter(heard)
-            if not heard or any(
-                len(self._own.get(process, ())) < count for process, count in wanted.items()
-            ):
-                return False
+            only_own = bool(heard) and all(
+                len(self._own.get(process, ())) >= count for process, count in wanted.items()
+            )
             for process, count in wanted.items():
-                del self._own[process][:count]
-            self.own_notices += len(heard)
-            return True
+                expected = self._own.get(process)
+                if expected is not None:
+                    del expected[:count]
+                    if not expected:
+                        del self._own[process]
+            if only_own:
+                self.own_notices += len(heard)
+                skipped.append(True)
+            return only_own
 
     def abandon(self) -> None:
         """In a forked child: forget the parent's thread, sockets and connection, untouched.
@@ -133,6 +161,8 @@ class ChangeFeed:
         Closing them here would close the parent's LISTEN session on the server.
         """
         self._listener = None
+        with self._own_lock:
+            self._listening = False
         self._stop.set()
 
     def close(self) -> None:
@@ -160,12 +190,13 @@ class ChangeFeed:
                 if rest > 0 and self._stop.wait(rest):
                     break
                 self._drain()  # what arrived until now, this refresh covers
-            last_refresh = time.monotonic()
-            next_poll = last_refresh + self._poll_interval
+            started = time.monotonic()
             heard, self._heard = self._heard, []
+            skipped: list[bool] = []
             try:
                 if trigger == "notify":
-                    self._refresh("notify", unless=functools.partial(self._only_own, heard))
+                    only_own = functools.partial(self._only_own, heard, skipped)
+                    self._refresh("notify", unless=only_own)
                 else:
                     self._refresh(trigger or "poll")
             except ModelRegistryError as exc:
@@ -173,6 +204,9 @@ class ChangeFeed:
             except Exception as exc:  # never let the thread die: the cache would freeze
                 logger.exception("modelregistry change feed: refresh failed")
                 self._on_failure(exc)
+            if not skipped:  # (a skipped refresh read nothing: the poll stays when it was due)
+                last_refresh = started
+                next_poll = started + self._poll_interval
         self._drop_listener()
 
     def _wait(self, timeout: float) -> Trigger | None:
@@ -187,6 +221,9 @@ class ChangeFeed:
             try:
                 if self._listener is None:
                     self._listener = Listener(self._database.engine)
+                    with self._own_lock:  # (its LISTEN is up: writes from now on notify it)
+                        self._generation += 1
+                        self._listening = True
                     return "poll"  # a new LISTEN: catch up on what happened while it was down
                 listener = self._listener
                 watched.append(listener.fileno())
@@ -224,5 +261,6 @@ class ChangeFeed:
             self._listener = None
         # (Notifications sent meanwhile are lost: the next LISTEN polls, and expects none.)
         with self._own_lock:
+            self._listening = False
             self._own.clear()
         self._heard = []

@@ -161,13 +161,20 @@ class LiveCache:
         self._on_refresh(trigger)
         return True
 
+    def listening(self) -> int | None:
+        """The change feed's LISTEN connection that is up (None: none, or no LISTEN feed).
+
+        Asked before a write commits, for :meth:`catch_up`'s ``notifier``.
+        """
+        return self._feed.listening() if isinstance(self._feed, ChangeFeed) else None
+
     def catch_up(
         self,
         known: Mapping[tuple[str, int], ModelConfig] | None = None,
         own: tuple[Anchor, list[tuple[int, ModelRevision]], Mapping[str, tuple[Price, ...]]]
         | None = None,
         *,
-        notifier: int | None = None,
+        notifier: tuple[int, int] | None = None,
     ) -> None:
         """After a write: make the cache hold it, trying a few times (it has committed).
 
@@ -176,13 +183,14 @@ class LiveCache:
         alias: applied without reading anything if the snapshot is at that revision
         (:meth:`SnapshotCache.apply_own`). If the database
         cannot be read back, the cache is marked stale and the change feed catches up later.
-        ``notifier``: the server process that notified the write, when this thread holds the
-        cache's refresh lock (:meth:`SnapshotCache.holding_refreshes`): once applied, the
-        LISTEN feed is told its notification brings nothing new.
+        ``notifier``: the server process that notified the write and :meth:`listening` before
+        it committed, when this thread holds the cache's refresh lock
+        (:meth:`SnapshotCache.holding_refreshes`): once applied, the LISTEN feed is told its
+        notification brings nothing new (if that LISTEN is still the one up).
         """
         if own is not None and self.snapshots.apply_own(*own):
             if notifier is not None and isinstance(self._feed, ChangeFeed):
-                self._feed.expect_own(notifier)
+                self._feed.expect_own(*notifier)
             self._on_refresh("write")
             return
         for attempt in range(_CATCH_UP_ATTEMPTS):

@@ -126,7 +126,7 @@ class Parts:
             InvalidModelConfigError: E4003, ``actor`` or ``reason`` breaks its rules.
         """
         note = ChangeNote(actor=default_actor() if actor is None else actor, reason=reason)
-        notifying: int | None = None
+        notifying: tuple[int, int] | None = None
         with ExitStack() as holding:
             with self.database.write() as repository:
                 if from_cache:
@@ -150,7 +150,9 @@ class Parts:
                     # commit, waits instead of reading the whole write back meanwhile.
                     and holding.enter_context(self.cache.snapshots.holding_refreshes())
                 ):
-                    notifying = notifier(repository.session)
+                    listening, sender = self.cache.listening(), notifier(repository.session)
+                    if listening is not None and sender is not None:
+                        notifying = (sender, listening)
             if writer.changed:
                 clock.saw(repository.read_at)  # our reads never come before our own write
                 if self.publisher is not None:
