@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     import pytest
 
     from modelregistry import ModelRegistry
+    from modelregistry.cache.feed import ChangeFeed
 
 WRITE_ROUND_TRIPS = {"postgresql": 4, "sqlite": 6}
 """A writer without a cache (or whose cache is behind the database). PostgreSQL, round trips
@@ -402,6 +403,28 @@ def test_a_single_model_write_on_postgresql_takes_four_round_trips_on_the_wire(
         assert registry.get_model_or_raise("llama3.1:8b") == stored
 
 
+def _listening(registry: ModelRegistry) -> ChangeFeed:
+    """The registry's LISTEN feed once its LISTEN is up (writes before it expect no notice)."""
+    from modelregistry.cache.feed import ChangeFeed  # noqa: PLC0415 - only here, by name
+
+    feed = registry._parts.cache._feed  # type: ignore[union-attr]  # noqa: SLF001 - what it did is checked
+    assert isinstance(feed, ChangeFeed)
+    limit = time.monotonic() + 60
+    while feed.listening() is None:
+        assert time.monotonic() < limit, "the change feed never listened"
+        time.sleep(0.01)
+    return feed
+
+
+def _settled(feed: ChangeFeed) -> None:
+    """Wait until the feed has heard every own notification it expects (and so is past the
+    catch-up its LISTEN began with: it reads notifications only after that)."""
+    limit = time.monotonic() + 60  # generous: only a lost notification takes this long
+    while feed.own_notices < 1 or feed._own:  # noqa: SLF001
+        assert time.monotonic() < limit, "the feed never heard its own writes"
+        time.sleep(0.01)
+
+
 def test_a_cached_write_on_postgresql_takes_three_round_trips_on_the_wire(
     postgres_schema_url: str,
 ) -> None:
@@ -418,13 +441,16 @@ def test_a_cached_write_on_postgresql_takes_three_round_trips_on_the_wire(
         ModelRegistry(proxy.url, poll_interval=3600) as registry,
         ModelRegistry(postgres_schema_url, cache=False) as other,
     ):
+        feed = _listening(registry)
         model = registry.get_model_or_raise("llama3.1:8b")
         for number in range(6):  # warm: see the four-round-trip test
             registry.update_model_status("llama3.1:8b", ("maintenance", "active")[number % 2])
             registry.register_model(model.model_copy(update={"context_window": 1 + number % 2}))
+        _settled(feed)  # (its connection goes through the proxy too)
         before = proxy.round_trips()
         registry.update_model_status("llama3.1:8b", "deprecated")
         assert proxy.round_trips() - before == CACHED_WRITE_ROUND_TRIPS["postgresql"]
+        _settled(feed)
         cache = registry._parts.cache  # noqa: SLF001 - holding its refreshes back
         assert cache is not None
         with cache.snapshots.holding_refreshes():
@@ -457,15 +483,10 @@ def test_a_writers_own_notifications_cost_its_change_feed_no_read(
         ModelRegistry(postgres_schema_url, poll_interval=3600) as registry,
         ModelRegistry(postgres_schema_url, cache=False) as other,
     ):
-        from modelregistry.cache.feed import ChangeFeed  # noqa: PLC0415 - only here
-
-        feed = registry._parts.cache._feed  # type: ignore[union-attr]  # noqa: SLF001 - what it did is checked
-        assert isinstance(feed, ChangeFeed)
+        feed = _listening(registry)
         registry.update_model_status("llama3.1:8b", "maintenance")  # warm
+        _settled(feed)
         limit = time.monotonic() + 60  # generous: only a lost notification takes this long
-        while feed.own_notices < 1:
-            assert time.monotonic() < limit, "the feed never heard the warm-up write"
-            time.sleep(0.01)
         with statements_and_commits(statement, lambda: None):
             for number in range(5):
                 registry.update_model_status("llama3.1:8b", ("deprecated", "active")[number % 2])
