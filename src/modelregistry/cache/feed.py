@@ -30,6 +30,7 @@ what catches a notification lost on the way, so own writes must not keep postpon
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import select
 import socket
@@ -99,10 +100,10 @@ class ChangeFeed:
         self._heard: list[int] = []
         self._own_lock = threading.Lock()
         self._own: dict[int, list[float]] = {}
-        # Which LISTEN connection is up (a number per connection; not listening: None), under
+        # The LISTEN connection that is up (a number per connection; None: none), under
         # _own_lock: an expectation is for the connection that was up when its write committed.
-        self._generation = 0
-        self._listening = False
+        self._listening: int | None = None
+        self._connections = itertools.count(1)
         self.own_notices = 0
         """Notifications of this process's own writes that needed no refresh."""
         self._thread = threading.Thread(target=self._run, name="modelregistry-feed", daemon=True)
@@ -111,7 +112,7 @@ class ChangeFeed:
     def listening(self) -> int | None:
         """The LISTEN connection that is up (a number for :meth:`expect_own`), or None."""
         with self._own_lock:
-            return self._generation if self._listening else None
+            return self._listening
 
     def expect_own(self, server_process: int, listening: int) -> None:
         """A write of this process, sent by ``server_process``, is in the cache already.
@@ -121,16 +122,15 @@ class ChangeFeed:
         the cache's refresh lock, after the commit and before releasing it.
         """
         with self._own_lock:
-            if not self._listening or listening != self._generation:
+            if listening != self._listening:
                 return
             self._own.setdefault(server_process, []).append(time.monotonic() + OWN_NOTICE_LIFETIME)
 
-    def _only_own(self, heard: list[int], skipped: list[bool]) -> bool:
-        """Whether every notification ``heard`` is an expected own one.
+    def _only_own(self, heard: list[int]) -> bool:
+        """Whether every notification ``heard`` is an expected own one (counted if so).
 
         Either way the expectations of the notifications heard are used up: when they are not
-        all own, the refresh that follows reads past every one of them. True is noted in
-        ``skipped``.
+        all own, the refresh that follows reads past every one of them.
         """
         now = time.monotonic()
         with self._own_lock:
@@ -152,7 +152,6 @@ class ChangeFeed:
                         del self._own[process]
             if only_own:
                 self.own_notices += len(heard)
-                skipped.append(True)
             return only_own
 
     def abandon(self) -> None:
@@ -162,7 +161,7 @@ class ChangeFeed:
         """
         self._listener = None
         with self._own_lock:
-            self._listening = False
+            self._listening = None
         self._stop.set()
 
     def close(self) -> None:
@@ -192,11 +191,10 @@ class ChangeFeed:
                 self._drain()  # what arrived until now, this refresh covers
             started = time.monotonic()
             heard, self._heard = self._heard, []
-            skipped: list[bool] = []
+            own_before = self.own_notices  # (only this thread adds to it)
             try:
                 if trigger == "notify":
-                    only_own = functools.partial(self._only_own, heard, skipped)
-                    self._refresh("notify", unless=only_own)
+                    self._refresh("notify", unless=functools.partial(self._only_own, heard))
                 else:
                     self._refresh(trigger or "poll")
             except ModelRegistryError as exc:
@@ -204,7 +202,7 @@ class ChangeFeed:
             except Exception as exc:  # never let the thread die: the cache would freeze
                 logger.exception("modelregistry change feed: refresh failed")
                 self._on_failure(exc)
-            if not skipped:  # (a skipped refresh read nothing: the poll stays when it was due)
+            if self.own_notices == own_before:  # (skipped: nothing read, the poll stays due)
                 last_refresh = started
                 next_poll = started + self._poll_interval
         self._drop_listener()
@@ -222,8 +220,7 @@ class ChangeFeed:
                 if self._listener is None:
                     self._listener = Listener(self._database.engine)
                     with self._own_lock:  # (its LISTEN is up: writes from now on notify it)
-                        self._generation += 1
-                        self._listening = True
+                        self._listening = next(self._connections)
                     return "poll"  # a new LISTEN: catch up on what happened while it was down
                 listener = self._listener
                 watched.append(listener.fileno())
@@ -261,6 +258,6 @@ class ChangeFeed:
             self._listener = None
         # (Notifications sent meanwhile are lost: the next LISTEN polls, and expects none.)
         with self._own_lock:
-            self._listening = False
+            self._listening = None
             self._own.clear()
         self._heard = []
